@@ -1,0 +1,65 @@
+"""The run folder: where each chapter writes its artifacts and reads those of earlier chapters."""
+
+import json
+from pathlib import Path
+
+from arlm.errors import ArtifactError
+from arlm.io import write_json
+from arlm.scales import check_scale
+
+CHAPTERS = (
+    "01_corpus",
+    "02_teacher",
+    "03_knowledge_transfer",
+    "04_distillation",
+    "05_finetuning",
+    "06_quantization",
+    "07_results",
+)
+
+
+def default_run_dir(scale):
+    return Path("runs") / check_scale(scale)
+
+
+class Chapter:
+    """One chapter's view of the run folder ``run_dir/<chapter>/``.
+
+    >>> ch = Chapter("02_teacher", "tiny", "runs/tiny")
+    >>> vocab = ch.require("01_corpus", "vocab.txt")   # error if chapter 1 has not run
+    >>> ch.write_results({"mlm_accuracy": 0.12})
+    """
+
+    def __init__(self, chapter, scale, run_dir=None):
+        if chapter not in CHAPTERS:
+            raise ArtifactError(f"unknown chapter {chapter!r}; chapters are: {', '.join(CHAPTERS)}")
+        self.chapter = chapter
+        self.scale = check_scale(scale)
+        self.run_dir = Path(run_dir) if run_dir else default_run_dir(scale)
+        self.dir = self.run_dir / chapter
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def path(self, *parts):
+        """A path inside this chapter's folder (parents created)."""
+        path = self.dir.joinpath(*parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def require(self, chapter, *parts):
+        """An artifact of `chapter`; a clear error naming the chapter to run first when it is missing."""
+        path = self.run_dir.joinpath(chapter, *parts)
+        if not path.exists():
+            raise ArtifactError(
+                f"{path} is missing: run chapter {chapter} first at scale {self.scale!r} "
+                f"(arlm run --scale {self.scale} --chapters {int(chapter[:2])} --out {self.run_dir.parent})"
+            )
+        return path
+
+    def results(self, chapter=None):
+        """The `results.json` of `chapter` (default: this one), or {} when that chapter has not run."""
+        path = self.run_dir / (chapter or self.chapter) / "results.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    def write_results(self, results, **context):
+        """Write `results.json`, recording the scale and the data the numbers came from."""
+        return write_json(self.dir / "results.json", {"chapter": self.chapter, "scale": self.scale, **context, **results})

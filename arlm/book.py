@@ -1,0 +1,54 @@
+"""Build the HTML book from the notebooks that `arlm run` executed (jupyter-book 1.x, no re-execution)."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from arlm.artifacts import CHAPTERS
+from arlm.errors import ArlmError
+from arlm.runner import REPO, notebook_of
+
+BOOK = REPO / "book"
+
+
+def stage_notebooks(runs, book=BOOK, log=print):
+    """Copy the executed notebooks of `runs` into `book/notebooks/`; a chapter not run is shown unexecuted."""
+    import nbformat
+
+    runs = Path(runs)
+    target = book / "notebooks"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    missing = []
+    for chapter in CHAPTERS:
+        executed = runs / f"{chapter}.ipynb"
+        if executed.exists():
+            shutil.copy2(executed, target / executed.name)
+            continue
+        missing.append(chapter)
+        notebook = notebook_of(chapter)
+        note = f"**This chapter was not executed in `{runs}`**: run `arlm run --chapters {int(chapter[:2])}` to see its outputs."
+        notebook.cells.insert(1, nbformat.v4.new_markdown_cell(f"```{{note}}\n{note}\n```"))
+        nbformat.write(notebook, target / f"{chapter}.ipynb")
+    if missing:
+        log(f"arlm book: not executed in {runs}, shown without outputs: {', '.join(missing)}")
+    return target
+
+
+def build_book(runs="runs/tiny", book=BOOK, log=print):
+    """Stage the executed notebooks and build `book/_build/html`; returns the path of its index.html."""
+    runs = Path(runs)
+    if not runs.is_dir():
+        raise ArlmError(f"{runs} does not exist: run the book first (arlm run --scale tiny --out {runs.parent})")
+    stage_notebooks(runs, book, log)
+    log(f"arlm book: building HTML from {runs} ...")
+    result = subprocess.run(
+        [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(book), "--builder", "html"],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        raise ArlmError(f"jupyter-book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    index = book / "_build" / "html" / "index.html"
+    log(f"arlm book: open {index}")
+    return index

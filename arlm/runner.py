@@ -1,0 +1,126 @@
+"""Run the book: convert the jupytext chapters and execute them in order with papermill.
+
+Each chapter gets the parameters ``scale``, ``run_dir`` and ``overrides`` (its `parameters` cell); the
+executed notebook lands at ``runs/<scale>/<chapter>.ipynb`` beside the chapter's folder and ``results.json``.
+A failing chapter stops the run with the chapter's name, the failing cell and the error; the notebooks of
+earlier chapters stay as they were, and the failed one is kept as ``<chapter>.failed.ipynb``.
+"""
+
+import os
+import re
+import time
+from pathlib import Path
+
+from arlm.artifacts import CHAPTERS
+from arlm.errors import ArlmError, ParameterError
+from arlm.scales import check_scale, coerce
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class ChapterFailed(ArlmError):
+    """A chapter raised during execution."""
+
+
+def chapters_dir():
+    """`chapters/` of this checkout, else of the current directory."""
+    here = REPO / "chapters"
+    return here if here.is_dir() else Path.cwd() / "chapters"
+
+
+def parse_chapters(spec):
+    """'1-3,5' -> ['01_corpus', '02_teacher', '03_knowledge_transfer', '05_finetuning']; None or 'all' -> all."""
+    if spec in (None, "", "all"):
+        return list(CHAPTERS)
+    numbers = set()
+    for part in spec.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if not match:
+            raise ParameterError(f"--chapters {spec!r}: expected numbers and ranges such as 1-3,5 (chapters 1-{len(CHAPTERS)})")
+        first, last = int(match[1]), int(match[2] or match[1])
+        if not 1 <= first <= last <= len(CHAPTERS):
+            raise ParameterError(f"--chapters {spec!r}: chapters are numbered 1-{len(CHAPTERS)}")
+        numbers.update(range(first, last + 1))
+    return [CHAPTERS[n - 1] for n in sorted(numbers)]
+
+
+def parse_overrides(pairs):
+    """['teacher_steps=100', ...] -> {'teacher_steps': 100}, validated against the scale presets."""
+    overrides = {}
+    for pair in pairs or ():
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ParameterError(f"-p {pair!r}: expected name=value")
+        overrides[name.strip()] = coerce(name.strip(), value.strip())
+    return overrides
+
+
+def notebook_of(chapter):
+    """The chapter's py:percent source as an nbformat notebook."""
+    import jupytext
+
+    source = chapters_dir() / f"{chapter}.py"
+    if not source.exists():
+        raise ArlmError(f"chapter source {source} not found")
+    return jupytext.read(source)
+
+
+def _kernel_env():
+    # quiet TensorFlow's C++ logs and draw figures off-screen; inherited by the papermill kernel
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def run_chapter(chapter, scale, run_dir, overrides):
+    """Execute one chapter; returns the executed notebook's path or raises `ChapterFailed`."""
+    import nbformat
+    import papermill
+
+    run_dir = Path(run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    source = run_dir / f".{chapter}.source.ipynb"
+    nbformat.write(notebook_of(chapter), source)
+    target = run_dir / f"{chapter}.ipynb"
+    running = run_dir / f".{chapter}.running.ipynb"
+    failed = run_dir / f"{chapter}.failed.ipynb"
+    _kernel_env()
+    try:
+        papermill.execute_notebook(
+            str(source), str(running),
+            parameters={"scale": scale, "run_dir": str(run_dir), "overrides": overrides},
+            kernel_name="python3", cwd=str(run_dir), progress_bar=False, log_output=False,
+        )
+    except papermill.PapermillExecutionError as error:
+        os.replace(running, failed)
+        raise ChapterFailed(
+            f"chapter {chapter} failed in cell {error.cell_index} (execution count {error.exec_count}): "
+            f"{error.ename}: {error.evalue}\n  the executed notebook, with the traceback: {failed}"
+        ) from None
+    else:
+        os.replace(running, target)  # only a complete run replaces the previous notebook
+        failed.unlink(missing_ok=True)
+    finally:
+        source.unlink(missing_ok=True)
+        running.unlink(missing_ok=True)
+    return target
+
+
+def run_book(scale="tiny", chapters=None, out="runs", overrides=None, log=print):
+    """Execute `chapters` (ids) in order at `scale`, into ``out/<scale>``; returns {chapter: seconds}."""
+    check_scale(scale)
+    chapters = chapters or list(CHAPTERS)
+    run_dir = Path(out) / scale
+    timings = {}
+    log(f"arlm run: scale {scale}, {len(chapters)} chapter(s), outputs in {run_dir}/")
+    for number, chapter in enumerate(chapters, 1):
+        step = f"[{number}/{len(chapters)}] {chapter}"
+        log(f"{step}: running")
+        start = time.perf_counter()
+        try:
+            run_chapter(chapter, scale, run_dir, overrides or {})
+        except ChapterFailed:
+            log(f"{step}: FAILED after {time.perf_counter() - start:.1f} s")
+            raise
+        timings[chapter] = time.perf_counter() - start
+        log(f"{step}: done in {timings[chapter]:.1f} s")
+    return timings

@@ -1,0 +1,231 @@
+"""Scale presets: one place that says how big every step of the book is.
+
+* ``tiny``: minutes on 2 CPU cores, for CI and a first read.
+* ``cpu``: about one hour on a 2-core laptop for chapters 1-4; large enough that pretraining visibly helps.
+* ``gpu``: one GPU, a few hours.
+* ``full``: the paper's settings (TPU v3-8; spec sections 3 and 4).
+
+Every chapter reads its sizes from ``resolve(scale, **overrides)``; an unknown scale or key is an error
+that lists the valid ones.
+
+>>> cfg = resolve("tiny", teacher_steps=50)
+>>> cfg.teacher_steps, cfg.name
+(50, 'tiny')
+"""
+
+import dataclasses
+import json
+
+from arlm.errors import ParameterError
+
+# Keys, grouped by the chapter that reads them. Values must keep the type of the `tiny` value.
+SCALES = {
+    "tiny": {
+        # runtime
+        "seed": 12345,
+        "mixed_precision": False,
+        "jit_compile": False,
+        # chapter 1: corpus, vocabulary, pretraining data
+        "corpus_max_words": 300_000,
+        "vocab_size": 2000,  # the paper's 50K vocabulary at this scale
+        "vocab_size_small": 1200,  # the paper's 30K vocabulary (Figure 1)
+        "max_seq_length": 64,
+        "max_predictions_per_seq": 10,
+        "masked_lm_prob": 0.15,
+        "dupe_factor": 1,
+        "short_seq_prob": 0.1,
+        # chapter 2: model sizes (proportions of the paper's presets kept) and teacher pretraining
+        "num_layers": 2,
+        "hidden_size": 64,
+        "batch_size": 16,
+        "teacher_steps": 30,
+        "teacher_learning_rate": 1.5e-3,
+        "warmup_steps": 3,
+        "checkpoint_every": 10,
+        "figure1_checkpoints": 3,
+        # chapter 3: progressive knowledge transfer
+        "kt_steps_per_layer": 10,
+        "kt_learning_rate": 1.5e-3,
+        # chapter 4: pretraining distillation (and the from-scratch control)
+        "distill_steps": 30,
+        "distill_learning_rate": 1.5e-3,
+        # chapter 5: fine-tuning
+        "finetune_epochs": 1,
+        "finetune_batch_size": 16,
+        "finetune_max_train_examples": 256,
+        "finetune_max_eval_examples": 128,
+        "finetune_max_seq_length": 64,
+        "qa_max_seq_length": 128,
+        "qa_doc_stride": 64,
+        "finetune_learning_rate": 3e-5,
+        "pos_learning_rate": 2e-3,
+        # chapter 6: quantization
+        "quant_eval_examples": 64,
+        "latency_runs": 5,
+    },
+    "cpu": {
+        "seed": 12345,
+        "mixed_precision": False,
+        "jit_compile": True,
+        "corpus_max_words": 3_000_000,
+        "vocab_size": 8000,
+        "vocab_size_small": 5000,
+        "max_seq_length": 128,
+        "max_predictions_per_seq": 20,
+        "masked_lm_prob": 0.15,
+        "dupe_factor": 2,
+        "short_seq_prob": 0.1,
+        "num_layers": 4,
+        "hidden_size": 128,
+        "batch_size": 32,
+        "teacher_steps": 1500,
+        "teacher_learning_rate": 1.5e-3,
+        "warmup_steps": 100,
+        "checkpoint_every": 250,
+        "figure1_checkpoints": 4,
+        "kt_steps_per_layer": 100,
+        "kt_learning_rate": 1.5e-3,
+        "distill_steps": 800,
+        "distill_learning_rate": 1.5e-3,
+        "finetune_epochs": 3,
+        "finetune_batch_size": 32,
+        "finetune_max_train_examples": 4000,
+        "finetune_max_eval_examples": 1000,
+        "finetune_max_seq_length": 128,
+        "qa_max_seq_length": 256,
+        "qa_doc_stride": 128,
+        "finetune_learning_rate": 1e-4,
+        "pos_learning_rate": 2e-3,
+        "quant_eval_examples": 400,
+        "latency_runs": 30,
+    },
+    "gpu": {
+        "seed": 12345,
+        "mixed_precision": True,
+        "jit_compile": True,
+        "corpus_max_words": 0,  # 0: every word of the corpus
+        "vocab_size": 30000,
+        "vocab_size_small": 20000,
+        "max_seq_length": 128,
+        "max_predictions_per_seq": 20,
+        "masked_lm_prob": 0.15,
+        "dupe_factor": 5,
+        "short_seq_prob": 0.1,
+        "num_layers": 12,
+        "hidden_size": 256,
+        "batch_size": 128,
+        "teacher_steps": 50_000,
+        "teacher_learning_rate": 1.5e-3,
+        "warmup_steps": 2000,
+        "checkpoint_every": 2000,
+        "figure1_checkpoints": 5,
+        "kt_steps_per_layer": 1000,
+        "kt_learning_rate": 1.5e-3,
+        "distill_steps": 30_000,
+        "distill_learning_rate": 1.5e-3,
+        "finetune_epochs": 5,
+        "finetune_batch_size": 32,
+        "finetune_max_train_examples": 0,  # 0: all
+        "finetune_max_eval_examples": 0,
+        "finetune_max_seq_length": 128,
+        "qa_max_seq_length": 384,
+        "qa_doc_stride": 128,
+        "finetune_learning_rate": 3e-5,
+        "pos_learning_rate": 2e-3,
+        "quant_eval_examples": 0,
+        "latency_runs": 100,
+    },
+    "full": {
+        "seed": 12345,
+        "mixed_precision": True,
+        "jit_compile": True,
+        "corpus_max_words": 0,
+        "vocab_size": 50000,
+        "vocab_size_small": 30000,
+        "max_seq_length": 512,
+        "max_predictions_per_seq": 20,
+        "masked_lm_prob": 0.15,
+        "dupe_factor": 5,
+        "short_seq_prob": 0.1,
+        "num_layers": 24,
+        "hidden_size": 256,
+        "batch_size": 256,
+        "teacher_steps": 2_000_000,
+        "teacher_learning_rate": 1.5e-3,
+        "warmup_steps": 10_000,
+        "checkpoint_every": 10_000,
+        "figure1_checkpoints": 5,
+        "kt_steps_per_layer": 10_000,  # 240K in the authors' script (spec 3.3)
+        "kt_learning_rate": 1.5e-3,
+        "distill_steps": 2_000_000,
+        "distill_learning_rate": 1.5e-3,
+        "finetune_epochs": 5,
+        "finetune_batch_size": 32,
+        "finetune_max_train_examples": 0,
+        "finetune_max_eval_examples": 0,
+        "finetune_max_seq_length": 128,
+        "qa_max_seq_length": 384,
+        "qa_doc_stride": 128,
+        "finetune_learning_rate": 3e-5,
+        "pos_learning_rate": 2e-3,
+        "quant_eval_examples": 0,
+        "latency_runs": 100,
+    },
+}
+
+SCALE_NAMES = tuple(SCALES)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scale:
+    """A resolved preset: ``name`` plus every key of ``SCALES[name]`` as an attribute."""
+
+    name: str
+    values: dict
+
+    def __getattr__(self, key):
+        try:
+            return self.__dict__["values"][key]
+        except KeyError:
+            raise AttributeError(_unknown_key_message(key)) from None
+
+    def as_dict(self):
+        return {"scale": self.name, **self.values}
+
+
+def _unknown_key_message(key):
+    return f"unknown parameter {key!r}; valid parameters are: {', '.join(sorted(SCALES['tiny']))}"
+
+
+def check_scale(name):
+    if name not in SCALES:
+        raise ParameterError(f"unknown scale {name!r}; valid scales are: {', '.join(SCALE_NAMES)}")
+    return name
+
+
+def coerce(key, value):
+    """Convert `value` (possibly a string from the command line) to the type of parameter `key`."""
+    if key not in SCALES["tiny"]:
+        raise ParameterError(_unknown_key_message(key))
+    kind = type(SCALES["tiny"][key])
+    if isinstance(value, str) and kind is not str:
+        try:
+            value = json.loads(value.lower() if kind is bool else value)
+        except json.JSONDecodeError:
+            raise ParameterError(f"parameter {key!r} expects a {kind.__name__}, got {value!r}") from None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if kind is int and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if type(value) is not kind:
+        raise ParameterError(f"parameter {key!r} expects a {kind.__name__}, got {value!r}")
+    return value
+
+
+def resolve(scale="tiny", **overrides):
+    """The preset `scale` with `overrides` applied and type-checked."""
+    check_scale(scale)
+    values = dict(SCALES[scale])
+    for key, value in overrides.items():
+        values[key] = coerce(key, value)
+    return Scale(scale, values)
