@@ -62,4 +62,5 @@ class Chapter:
 
     def write_results(self, results, **context):
         """Write `results.json`, recording the scale and the data the numbers came from."""
-        return write_json(self.dir / "results.json", {"chapter": self.chapter, "scale": self.scale, **context, **results})
+        record = {"chapter": self.chapter, "scale": self.scale, **context, **results}
+        return write_json(self.dir / "results.json", record)

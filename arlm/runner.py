@@ -36,7 +36,7 @@ def parse_chapters(spec):
     for part in spec.split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if not match:
-            raise ParameterError(f"--chapters {spec!r}: expected numbers and ranges such as 1-3,5 (chapters 1-{len(CHAPTERS)})")
+            raise ParameterError(f"--chapters {spec!r}: expected numbers and ranges such as 1-3,5")
         first, last = int(match[1]), int(match[2] or match[1])
         if not 1 <= first <= last <= len(CHAPTERS):
             raise ParameterError(f"--chapters {spec!r}: chapters are numbered 1-{len(CHAPTERS)}")
@@ -62,7 +62,9 @@ def notebook_of(chapter):
     source = chapters_dir() / f"{chapter}.py"
     if not source.exists():
         raise ArlmError(f"chapter source {source} not found")
-    return jupytext.read(source)
+    notebook = jupytext.read(source)
+    notebook.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
+    return notebook
 
 
 def _kernel_env():

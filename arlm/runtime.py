@@ -53,7 +53,8 @@ def plan(backend, devices, mixed_precision=False, gpu_supports_bf16=True):
 
 def tpu_present():
     """A TPU runtime is visible (Colab/Cloud TPU VM) without importing a framework."""
-    return bool(os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR") or glob.glob("/dev/accel*") or glob.glob("/dev/vfio/[0-9]*"))
+    environment = os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR")
+    return bool(environment or glob.glob("/dev/accel*") or glob.glob("/dev/vfio/[0-9]*"))
 
 
 def choose_backend():
@@ -84,8 +85,9 @@ def _gpu_supports_bf16(backend):
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
-    capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (8, 0)) if gpus else (8, 0)
-    return capability >= (8, 0)
+    if not gpus:
+        return True
+    return tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (8, 0)) >= (8, 0)
 
 
 @dataclasses.dataclass
@@ -134,7 +136,8 @@ def setup(cfg, verbose=True):
     import keras
 
     backend = keras.backend.backend()
-    p = plan(backend, detect_devices(backend), cfg.mixed_precision, _gpu_supports_bf16(backend) if cfg.mixed_precision else True)
+    bf16 = _gpu_supports_bf16(backend) if cfg.mixed_precision else True
+    p = plan(backend, detect_devices(backend), cfg.mixed_precision, bf16)
     keras.mixed_precision.set_dtype_policy(p.policy)
     seed_everything(cfg.seed)
     runtime = Runtime(p, _make_distribution(p))

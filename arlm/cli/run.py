@@ -25,7 +25,8 @@ def _run(args):
 
     check_scale(args.scale)
     timings = run_book(args.scale, parse_chapters(args.chapters), args.out, parse_overrides(args.param))
-    print(f"arlm run: {len(timings)} chapter(s) in {sum(timings.values()):.0f} s; outputs in {Path(args.out) / args.scale}/")
+    total = sum(timings.values())
+    print(f"arlm run: {len(timings)} chapter(s) in {total:.0f} s; outputs in {Path(args.out) / args.scale}/")
     return 0
 
 

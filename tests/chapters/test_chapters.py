@@ -1,0 +1,71 @@
+"""The book executed end to end at tiny scale, and the HTML book built from it.
+
+CI executes the book once (`arlm run --scale tiny`) and points ARLM_TEST_RUNS at it, so these tests check
+that run instead of executing every chapter a second time; without it they execute the book themselves.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from arlm.artifacts import CHAPTERS
+from arlm.book import BOOK, build_book
+from arlm.runner import chapters_dir, run_book
+
+pytestmark = pytest.mark.chapters
+
+
+@pytest.fixture(scope="session")
+def book_run(tmp_path_factory):
+    given = os.environ.get("ARLM_TEST_RUNS")
+    if given:
+        return Path(given)
+    out = tmp_path_factory.mktemp("runs")
+    run_book("tiny", out=out)
+    return out / "tiny"
+
+
+@pytest.fixture(scope="session")
+def built_book(book_run):
+    index = BOOK / "_build" / "html" / "index.html"
+    newest_run = max((book_run / f"{chapter}.ipynb").stat().st_mtime for chapter in CHAPTERS)
+    if not index.exists() or index.stat().st_mtime < newest_run:
+        build_book(book_run)
+    return index.parent
+
+
+def _cells(book_run, chapter):
+    return nbformat.read(book_run / f"{chapter}.ipynb", as_version=4).cells
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_executed_without_errors_and_wrote_results(book_run, chapter):
+    cells = _cells(book_run, chapter)
+    errors = [out for cell in cells for out in cell.get("outputs", []) if out.output_type == "error"]
+    assert not errors, errors
+    results = json.loads((book_run / chapter / "results.json").read_text(encoding="utf-8"))
+    assert results["chapter"] == chapter and results["scale"] == "tiny"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_has_the_books_parts(book_run, chapter):
+    source = (chapters_dir() / f"{chapter}.py").read_text(encoding="utf-8")
+    assert "colab.research.google.com/github/" in source and "Learning objectives" in source
+    cells = _cells(book_run, chapter)
+    tags = [set(cell.metadata.get("tags", [])) for cell in cells]
+    assert any("parameters" in t for t in tags) and any("injected-parameters" in t for t in tags)
+    solutions = [cell for cell, t in zip(cells, tags, strict=True) if "solution" in t]
+    assert len(solutions) >= 3, f"{chapter} has {len(solutions)} exercise solutions"
+    # every solution ran (papermill executes them with the chapter) and is hidden until clicked
+    assert all(cell.execution_count for cell in solutions)
+    assert all("hide-cell" in cell.metadata.tags for cell in solutions)
+
+
+def test_book_index_lists_every_chapter(built_book):
+    index = (built_book / "index.html").read_text(encoding="utf-8")
+    for chapter in CHAPTERS:
+        assert f"notebooks/{chapter}.html" in index
+        assert (built_book / "notebooks" / f"{chapter}.html").exists()

@@ -1,0 +1,35 @@
+"""Test-wide environment: caches and config folders in a temporary folder, the data mirror beside the repo."""
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+_TMP = Path(tempfile.mkdtemp(prefix="arlm-tests-"))
+
+# Set before any test module imports keras or matplotlib, so nothing is written into the home folder.
+for variable, folder in {
+    "KERAS_HOME": "keras",
+    "MPLCONFIGDIR": "matplotlib",
+    "JUPYTER_CONFIG_DIR": "jupyter/config",
+    "JUPYTER_DATA_DIR": "jupyter/data",
+    "JUPYTER_RUNTIME_DIR": "jupyter/runtime",
+    "IPYTHONDIR": "ipython",
+    "ARLM_CACHE_DIR": "cache",
+}.items():
+    os.environ.setdefault(variable, str(_TMP / folder))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+if "ARLM_DATA_DIR" not in os.environ and (REPO.parent / "shared" / "data").is_dir():
+    os.environ["ARLM_DATA_DIR"] = str(REPO.parent / "shared" / "data")
+
+
+@pytest.fixture
+def mirror():
+    """The data mirror; tests that read real data skip with a reason when it is absent."""
+    path = os.environ.get("ARLM_DATA_DIR")
+    if not path or not Path(path).is_dir():
+        pytest.skip("the data mirror is not available: set ARLM_DATA_DIR")
+    return Path(path)

@@ -1,0 +1,97 @@
+import hashlib
+import io
+import zipfile
+
+import pytest
+
+from arlm import datasets
+from arlm.errors import DatasetError
+
+
+def test_registry_covers_the_papers_tasks_and_corpora():
+    entries = datasets.registry()
+    for name in ("ajgt", "hard", "astd_b", "arsentd_lev", "labr", "tead", "padt", "arcd"):
+        assert entries[name]["kind"] == "task"
+    for name in ("saudinewsnet", "openiti", "hindawi", "arsarcasm_tweets", "hadith"):
+        assert entries[name]["kind"] == "pretraining"
+    for entry in entries.values():
+        assert entry["license"] and entry["citation"] and entry["files"], entry["name"]
+        for key, item in entry["files"].items():
+            assert item.get("url") or item.get("mirror") or item.get("package"), (entry["name"], key)
+
+
+def test_mirror_files_match_their_registered_checksums(mirror):
+    checked = 0
+    for name, entry in datasets.registry().items():
+        for key, item in entry["files"].items():
+            if item.get("mirror") and item.get("sha256"):
+                assert datasets.sha256_of(mirror / item["mirror"]) == item["sha256"], (name, key)
+                checked += 1
+    assert checked > 30
+
+
+def test_lookup_order_mirror_then_cache_then_download(mirror, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARLM_CACHE_DIR", str(tmp_path / "cache"))
+    real = (mirror / "ajgt/paper_split/train.tsv").read_bytes()
+    assert datasets.locate("ajgt", "train") == ("mirror", mirror / "ajgt/paper_split/train.tsv")
+
+    # without the mirror: a download of the canonical zip, verified, then served from the cache
+    monkeypatch.delenv("ARLM_DATA_DIR")
+    assert datasets.locate("ajgt", "train") == ("missing", None)
+    calls = []
+
+    def fake_download(url):
+        calls.append(url)
+        return _zip({"data/train.tsv": real})
+
+    monkeypatch.setattr(datasets, "_download", fake_download)
+    path = datasets.path("ajgt", "train")
+    assert calls == [datasets.dataset("ajgt")["files"]["train"]["url"]]
+    assert path.read_bytes() == real and datasets.locate("ajgt", "train") == ("cache", path)
+    assert datasets.path("ajgt", "train") == path and len(calls) == 1
+
+    # the mirror wins over the cache again once it is set
+    monkeypatch.setenv("ARLM_DATA_DIR", str(mirror))
+    assert datasets.locate("ajgt", "train")[0] == "mirror"
+
+
+def test_checksum_mismatch_is_an_error_and_nothing_is_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARLM_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("ARLM_DATA_DIR", raising=False)
+    with pytest.raises(DatasetError, match="checksum mismatch for arcd/train.*expected sha256"):
+        datasets.fetch("arcd", "train", downloader=lambda url: b'{"data": []}')
+    assert not any(tmp_path.rglob("*"))
+
+
+def test_missing_offline_names_the_dataset_and_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARLM_CACHE_DIR", str(tmp_path))
+    with pytest.raises(DatasetError, match=r"labr/reviews is not available offline.*arlm data fetch labr"):
+        datasets.path("labr", "reviews", download=False)
+    with pytest.raises(DatasetError, match="saudinewsnet/text.*no download"):
+        datasets.fetch("saudinewsnet", "text")
+    with pytest.raises(DatasetError, match="unknown dataset 'nope'.*ajgt"):
+        datasets.path("nope", "train")
+    with pytest.raises(DatasetError, match="no file 'validation'.*train, dev, test"):
+        datasets.path("ajgt", "validation")
+
+
+def test_unregistered_checksum_is_recorded_on_first_download(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARLM_CACHE_DIR", str(tmp_path))
+    path = datasets.fetch("labr", "reviews", downloader=lambda url: "5\t1\t2\t3\tكتاب رائع\n".encode())
+    assert path.read_text(encoding="utf-8").endswith("كتاب رائع\n")
+    recorded = path.with_name(path.name + ".sha256").read_text().strip()
+    assert recorded == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_embedded_corpus_ships_with_the_package():
+    path = datasets.embedded_corpus_path()
+    assert path.name == "records.jsonl" and path.stat().st_size > 10_000_000
+    assert datasets.locate("hadith", "text")[0] == "package"
+
+
+def _zip(members):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

@@ -1,0 +1,49 @@
+import pytest
+
+from arlm import scales
+from arlm.errors import ParameterError
+
+
+def test_every_scale_has_the_same_keys_and_types():
+    reference = scales.SCALES["tiny"]
+    for name, values in scales.SCALES.items():
+        assert values.keys() == reference.keys(), name
+        for key, value in values.items():
+            assert type(value) is type(reference[key]), (name, key)
+
+
+def test_scales_grow_from_tiny_to_full():
+    for key in ("teacher_steps", "distill_steps", "vocab_size", "max_seq_length", "num_layers"):
+        sizes = [scales.SCALES[name][key] for name in scales.SCALE_NAMES]
+        assert sizes == sorted(sizes), key
+    full = scales.SCALES["full"]
+    # the paper's settings (spec sections 3.1 and 4)
+    assert (full["vocab_size"], full["max_seq_length"], full["batch_size"]) == (50000, 512, 256)
+    assert full["teacher_steps"] == 2_000_000
+    assert (full["max_predictions_per_seq"], full["dupe_factor"], full["num_layers"]) == (20, 5, 24)
+
+
+def test_resolve_applies_and_coerces_overrides():
+    cfg = scales.resolve("cpu", teacher_steps="250", teacher_learning_rate=1, jit_compile="false")
+    assert (cfg.name, cfg.teacher_steps, cfg.teacher_learning_rate, cfg.jit_compile) == ("cpu", 250, 1.0, False)
+    assert cfg.vocab_size == scales.SCALES["cpu"]["vocab_size"]
+    assert cfg.as_dict()["scale"] == "cpu"
+
+
+def test_unknown_scale_lists_the_valid_ones():
+    with pytest.raises(ParameterError, match="unknown scale 'huge'.*tiny, cpu, gpu, full"):
+        scales.resolve("huge")
+
+
+def test_unknown_parameter_lists_the_valid_ones():
+    with pytest.raises(ParameterError, match="unknown parameter 'teacher_stepz'.*teacher_steps"):
+        scales.resolve("tiny", teacher_stepz=3)
+    with pytest.raises(AttributeError, match="valid parameters are"):
+        _ = scales.resolve("tiny").no_such_key
+
+
+def test_wrong_type_is_an_error_naming_the_parameter():
+    with pytest.raises(ParameterError, match="'teacher_steps' expects a int, got 'many'"):
+        scales.resolve("tiny", teacher_steps="many")
+    with pytest.raises(ParameterError, match="'batch_size' expects a int"):
+        scales.resolve("tiny", batch_size=2.5)
