@@ -10,26 +10,34 @@ from arlm.errors import ArlmError
 from arlm.runner import REPO, notebook_of
 
 BOOK = REPO / "book"
+# the chapters' Colab badge, served from the book itself so that pages need no internet
+BADGE = ("https://colab.research.google.com/assets/colab-badge.svg", "../_static/colab-badge.svg")
 
 
 def stage_notebooks(runs, book=BOOK, log=print):
-    """Copy the executed notebooks of `runs` into `book/notebooks/`; a chapter not run is shown unexecuted."""
+    """Copy the executed notebooks of `runs` into `book/chapters/`; a chapter not run is shown unexecuted."""
     import nbformat
 
     runs = Path(runs)
-    target = book / "notebooks"
+    target = book / "chapters"
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     missing = []
     for chapter in CHAPTERS:
         executed = runs / f"{chapter}.ipynb"
         if executed.exists():
-            shutil.copy2(executed, target / executed.name)
-            continue
-        missing.append(chapter)
-        notebook = notebook_of(chapter)
-        note = f"**Not executed in `{runs}`**: run `arlm run --chapters {int(chapter[:2])}` to see its outputs."
-        notebook.cells.insert(1, nbformat.v4.new_markdown_cell(f"```{{note}}\n{note}\n```"))
+            notebook = nbformat.read(executed, as_version=4)
+        else:
+            missing.append(chapter)
+            notebook = notebook_of(chapter)
+            note = f"**Not executed in `{runs}`**: run `arlm run --chapters {int(chapter[:2])}` to see its outputs."
+            notebook.cells.insert(1, nbformat.v4.new_markdown_cell(f"```{{note}}\n{note}\n```"))
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown":
+                cell.source = cell.source.replace(*BADGE)
+            if "injected-parameters" in cell.metadata.get("tags", []):
+                # the run's own paths; the chapter prints its scale and data where they matter
+                cell.metadata.tags.append("remove-cell")
         nbformat.write(notebook, target / f"{chapter}.ipynb")
     if missing:
         log(f"arlm book: not executed in {runs}, shown without outputs: {', '.join(missing)}")

@@ -6,8 +6,10 @@ A failing chapter stops the run with the chapter's name, the failing cell and th
 earlier chapters stay as they were, and the failed one is kept as ``<chapter>.failed.ipynb``.
 """
 
+import contextlib
 import os
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -68,9 +70,26 @@ def notebook_of(chapter):
 
 
 def _kernel_env():
-    # quiet TensorFlow's C++ logs and draw figures off-screen; inherited by the papermill kernel
+    # quiet TensorFlow's C++ logs; inherited by the papermill kernel. MPLBACKEND must stay unset there:
+    # the kernel's inline backend is what puts figures into the notebook.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.pop("MPLBACKEND", None)
+
+
+@contextlib.contextmanager
+def _stderr_to(path):
+    """Send this process's (and the kernel's) low-level stderr to `path`: TensorFlow's C++ start-up lines
+    stay out of the terminal and out of the book, and are kept for debugging."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def run_chapter(chapter, scale, run_dir, overrides):
@@ -85,18 +104,24 @@ def run_chapter(chapter, scale, run_dir, overrides):
     target = run_dir / f"{chapter}.ipynb"
     running = run_dir / f".{chapter}.running.ipynb"
     failed = run_dir / f"{chapter}.failed.ipynb"
+    log = run_dir / f"{chapter}.log"
+    log.unlink(missing_ok=True)
     _kernel_env()
     try:
-        papermill.execute_notebook(
-            str(source), str(running),
-            parameters={"scale": scale, "run_dir": str(run_dir), "overrides": overrides},
-            kernel_name="python3", cwd=str(run_dir), progress_bar=False, log_output=False,
-        )
+        with _stderr_to(log):
+            papermill.execute_notebook(
+                str(source), str(running),
+                parameters={"scale": scale, "run_dir": str(run_dir), "overrides": overrides},
+                kernel_name="python3", cwd=str(run_dir), progress_bar=False, log_output=False,
+                # the kernel's raw stderr goes to the log rather than into the notebook's outputs
+                extra_arguments=["--IPKernelApp.capture_fd_output=False"],
+            )
     except papermill.PapermillExecutionError as error:
         os.replace(running, failed)
         raise ChapterFailed(
             f"chapter {chapter} failed in cell {error.cell_index} (execution count {error.exec_count}): "
-            f"{error.ename}: {error.evalue}\n  the executed notebook, with the traceback: {failed}"
+            f"{error.ename}: {error.evalue}\n  the executed notebook, with the traceback: {failed}; "
+            f"kernel log: {log}"
         ) from None
     else:
         os.replace(running, target)  # only a complete run replaces the previous notebook

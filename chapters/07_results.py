@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 7. Results: the paper beside this book
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/chapters/07_results.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/book/chapters/07_results.ipynb)
 #
 # **Learning objectives**
 # - (filled in by the chapter's issue)
@@ -40,7 +40,7 @@ import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("07_results", scale, run_dir)
-arlm.runtime.setup(cfg)
+runtime = arlm.runtime.setup(cfg)
 
 # %% [markdown]
 # ## Results

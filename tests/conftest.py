@@ -21,7 +21,6 @@ for variable, folder in {
 }.items():
     os.environ.setdefault(variable, str(_TMP / folder))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("MPLBACKEND", "Agg")
 if "ARLM_DATA_DIR" not in os.environ and (REPO.parent / "shared" / "data").is_dir():
     os.environ["ARLM_DATA_DIR"] = str(REPO.parent / "shared" / "data")
 
