@@ -1,6 +1,9 @@
 """The run folder: where each chapter writes its artifacts and reads those of earlier chapters."""
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 from arlm.errors import ArtifactError
@@ -22,6 +25,34 @@ def default_run_dir(scale):
     return Path("runs") / check_scale(scale)
 
 
+def mount_point(url):
+    """Where a ``gs://bucket/prefix`` run folder is mounted: ``$ARLM_GCS_MOUNT/<bucket>/<prefix>``."""
+    bucket, _, prefix = url.removeprefix("gs://").partition("/")
+    root = Path(os.environ.get("ARLM_GCS_MOUNT", Path.home() / "gcs")) / bucket
+    return root, root / prefix
+
+
+def local_run_dir(run_dir, run=subprocess.run):
+    """A local path for `run_dir`; a ``gs://`` bucket is mounted with gcsfuse first (Colab/Cloud TPU).
+
+    Mounting keeps every chapter's file I/O (TFRecords, checkpoints, results.json) plain local-path code,
+    and data survives a Colab disconnect or a TPU preemption because it lives in the bucket.
+    """
+    if not str(run_dir).startswith("gs://"):
+        return Path(run_dir)
+    root, path = mount_point(str(run_dir))
+    if not os.path.ismount(root):
+        if shutil.which("gcsfuse") is None:
+            raise ArtifactError(
+                f"run_dir {run_dir} is a Cloud Storage bucket: install gcsfuse to mount it "
+                "(see the book's TPU appendix), or give a local run_dir"
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        bucket = str(run_dir).removeprefix("gs://").partition("/")[0]
+        run(["gcsfuse", "--implicit-dirs", bucket, str(root)], check=True)
+    return path
+
+
 class Chapter:
     """One chapter's view of the run folder ``run_dir/<chapter>/``.
 
@@ -35,7 +66,7 @@ class Chapter:
             raise ArtifactError(f"unknown chapter {chapter!r}; chapters are: {', '.join(CHAPTERS)}")
         self.chapter = chapter
         self.scale = check_scale(scale)
-        self.run_dir = Path(run_dir) if run_dir else default_run_dir(scale)
+        self.run_dir = local_run_dir(run_dir) if run_dir else default_run_dir(scale)
         self.dir = self.run_dir / chapter
         self.dir.mkdir(parents=True, exist_ok=True)
 
