@@ -59,9 +59,11 @@ SCALES = {
         "qa_doc_stride": 64,
         "finetune_learning_rate": 3e-5,
         "pos_learning_rate": 2e-3,
+        "finetune_models": "student",  # run models fine-tuned for Table 3 (arlm.tasks.experiments.RUN_MODELS)
         # chapter 6: quantization
         "quant_eval_examples": 64,
         "latency_runs": 5,
+        "quant_max_classifiers": 1,  # chapter 6: classifiers of the first task to export (0: all)
     },
     "cpu": {
         "seed": 12345,
@@ -96,8 +98,10 @@ SCALES = {
         "qa_doc_stride": 128,
         "finetune_learning_rate": 1e-4,
         "pos_learning_rate": 2e-3,
+        "finetune_models": "teacher,student,scratch",
         "quant_eval_examples": 400,
         "latency_runs": 30,
+        "quant_max_classifiers": 0,
     },
     "gpu": {
         "seed": 12345,
@@ -132,8 +136,10 @@ SCALES = {
         "qa_doc_stride": 128,
         "finetune_learning_rate": 3e-5,
         "pos_learning_rate": 2e-3,
+        "finetune_models": "teacher,student,scratch",
         "quant_eval_examples": 0,
         "latency_runs": 100,
+        "quant_max_classifiers": 0,
     },
     "full": {
         "seed": 12345,
@@ -168,8 +174,10 @@ SCALES = {
         "qa_doc_stride": 128,
         "finetune_learning_rate": 3e-5,
         "pos_learning_rate": 2e-3,
+        "finetune_models": "teacher,student,scratch",
         "quant_eval_examples": 0,
         "latency_runs": 100,
+        "quant_max_classifiers": 0,
     },
 }
 

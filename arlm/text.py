@@ -19,6 +19,8 @@ This book picks one convention and applies it everywhere, *before* any tokenizer
 5. Arabic-Indic and Persian digits -> ASCII 0-9 (tweets mix them);
 6. NFC, collapse runs of spaces, strip.
 
+`split_sentences` cuts paragraphs into sentences for BERT's next-sentence task (the mirror has a paragraph per line).
+
 Punctuation (Arabic ، ؛ ؟ included), Latin words, emoji and the lone hamza ء are kept; the WordPiece pre-tokenizer
 splits punctuation off. The result is stable under BERT's own lowercasing (``normalize`` is idempotent and
 ``bert_lowercase(normalize(t)) == normalize(t)``), so files made here also work with the official TF scripts.
@@ -30,11 +32,10 @@ tokenizing inside `tf.data`. Tests check the two agree on tricky strings.
 'واقول ان المعلم في المدرسة 123'
 """
 
-import functools
 import re
-import sys
 import unicodedata
 
+import regex  # Unicode property classes (\p{Mn}) like RE2's in TensorFlow; a dependency of keras-hub
 from pyarabic import araby
 
 # Letter forms unified by step 4, and digits (step 5). pyarabic names the Arabic letters.
@@ -47,22 +48,11 @@ LETTER_MAP = {
 DIGIT_MAP = {chr(0x0660 + d): str(d) for d in range(10)} | {chr(0x06F0 + d): str(d) for d in range(10)}
 REMOVED = (araby.TATWEEL, "\ufffd")
 
-_SPACES = re.compile(" {2,}")
-
-
-@functools.lru_cache(maxsize=1)
-def _table():
-    """One str.translate table for steps 2-5 (built once from the Unicode database, about 0.3 s)."""
-    table = {}
-    for code in range(sys.maxunicode + 1):
-        category = unicodedata.category(chr(code))
-        if category == "Mn" or category == "Cf":
-            table[code] = None
-        elif category == "Cc" or category[0] == "Z":
-            table[code] = " "
-    table.update({ord(c): None for c in REMOVED})
-    table.update({ord(k): v for k, v in (LETTER_MAP | DIGIT_MAP).items()})
-    return table
+_DROP = regex.compile(r"[\p{Mn}\p{Cf}" + "".join(REMOVED) + "]+")
+_SPACE = regex.compile(r"[\p{Cc}\p{Z}]+")
+_LETTERS = str.maketrans(LETTER_MAP | DIGIT_MAP)
+# sentence-final punctuation (Latin, Arabic question mark, ellipsis, Urdu full stop) followed by space
+_SENTENCE_END = re.compile(r"(?<=[.!?\u061f\u2026\u06d4])\s+")
 
 
 def normalize(text):
@@ -71,8 +61,17 @@ def normalize(text):
     >>> normalize("أحمد\u0640\u0640 سأل: ما الـ AI؟")
     'احمد سال: ما ال ai؟'
     """
-    text = unicodedata.normalize("NFKD", text.lower()).translate(_table())
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip(" ")
+    text = _DROP.sub("", unicodedata.normalize("NFKD", text.lower())).translate(_LETTERS)
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip(" ")
+
+
+def split_sentences(text):
+    """Cut a paragraph after sentence-final punctuation (. ! ? ؟ … ۔); BERT's data script wants sentences.
+
+    >>> split_sentences("قال: نعم. ثم ذهب؟ لا")
+    ['قال: نعم.', 'ثم ذهب؟', 'لا']
+    """
+    return [sentence for sentence in _SENTENCE_END.split(text) if sentence]
 
 
 def bert_lowercase(text):

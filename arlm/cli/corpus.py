@@ -1,0 +1,97 @@
+"""`arlm corpus stats`, `arlm vocab train`, `arlm pretraining-data`: chapter 1 from the command line.
+
+Flags follow BERT's `create_pretraining_data.py` (both ``--max-seq-length`` and ``--max_seq_length`` work).
+Corpus files: UTF-8, one sentence or paragraph per line, a blank line between documents, plain or ``.gz``
+(``--layout lines``: one document per line, e.g. tweets).
+"""
+
+from pathlib import Path
+
+from arlm.corpus import LAYOUTS, ReadStats, Source, corpus_stats, iter_corpus
+
+
+def _flag(parser, name, **kwargs):
+    # BERT's users type --max_seq_length; the arlm spelling is --max-seq-length
+    names = [f"--{name}"] + ([f"--{name.replace('-', '_')}"] if "-" in name else [])
+    parser.add_argument(*names, **kwargs)
+
+
+def _corpus_args(parser, flag):
+    files = dict(nargs="+", required=True, metavar="FILE", help="corpus files (.txt or .txt.gz)")
+    if flag:
+        _flag(parser, "corpus", dest="corpus", **files)
+    else:
+        parser.add_argument("corpus", nargs="+", metavar="FILE", help="corpus files (.txt or .txt.gz)")
+    parser.add_argument("--layout", choices=LAYOUTS[:2], default="paragraphs",
+                        help="paragraphs: blank line between documents (default); lines: one document per line")
+    _flag(parser, "max-words", type=int, default=0, help="stop after this many words (0: all)")
+
+
+def _sources(args):
+    return [Source(Path(f).name, Path(f), args.layout) for f in args.corpus]
+
+
+def register(subparsers):
+    corpus = subparsers.add_parser("corpus", help="corpus statistics")
+    corpus_sub = corpus.add_subparsers(dest="corpus_command", required=True, metavar="COMMAND")
+    stats = corpus_sub.add_parser("stats", help="documents, lines, words per file (duplicates removed)")
+    _corpus_args(stats, flag=False)
+    stats.set_defaults(func=run_stats)
+
+    vocab = subparsers.add_parser("vocab", help="WordPiece vocabularies")
+    vocab_sub = vocab.add_subparsers(dest="vocab_command", required=True, metavar="COMMAND")
+    train = vocab_sub.add_parser("train", help="train a WordPiece vocabulary (special tokens first)")
+    _corpus_args(train, flag=True)
+    _flag(train, "vocab-size", type=int, required=True, help="vocabulary size, special tokens included")
+    _flag(train, "out", required=True, metavar="VOCAB.txt", help="vocabulary file to write")
+    _flag(train, "trainer", choices=("hf", "keras_hub"), default="hf", help="HF tokenizers (default) or keras-hub")
+    train.set_defaults(func=run_vocab)
+
+    data = subparsers.add_parser("pretraining-data", help="BERT pretraining TFRecords (create_pretraining_data.py)")
+    _corpus_args(data, flag=True)
+    _flag(data, "vocab", required=True, metavar="VOCAB.txt", help="WordPiece vocabulary file")
+    _flag(data, "out", required=True, metavar="DIR", help="output folder for shard-*.tfrecord and meta.json")
+    _flag(data, "max-seq-length", type=int, default=128)
+    _flag(data, "max-predictions-per-seq", type=int, default=20)
+    _flag(data, "masked-lm-prob", type=float, default=0.15)
+    _flag(data, "dupe-factor", type=int, default=10)
+    _flag(data, "short-seq-prob", type=float, default=0.1)
+    _flag(data, "random-seed", type=int, default=12345)
+    _flag(data, "do-whole-word-mask", action="store_true")
+    _flag(data, "no-split-sentences", action="store_true", help="keep each line as one sentence")
+    _flag(data, "workers", type=int, default=None, help="processes (default: all cores)")
+    _flag(data, "words-per-shard", type=int, default=200_000, help="words per output shard (the memory bound)")
+    data.set_defaults(func=run_pretraining_data)
+
+
+def run_stats(args):
+    read = ReadStats()
+    stats = corpus_stats(iter_corpus(_sources(args), args.max_words, stats=read))
+    print(f"{'file':40s} {'documents':>10s} {'lines':>10s} {'words':>12s}")
+    for name, row in stats.sources.items():
+        print(f"{name:40s} {row['documents']:10,d} {row['lines']:10,d} {row['words']:12,d}")
+    print(f"skipped: {read.as_dict()}")
+    return 0
+
+
+def run_vocab(args):
+    from arlm.tokenizer import train_vocabulary
+
+    documents = iter_corpus(_sources(args), args.max_words)
+    info = train_vocabulary(documents, args.vocab_size, args.out, trainer=args.trainer)
+    print(f"wrote {info['path']}: {info['vocab_size']} tokens ({info['trainer']}, {info['seconds']:.1f} s)")
+    return 0
+
+
+def run_pretraining_data(args):
+    from arlm.pretraining_data import PretrainingConfig, create_pretraining_data
+
+    config = PretrainingConfig(args.max_seq_length, args.max_predictions_per_seq, args.masked_lm_prob,
+                               args.dupe_factor, args.short_seq_prob, args.random_seed, args.do_whole_word_mask,
+                               not args.no_split_sentences)
+    read = ReadStats()
+    meta = create_pretraining_data(iter_corpus(_sources(args), args.max_words, stats=read), args.vocab, args.out,
+                                   config, workers=args.workers, words_per_shard=args.words_per_shard)
+    print(f"wrote {meta['instances']:,d} instances in {len(meta['files'])} shard(s) to {args.out} "
+          f"({meta['instances_per_second']:,.0f}/s); skipped: {read.as_dict()}")
+    return 0

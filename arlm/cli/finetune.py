@@ -1,0 +1,47 @@
+"""`arlm finetune`: fine-tune a model on your own labelled Arabic texts (CSV, TSV or JSONL).
+
+    arlm finetune --train train.csv --test test.csv --text-column text --label-column label \\
+                  --model mberta --scale tiny --out out/
+
+prints accuracy and macro-F1 and writes ``out/metrics.json``, ``out/model.keras``, ``out/vocab.txt`` and
+``out/index.json`` (``arlm export out --out model.tflite`` then makes the on-device file).
+"""
+
+import json
+
+
+def register(subparsers):
+    parser = subparsers.add_parser("finetune", help="fine-tune a model on your own labelled texts (CSV/TSV/JSONL)")
+    parser.add_argument("--train", required=True, metavar="FILE",
+                        help="training file (.csv/.tsv with a header, or .jsonl)")
+    parser.add_argument("--test", required=True, metavar="FILE", help="test file, same columns")
+    parser.add_argument("--dev", metavar="FILE", help="optional dev file (without it no dev score is reported)")
+    parser.add_argument("--text-column", required=True, metavar="C", help="column holding the text")
+    parser.add_argument("--label-column", required=True, metavar="L", help="column holding the label")
+    parser.add_argument("--model", required=True, metavar="PATH_OR_PRESET",
+                        help="a preset (iberta, iberta_30k, mberta, mberta_ii, arabert_base: random init) "
+                             "or a .keras file")
+    parser.add_argument("--scale", default="tiny", help="scale preset for the sizes (default tiny)")
+    parser.add_argument("--epochs", type=int, metavar="N")
+    parser.add_argument("--max-seq-length", type=int, metavar="N")
+    parser.add_argument("--batch-size", type=int, metavar="N")
+    parser.add_argument("--learning-rate", type=float, metavar="X")
+    parser.add_argument("--vocab", metavar="VOCAB.txt", help="vocabulary (default: beside the model, or chapter 1's)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.set_defaults(func=_finetune)
+
+
+def _finetune(args):
+    from arlm.tasks.user_data import finetune_user
+
+    overrides = {key: value for key, value in {
+        "finetune_epochs": args.epochs, "finetune_max_seq_length": args.max_seq_length,
+        "finetune_batch_size": args.batch_size, "finetune_learning_rate": args.learning_rate,
+    }.items() if value is not None}
+    result = finetune_user(args.train, args.test, args.text_column, args.label_column, args.model, args.out,
+                           dev=args.dev, scale=args.scale, vocab=args.vocab, verbose=2, **overrides)
+    print(f"accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  "
+          f"({result['test_examples']} test examples, labels {', '.join(result['labels'])})")
+    print(f"wrote {args.out}/metrics.json and {args.out}/model.keras")
+    print(json.dumps({k: result[k] for k in ("accuracy", "macro_f1")}))
+    return 0

@@ -1,0 +1,210 @@
+"""Stage 2: progressive layer-wise knowledge transfer from the teacher into the student (spec 3.3).
+
+The student (MBERTA or MBERTA II) copies the teacher's embeddings, embedding transformation and MLM/NSP
+heads, which stay frozen for the whole stage. Its encoder blocks are trained one after another: during phase
+``l`` (steps ``S l < t <= S (l+1)``) only block ``l``'s losses count,
+
+$$L_{KT}(t) = \\frac{1}{L}\\sum_{l} g_l(t)\\,\\big(\\lambda_h \\mathrm{FMT}_l + \\lambda_a \\mathrm{AT}_l
+  + \\lambda_\\beta \\mathrm{MEAN}_l + \\lambda_\\gamma \\mathrm{VAR}_l\\big),$$
+
+and the optimizer scales each block's learning rate by $3\\,bg(t)\\,c_l(t)$: 1 for the current block, 0.1 for
+finished blocks, 0 (moments untouched) for future blocks (`arlm.distillation.schedules`).
+
+>>> kt = ProgressiveKnowledgeTransfer(teacher, student, steps_per_layer=10)  # doctest: +SKIP
+>>> kt.compile(optimizer=kt.make_optimizer(learning_rate=1.5e-3))  # doctest: +SKIP
+>>> kt.fit(dataset, epochs=2, steps_per_epoch=10)  # doctest: +SKIP
+"""
+
+import keras
+from keras import ops
+
+from arlm.distillation import losses, schedules
+from arlm.distillation.training import LastValue
+from arlm.errors import ParameterError
+
+BACKBONE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+
+
+def backbone_inputs(x):
+    """The backbone's inputs out of a pretraining batch (which also carries ``mask_positions``)."""
+    return {key: x[key] for key in BACKBONE_INPUTS}
+
+
+def encoder_blocks(backbone):
+    """The backbone's L encoder blocks, in order."""
+    blocks = getattr(backbone, "transformer_layers", None)
+    if blocks is None:
+        raise ParameterError(f"{type(backbone).__name__} has no `transformer_layers`: not a MobileBertBackbone")
+    return list(blocks)
+
+
+def encoder_variable_layers(backbone):
+    """``{variable.path: block index}`` for every variable of every encoder block."""
+    return {v.path: index for index, block in enumerate(encoder_blocks(backbone)) for v in block.weights}
+
+
+def own_variables(layer):
+    """The variables a layer creates itself (not those of its sub-layers, nor a tied embedding's)."""
+    return list(layer._trainable_variables) + list(layer._non_trainable_variables)
+
+
+def _leaf_layers(layer, prefix, seen):
+    """``(key, layer)`` for every sub-layer that owns variables, keyed by the chain of names below ``layer``."""
+    for child in layer._layers:
+        if id(child) in seen:
+            continue
+        seen.add(id(child))
+        key = f"{prefix}{child.name}"
+        if child._layers:
+            yield from _leaf_layers(child, key + "/", seen)
+        if own_variables(child):
+            yield key, child
+
+
+def non_encoder_layers(pretrainer):
+    """``{key: layer}`` of the pretrainer's layers outside the encoder blocks (embeddings, norms, heads)."""
+    # the backbone's own name differs between models ("mobile_bert_backbone_3"): key it as "backbone"
+    seen = {id(block) for block in encoder_blocks(pretrainer.backbone)}
+    seen |= {id(sub) for block in encoder_blocks(pretrainer.backbone) for sub in block._flatten_layers()}
+    seen.add(id(pretrainer.backbone))
+    layers = dict(_leaf_layers(pretrainer.backbone, "backbone/", seen))
+    layers.update(_leaf_layers(pretrainer, "", seen))
+    return layers
+
+
+def init_student_from_teacher(student, teacher):
+    """Copy every non-encoder variable whose layer name, layer type and shape match (spec 3.3).
+
+    That is the word, position and segment embeddings, the embedding transformation and the MLM/NSP heads.
+    The student's embedding NoNorm does not match the teacher's LayerNorm (another type), so it keeps
+    gamma = 1, beta = 0; the teacher's pooler has no counterpart in a student without one. Returns the list of
+    copied layer keys.
+    """
+    teacher_layers = non_encoder_layers(teacher)
+    copied = []
+    for key, layer in non_encoder_layers(student).items():
+        source = teacher_layers.get(key)
+        if source is None or type(source) is not type(layer):
+            continue
+        if [tuple(w.shape) for w in own_variables(source)] != [tuple(w.shape) for w in own_variables(layer)]:
+            continue
+        for target, value in zip(own_variables(layer), own_variables(source), strict=True):
+            target.assign(value)
+        copied.append(key)
+    if not copied:
+        raise ParameterError("init_student_from_teacher copied nothing: do the student and the teacher share "
+                             "vocabulary, embedding and hidden sizes (spec 1.2)?")
+    return copied
+
+
+def freeze_non_encoder(pretrainer):
+    """Make everything but the encoder blocks non-trainable (multiplier 0 for the whole stage)."""
+    for layer in non_encoder_layers(pretrainer).values():
+        layer.trainable = False
+
+
+@keras.saving.register_keras_serializable(package="arlm")
+class ProgressiveKnowledgeTransfer(keras.Model):
+    """Frozen teacher + student trained block by block with FMT, AT, MEAN and VAR losses (spec 3.3).
+
+    Both models run without dropout (the official code builds them with ``is_training=False``). The model keeps
+    its own step counter ``kt_step`` (saved with its weights, so a restored run continues the schedule) and
+    logs the weighted terms ``fmt``, ``at``, ``mean``, ``var`` and the current ``layer`` at every step.
+
+    Args:
+        teacher: a `MobileBertPretrainer`; frozen here, never updated.
+        student: a `MobileBertPretrainer` with the teacher's hidden size, heads and vocabulary.
+        steps_per_layer: S, the length of one phase.
+        factors: `losses.DistillationFactors` (default: the launch scripts' values, beta = 5000).
+        init_from_teacher: copy the teacher's embeddings and heads into the student first.
+    """
+
+    def __init__(self, teacher, student, steps_per_layer, factors=None, init_from_teacher=True, **kwargs):
+        super().__init__(**kwargs)
+        if steps_per_layer < 1:
+            raise ParameterError(f"steps_per_layer must be at least 1, got {steps_per_layer}")
+        self.teacher = teacher
+        self.student = student
+        self.steps_per_layer = int(steps_per_layer)
+        self.factors = factors or losses.DistillationFactors()
+        self.num_layers = len(encoder_blocks(student.backbone))
+        if len(encoder_blocks(teacher.backbone)) != self.num_layers:
+            raise ParameterError(f"teacher has {len(encoder_blocks(teacher.backbone))} blocks, student "
+                                 f"{self.num_layers}: layer-wise transfer needs the same number")
+        self.teacher.trainable = False
+        if init_from_teacher:
+            self.copied = init_student_from_teacher(student, teacher)
+        freeze_non_encoder(student)
+        self.kt_step = self.add_weight(shape=(), initializer="zeros", dtype="int32", trainable=False,
+                                       name="kt_step")
+        self.trackers = {name: LastValue(name=name) for name in ("fmt", "at", "mean", "var", "layer")}
+
+    @property
+    def total_steps(self):
+        return schedules.total_steps(self.num_layers, self.steps_per_layer)
+
+    def call(self, x, training=False):
+        inputs = backbone_inputs(x)
+        teacher = self.teacher.backbone(inputs, training=False)
+        teacher = {key: keras.tree.map_structure(ops.stop_gradient, teacher[key])
+                   for key in ("hidden_states", "attention_logits")}
+        student = self.student.backbone(inputs, training=False)
+        return {"teacher": teacher,
+                "student": {key: student[key] for key in ("hidden_states", "attention_logits")}}
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        t = ops.convert_to_tensor(self.kt_step.value) + 1  # 1-based number of this step
+        gates = schedules.layer_gates(t, self.num_layers, self.steps_per_layer)
+        total, terms = losses.knowledge_transfer_loss(y_pred["teacher"], y_pred["student"], gates, self.factors)
+        for name in ("fmt", "at", "mean", "var"):
+            self.trackers[name].update_state(terms[name])
+        self.trackers["layer"].update_state(ops.minimum((t - 1) // self.steps_per_layer, self.num_layers - 1))
+        if training:  # after every read of the counter: in a TF graph a later read would see the new value
+            self.kt_step.assign(t)
+        return total
+
+    def variable_multiplier(self, variable, step):
+        """The Lamb hook: $3\\,bg(t)\\,c_l(t)$ for block ``l``'s variables, 0 for every other variable."""
+        # TF hands the optimizer the backing tf.Variable, named "<path>:0"
+        path = getattr(variable, "path", None) or variable.name.split(":")[0]
+        layer = self._variable_layers.get(path)
+        if layer is None:
+            return ops.zeros(())
+        return schedules.layer_multiplier(step, layer, self.steps_per_layer)  # `step` is 1-based already
+
+    @property
+    def _variable_layers(self):
+        if not hasattr(self, "_variable_layer_map"):
+            self._variable_layer_map = encoder_variable_layers(self.student.backbone)
+        return self._variable_layer_map
+
+    def make_optimizer(self, learning_rate, **kwargs):
+        """LAMB at a constant rate (no warmup, ``end_lr_rate = 1``) with the per-block multipliers (spec 3.3)."""
+        from arlm.optimizers import Lamb
+
+        kwargs.setdefault("global_clipnorm", 1.0)
+        return Lamb(learning_rate=learning_rate, variable_multiplier=self.variable_multiplier, **kwargs)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "teacher": keras.saving.serialize_keras_object(self.teacher),
+            "student": keras.saving.serialize_keras_object(self.student),
+            "steps_per_layer": self.steps_per_layer,
+            "factors": self.factors.as_dict(),
+            "init_from_teacher": False,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["teacher"] = keras.saving.deserialize_keras_object(config["teacher"])
+        config["student"] = keras.saving.deserialize_keras_object(config["student"])
+        config["factors"] = losses.DistillationFactors(**config["factors"])
+        return cls(**config)
+
+
+def attention_probabilities(backbone, x, layer):
+    """Softmax over keys of block ``layer``'s masked attention logits: ``[batch, heads, T, T]`` (for plots)."""
+    outputs = backbone(backbone_inputs(x), training=False)
+    return ops.convert_to_numpy(ops.softmax(outputs["attention_logits"][layer], axis=-1))

@@ -1,0 +1,94 @@
+"""The teacher's pretraining model: backbone + MLM and NSP heads, with $L = L_{MLM} + L_{NSP}$ (spec 3.1)."""
+
+import keras
+from keras import ops
+
+from arlm.models.backbone import MobileBertBackbone  # noqa: F401  (registers it for loading)
+from arlm.models.heads import MaskedLMHead, nsp_head
+
+MLM_EPSILON = 1e-5  # run_pretraining.py: denominator sum(w) + 1e-5
+
+
+def masked_lm_loss(labels, logits, weights):
+    """$L_{MLM} = \\sum_i w_i\\,\\mathrm{CE}_i / (\\sum_i w_i + 10^{-5})$ over the prediction slots.
+
+    ``labels`` [b, P] int, ``logits`` [b, P, V], ``weights`` [b, P] (0 marks an unused slot); computed in
+    float32.
+    """
+    logits = ops.cast(logits, "float32")
+    weights = ops.cast(weights, "float32")
+    ce = keras.losses.sparse_categorical_crossentropy(ops.cast(labels, "int32"), logits, from_logits=True)
+    return ops.sum(weights * ce) / (ops.sum(weights) + MLM_EPSILON)
+
+
+def next_sentence_loss(labels, logits):
+    """$L_{NSP}$ = batch mean of the 2-way cross-entropy (label 0 = actual next, 1 = random)."""
+    ce = keras.losses.sparse_categorical_crossentropy(ops.cast(labels, "int32"), ops.cast(logits, "float32"),
+                                                      from_logits=True)
+    return ops.mean(ce)
+
+
+@keras.saving.register_keras_serializable(package="arlm")
+class MobileBertPretrainer(keras.Model):
+    """A `MobileBertBackbone` with the MLM head (tied to its word embedding) and the NSP head.
+
+    Inputs ``token_ids``, ``segment_ids``, ``padding_mask`` [b, T] and ``mask_positions`` [b, P] (the batches of
+    `arlm.pretraining_data.load_dataset`); outputs ``{"mlm_logits": [b, P, V], "nsp_logits": [b, 2]}``.
+    `compute_loss` reads ``y = {"masked_lm_ids", "masked_lm_weights", "next_sentence_labels"}`` and returns
+    $L = L_{MLM} + L_{NSP}$; ``fit`` also logs ``mlm_loss``, ``nsp_loss``, ``mlm_accuracy`` (over real slots)
+    and ``nsp_accuracy``. NSP reads the pooled output, or the raw [CLS] state for students.
+
+    >>> pretrainer = MobileBertPretrainer(MobileBertBackbone.from_preset("iberta"))      # doctest: +SKIP
+    >>> pretrainer.compile(optimizer=arlm.optimizers.Lamb(1.5e-3))                      # doctest: +SKIP
+    >>> pretrainer.fit(arlm.pretraining_data.load_dataset(...), steps_per_epoch=100)     # doctest: +SKIP
+    """
+
+    def __init__(self, backbone, **kwargs):
+        config = backbone.config
+        policy = backbone.dtype_policy
+        # === layers ===
+        mlm_head = MaskedLMHead(backbone.token_embedding, config.hidden_size, config.hidden_act,
+                                config.initializer_range, name="mlm_head", dtype=policy)
+        next_sentence_head = nsp_head(config.initializer_range, dtype=policy)
+        # === functional model ===
+        inputs = {**backbone.input, "mask_positions": keras.Input(shape=(None,), dtype="int32", name="mask_positions")}
+        outputs = backbone({key: inputs[key] for key in ("token_ids", "segment_ids", "padding_mask")})
+        pooled = outputs["pooled_output"] if "pooled_output" in outputs else outputs["sequence_output"][:, 0, :]
+        logits = {"mlm_logits": mlm_head(outputs["sequence_output"], inputs["mask_positions"]),
+                  "nsp_logits": next_sentence_head(pooled)}
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        # === config and metrics ===
+        self.backbone = backbone
+        self.mlm_head = mlm_head
+        self.nsp_head = next_sentence_head
+        self.mlm_loss_tracker = keras.metrics.Mean(name="mlm_loss")
+        self.nsp_loss_tracker = keras.metrics.Mean(name="nsp_loss")
+        self.mlm_accuracy = keras.metrics.SparseCategoricalAccuracy(name="mlm_accuracy")
+        self.nsp_accuracy = keras.metrics.SparseCategoricalAccuracy(name="nsp_accuracy")
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        mlm = masked_lm_loss(y["masked_lm_ids"], y_pred["mlm_logits"], y["masked_lm_weights"])
+        nsp = next_sentence_loss(y["next_sentence_labels"], y_pred["nsp_logits"])
+        total = mlm + nsp
+        for loss in self.losses:  # regularizers, if any
+            total = total + ops.cast(ops.sum(loss), "float32")
+        return total
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        self.mlm_loss_tracker.update_state(masked_lm_loss(y["masked_lm_ids"], y_pred["mlm_logits"],
+                                                          y["masked_lm_weights"]))
+        self.nsp_loss_tracker.update_state(next_sentence_loss(y["next_sentence_labels"], y_pred["nsp_logits"]))
+        self.mlm_accuracy.update_state(y["masked_lm_ids"], ops.cast(y_pred["mlm_logits"], "float32"),
+                                       sample_weight=y["masked_lm_weights"])
+        self.nsp_accuracy.update_state(y["next_sentence_labels"], ops.cast(y_pred["nsp_logits"], "float32"))
+        return self.get_metrics_result()
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable,
+                "backbone": keras.saving.serialize_keras_object(self.backbone)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)

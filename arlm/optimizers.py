@@ -1,0 +1,167 @@
+"""The official MobileBERT optimizers in Keras 3: LAMB and AdamW, plus the warmup + linear decay schedule (spec 3.2).
+
+Both follow `lamb_optimizer.py` / `optimization.py` of the official code, **not** Keras' built-in Lamb/AdamW:
+
+* no bias correction: $m \\leftarrow \\beta_1 m + (1-\\beta_1) g$, $v \\leftarrow \\beta_2 v + (1-\\beta_2) g^2$;
+* $u = m / (\\sqrt v + \\epsilon) + \\lambda w$ with $\\epsilon = 10^{-6}$, $\\lambda = 0.01$ for decayed variables;
+* LAMB only: trust ratio $r = \\lVert w\\rVert / \\lVert u\\rVert$ when both are positive, else 1;
+* $w \\leftarrow w - \\eta\\,\\mathrm{mult}\\,r\\,u$;
+* variables whose path matches ``exclude_patterns`` (default: norms, i.e. LayerNorm and NoNorm, and biases)
+  get neither weight decay nor the trust ratio.
+
+Keras' ``keras.optimizers.Lamb`` differs in four ways: it bias-corrects, applies the trust ratio to every
+variable, has no weight decay inside the trust-ratio update (only Keras' decoupled decay) and defaults to
+$\\epsilon = 10^{-7}$.
+
+**Per-variable multipliers (stage 2 of distillation, spec 3.3).** ``variable_multiplier(variable, step)``
+returns a scalar tensor ``mult`` for ``variable`` (the Keras variable: ``variable.path`` names it on every
+backend); ``step`` is the 1-based number of the update being
+applied (``optimizer.iterations + 1``, float32). The variable's learning rate is multiplied by it, and its
+moments are gated by $g = [\\mathrm{mult} > 0]$: $m \\leftarrow g\\,(\\beta_1 m + (1-\\beta_1) g_t)$ (likewise v),
+so a frozen variable keeps $m = v = 0$ and starts fresh when it unfreezes. It is evaluated inside the update
+step (graph-safe: use ``keras.ops``), and it is not serialized (set it again after loading).
+
+>>> schedule = WarmupLinearDecay(1.5e-3, total_steps=1000, warmup_steps=100)
+>>> optimizer = Lamb(schedule, global_clipnorm=1.0)   # as in `make_optimizer("lamb", ...)`
+"""
+
+import re
+
+import keras
+from keras import ops
+
+from arlm.errors import ParameterError
+
+EXCLUDE_PATTERNS = ("norm", "bias")  # matched case-insensitively in variable.path (LayerNorm, NoNorm, biases)
+
+
+@keras.saving.register_keras_serializable(package="arlm")
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """$\\eta(t) = \\eta_0 \\cdot t / t_w$ for $t < t_w$, else $\\eta_0[(1 - r)(1 - \\min(t, N)/N) + r]$, r = 1e-4.
+
+    ``t`` is Keras' 0-based ``optimizer.iterations`` (the official ``global_step``), so the first update
+    has lr 0 when there is a warmup.
+    """
+
+    def __init__(self, learning_rate, total_steps, warmup_steps=0, end_rate=1e-4):
+        if total_steps < 1 or warmup_steps < 0:
+            raise ParameterError(f"WarmupLinearDecay needs total_steps >= 1 and warmup_steps >= 0, got "
+                                 f"total_steps={total_steps}, warmup_steps={warmup_steps}")
+        self.learning_rate = float(learning_rate)
+        self.total_steps = int(total_steps)
+        self.warmup_steps = int(warmup_steps)
+        self.end_rate = float(end_rate)
+
+    def __call__(self, step):
+        t = ops.cast(step, "float32")
+        progress = ops.minimum(t, float(self.total_steps)) / float(self.total_steps)
+        decayed = self.learning_rate * ((1.0 - self.end_rate) * (1.0 - progress) + self.end_rate)
+        if not self.warmup_steps:
+            return decayed
+        warmup = self.learning_rate * t / float(self.warmup_steps)
+        return ops.where(t < self.warmup_steps, warmup, decayed)
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "total_steps": self.total_steps,
+                "warmup_steps": self.warmup_steps, "end_rate": self.end_rate}
+
+
+def _dense(gradient, shape):
+    """Embedding gradients arrive as TF ``IndexedSlices``; LAMB needs the whole gradient (duplicates summed)."""
+    if hasattr(gradient, "indices") and hasattr(gradient, "values"):
+        return ops.scatter(ops.expand_dims(gradient.indices, -1), gradient.values, shape)
+    return gradient
+
+
+class _MomentsWeightDecay(keras.optimizers.Optimizer):
+    """The shared update of the official LAMB and AdamW; ``use_trust_ratio`` tells them apart."""
+
+    use_trust_ratio = False
+
+    def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-6, weight_decay_rate=0.01,
+                 exclude_patterns=EXCLUDE_PATTERNS, variable_multiplier=None, name=None, **kwargs):
+        if kwargs.get("weight_decay"):
+            raise ParameterError("use weight_decay_rate (decay inside the update, as the official code), "
+                                 "not Keras' decoupled weight_decay")
+        kwargs.pop("weight_decay", None)
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.weight_decay_rate = weight_decay_rate
+        self.exclude_patterns = tuple(exclude_patterns)
+        self.variable_multiplier = variable_multiplier
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._momentums, self._velocities = self.add_optimizer_variables(var_list, ["momentum", "velocity"])
+
+    def is_excluded(self, variable):
+        """No weight decay and no trust ratio for this variable (a norm or a bias by default)."""
+        return any(re.search(pattern, variable.path, flags=re.IGNORECASE) for pattern in self.exclude_patterns)
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        gradient = ops.cast(_dense(gradient, variable.shape), dtype)
+        index = self._get_variable_index(variable)
+        keras_variable = self._trainable_variables[index]  # the TF backend passes the raw tf.Variable
+        m, v = self._momentums[index], self._velocities[index]
+        new_m = self.beta_1 * m + (1.0 - self.beta_1) * gradient
+        new_v = self.beta_2 * v + (1.0 - self.beta_2) * ops.square(gradient)
+        if self.variable_multiplier is not None:
+            mult = ops.cast(self.variable_multiplier(keras_variable, ops.cast(self.iterations + 1, "float32")), dtype)
+            gate = ops.cast(mult > 0, dtype)
+            new_m, new_v, lr = gate * new_m, gate * new_v, lr * mult
+        self.assign(m, new_m)
+        self.assign(v, new_v)
+        update = new_m / (ops.sqrt(new_v) + self.epsilon)
+        excluded = self.is_excluded(keras_variable)
+        if self.weight_decay_rate and not excluded:
+            update = update + self.weight_decay_rate * variable
+        if self.use_trust_ratio and not excluded:
+            w_norm = ops.sqrt(ops.sum(ops.square(variable)))
+            u_norm = ops.sqrt(ops.sum(ops.square(update)))
+            positive = ops.logical_and(w_norm > 0, u_norm > 0)
+            ratio = ops.where(positive, w_norm / ops.where(positive, u_norm, 1.0), 1.0)
+            update = ratio * update
+        self.assign_sub(variable, lr * update)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                "weight_decay_rate": self.weight_decay_rate, "exclude_patterns": list(self.exclude_patterns)}
+
+
+@keras.saving.register_keras_serializable(package="arlm")
+class Lamb(_MomentsWeightDecay):
+    """The official MobileBERT LAMB (`lamb_optimizer.py`): no bias correction, trust ratio, decay in the update.
+
+    Args:
+        learning_rate: float or schedule (e.g. `WarmupLinearDecay`).
+        beta_1, beta_2, epsilon: 0.9, 0.999, 1e-6.
+        weight_decay_rate: $\\lambda$ = 0.01, skipped for excluded variables.
+        exclude_patterns: regexes searched in ``variable.path``; matches skip decay and the trust ratio.
+        variable_multiplier: optional ``(variable, step) -> scalar`` lr multiplier and moment gate (module doc).
+        **kwargs: Keras optimizer arguments, e.g. ``global_clipnorm=1.0``.
+    """
+
+    use_trust_ratio = True
+
+
+@keras.saving.register_keras_serializable(package="arlm")
+class AdamW(_MomentsWeightDecay):
+    """The official BERT AdamW (`optimization.py:AdamWeightDecayOptimizer`): LAMB without the trust ratio.
+
+    Same arguments as `Lamb`; no bias correction, $\\epsilon = 10^{-6}$, $\\lambda = 0.01$ inside the update.
+    """
+
+
+def make_optimizer(kind, learning_rate, total_steps, warmup_steps=0, clipnorm=1.0, **kwargs):
+    """``kind`` ("lamb" | "adamw") with the warmup + linear decay schedule and global-norm clipping at 1.0."""
+    classes = {"lamb": Lamb, "adamw": AdamW}
+    if kind not in classes:
+        raise ParameterError(f"unknown optimizer {kind!r}; choose one of: {', '.join(classes)}")
+    schedule = WarmupLinearDecay(learning_rate, total_steps, warmup_steps)
+    return classes[kind](schedule, global_clipnorm=clipnorm, **kwargs)

@@ -1,0 +1,323 @@
+"""Export a Keras model to a ``.tflite`` file at one of four precisions (spec section 6).
+
+The paper's export wrote ``model_quant.tflite`` with ``optimizations`` set only behind a flag, so its
+"quantized" sizes are float32 files (4 bytes per parameter). Here the model is saved once as a SavedModel
+(``model.export(dir, format="tf_saved_model")``, Keras' own first step of ``format="litert"``) and converted
+by `tf.lite.TFLiteConverter` once per precision:
+
+* ``float32``: no optimisation.
+* ``dynamic``: ``optimizations=[Optimize.DEFAULT]``: int8 weights for matmuls and embeddings, float activations.
+* ``float16``: the same with ``supported_types=[float16]``: float16 weights.
+* ``int8``: ``Optimize.DEFAULT`` plus a representative dataset: int8 weights and activations, with
+  float kernels only where no int8 kernel exists (the int32 token ids stay int32).
+
+Only TFLite builtin ops are allowed, so the standalone ``ai-edge-litert`` interpreter runs every file. Every
+file has the fixed input signature ``[batch_size, max_seq_length]`` int32 ``token_ids``, ``segment_ids`` and
+``padding_mask``, so that the interpreter needs no resizing on a device.
+
+>>> export_all(model, "out", "mberta_ajgt", representative_features=train_features)
+{'float32': PosixPath('out/mberta_ajgt.float32.tflite'), 'dynamic': ..., 'float16': ..., 'int8': ...}
+"""
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from arlm.errors import ParameterError
+from arlm.io import atomic_path, write_json
+from arlm.quantization import INPUT_NAMES, PRECISIONS
+
+
+def check_precision(precision):
+    if precision not in PRECISIONS:
+        raise ParameterError(
+            f"unknown precision {precision!r} (parameter --quantize); choose one of: {', '.join(PRECISIONS)}"
+        )
+    return precision
+
+
+def representative_dataset(features, num_examples=100, batch_size=1):
+    """A generator function over the first `num_examples` rows of `features`, `batch_size` rows at a time.
+
+    The full-int8 converter runs it to record the range of every activation (calibration); rows from
+    the task's training data give ranges that match what the model will see.
+    """
+    arrays = {name: np.asarray(features[name], dtype=np.int32) for name in INPUT_NAMES}
+    n = min(len(arrays["token_ids"]), num_examples) // batch_size * batch_size
+    if n == 0:
+        raise ParameterError(
+            f"the representative dataset needs at least {batch_size} example(s), got {len(arrays['token_ids'])}"
+        )
+
+    def generate():
+        for start in range(0, n, batch_size):
+            yield {name: a[start : start + batch_size] for name, a in arrays.items()}
+
+    return generate
+
+
+def converter_kwargs(precision, representative=None):
+    """The `tf.lite.TFLiteConverter` attributes for `precision` (passed to ``model.export``)."""
+    import tensorflow as tf
+
+    check_precision(precision)
+    builtins = tf.lite.OpsSet.TFLITE_BUILTINS
+    # builtin ops only: the standalone interpreter has no TF (flex) kernels
+    kwargs = {"target_spec": {"supported_ops": [builtins]}}
+    if precision == "dynamic":
+        kwargs["optimizations"] = [tf.lite.Optimize.DEFAULT]
+    elif precision == "float16":
+        kwargs["optimizations"] = [tf.lite.Optimize.DEFAULT]
+        kwargs["target_spec"]["supported_types"] = [tf.float16]
+    elif precision == "int8":
+        if representative is None:
+            raise ParameterError("precision 'int8' needs a representative dataset (parameter representative)")
+        kwargs["optimizations"] = [tf.lite.Optimize.DEFAULT]
+        kwargs["representative_dataset"] = representative
+        kwargs["target_spec"]["supported_ops"] = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, builtins]
+    return kwargs
+
+
+def input_signature(max_seq_length, batch_size=1):
+    import tensorflow as tf
+
+    return [{name: tf.TensorSpec([batch_size, max_seq_length], tf.int32, name=name) for name in INPUT_NAMES}]
+
+
+def save_for_conversion(model, folder, max_seq_length=None, batch_size=1):
+    """Write `model` as a SavedModel with the fixed input signature; the converter reads it (returns `folder`).
+
+    Tracing and saving the model is the slow part of an export, so `export_all` does it once per model.
+    """
+    max_seq_length = max_seq_length or input_length(model)
+    with quiet():
+        model.export(
+            str(folder),
+            format="tf_saved_model",
+            input_signature=input_signature(max_seq_length, batch_size),
+            verbose=False,
+        )
+    return Path(folder)
+
+
+def convert(saved_model, path, precision="float32", representative=None):
+    """Convert a SavedModel (from `save_for_conversion`) to a TFLite file at `precision`; returns the path."""
+    import tensorflow as tf
+
+    path = _check_out(path)
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+    for name, value in converter_kwargs(precision, representative).items():
+        if name == "target_spec":
+            for key, item in value.items():
+                setattr(converter.target_spec, key, item)
+        else:
+            setattr(converter, name, value)
+    with quiet():
+        flatbuffer = converter.convert()
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(flatbuffer)
+    return path
+
+
+def export_tflite(
+    model,
+    path,
+    precision="float32",
+    max_seq_length=None,
+    batch_size=1,
+    representative_features=None,
+    num_calibration_examples=100,
+):
+    """Write `model` as a TFLite file at `precision`; returns the path.
+
+    `max_seq_length` defaults to the model's input length; `representative_features` (a dict of int32
+    arrays, e.g. encoded training examples) is required for ``int8``.
+    """
+    return export_all(
+        model,
+        Path(path).parent,
+        None,
+        (precision,),
+        representative_features,
+        max_seq_length,
+        batch_size,
+        num_calibration_examples,
+        paths={precision: path},
+    )[precision]
+
+
+def export_all(
+    model,
+    folder,
+    stem,
+    precisions=tuple(PRECISIONS),
+    representative_features=None,
+    max_seq_length=None,
+    batch_size=1,
+    num_calibration_examples=100,
+    paths=None,
+):
+    """Export `model` once per precision as ``folder/<stem>.<precision>.tflite``; returns ``{precision: path}``.
+
+    The model is traced and saved once, then converted per precision. ``int8`` needs
+    `representative_features` (encoded training examples) for calibration.
+    """
+    paths = paths or {p: Path(folder) / f"{stem}.{p}.tflite" for p in precisions}
+    for precision in precisions:
+        check_precision(precision)
+        _check_out(paths[precision])
+    representative = None
+    if "int8" in precisions:
+        if representative_features is None:
+            raise ParameterError("precision 'int8' needs representative_features (encoded training examples)")
+        representative = representative_dataset(representative_features, num_calibration_examples, batch_size)
+    with tempfile.TemporaryDirectory(prefix="arlm-savedmodel-") as saved:
+        save_for_conversion(model, saved, max_seq_length, batch_size)
+        return {p: convert(saved, paths[p], p, representative if p == "int8" else None) for p in precisions}
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence the converter's C++ log lines and TF's INFO messages (errors still raise as exceptions)."""
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(os.devnull, "w") as devnull, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the calibrator's tf.lite.Interpreter deprecation notice
+        os.dup2(devnull.fileno(), 1)
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            logger.setLevel(level)
+
+
+def _check_out(path):
+    path = Path(path)
+    if path.suffix != ".tflite":
+        raise ParameterError(f"{path}: a TFLite file name must end with .tflite (parameter --out)")
+    return path
+
+
+def input_length(model):
+    inputs = model.inputs
+    inputs = (
+        inputs.get("token_ids")
+        if isinstance(inputs, dict)
+        else next((x for x in inputs if "token_ids" in x.name), inputs[0])
+    )
+    length = inputs.shape[1]
+    if length is None:
+        raise ParameterError(f"model {model.name!r} has a variable sequence length: pass max_seq_length")
+    return int(length)
+
+
+def sidecar_path(tflite_path):
+    """``model.tflite`` -> ``model.json``: what the on-device path needs besides the weights."""
+    return Path(tflite_path).with_suffix(".json")
+
+
+def write_sidecar(tflite_path, vocab_path, task, labels, max_seq_length, precision, **extra):
+    """Write ``<file>.json`` and copy the vocabulary beside the TFLite file as ``<file>.vocab.txt``.
+
+    `task` is ``classification``, ``tagging`` or ``qa``; `labels` the label names in logit order.
+    """
+    tflite_path = Path(tflite_path)
+    vocab_copy = tflite_path.with_suffix(".vocab.txt")
+    with atomic_path(vocab_copy) as tmp:
+        shutil.copyfile(vocab_path, tmp)
+    return write_json(
+        sidecar_path(tflite_path),
+        {
+            "task": task,
+            "labels": list(labels),
+            "max_seq_length": int(max_seq_length),
+            "precision": precision,
+            "vocab": vocab_copy.name,
+            **extra,
+        },
+    )
+
+
+def read_index(folder):
+    """Chapter 5's ``models/index.json`` as ``{file stem: metadata}`` ({} when there is none).
+
+    Accepts a mapping keyed by name, a list of entries with ``file`` or ``name``, or either under ``models``.
+    """
+    from arlm.io import read_json
+
+    index = Path(folder) / "index.json"
+    if not index.is_file():
+        return {}
+    entries = read_json(index)
+    if isinstance(entries, dict) and "models" in entries:
+        entries = entries["models"]
+    if isinstance(entries, list):
+        entries = {Path(e.get("file") or e.get("name") or "").stem: e for e in entries}
+    for meta in entries.values():  # a vocabulary path relative to the models folder or the run folder
+        vocab = meta.get("vocab") or meta.get("vocab_path")
+        if vocab and not Path(vocab).exists():
+            found = [c for c in (Path(folder) / vocab, Path(folder).parent.parent / vocab) if c.exists()]
+            vocab = str(found[0]) if found else vocab
+        meta["vocab"] = vocab
+    return entries
+
+
+def model_kind(model):
+    """``qa`` (start/end logits), ``tagging`` (logits per position) or ``classification``, from the outputs."""
+    outputs = model.output
+    if isinstance(outputs, dict):
+        return "qa" if "start_logits" in outputs else "classification"
+    return "tagging" if len(outputs.shape) == 3 else "classification"
+
+
+def load_finetuned(path):
+    """Load a fine-tuned ``.keras`` file, registering the book's model classes first."""
+    import keras
+
+    import arlm.models.backbone  # noqa: F401 (registers MobileBertBackbone)
+    import arlm.models.classifier  # noqa: F401 (registers MobileBertClassifier)
+    import arlm.tasks.heads  # noqa: F401 (registers TokenTagger, SpanQA)
+
+    return keras.saving.load_model(path)
+
+
+def model_entry(model_path, name=None):
+    """Find a fine-tuned ``.keras`` file and its metadata (task, labels, max_seq_length, vocab).
+
+    `model_path` is a ``.keras`` file or a folder of them (chapter 5's ``models/``; `name` picks one when
+    there are several). Metadata comes from ``index.json`` in that folder (chapter 5 writes it), keyed by
+    the file's stem, or from ``<stem>.json`` beside the file.
+    """
+    from arlm.io import read_json
+
+    path = Path(model_path)
+    if path.is_dir():
+        candidates = sorted(path.glob("*.keras"))
+        if name:
+            candidates = [c for c in candidates if c.stem == name]
+        if len(candidates) != 1:
+            found = ", ".join(c.stem for c in sorted(path.glob("*.keras"))) or "none"
+            raise ParameterError(f"{path}: pick one model with --name (models found: {found})")
+        path = candidates[0]
+    if path.suffix != ".keras" or not path.is_file():
+        raise ParameterError(f"{path}: expected a .keras file or a folder holding one (parameter MODEL_DIR)")
+    meta = dict(read_index(path.parent).get(path.stem, {}))
+    if not meta and path.with_suffix(".json").is_file():
+        meta = read_json(path.with_suffix(".json"))
+    return path, meta

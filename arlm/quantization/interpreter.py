@@ -1,0 +1,71 @@
+"""Run a ``.tflite`` file with the ``ai-edge-litert`` interpreter: numpy in, numpy out, no TensorFlow.
+
+`tf.lite.Interpreter` is deprecated (and gave wrong full-int8 results in this book's tests); the
+standalone ``ai_edge_litert`` package is what runs on a phone or a Raspberry Pi.
+
+>>> model = TFLiteModel("mberta_ajgt.dynamic.tflite", num_threads=2)
+>>> model.batch_size, model.max_seq_length
+(1, 128)
+>>> logits = model({"token_ids": ids, "segment_ids": segments, "padding_mask": mask})["logits"]
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from arlm.errors import ArtifactError, ParameterError
+from arlm.quantization import INPUT_NAMES
+
+
+class TFLiteModel:
+    """A loaded ``.tflite`` file with a fixed input shape ``[batch_size, max_seq_length]``.
+
+    Calling it with arrays of any number of rows runs the file batch by batch (padding the last batch)
+    and returns ``{output name: array}``; a file with a single output names it ``logits``.
+    """
+
+    def __init__(self, path, num_threads=None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ArtifactError(f"{self.path}: no such TFLite file")
+        self.num_threads = num_threads or os.cpu_count() or 1
+        self.interpreter = Interpreter(model_path=str(self.path), num_threads=self.num_threads)
+        signatures = self.interpreter.get_signature_list()
+        self.runner = self.interpreter.get_signature_runner(next(iter(signatures)))
+        self.input_details = self.runner.get_input_details()
+        missing = [name for name in INPUT_NAMES if name not in self.input_details]
+        if missing:
+            raise ArtifactError(
+                f"{self.path}: inputs {sorted(self.input_details)} lack {missing}; expected {INPUT_NAMES}"
+            )
+        self.batch_size, self.max_seq_length = (int(n) for n in self.input_details["token_ids"]["shape"])
+        self.output_names = sorted(self.runner.get_output_details())
+
+    def run_batch(self, features):
+        """One invocation on exactly ``[batch_size, max_seq_length]`` int32 arrays."""
+        outputs = self.runner(**{name: np.asarray(features[name], dtype=np.int32) for name in INPUT_NAMES})
+        if len(outputs) == 1:
+            return {"logits": next(iter(outputs.values()))}
+        return dict(outputs)  # a dict-output model keeps its Keras output names
+
+    def __call__(self, features):
+        arrays = {name: np.asarray(features[name], dtype=np.int32) for name in INPUT_NAMES}
+        n, length = arrays["token_ids"].shape
+        if length != self.max_seq_length:
+            raise ParameterError(
+                f"{self.path} takes sequences of length {self.max_seq_length}, got {length}: "
+                f"encode with max_seq_length={self.max_seq_length}"
+            )
+        pieces = []
+        for start in range(0, n, self.batch_size):
+            chunk = {name: a[start : start + self.batch_size] for name, a in arrays.items()}
+            rows = len(chunk["token_ids"])
+            if rows < self.batch_size:  # pad the last batch with copies of its first row
+                chunk = {
+                    name: np.concatenate([a, np.repeat(a[:1], self.batch_size - rows, 0)]) for name, a in chunk.items()
+                }
+            pieces.append({name: value[:rows] for name, value in self.run_batch(chunk).items()})
+        return {name: np.concatenate([piece[name] for piece in pieces]) for name in pieces[0]}

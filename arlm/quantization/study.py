@@ -1,0 +1,93 @@
+"""One fine-tuned model through the whole chapter: its task data, every TFLite file, evaluation and latency.
+
+`task_data` turns a task's test split into model inputs, labels and the metric that scores a dict of
+outputs; `study` exports, evaluates and times one model. The chapter and `benchmarks/tflite_latency.py`
+call these, so both measure the same thing.
+
+>>> data = task_data(load_task("ajgt"), tokenizer, 128, split="test", limit=400)
+>>> result = study(model, "mberta_ajgt", data, out_dir, calibration=train_data.features)
+>>> result["evaluation"][1]["agreement"]
+1.0
+"""
+
+import dataclasses
+
+import numpy as np
+
+from arlm.quantization import PRECISIONS
+from arlm.quantization.evaluate import accuracy, evaluate_files, keras_outputs
+from arlm.quantization.export import export_all
+from arlm.quantization.latency import measure_files
+
+
+@dataclasses.dataclass
+class TaskData:
+    """Model inputs of one split, the labels the metric needs, and the metric ``(outputs, labels, features)``."""
+
+    kind: str  # classification | tagging | qa
+    features: dict
+    labels: object
+    metric: object
+    metric_name: str
+
+    def __len__(self):
+        return len(self.features["token_ids"])
+
+
+def task_data(task, tokenizer, max_seq_length, split="test", limit=0, doc_stride=128):
+    """`TaskData` of ``task.<split>`` (an `arlm.tasks` Task): `limit` examples (0: all), the same seeded subset
+    that `arlm.tasks.finetune` evaluates on."""
+    from arlm.tasks.finetune import encode_texts
+    from arlm.tasks.finetune import limit as subset
+
+    data = subset(getattr(task, split), limit)  # the seeded subset chapter 5 evaluated on
+    if task.kind == "classification":
+        features = encode_texts(data.texts, tokenizer, max_seq_length)
+        return TaskData("classification", features, np.asarray(data.labels), accuracy, "accuracy")
+    if task.kind == "tagging":
+        from arlm.quantization.evaluate import token_accuracy
+        from arlm.tasks.tagging import encode_tagging
+
+        encoded = encode_tagging(data.sentences, data.tags, tokenizer, task.labels, max_seq_length)
+        labels = np.where(encoded.first_piece, encoded.labels, -1)  # score each word once, at its first piece
+        return TaskData("tagging", encoded.inputs(), labels, token_accuracy, "token accuracy")
+    from arlm.tasks import qa
+    from arlm.tasks.metrics import squad_scores
+
+    # a short sequence (tiny scale) leaves room for a window only with a shorter question
+    query = min(qa.MAX_QUERY_LENGTH, max_seq_length // 4)
+    encoded = qa.build_features(data.examples, tokenizer, max_seq_length, min(doc_stride, max_seq_length // 2), query)
+
+    def squad_f1(outputs, labels, features=None):
+        predictions = qa.decode(data.examples, encoded, outputs["start_logits"], outputs["end_logits"])
+        return squad_scores(predictions, [e.answers for e in data.examples])["f1"] / 100
+
+    return TaskData("qa", encoded.inputs(), None, squad_f1, "F1")
+
+
+def heads_on(classifier, num_tags, max_seq_length):
+    """A PoS tagger and a span-QA model on the fine-tuned classifier's backbone (`arlm.tasks.heads`).
+
+    For when chapter 5 saved no tagger or QA model: their heads are untrained, so their task scores mean
+    nothing, but the agreement and logit difference of their TFLite files still test the export.
+    """
+    from arlm.tasks.heads import SpanQA, TokenTagger
+
+    backbone = classifier.backbone
+    return (
+        TokenTagger(backbone, num_tags, max_seq_length=max_seq_length, name="tagger"),
+        SpanQA(backbone, max_seq_length=max_seq_length, name="span_qa"),
+    )
+
+
+def study(model, stem, data, out_dir, calibration=None, precisions=tuple(PRECISIONS), threads=(1, 2), runs=10):
+    """Export `model` in each precision to ``out_dir/<stem>.<precision>.tflite``, evaluate every file on
+    `data` against Keras and time it; returns ``{"files", "evaluation", "latency"}``."""
+    length = data.features["token_ids"].shape[1]
+    files = export_all(model, out_dir, stem, precisions, calibration, max_seq_length=length)
+    reference = keras_outputs(model, data.features)
+    evaluation = evaluate_files(model, files, data.features, data.labels, data.metric, reference=reference)
+    latency = measure_files(files, threads=threads, runs=runs)
+    for row in evaluation + latency:
+        row["model"] = stem
+    return {"files": files, "evaluation": evaluation, "latency": latency}

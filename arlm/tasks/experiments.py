@@ -1,0 +1,138 @@
+"""Chapter 5's experiments: which models the run has, Table 3 (paper vs. this book) and Figure 1.
+
+* `run_models` finds the pretrained models of chapters 2-4 in the run folder (teacher = IBERTA, distilled
+  student = MBERTA, the student pretrained without distillation as a control); with none, a randomly initialised
+  MBERTA stands in, and the description says so.
+* `finetune_task` loads a fresh backbone and fine-tunes it on one task, through a shared `ModelCache`.
+* `save_model` writes ``models/<model>_<task>.keras`` and its entry in ``models/index.json`` (chapter 6 reads them).
+* `table3` joins our scores to `arlm.paper.table("table3_results")`; `figure1_runs` lists chapter 2's snapshots.
+
+>>> models = run_models(ch, cfg)                                   # doctest: +SKIP
+"""
+
+import dataclasses
+from pathlib import Path
+
+from arlm.io import atomic_path, read_json, write_json
+
+# name in the run -> (file under the run folder, preset / file stem, the paper's Table 3 column)
+RUN_MODELS = {
+    "teacher": (("02_teacher", "teacher.keras"), "iberta", "IBERTA"),
+    "student": (("04_distillation", "student.keras"), "mberta", "MBERTA"),
+    "scratch": (("04_distillation", "scratch.keras"), "mberta_scratch", ""),
+}
+# our task name -> (Table 3 dataset, metric keys: paper metric name -> our score key, scaled to percent)
+TABLE3 = {
+    "ajgt": ("AJGT", {"accuracy": "accuracy"}),
+    "hard": ("HARD", {"accuracy": "accuracy"}),
+    "arsentd_lev": ("ArSenTD-LEV", {"accuracy": "accuracy"}),
+    "labr": ("LABR", {"accuracy": "accuracy"}),
+    "tead": ("TEAD", {"accuracy": "accuracy"}),
+    "astd_b": ("ASTD", {"accuracy": "accuracy"}),
+    "padt": ("PADT", {"precision": "precision", "recall": "recall", "f1": "f1"}),
+    "arcd": ("ARCD", {"exact_match": "exact_match", "f1": "f1"}),
+}
+
+
+@dataclasses.dataclass
+class RunModel:
+    name: str  # teacher | student | scratch | random
+    stem: str  # preset-like name used in file names (mberta, iberta, ...)
+    column: str  # the paper's Table 3 column ("" when the paper has none)
+    source: object  # a .keras path or a preset name
+    description: str
+
+
+def run_models(ch, cfg, wanted):
+    """The models of `wanted` (names of `RUN_MODELS`) that exist in the run; a random MBERTA when none does."""
+    found = []
+    for name in wanted:
+        if name not in RUN_MODELS:
+            from arlm.errors import ParameterError
+
+            raise ParameterError(f"unknown run model {name!r}; choose from {', '.join(RUN_MODELS)}")
+        (chapter, file), stem, column = RUN_MODELS[name]
+        path = ch.run_dir / chapter / file
+        if path.is_file():
+            found.append(RunModel(name, stem, column, path, f"{name} from chapter {chapter} ({path})"))
+    if not found:
+        found.append(RunModel("random", "mberta", "MBERTA", "mberta",
+                              f"no pretrained model in {ch.run_dir} (run chapters 2-4 first): MBERTA at scale "
+                              f"{cfg.name!r} from random initialisation"))
+    return found
+
+
+def vocabulary(ch, fallback_texts, vocab_size):
+    """Chapter 1's vocabulary, or (when chapter 1 has not run) one trained on `fallback_texts`; (path, note)."""
+    path = ch.run_dir / "01_corpus" / "vocab.txt"
+    if path.is_file():
+        return path, f"chapter 1 vocabulary {path}"
+    from arlm.tokenizer import train_vocabulary
+
+    target = ch.path("vocab.txt")
+    train_vocabulary(fallback_texts, vocab_size, target)
+    return target, f"chapter 1 has not run: a {vocab_size}-token vocabulary trained on the tasks' training texts"
+
+
+def finetune_task(task, model, tokenizer, cfg, cache, **kwargs):
+    """Fine-tune a fresh copy of `model` (a `RunModel`) on `task`; (scores, fine-tuned keras model)."""
+    from arlm.tasks.finetune import finetune, load_backbone
+
+    backbone, _ = load_backbone(model.source, cfg, tokenizer.vocab_size)
+    return finetune(task, backbone, tokenizer, cfg, cache=cache, **kwargs)
+
+
+def save_model(ch, keras_model, stem, task, vocab_path, max_seq_length):
+    """``models/<stem>.keras`` plus its entry in ``models/index.json`` (task name, kind, labels, length, vocab)."""
+    folder = ch.path("models")
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder / f"{stem}.keras") as tmp:
+        staging = tmp.with_name(tmp.name + ".keras")  # Keras insists on the suffix
+        keras_model.save(staging)
+        staging.rename(tmp)
+    index_path = folder / "index.json"
+    index = read_json(index_path) if index_path.is_file() else {}
+    index[stem] = {"file": f"{stem}.keras", "task": task.name, "kind": task.kind, "labels": list(task.labels),
+                   "max_seq_length": int(max_seq_length), "vocab": str(Path(vocab_path).resolve())}
+    write_json(index_path, index)
+    return folder / f"{stem}.keras"
+
+
+def table3(results):
+    """Rows (dataset, metric, model column, paper, ours) for every score we have; ours in percent.
+
+    `results` maps ``(column, task name)`` to a scores dict (fractions for accuracy/PADT, percent for SQuAD).
+    """
+    from arlm import paper
+
+    paper_rows = {(row["dataset"], row["metric"]): row for row in paper.table("table3_results")}
+    rows = []
+    for (column, task_name), scores in results.items():
+        if task_name not in TABLE3 or not column:
+            continue
+        dataset, keys = TABLE3[task_name]
+        for metric, key in keys.items():
+            ours = scores[key] * (1 if task_name == "arcd" else 100)
+            reference = paper_rows.get((dataset, metric), {}).get(column)
+            rows.append({"dataset": dataset, "metric": metric, "model": column, "paper": reference,
+                         "ours": round(float(ours), 1)})
+    return rows
+
+
+def figure1_runs(ch):
+    """Chapter 2's Figure 1 snapshots: {run name: [step, ...]} from ``02_teacher/figure1/index.json`` ({} if none)."""
+    index = ch.run_dir / "02_teacher" / "figure1" / "index.json"
+    if not index.is_file():
+        return {}, index
+    return {name: [s["step"] for s in run["snapshots"]] for name, run in read_json(index).items()}, index
+
+
+def figure1_vocabulary(ch, vocab_size):
+    """The chapter 1 vocabulary file with exactly `vocab_size` tokens (the 30K and 50K stand-ins differ)."""
+    folder = ch.run_dir / "01_corpus"
+    for path in sorted(folder.glob("*.txt")):
+        with open(path, encoding="utf-8") as handle:
+            first = handle.readline().strip()
+            if first == "[PAD]" and 1 + sum(1 for _ in handle) == vocab_size:
+                return path
+    return None

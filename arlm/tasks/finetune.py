@@ -1,0 +1,264 @@
+"""Fine-tuning a backbone on a `Task` with the paper's settings (spec 5): one function per kind of task.
+
+Paper settings (the defaults of the ``full`` scale): 5 epochs, AdamW with 10% warmup then linear decay, batch 32,
+lr 3e-5 (classification, QA) and 2e-3 (PoS), max_seq_length 128 (384 for QA, stride 128), dropout 0.1.
+Smaller scales shrink epochs, examples and lengths (`arlm.scales`: ``finetune_*``, ``qa_*``, ``pos_learning_rate``).
+
+The backbone is trained in place: pass a freshly loaded one to every run. Each ``finetune_*`` returns
+``(scores, model)``: test scores with the paper's metric (`arlm.tasks.metrics`), plus
+training time and the sizes actually used.
+
+>>> backbone, source = load_backbone("mberta", cfg, tokenizer.vocab_size)            # doctest: +SKIP
+>>> scores, model = finetune_classification(task, backbone, tokenizer, cfg)           # doctest: +SKIP
+"""
+
+import random
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from arlm.errors import ArtifactError, ParameterError
+from arlm.tasks import metrics
+from arlm.tasks.loaders import QASplit, TagSplit, TextSplit
+
+PRESETS = ("iberta", "iberta_30k", "mberta", "mberta_ii", "arabert_base")
+WARMUP_PROPORTION = 0.1
+
+
+# -- inputs ------------------------------------------------------------------------------------------------
+
+def encode_texts(texts, tokenizer, max_seq_length):
+    """``[CLS] text [SEP]`` (text cut to max_seq_length - 2 pieces), padded: the three model inputs (spec 5.1)."""
+    ids = np.zeros((len(texts), max_seq_length), np.int32)
+    for row, text in enumerate(texts):
+        pieces = [tokenizer.cls_id, *tokenizer.encode(text)[: max_seq_length - 2], tokenizer.sep_id]
+        ids[row, : len(pieces)] = pieces
+    mask = (ids != tokenizer.pad_id).astype(np.int32)
+    return {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask}
+
+
+def limit(split, max_examples, seed=12345):
+    """At most `max_examples` of `split` (0: all), a seeded random subset in the original order."""
+    if not max_examples or len(split) <= max_examples:
+        return split
+    indices = sorted(random.Random(seed).sample(range(len(split)), max_examples))
+    return split.subset(indices)
+
+
+# -- models ------------------------------------------------------------------------------------------------
+
+def load_backbone(model, cfg, vocab_size):
+    """A backbone and a sentence saying where it came from.
+
+    `model` is a preset name (`PRESETS`: random initialisation at the sizes of scale `cfg`), or a ``.keras`` file
+    holding a backbone, a pretrainer/student with a ``backbone`` attribute, or a fine-tuned task model.
+    """
+    from arlm import models
+
+    if isinstance(model, str) and model in PRESETS:
+        config = models.preset_at_scale(model, cfg).replace(vocab_size=vocab_size)
+        backbone = models.MobileBertBackbone.from_mobilebert_config(config)
+        return backbone, f"{model} preset at scale {cfg.name!r}, random initialisation (no pretraining)"
+    path = Path(model)
+    if not path.is_file():
+        raise ParameterError(f"model {str(model)!r} is neither a preset ({', '.join(PRESETS)}) nor a .keras file "
+                             "(parameter --model)")
+    return backbone_from_file(path, vocab_size), f"pretrained weights from {path}"
+
+
+def backbone_from_file(path, vocab_size=None):
+    """The backbone inside a ``.keras`` file: a backbone, or any model with a ``backbone`` attribute."""
+    import keras
+
+    import arlm.models.classifier  # noqa: F401 (registers the book's model classes before loading)
+    import arlm.models.pretraining  # noqa: F401
+    import arlm.optimizers  # noqa: F401 (a compiled file names its optimizer)
+    import arlm.tasks.heads  # noqa: F401
+    from arlm import models
+
+    loaded = keras.saving.load_model(path, compile=False)
+    backbone = loaded if isinstance(loaded, models.MobileBertBackbone) else getattr(loaded, "backbone", None)
+    if backbone is None:
+        raise ArtifactError(f"{path}: holds a {type(loaded).__name__} without a backbone")
+    if vocab_size is not None and backbone.config.vocab_size != vocab_size:
+        raise ParameterError(f"{path}: the backbone has a {backbone.config.vocab_size}-token vocabulary but the "
+                             f"tokenizer has {vocab_size} (use the vocabulary the model was pretrained with)")
+    return backbone
+
+
+def build_classifier(backbone, num_labels):
+    from arlm.models.classifier import MobileBertClassifier
+
+    return MobileBertClassifier(backbone, num_classes=num_labels)
+
+
+def optimizer(learning_rate, total_steps):
+    """AdamW of the spec (weight decay 0.01, norms/biases excluded), 10% warmup, linear decay to 0."""
+    from arlm.optimizers import make_optimizer
+
+    return make_optimizer("adamw", learning_rate, total_steps, int(WARMUP_PROPORTION * total_steps))
+
+
+class ModelCache:
+    """Compiled task models, reused across runs of the same shape (architecture, head, steps, learning rate).
+
+    Keras traces a new training graph for every new model, which costs far more than a tiny fine-tuning run
+    itself on a CPU. A cached model is reset instead: the new backbone's weights are copied in, the head gets its
+    initial weights back and the optimizer (moments, step count, hence the schedule) starts from zero.
+    """
+
+    def __init__(self):
+        self._models = {}
+
+    def get(self, key, backbone, build):
+        """The model for `key` holding `backbone`'s weights; `build()` makes and compiles it the first time."""
+        if key not in self._models:
+            model = build()
+            backbone_ids = {id(v) for v in model.backbone.weights}
+            head = [v for v in model.weights if id(v) not in backbone_ids]
+            self._models[key] = (model, head, [v.numpy() for v in head])
+            return model
+        model, head, initial = self._models[key]
+        model.backbone.set_weights(backbone.get_weights())
+        for variable, value in zip(head, initial, strict=True):
+            variable.assign(value)
+        for variable in model.optimizer.variables:
+            variable.assign(np.zeros(variable.shape, variable.dtype))
+        return model
+
+
+def _steps(num_examples, cfg):
+    return max(1, -(-num_examples // cfg.finetune_batch_size)) * cfg.finetune_epochs
+
+
+def _get_model(cache, key, backbone, build, cfg, learning_rate, num_examples, loss=None, loss_weights=None):
+    total = _steps(num_examples, cfg)
+
+    def build_and_compile():
+        model = build()
+        compile_args = {"optimizer": optimizer(learning_rate, total), "jit_compile": bool(cfg.jit_compile)}
+        if loss is not None:
+            compile_args.update(loss=loss, loss_weights=loss_weights)
+        model.compile(**compile_args)
+        return model
+
+    if cache is None:
+        return build_and_compile()
+    config = sorted((k, str(v)) for k, v in backbone.get_config().items() if k != "name")
+    return cache.get((key, str(config), total, learning_rate), backbone, build_and_compile)
+
+
+def _fit(model, inputs, targets, cfg, verbose=1):
+    total = _steps(len(inputs["token_ids"]), cfg)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        # a teacher's pooler gets no gradient from a tagging or QA head: expected, not a bug
+        warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooled_dense")
+        history = model.fit(inputs, targets, batch_size=cfg.finetune_batch_size, epochs=cfg.finetune_epochs,
+                            shuffle=True, verbose=verbose)
+    return {"train_seconds": time.perf_counter() - start, "train_steps": total,
+            "final_train_loss": float(history.history["loss"][-1])}
+
+
+def _predict(model, inputs, batch_size):
+    return model.predict(inputs, batch_size=batch_size, verbose=0)
+
+
+# -- the three kinds of task -----------------------------------------------------------------------------
+
+def finetune_classification(task, backbone, tokenizer, cfg, max_seq_length=None, learning_rate=None, verbose=1,
+                            cache=None):
+    """Fine-tune a `MobileBertClassifier` on `task`; test accuracy and macro-F1."""
+    import keras
+
+    length = max_seq_length or cfg.finetune_max_seq_length
+    train = limit(task.train, cfg.finetune_max_train_examples, cfg.seed)
+    test = limit(task.test, cfg.finetune_max_eval_examples, cfg.seed)
+    _check_split(train, TextSplit, task)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model = _get_model(cache, ("classifier", len(task.labels)), backbone,
+                       lambda: build_classifier(backbone, len(task.labels)), cfg,
+                       learning_rate or cfg.finetune_learning_rate, len(train), loss=loss)
+    info = _fit(model, encode_texts(train.texts, tokenizer, length), np.asarray(train.labels, np.int32), cfg,
+                verbose=verbose)
+    logits = _predict(model, encode_texts(test.texts, tokenizer, length), cfg.finetune_batch_size)
+    scores = metrics.classification_scores(test.labels, np.argmax(logits, -1), len(task.labels))
+    return {**scores, **info, "train_examples": len(train), "max_seq_length": length}, model
+
+
+def finetune_tagging(task, backbone, tokenizer, cfg, crf=False, max_seq_length=None, learning_rate=None, verbose=1,
+                     cache=None):
+    """Fine-tune a `TokenTagger` on PADT; the paper's P/R/F1 (argmax of the emissions, as the authors evaluate),
+    token accuracy / micro-F1 over first pieces, and with the CRF also the Viterbi-decoded token accuracy."""
+    from arlm.tasks.heads import TokenTagger, viterbi_decode
+    from arlm.tasks.tagging import encode_tagging
+
+    length = max_seq_length or cfg.finetune_max_seq_length
+    train = limit(task.train, cfg.finetune_max_train_examples, cfg.seed)
+    test = limit(task.test, cfg.finetune_max_eval_examples, cfg.seed)
+    _check_split(train, TagSplit, task)
+    train_features = encode_tagging(train.sentences, train.tags, tokenizer, task.labels, length)
+    test_features = encode_tagging(test.sentences, test.tags, tokenizer, task.labels, length)
+    model = _get_model(cache, ("tagger", len(task.labels), crf, length), backbone,
+                       lambda: TokenTagger(backbone, len(task.labels), crf=crf, max_seq_length=length), cfg,
+                       learning_rate or cfg.pos_learning_rate, len(train))
+    info = _fit(model, train_features.inputs(), train_features.labels, cfg, verbose=verbose)
+    logits = _predict(model, test_features.inputs(), cfg.finetune_batch_size)
+    predicted = np.argmax(logits, -1)
+    real = test_features.padding_mask.astype(bool)
+    scores = metrics.padt_pos_metrics(np.where(real, test_features.labels, 0), predicted)
+    scores.update(metrics.token_scores(test_features.labels, predicted, test_features.first_piece))
+    if crf:
+        transitions = model.crf_transitions()
+        viterbi = np.zeros_like(predicted)
+        for row, n in enumerate(real.sum(1)):
+            viterbi[row, :n] = viterbi_decode(logits[row], transitions, int(n))
+        scores["viterbi_token_accuracy"] = metrics.token_scores(test_features.labels, viterbi,
+                                                                test_features.first_piece)["token_accuracy"]
+    return {**scores, **info, "crf": crf, "train_examples": len(train), "max_seq_length": length,
+            "truncated_test_sentences": test_features.truncated}, model
+
+
+def finetune_qa(task, backbone, tokenizer, cfg, learning_rate=None, verbose=1, cache=None):
+    """Fine-tune `SpanQA` on ARCD: official SQuAD v1.1 EM/F1 on the test questions, and the Arabic-normalised
+    variant (labelled ``arabic_*``)."""
+    from arlm.tasks import qa
+    from arlm.tasks.heads import SpanQA
+
+    length, stride = cfg.qa_max_seq_length, cfg.qa_doc_stride
+    train = limit(task.train, cfg.finetune_max_train_examples, cfg.seed)
+    test = limit(task.test, cfg.finetune_max_eval_examples, cfg.seed)
+    _check_split(train, QASplit, task)
+    train_features = qa.build_features(train.examples, tokenizer, length, stride, training=True)
+    test_features = qa.build_features(test.examples, tokenizer, length, stride)
+    loss, weights = SpanQA.span_loss()
+    model = _get_model(cache, ("qa", length), backbone, lambda: SpanQA(backbone, max_seq_length=length), cfg,
+                       learning_rate or cfg.finetune_learning_rate, len(train_features), loss=loss,
+                       loss_weights=weights)
+    targets = {"start_logits": train_features.start_positions, "end_logits": train_features.end_positions}
+    info = _fit(model, train_features.inputs(), targets, cfg, verbose=verbose)
+    out = _predict(model, test_features.inputs(), cfg.finetune_batch_size)
+    answers = qa.decode(test.examples, test_features, out["start_logits"], out["end_logits"])
+    golds = [example.answers for example in test.examples]
+    official = metrics.squad_scores(answers, golds)
+    arabic = metrics.squad_scores(answers, golds, arabic=True)
+    samples = [[e.question, a, e.answers[0]] for e, a in zip(test.examples[:5], answers[:5], strict=True)]
+    return {**official, "arabic_exact_match": arabic["exact_match"], "arabic_f1": arabic["f1"], **info,
+            "train_examples": len(train), "train_windows": len(train_features),
+            "skipped_train_examples": len(train_features.skipped), "max_seq_length": length, "doc_stride": stride,
+            "sample_answers": samples}, model
+
+
+def finetune(task, backbone, tokenizer, cfg, **kwargs):
+    """Dispatch on `task.kind`."""
+    kinds = {"classification": finetune_classification, "tagging": finetune_tagging, "qa": finetune_qa}
+    return kinds[task.kind](task, backbone, tokenizer, cfg, **kwargs)
+
+
+def _check_split(split, kind, task):
+    if not isinstance(split, kind):
+        raise ParameterError(f"task {task.name!r} has {type(split).__name__} data; expected {kind.__name__}")
+    if not len(split):
+        raise ParameterError(f"task {task.name!r}: the training split is empty")

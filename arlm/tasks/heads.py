@@ -1,0 +1,186 @@
+"""Task heads on a MobileBERT backbone: the PoS tagger (softmax or CRF, spec 5.2) and span QA (spec 5.3).
+
+Both are keras-hub-style task models: a functional `keras.Model` built around any backbone that maps the
+inputs ``token_ids``, ``segment_ids``, ``padding_mask`` to a dict holding ``sequence_output``. The sequence
+classifier is `arlm.models.MobileBertClassifier` (spec 5.1).
+
+Tagger: logits = Dropout_0.1(Y) W_tᵀ + b_t on every position. With ``crf=True`` a linear-chain CRF with a learned
+transition matrix A (Xavier init, as ``run_pos.py --crf``) scores a tag path y by
+
+$$s(y) = \\sum_t \\text{logits}_{t, y_t} + \\sum_{t>0} A_{y_{t-1}, y_t}, \\qquad
+\\mathcal{L} = -\\big(s(y) - \\log \\textstyle\\sum_{y'} e^{s(y')}\\big)$$
+
+the partition sum by the forward algorithm (`keras.ops.scan`), decoding by Viterbi (`viterbi_decode`). Without the
+CRF the loss is the mean softmax cross-entropy over non-padding positions.
+
+Span QA: (start, end) logits = Y W_qaᵀ + b, W_qa ∈ R^{2×H}; loss = (CE_start + CE_end) / 2.
+
+>>> tagger = TokenTagger(backbone, num_labels=19, crf=True)        # doctest: +SKIP
+>>> qa = SpanQA(backbone)                                            # doctest: +SKIP
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+
+
+def _inputs(max_seq_length):
+    return {name: keras.Input(shape=(max_seq_length,), dtype="int32", name=name) for name in INPUT_NAMES}
+
+
+def _initializer():
+    return keras.initializers.TruncatedNormal(stddev=0.02)
+
+
+@keras.saving.register_keras_serializable(package="arlm")
+class CRF(keras.layers.Layer):
+    """A linear-chain CRF's transition matrix A[i, j] (score of tag j after tag i); passes emissions through.
+
+    The layer only owns A: the tagger's loss uses `crf_log_likelihood(emissions, tags, mask, layer.transitions)`.
+
+    >>> crf = CRF(19); emissions = crf(logits)          # doctest: +SKIP
+    """
+
+    def __init__(self, num_labels, **kwargs):
+        super().__init__(**kwargs)
+        self.num_labels = num_labels
+
+    def build(self, input_shape):
+        self.transitions = self.add_weight(
+            name="transitions", shape=(self.num_labels, self.num_labels), initializer="glorot_uniform"
+        )
+
+    def call(self, emissions):
+        return emissions
+
+    def get_config(self):
+        return {**super().get_config(), "num_labels": self.num_labels}
+
+
+def crf_log_likelihood(emissions, tags, mask, transitions):
+    """log p(tags | emissions) per sequence, [B]; `mask` [B, T] marks real positions (a prefix, position 0 real)."""
+    emissions = ops.cast(emissions, "float32")
+    mask = ops.cast(mask, "float32")
+    tags = ops.cast(tags, "int32")
+    num_labels = ops.shape(transitions)[0]
+    gold_emit = ops.squeeze(ops.take_along_axis(emissions, tags[..., None], axis=-1), -1)
+    emit_score = ops.sum(gold_emit * mask, axis=1)
+    pair_index = tags[:, :-1] * num_labels + tags[:, 1:]
+    trans_score = ops.sum(ops.take(ops.reshape(transitions, (-1,)), pair_index) * mask[:, 1:], axis=1)
+
+    def step(alpha, inputs):
+        emit_t, mask_t = inputs
+        forward = ops.logsumexp(alpha[:, :, None] + transitions[None], axis=1) + emit_t
+        alpha = ops.where(mask_t[:, None] > 0, forward, alpha)
+        return alpha, alpha  # the TF backend wants ys shaped like the carry
+
+    steps = (ops.transpose(emissions[:, 1:], (1, 0, 2)), ops.transpose(mask[:, 1:], (1, 0)))
+    alpha, _ = ops.scan(step, emissions[:, 0], steps)
+    return emit_score + trans_score - ops.logsumexp(alpha, axis=1)
+
+
+def viterbi_decode(emissions, transitions, length):
+    """The best tag path (NumPy) of one sequence's first `length` positions."""
+    emissions, transitions = np.asarray(emissions, np.float64)[:length], np.asarray(transitions, np.float64)
+    score, back = emissions[0], []
+    for t in range(1, length):
+        total = score[:, None] + transitions
+        back.append(total.argmax(0))
+        score = total.max(0) + emissions[t]
+    path = [int(score.argmax())]
+    for pointers in reversed(back):
+        path.append(int(pointers[path[-1]]))
+    return path[::-1]
+
+
+def masked_cross_entropy(labels, logits, mask):
+    """Mean softmax cross-entropy over the positions where `mask` is 1."""
+    mask = ops.cast(mask, "float32")
+    losses = keras.losses.sparse_categorical_crossentropy(labels, ops.cast(logits, "float32"), from_logits=True)
+    return ops.sum(losses * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+@keras.saving.register_keras_serializable(package="arlm")
+class TokenTagger(keras.Model):
+    """Backbone + dropout + dense tag logits per position, optionally with a CRF (spec 5.2).
+
+    Args:
+        backbone: maps the three inputs to a dict with ``sequence_output``.
+        num_labels: size of the label list (19 for the paper's PADT list).
+        crf: train with the CRF log-likelihood (the authors' script default) instead of softmax CE.
+        dropout: on the sequence output (0.1).
+        max_seq_length: static input length (None: variable).
+    """
+
+    def __init__(self, backbone, num_labels, crf=False, dropout=0.1, max_seq_length=None, **kwargs):
+        # === Layers ===
+        self.backbone = backbone
+        self.dropout_layer = keras.layers.Dropout(dropout, name="tag_dropout")
+        self.tag_dense = keras.layers.Dense(num_labels, kernel_initializer=_initializer(), name="tag_logits")
+        self.crf_layer = CRF(num_labels, name="crf") if crf else None
+        # === Functional model ===
+        inputs = _inputs(max_seq_length)
+        logits = self.tag_dense(self.dropout_layer(backbone(inputs)["sequence_output"]))
+        if self.crf_layer is not None:
+            logits = self.crf_layer(logits)
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        # === Config ===
+        self.num_labels, self.crf, self.dropout, self.max_seq_length = num_labels, crf, dropout, max_seq_length
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        mask = x["padding_mask"]
+        if self.crf_layer is not None:
+            loss = -ops.mean(crf_log_likelihood(y_pred, y, mask, self.crf_layer.transitions))
+        else:
+            loss = masked_cross_entropy(y, y_pred, mask)
+        return loss + ops.sum(self.losses) if self.losses else loss
+
+    def crf_transitions(self):
+        return None if self.crf_layer is None else keras.ops.convert_to_numpy(self.crf_layer.transitions)
+
+    def get_config(self):
+        return {"backbone": keras.saving.serialize_keras_object(self.backbone), "num_labels": self.num_labels,
+                "crf": self.crf, "dropout": self.dropout, "max_seq_length": self.max_seq_length,
+                "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="arlm")
+class SpanQA(keras.Model):
+    """Backbone + dense(2): start and end logits over positions (spec 5.3); outputs a dict
+    ``{"start_logits", "end_logits"}`` of shape [B, T]."""
+
+    def __init__(self, backbone, max_seq_length=None, **kwargs):
+        # === Layers ===
+        self.backbone = backbone
+        self.span_dense = keras.layers.Dense(2, kernel_initializer=_initializer(), name="span_logits")
+        # === Functional model ===
+        inputs = _inputs(max_seq_length)
+        logits = self.span_dense(backbone(inputs)["sequence_output"])
+        outputs = {"start_logits": logits[..., 0], "end_logits": logits[..., 1]}
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        # === Config ===
+        self.max_seq_length = max_seq_length
+
+    @staticmethod
+    def span_loss():
+        """The spec's loss for ``compile(loss=..., loss_weights=...)``: (CE_start + CE_end) / 2."""
+        ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return {"start_logits": ce, "end_logits": ce}, {"start_logits": 0.5, "end_logits": 0.5}
+
+    def get_config(self):
+        return {"backbone": keras.saving.serialize_keras_object(self.backbone),
+                "max_seq_length": self.max_seq_length, "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)

@@ -1,0 +1,167 @@
+"""Training throughput of the paper's shapes on this machine: tokens/s and FLOP/s against a measured matmul peak.
+
+For the `mberta` and `iberta` presets at sequence length 128, batch 8 (full size, 24 layers), it times
+
+* a backbone training step (forward, backward, LAMB update; loss on the sequence output), and
+* the full pretraining step (`MobileBertPretrainer`: MLM head on 20 masked positions + NSP, LAMB),
+
+with and without XLA (``jit_compile``), and prints tokens/s, the achieved FLOP/s (matmul FLOPs counted in
+closed form, training = 3 x forward) and its fraction of a float32 matmul peak measured here. The issue's
+reference: PyTorch `transformers` MobileBERT on a 2-core machine of this kind, about 830 tokens/s (mberta
+backbone step) and 475 tokens/s (full pretraining step); when `torch` and `transformers` are installed, the
+same steps are measured side by side.
+
+    python benchmarks/train_step.py [--steps 5] [--presets mberta iberta]
+"""
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from arlm.models import MobileBertBackbone, MobileBertPretrainer, get_preset  # noqa: E402
+from arlm.optimizers import Lamb  # noqa: E402
+
+REFERENCE_TOKENS_PER_S = {"backbone": 830.0, "pretraining": 475.0}  # PyTorch transformers, mberta, 2 cores
+BATCH, LENGTH, PREDICTIONS = 8, 128, 20
+
+
+def forward_flops_per_sequence(config, heads):
+    """Matmul FLOPs (2 per multiply-add) of one forward pass of one sequence."""
+    c, t = config, LENGTH
+    h, f, n = c.hidden_size, c.intermediate_size, c.num_feedforward_networks
+    e = c.embedding_size or h
+    b = c.intra_bottleneck_size or h
+    per_token = 2 * (3 if c.trigram_input else 1) * e * h
+    q_in, v_in = (b, h) if c.key_query_shared_bottleneck else (h, h)
+    block = 2 * (h * b + (h * b if c.key_query_shared_bottleneck else 0) + 2 * q_in * b + v_in * b + b * b
+                 + n * 2 * b * f + b * h)
+    attention = 2 * 2 * t * b  # QK^T and PV, per token
+    total = t * (per_token + c.num_layers * (block + attention))
+    if heads:
+        total += PREDICTIONS * 2 * (h * h + h * c.vocab_size) + 2 * h * 2
+    return total
+
+
+def matmul_peak(size=1024, repeats=10, trials=5):
+    """Best float32 FLOP/s of a square matmul on this machine over a few trials (the backend's own kernel)."""
+    a = keras.random.normal((size, size))
+    matmul = keras.ops.matmul
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        matmul = tf.function(lambda x, y: tf.linalg.matmul(x, y))
+    keras.ops.convert_to_numpy(matmul(a, a))
+    best = 0.0
+    for _ in range(trials):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            out = matmul(a, a)
+        keras.ops.convert_to_numpy(out)
+        best = max(best, 2 * size**3 * repeats / (time.perf_counter() - start))
+    return best
+
+
+def inputs(vocab_size, rng):
+    x = {"token_ids": rng.integers(5, vocab_size, (BATCH, LENGTH)).astype("int32"),
+         "segment_ids": (np.arange(LENGTH) >= LENGTH // 2).astype("int32")[None].repeat(BATCH, 0),
+         "padding_mask": np.ones((BATCH, LENGTH), "int32"),
+         "mask_positions": np.sort(rng.choice(np.arange(1, LENGTH), (BATCH, PREDICTIONS)), axis=1).astype("int32")}
+    y = {"masked_lm_ids": rng.integers(5, vocab_size, (BATCH, PREDICTIONS)).astype("int32"),
+         "masked_lm_weights": np.ones((BATCH, PREDICTIONS), "float32"),
+         "next_sentence_labels": rng.integers(0, 2, (BATCH,)).astype("int32")}
+    return x, y
+
+
+def time_steps(model, x, y, steps):
+    model.train_on_batch(x, y)  # trace / compile
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    return (time.perf_counter() - start) / steps
+
+
+def measure(preset, kind, jit, steps, rng):
+    config = get_preset(preset)
+    keras.utils.set_random_seed(0)
+    backbone = MobileBertBackbone.from_preset(preset)
+    x, y = inputs(config.vocab_size, rng)
+    if kind == "backbone":
+        model = keras.Model(backbone.input, backbone.output["sequence_output"])
+        model.compile(optimizer=Lamb(1e-4, global_clipnorm=1.0), loss="mse", jit_compile=jit)
+        x = {k: x[k] for k in ("token_ids", "segment_ids", "padding_mask")}
+        y = np.zeros((BATCH, LENGTH, config.hidden_size), "float32")
+    else:
+        model = MobileBertPretrainer(backbone)
+        model.compile(optimizer=Lamb(1e-4, global_clipnorm=1.0), jit_compile=jit)
+    seconds = time_steps(model, x, y, steps)
+    flops = 3 * BATCH * forward_flops_per_sequence(config, heads=kind == "pretraining")
+    return BATCH * LENGTH / seconds, flops / seconds
+
+
+def torch_reference(kind, steps):
+    """tokens/s of PyTorch transformers' MobileBERT (mberta shape), or None when torch is not installed."""
+    try:
+        import torch
+        import transformers
+    except ImportError:
+        return None
+    c = get_preset("mberta")
+    hf = transformers.MobileBertConfig(
+        vocab_size=c.vocab_size, hidden_size=c.hidden_size, num_hidden_layers=c.num_layers,
+        num_attention_heads=c.num_heads, intermediate_size=c.intermediate_size, hidden_act="relu",
+        embedding_size=c.embedding_size, trigram_input=True, use_bottleneck=True,
+        intra_bottleneck_size=c.intra_bottleneck_size, key_query_shared_bottleneck=True,
+        num_feedforward_networks=c.num_feedforward_networks, normalization_type="no_norm",
+        classifier_activation=False, hidden_dropout_prob=0.0)
+    model = transformers.MobileBertModel(hf) if kind == "backbone" else transformers.MobileBertForPreTraining(hf)
+    optimizer = torch.optim.AdamW(model.parameters(), 1e-4)
+    ids = torch.randint(5, c.vocab_size, (BATCH, LENGTH))
+
+    def step():
+        optimizer.zero_grad()
+        out = model(input_ids=ids)
+        loss = (out.last_hidden_state**2).mean() if kind == "backbone" else out.prediction_logits.float().mean()
+        loss.backward()
+        optimizer.step()
+
+    step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return BATCH * LENGTH * steps / (time.perf_counter() - start)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--presets", nargs="+", default=["mberta", "iberta"])
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(0)
+    peak = matmul_peak()
+    print(f"backend {keras.backend.backend()}, {os.cpu_count()} CPU cores; "
+          f"float32 matmul peak {peak / 1e9:.1f} GFLOP/s")
+    print(f"batch {BATCH}, sequence {LENGTH}, {PREDICTIONS} masked positions, {args.steps} timed steps")
+    print(f"{'preset':<8}{'step':<13}{'XLA':<6}{'tokens/s':>10}{'GFLOP/s':>10}{'of peak':>9}{'vs PyTorch ref':>16}")
+    for preset in args.presets:
+        for kind in ("backbone", "pretraining"):
+            for jit in (False, True):
+                tokens, flops = measure(preset, kind, jit, args.steps, rng)
+                ratio = f"{tokens / REFERENCE_TOKENS_PER_S[kind]:.2f}x" if preset == "mberta" else ""
+                print(f"{preset:<8}{kind:<13}{'on' if jit else 'off':<6}{tokens:>10.0f}{flops / 1e9:>10.1f}"
+                      f"{flops / peak:>9.0%}{ratio:>16}", flush=True)
+    final_peak = matmul_peak()  # other processes can depress the first measurement: report both
+    print(f"float32 matmul peak measured again after the runs: {final_peak / 1e9:.1f} GFLOP/s "
+          f"(fractions above use the first, {peak / 1e9:.1f})")
+    for kind in ("backbone", "pretraining"):
+        measured = torch_reference(kind, args.steps)
+        source = "measured here" if measured else "issue's reference (torch not installed)"
+        print(f"PyTorch transformers mberta {kind}: {measured or REFERENCE_TOKENS_PER_S[kind]:.0f} tokens/s ({source})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 3. Progressive knowledge transfer: teaching MBERTA one layer at a time
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/book/chapters/03_knowledge_transfer.ipynb)
+#
+# The paper does not pretrain its small models from scratch. It follows MobileBERT: a large teacher (IBERTA,
+# chapter 2) and a thin student (MBERTA) share the same width between blocks, so every block of the student
+# can be told what the matching teacher block outputs and where it attends. This "attention transfer +
+# feature-map transfer" stage trains the student's blocks one after another, bottom to top.
+#
+# **Learning objectives**
+# - Initialise a student from its teacher: which variables are copied, and why the student's NoNorm is not.
+# - Write the four layer-wise losses (feature maps, attention, mean, variance) and their weights (Table 2).
+# - Read the progressive schedule: loss gates, the background rate $bg(t)$ and per-block learning-rate
+#   multipliers, and how the official code softens "freeze the lower layers".
+# - Know where the paper and the code disagree ($\beta$ = 500 or 5000, a bug in the mean/variance terms,
+#   240K or 500K steps) and which choice this book makes.
+# - Train, resume and inspect the transfer: per-layer losses and attention maps of teacher and student.
+
+# %% tags=["remove-cell"]
+# Colab: install the book's library and pick the Keras backend (a no-op elsewhere).
+import sys
+
+if "google.colab" in sys.modules:
+    # %pip would be the notebook idiom; subprocess keeps this cell valid Python for jupytext and ruff.
+    import subprocess
+
+    source = "arlm[book] @ git+https://github.com/arlm-book/arlm"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
+
+# %% tags=["parameters"]
+scale = "tiny"  # tiny | cpu | gpu | full
+run_dir = None  # default: runs/<scale>
+overrides = {}  # any key of arlm.scales, e.g. {"kt_steps_per_layer": 50}
+
+# %%
+import arlm
+
+cfg = arlm.scales.resolve(scale, **overrides)
+ch = arlm.artifacts.Chapter("03_knowledge_transfer", scale, run_dir)
+arlm.runtime.setup(cfg)
+
+# %%
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from arlm.distillation import losses, schedules, stages, transfer
+from arlm.tokenizer import WordPieceTokenizer
+
+STUDENT = "mberta"  # the paper's MBERTA; "mberta_ii" (one FFN per block) distills the same way
+
+# %% [markdown]
+# ## 3.1 Teacher and student
+#
+# The teacher is chapter 2's IBERTA pretrainer. The student is MBERTA at this scale: the same vocabulary,
+# embedding size $E$, inter-block width $H$ and number of heads as the teacher (spec 1.2) — the layer-wise
+# losses compare $H$-wide block outputs and $N \times T \times T$ attention maps — but a narrow inside
+# (intra-block width $B = H/2$, four small FFNs, NoNorm, ReLU).
+
+# %%
+teacher = stages.load_pretrainer(ch.require("02_teacher", "teacher.keras"))
+vocab_size = teacher.backbone.config.vocab_size
+student = stages.build_student(STUDENT, cfg, vocab_size=vocab_size)
+make_dataset = stages.pretraining_dataset_factory(ch.require("01_corpus", "pretraining"), cfg)
+x, y = next(iter(make_dataset()))
+teacher(x), student(x)
+sizes = pd.DataFrame({
+    "teacher (IBERTA)": {"parameters": teacher.backbone.count_params(), **teacher.backbone.config.to_dict()},
+    f"student ({STUDENT})": {"parameters": student.backbone.count_params(), **student.backbone.config.to_dict()},
+})
+sizes.loc[["parameters", "hidden_size", "intra_bottleneck_size", "intermediate_size", "num_feedforward_networks",
+           "num_heads", "num_layers", "normalization_type", "hidden_act"]]
+
+# %% [markdown]
+# **Initialisation.** The official code (`init_from_teacher`) copies every student variable outside the
+# encoder whose name and shape match a teacher variable: the word, position and segment embeddings, the
+# embedding transformation (the trigram convolution), the MLM head and the NSP head. The student's embedding
+# NoNorm ($h \circ \gamma + \beta$) has no counterpart in the teacher's LayerNorm, so it keeps
+# $\gamma = 1, \beta = 0$. All of these stay **frozen** for the whole stage; only the encoder blocks learn.
+# `ProgressiveKnowledgeTransfer` does the copy when it is built:
+
+# %%
+kt_model = transfer.ProgressiveKnowledgeTransfer(teacher, student, cfg.kt_steps_per_layer)
+print("copied from the teacher:", *kt_model.copied, sep="\n  ")
+print("trainable student variables:", len(student.trainable_weights), "of", len(student.weights))
+
+# %% [markdown]
+# ## 3.2 Four losses per block
+#
+# For block $l$ with outputs $Y_{l+1}$ ($[b, T, H]$) and masked attention logits $s_l$ ($[b, N, T, T]$, padded
+# keys at $-6$), with teacher quantities under stop-gradient:
+#
+# $$\mathrm{FMT}_l = \operatorname{mean}_{b,t,c}\big(\mathrm{LN}_0(Y^T_{l+1}) - \mathrm{LN}_0(Y^S_{l+1})\big)^2
+# \qquad \mathrm{AT}_l = \operatorname{mean}_{b,h,i} -\sum_j \operatorname{softmax}(s^T_l)_{ij}
+#   \log \operatorname{softmax}(s^S_l)_{ij}$$
+#
+# $$\mathrm{MEAN}_l = \operatorname{mean}_{b,t}\big(\mu^T_{l+1} - \mu^S_{l+1}\big)^2 \qquad
+#   \mathrm{VAR}_l = \operatorname{mean}_{b,t}\big|\sigma^{2,T}_{l+1} - \sigma^{2,S}_{l+1}\big|$$
+#
+# $\mathrm{LN}_0$ is a layer normalisation without parameters ($\epsilon = 10^{-12}$), $\mu$ and $\sigma^2$
+# the mean and population variance over the hidden axis. FMT is blind to the scale of the features; MEAN and
+# VAR put the scale back, because the student's NoNorm does not normalise anything. AT is the KL divergence
+# from the teacher's attention to the student's, plus the teacher's entropy (a constant). Each term is one
+# function in `arlm.distillation.losses`:
+
+# %%
+out_t = teacher.backbone(transfer.backbone_inputs(x))
+out_s = student.backbone(transfer.backbone_inputs(x))
+terms = losses.layer_transfer_terms(out_t, out_s, layer=0)
+pd.Series({name: float(value) for name, value in terms.items()}, name="block 0 before training")
+
+# %% [markdown]
+# The stage-2 loss at step $t$ adds them with the weights of Table 2, for the block whose gate is open:
+#
+# $$L_{KT}(t) = \frac{1}{L}\sum_l g_l(t)\,\big(\lambda_h \mathrm{FMT}_l + \lambda_a \mathrm{AT}_l
+#   + \lambda_\beta \mathrm{MEAN}_l + \lambda_\gamma \mathrm{VAR}_l\big)$$
+#
+# There is no MLM, NSP or distillation term in this stage.
+
+# %%
+code, paper = losses.DistillationFactors(), losses.DistillationFactors.paper()
+pd.DataFrame({"this book (launch scripts)": code.as_dict(), "paper, Table 2": paper.as_dict()}).loc[
+    ["hidden", "attention", "beta", "gamma", "alpha", "temperature"]]
+
+# %% [markdown]
+# ### Paper vs. code
+#
+# * **$\beta$ = 500 or 5000.** Table 2 prints $\beta = 500$; every launch script, the authors' and Google's,
+#   passes `--beta_distill_factor=5000`. We use 5000 (what ran); `DistillationFactors.paper()` gives 500.
+# * **The mean/variance bug.** The official code computes the teacher's mean and variance over the stacked
+#   list of *all* $L+1$ teacher hidden states, so each student block is pulled towards the average statistics
+#   of every teacher layer, not of its own. We implement the intended per-layer terms;
+#   `DistillationFactors(replicate_official_stat_bug=True)` reproduces the authors' run. The two differ:
+
+# %%
+buggy = losses.layer_transfer_terms(out_t, out_s, layer=0, replicate_official_stat_bug=True)
+pd.DataFrame({"per layer (ours)": {k: float(terms[k]) for k in ("mean", "var")},
+              "official code (bug)": {k: float(buggy[k]) for k in ("mean", "var")}})
+
+# %% [markdown]
+# * **Length.** The paper says 500K steps; the authors' script runs `num_distill_steps=240000`, i.e. 10K per
+#   layer for 24 layers. This book keeps the *equal steps per layer* of the code and scales their number with
+#   the compute: `kt_steps_per_layer` (10K at `full` scale, as in the script).
+
+# %%
+print(f"{cfg.name} scale: {cfg.kt_steps_per_layer} steps per layer x {len(transfer.encoder_blocks(student.backbone))}"
+      f" layers = {kt_model.total_steps} steps")
+
+# %% [markdown]
+# ## 3.3 The progressive schedule
+#
+# With $S$ steps per layer, block $l$'s losses count while $S l < t \le S(l+1)$: that is the gate $g_l(t)$.
+# The optimizer (the official LAMB, `arlm.optimizers.Lamb`) runs at a constant rate $\eta_0$ and multiplies
+# the rate of each variable:
+#
+# $$\mathrm{mult}_l(t) = 3\,bg(t)\,c_l(t),\qquad bg(t) = \min\big(0.9 + 0.1\sqrt{1-\tau},\ 10\tau\big),\quad
+#   \tau = \frac{t \bmod S}{S},$$
+#
+# with $c_l = 0$ before block $l$'s phase, 1 during it and 0.1 after it. A block with multiplier 0 also keeps
+# its Adam moments at zero (the gate $[\mathrm{mult} > 0]$), so each block's moments start fresh when its
+# phase begins. MobileBERT's paper says the lower layers are frozen; the code keeps training them at a tenth
+# of the rate. Every non-encoder variable has multiplier 0.
+
+# %%
+L, S = len(transfer.encoder_blocks(student.backbone)), cfg.kt_steps_per_layer
+steps = np.arange(1, L * S + 1)
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
+axes[0].plot(steps, [float(schedules.background_rate(t, S)) for t in steps])
+axes[0].set(title="background rate bg(t)", xlabel="step t")
+for layer in range(L):
+    axes[1].plot(steps, [float(schedules.layer_multiplier(t, layer, S)) for t in steps], label=f"block {layer}")
+axes[1].set(title="learning-rate multiplier 3 bg(t) c_l(t)", xlabel="step t")
+axes[1].legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 3.4 Training
+#
+# `stages.run_knowledge_transfer` compiles the transfer model with LAMB and the multipliers, and trains it
+# with `model.fit`, one Keras epoch per layer phase. Keras' `BackupAndRestore` saves model and optimizer at
+# each phase end: interrupt the cell and run it again, and training continues where it stopped (the dataset
+# skips the batches already used). It writes the student's weights and per-step history.
+
+# %%
+student, history = stages.run_knowledge_transfer(teacher, student, make_dataset, cfg, ch.dir, verbose=2)
+history = pd.DataFrame(history)
+history.tail()
+
+# %% [markdown]
+# The weighted terms of the current block at every step. Each phase starts high (a fresh, random block) and
+# falls; the vertical lines mark phase boundaries.
+
+# %%
+fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
+for ax, name in zip(axes, ["fmt", "at", "mean", "var"], strict=True):
+    for layer, part in history.groupby("layer"):
+        ax.plot(part.step, part[name], label=f"block {int(layer)}")
+    for boundary in range(S, L * S, S):
+        ax.axvline(boundary + 0.5, color="grey", lw=0.5)
+    ax.set(title=name, xlabel="step", yscale="log")
+axes[0].legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 3.5 Attention: teacher and student on one Arabic sentence
+#
+# After transfer the student's attention maps should resemble the teacher's, block for block.
+
+# %%
+tokenizer = WordPieceTokenizer(ch.require("01_corpus", "vocab.txt"))
+sentence = "قال رسول الله صلى الله عليه وسلم إنما الأعمال بالنيات"
+ids = [tokenizer.cls_id, *tokenizer.encode(sentence)[: cfg.max_seq_length - 2], tokenizer.sep_id]
+one = {"token_ids": np.array([ids], "int32"), "segment_ids": np.zeros((1, len(ids)), "int32"),
+       "padding_mask": np.ones((1, len(ids)), "int32")}
+pieces = [tokenizer.vocab[i] for i in ids]
+layer = L - 1
+maps = {"teacher": transfer.attention_probabilities(teacher.backbone, one, layer),
+        "student": transfer.attention_probabilities(student.backbone, one, layer)}
+fig, axes = plt.subplots(1, 2, figsize=(11, 5))
+for ax, (name, probs) in zip(axes, maps.items(), strict=True):
+    ax.imshow(probs[0].mean(0), cmap="viridis", vmin=0)
+    ax.set(title=f"{name}, block {layer}, mean over heads")
+    ax.set_xticks(range(len(pieces)), pieces, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(pieces)), pieces, fontsize=7)
+plt.tight_layout()
+plt.show()
+attention_kl = float(losses.attention_transfer_loss(
+    teacher.backbone(one)["attention_logits"][layer], student.backbone(one)["attention_logits"][layer]))
+print(f"attention cross-entropy (teacher -> student), block {layer}: {attention_kl:.3f}")
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1.** Show that for a single query row the attention-transfer term equals
+# $\mathrm{KL}(P_T \| P_S) + H(P_T)$, by computing both sides for random logits.
+
+# %% tags=["solution", "hide-cell"]
+rng = np.random.default_rng(0)
+t_logits, s_logits = rng.normal(size=(1, 1, 1, 5)), rng.normal(size=(1, 1, 1, 5))
+p_t, p_s = keras.ops.softmax(t_logits), keras.ops.softmax(s_logits)
+p_t, p_s = keras.ops.convert_to_numpy(p_t)[0, 0, 0], keras.ops.convert_to_numpy(p_s)[0, 0, 0]
+kl, entropy = np.sum(p_t * np.log(p_t / p_s)), -np.sum(p_t * np.log(p_t))
+print(float(losses.attention_transfer_loss(t_logits, s_logits)), kl + entropy)
+
+# %% [markdown]
+# **Exercise 2.** In phase 1 (the second block), how fast do block 0 and block 1 learn at the phase's middle
+# step, relative to $\eta_0$? And at the last step of the phase?
+
+# %% tags=["solution", "hide-cell"]
+middle, last = S + S // 2, 2 * S
+for t in (middle, last):
+    print(t, [round(float(schedules.layer_multiplier(t, layer, S)), 4) for layer in range(min(L, 2))])
+# the last step of a phase has tau = 0, hence bg = 0: the official schedule wastes one step per phase
+
+# %% [markdown]
+# **Exercise 3.** How much larger is the mean term's contribution with $\beta = 5000$ than with the paper's 500
+# at the end of training, for the last block? Would the paper's value change which term dominates?
+
+# %% tags=["solution", "hide-cell"]
+final = losses.layer_transfer_terms(teacher.backbone(transfer.backbone_inputs(x)),
+                                    student.backbone(transfer.backbone_inputs(x)), layer=L - 1)
+weighted = {label: {name: weight * float(final[name]) for name, weight in factors.term_weights().items()}
+            for label, factors in (("beta = 5000 (code)", code), ("beta = 500 (paper)", paper))}
+pd.DataFrame(weighted)
+
+# %% [markdown]
+# **Exercise 4.** Distill MBERTA II (one FFN per block) instead, for two steps per layer, and compare its
+# parameter count and final FMT term with MBERTA's.
+
+# %% tags=["solution", "hide-cell"]
+small_cfg = arlm.scales.resolve(scale, **{**overrides, "kt_steps_per_layer": 2})
+mberta_ii = stages.build_student("mberta_ii", small_cfg, vocab_size=vocab_size)
+_, ii_history = stages.run_knowledge_transfer(teacher, mberta_ii, make_dataset, small_cfg,
+                                              ch.path("exercise_mberta_ii"), verbose=0)
+print("MBERTA II parameters:", mberta_ii.backbone.count_params(), "MBERTA:", student.backbone.count_params())
+print("last FMT term:", ii_history[-1]["fmt"])
+
+# %% [markdown]
+# ## Results
+
+# %%
+last_phase = history[history.layer == history.layer.max()]
+ch.write_results({
+    "student": STUDENT,
+    "student_parameters": int(student.backbone.count_params()),
+    "teacher_parameters": int(teacher.backbone.count_params()),
+    "steps_per_layer": cfg.kt_steps_per_layer,
+    "total_steps": int(kt_model.total_steps),
+    "factors": code.as_dict(),
+    "final_terms": {name: float(last_phase[name].iloc[-1]) for name in ("fmt", "at", "mean", "var")},
+    "attention_cross_entropy_last_block": attention_kl,
+    "copied_from_teacher": kt_model.copied,
+})

@@ -1,0 +1,320 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 6. Quantization and on-device inference
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/chapters/06_quantization.ipynb)
+#
+# The paper's last step is to make its models small enough for a phone: the fine-tuned models are converted to
+# TensorFlow Lite and "quantized", and Table 4 reports their size. This chapter does that step for real and
+# measures what the paper did not: the accuracy, latency and memory of every file.
+#
+# **Learning objectives**
+# - Read Table 4 as arithmetic: a checkpoint with Adam state is 12 bytes per parameter, and the paper's
+#   "quantized" column is 4 bytes per parameter, i.e. float32 files.
+# - Export a fine-tuned model to TFLite in float32, dynamic-range int8, float16 and full int8, with a fixed
+#   input signature.
+# - Check each file against the Keras model: task metric, agreement of predictions, largest logit change.
+# - Measure latency, throughput and interpreter memory on this CPU with 1 and 2 threads.
+# - Run a model from the shell without TensorFlow, as a device would.
+
+# %% tags=["remove-cell"]
+# Colab: install the book's library and pick the Keras backend (a no-op elsewhere).
+import sys
+
+if "google.colab" in sys.modules:
+    # %pip would be the notebook idiom; subprocess keeps this cell valid Python for jupytext and ruff.
+    import subprocess
+
+    source = "arlm[book] @ git+https://github.com/arlm-book/arlm"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
+
+# %% tags=["parameters"]
+scale = "tiny"  # tiny | cpu | gpu | full
+run_dir = None  # default: runs/<scale>
+overrides = {}  # any key of arlm.scales, e.g. {"latency_runs": 50}
+
+# %%
+import arlm
+
+cfg = arlm.scales.resolve(scale, **overrides)
+ch = arlm.artifacts.Chapter("06_quantization", scale, run_dir)
+arlm.runtime.setup(cfg)
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import display
+
+from arlm.quantization import PRECISIONS, export, sizes, study
+
+# %% [markdown]
+# ## 6.1 What Table 4 measured
+#
+# Table 4 gives two sizes per model. Divide them by the parameter count $P$ and two constants appear
+# (spec section 2.4):
+#
+# $$\text{fine-tuned size} = \underbrace{4P}_{\text{weights}} + \underbrace{4P + 4P}_{\text{Adam } m,\ v}
+#   = 12P \text{ bytes}, \qquad \text{"quantized" size} = 4P \text{ bytes}.$$
+#
+# A TF checkpoint stores each variable with its two Adam slots, hence 12 bytes. The "quantized" file is the
+# size of float32 weights: the authors' export applied `optimizations` only behind a flag, so the file they
+# measured was not int8. Sizes are MiB rounded **up**, as `du -h` prints them.
+
+# %%
+paper = pd.DataFrame(sizes.paper_rows())
+params = paper.parameters_millions * 1e6
+paper["12 B/param (MiB, rounded up)"] = [sizes.du_mib(sizes.checkpoint_bytes(p)) for p in params]
+paper["4 B/param (MiB, rounded up)"] = [sizes.du_mib(4 * p) for p in params]
+paper["real int8 estimate (MiB)"] = [sizes.du_mib(p) for p in params]
+paper.round(2)
+
+# %% [markdown]
+# The "quantized" column is 4.0 bytes per parameter for every model (the small excess comes from the
+# parameter counts being rounded to 0.1M in the paper). A genuinely int8 file is about a quarter of that.
+#
+# ## 6.2 Four ways to write a TFLite file
+#
+# Integer quantization stores a tensor $w$ as 8-bit integers $q$ with a scale $s$ and a zero point $z$:
+#
+# $$w \approx s\,(q - z), \qquad q = \operatorname{clip}\big(\operatorname{round}(w / s) + z,\ -128,\ 127\big).$$
+#
+# * **float32**: no quantization (the paper's file).
+# * **dynamic** range: weights of matmuls and the embedding table are int8, symmetric ($z = 0$,
+#   $s = \max|w| / 127$ per output channel); activations stay float and are quantized on the fly.
+# * **float16**: weights stored as float16, computed in float32.
+# * **int8** (full integer): activations are int8 too; their ranges are calibrated by running a
+#   *representative dataset* (training examples) through the model.
+#
+# Each is one set of `tf.lite.TFLiteConverter` settings, passed to `model.export(path, format="litert", ...)`:
+
+# %%
+for precision, meaning in PRECISIONS.items():
+    print(f"{precision:8s} {meaning}")
+    kwargs = export.converter_kwargs(precision, representative=(lambda: iter([])) if precision == "int8" else None)
+    print(f"{'':8s} {kwargs}")
+
+# %% [markdown]
+# Every file has the fixed input signature `[1, max_seq_length]` int32 `token_ids`, `segment_ids`,
+# `padding_mask`: a device allocates its buffers once. MobileBERT was designed for this step: NoNorm
+# ($h \circ \gamma + \beta$) instead of LayerNorm, ReLU instead of GELU, and a $-6$ (not $-10^4$) additive
+# attention mask keep every activation in a range int8 can hold.
+#
+# ## 6.3 The fine-tuned models of chapter 5
+
+# %%
+from arlm.quantization.study import heads_on, task_data
+from arlm.tasks.loaders import POS_LABELS, load_task
+from arlm.tasks.loaders import available as task_available
+from arlm.tokenizer import WordPieceTokenizer
+
+models_dir = ch.require("05_finetuning", "models", "index.json").parent
+index = export.read_index(models_dir)
+display(pd.DataFrame(index).T)
+
+# %% [markdown]
+# We export every classifier of the first classification task (so model sizes can be compared on one task),
+# plus a tagger and a QA model. When chapter 5 saved no tagger or QA model, we put `arlm.tasks.heads` on the
+# classifier's fine-tuned backbone: their heads are untrained, so their task metric is meaningless, but the
+# agreement between Keras and TFLite still tests the export.
+
+# %%
+tasks = {name: load_task(name) for name in {meta["task"] for meta in index.values()}}
+kinds = {stem: tasks[meta["task"]].kind for stem, meta in index.items()}
+first_task = next(index[s]["task"] for s in index if kinds[s] == "classification")
+preference = ["mberta", "mberta_ii", "iberta", "arabert_base"]  # students first: they are the ones for devices
+classifiers = sorted((s for s in index if index[s]["task"] == first_task),
+                     key=lambda s: next((i for i, p in enumerate(preference) if s == f"{p}_{first_task}"), 99))
+chosen = {s: index[s] for s in classifiers[: cfg.quant_max_classifiers or None]}
+for kind in ("tagging", "qa"):
+    chosen.update(dict([(s, index[s]) for s in index if kinds[s] == kind][:1]))
+print("exporting:", ", ".join(chosen))
+
+out_dir = ch.path("tflite")
+results, loaded = [], {}
+for stem, meta in chosen.items():
+    task = tasks[meta["task"]]
+    tokenizer = WordPieceTokenizer(meta["vocab"])
+    model = export.load_finetuned(models_dir / f"{stem}.keras")
+    length = int(meta.get("max_seq_length") or cfg.finetune_max_seq_length)
+    test = task_data(task, tokenizer, length, "test", cfg.quant_eval_examples, cfg.qa_doc_stride)
+    train = task_data(task, tokenizer, length, "train", 100, cfg.qa_doc_stride)  # calibration for full int8
+    results.append(study.study(model, stem, test, out_dir, train.features, threads=(1, 2), runs=cfg.latency_runs))
+    results[-1].update(model=stem, task=task.name, kind=task.kind, metric_name=test.metric_name,
+                       parameters=model.count_params())
+    export.write_sidecar(results[-1]["files"]["dynamic"], meta["vocab"], task.kind, meta.get("labels", task.labels),
+                         length, "dynamic", source=stem)
+    loaded[stem] = (model, task, tokenizer, length)
+
+# %%
+have = {r["kind"] for r in results}
+classifier_stem = next(r["model"] for r in results if r["kind"] == "classification")
+model, task, tokenizer, length = loaded[classifier_stem]
+for head, extra in zip(("tagging", "qa"), heads_on(model, len(POS_LABELS), length), strict=True):
+    name = "padt" if head == "tagging" else "arcd"
+    if head in have or not task_available(name):
+        continue
+    head_task = load_task(name)
+    test = task_data(head_task, tokenizer, length, "test", min(cfg.quant_eval_examples, 32))
+    stem = f"{classifier_stem}_{head}_untrained_head"
+    results.append(study.study(extra, stem, test, out_dir, test.features, precisions=("float32", "int8"),
+                               threads=(1,), runs=cfg.latency_runs))
+    results[-1].update(model=stem, task=head_task.name, kind=head, metric_name=test.metric_name,
+                       parameters=extra.count_params())
+
+# %% [markdown]
+# ## 6.4 Accuracy of every file
+#
+# For each file: the task metric on the test set, the **agreement** (fraction of argmax predictions equal to
+# the Keras model's, over real tokens for per-token outputs), and the largest absolute logit difference.
+
+# %%
+evaluation = pd.DataFrame([{**row, "task": r["task"], "kind": r["kind"], "metric_name": r["metric_name"]}
+                           for r in results for row in r["evaluation"]])
+evaluation["MiB"] = evaluation["bytes"] / 2**20
+evaluation[["model", "task", "precision", "metric_name", "metric", "agreement", "max_logit_diff", "MiB"]].round(4)
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 4))
+classification = evaluation[(evaluation.kind == "classification") & (evaluation.precision != "keras")]
+for precision, group in classification.groupby("precision"):
+    ax.scatter(group["MiB"], 100 * group["metric"], label=precision, s=50)
+for _, row in classification.iterrows():
+    ax.annotate(row["model"].split("_")[0], (row["MiB"], 100 * row["metric"]), fontsize=7, alpha=0.7)
+keras_rows = evaluation[(evaluation.kind == "classification") & (evaluation.precision == "keras")]
+for stem, group in keras_rows.groupby("model"):
+    ax.axhline(100 * group["metric"].iloc[0], ls="--", lw=1, color="gray", label=f"Keras ({stem.split('_')[0]})")
+ax.set(xscale="log", xlabel="TFLite file size (MiB, log scale)", ylabel=f"{first_task} test accuracy (%)",
+       title="Accuracy vs. size")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# ## 6.5 Latency on this CPU
+#
+# Latency per example at batch 1 (the median of `latency_runs` invocations), throughput, and the growth of
+# the process's memory while the interpreter loads. Dynamic-range int8 runs its matmuls in int8 and wins
+# most when the model is large enough for the matmuls to dominate; at tiny scale, overheads dominate.
+
+# %%
+latency = pd.DataFrame([row for r in results for row in r["latency"]])
+latency[["model", "precision", "num_threads", "max_seq_length", "latency_ms", "throughput", "memory_mib"]].round(3)
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 4))
+main = latency[latency.model == classifier_stem]
+pivot = main.pivot(index="precision", columns="num_threads", values="latency_ms").loc[list(PRECISIONS)]
+pivot.plot.bar(ax=ax, rot=0)
+ax.set(ylabel="ms per example (batch 1)", title=f"Latency vs. precision: {classifier_stem}, sequence {length}")
+ax.legend(title="threads")
+plt.show()
+
+# %% [markdown]
+# ## 6.6 Table 4, paper vs. this book
+#
+# Our rows use the real parameter count of each fine-tuned model and the sizes of the files just written.
+
+# %%
+ours = sizes.table4({r["model"]: {"parameters": r["parameters"],
+                                  "files": {p: f.stat().st_size for p, f in r["files"].items()}}
+                     for r in results if r["kind"] == "classification"})
+pd.DataFrame(ours)
+
+# %% [markdown]
+# A float32 file can hold slightly less than 4 bytes per parameter: the converter folds the slice of the
+# position table that a fixed sequence length uses, and drops the rest.
+#
+# At the paper's sizes (the closed-form parameter counts of `arlm.params`, which match Table 4), the same
+# arithmetic gives MBERTA 91 MiB as float32 (the paper's "quantized" column) but about 23 MiB as int8:
+
+# %%
+paper_sizes = pd.DataFrame(sizes.table4(sizes.paper_models()))
+display(paper_sizes)
+
+# %% [markdown]
+# ## 6.7 On the device: no TensorFlow
+#
+# `arlm.predict` loads a `.tflite` file with its sidecar (`<file>.json`: task, labels, sequence length) and
+# vocabulary, tokenizes with the pure-Python `WordPieceTokenizer`, and runs the `ai-edge-litert` interpreter.
+# It imports neither TensorFlow nor Keras. From the shell:
+#
+# ```bash
+# arlm export runs/cpu/05_finetuning/models --name mberta_ajgt --quantize dynamic --out mberta_ajgt.tflite
+# arlm predict mberta_ajgt.tflite "الخدمة ممتازة والموظفين محترمين"
+# ```
+
+# %%
+from arlm.predict import predict
+
+device_file = next(r["files"]["dynamic"] for r in results if r["model"] == classifier_stem)
+print(device_file.name, predict(device_file, "الخدمة ممتازة والموظفين محترمين", num_threads=1))
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1.** Compute from Table 4 alone how many bytes per parameter the "fine-tuned" column implies
+# for AraBERT, and explain why it is not exactly 12.
+
+# %% tags=["solution", "hide-cell"]
+row = paper.iloc[0]
+print(row["model"], row["finetuned_size_on_disk_mb"] * 2**20 / (row["parameters_millions"] * 1e6))
+# 12.4: the paper prints "1.6 GB" (1,600 MiB) for 1,547.2 MiB; 1.6 is 1,547 rounded up to one decimal in GB.
+
+# %% [markdown]
+# **Exercise 2.** Dynamic-range quantization leaves tensors with fewer than 1,024 elements in float32. For
+# the classifier above, what fraction of its parameters live in tensors that small, and how does that
+# explain the ratio between its float32 and dynamic file sizes?
+
+# %% tags=["solution", "hide-cell"]
+weights = [w.numpy() for w in model.weights]
+small = sum(w.size for w in weights if w.size < 1024)
+total = sum(w.size for w in weights)
+sizes_now = {p: f.stat().st_size for p, f in next(r for r in results if r["model"] == classifier_stem)["files"].items()}
+print(f"{small / total:.1%} of parameters stay float32")
+print(f"dynamic / float32 file size = {sizes_now['dynamic'] / sizes_now['float32']:.2f}")
+# Almost every parameter is in a large tensor, so the weights shrink 4x; what keeps the ratio above 0.25 is the
+# file's fixed part (the graph, op and tensor metadata, int8 scales), which weighs more the smaller the model.
+
+# %% [markdown]
+# **Exercise 3.** Calibrate the full-int8 file on 5 examples instead of 100. What happens to agreement?
+
+# %% tags=["solution", "hide-cell"]
+from arlm.quantization.evaluate import evaluate_files
+
+model, task, tokenizer, length = loaded[classifier_stem]
+test = task_data(task, tokenizer, length, "test", cfg.quant_eval_examples)
+few = task_data(task, tokenizer, length, "train", 5).features
+path = export.export_tflite(model, ch.path("tflite", "few.int8.tflite"), "int8", length, representative_features=few)
+print(evaluate_files(model, {"int8, 5 calibration examples": path}, test.features, test.labels, test.metric)[1])
+
+# %% [markdown]
+# ## Results
+
+# %%
+saved = evaluation.drop(columns=["file"])
+main_rows = evaluation[evaluation.model == classifier_stem].set_index("precision")
+main_lat = latency[latency.model == classifier_stem].set_index(["precision", "num_threads"])
+ch.write_results({
+    "classifier": classifier_stem,
+    "task": first_task,
+    "evaluation": saved.astype(object).where(saved.notna(), None).to_dict("records"),
+    "latency": latency.drop(columns=["file"]).to_dict("records"),
+    "sizes": ours,
+    "dynamic_over_float32_size": float(main_rows.loc["dynamic", "bytes"] / main_rows.loc["float32", "bytes"]),
+    "dynamic_speedup_1_thread": float(
+        main_lat.loc[("float32", 1), "latency_ms"] / main_lat.loc[("dynamic", 1), "latency_ms"]
+    ),
+    "dynamic_accuracy_drop": float(main_rows.loc["keras", "metric"] - main_rows.loc["dynamic", "metric"]),
+    "paper_quantized_bytes_per_param": [round(r["quantized_bytes_per_param"], 3) for r in sizes.paper_rows()],
+})

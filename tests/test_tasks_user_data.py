@@ -1,0 +1,96 @@
+"""`arlm finetune` on the user's own files: a real small run, and bad rows named by file and line."""
+
+import csv
+import json
+
+import pytest
+
+from arlm import cli
+from arlm.errors import DatasetError
+from arlm.tasks.user_data import read_labelled, user_task
+
+
+@pytest.fixture
+def run_cli(monkeypatch):
+    if "arlm.cli.finetune" not in cli.MODULES:
+        monkeypatch.setattr(cli, "MODULES", (*cli.MODULES, "arlm.cli.finetune"))
+    return cli.main
+
+
+def _ajgt_csv(path, split, rows):
+    from arlm.tasks.loaders import load_task
+
+    task = load_task("ajgt")
+    data = getattr(task, split)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "tweet", "sentiment"])
+        for i in range(rows):
+            writer.writerow([i, data.texts[i], task.labels[data.labels[i]]])
+    return path
+
+
+def test_finetune_cli_on_a_small_file(mirror, tmp_path, monkeypatch, run_cli, capsys):
+    monkeypatch.chdir(tmp_path)  # no chapter 1 run here: the vocabulary is trained on the training file
+    train = _ajgt_csv(tmp_path / "train.csv", "train", 48)
+    test = _ajgt_csv(tmp_path / "test.csv", "test", 16)
+    code = run_cli(["finetune", "--train", str(train), "--test", str(test), "--text-column", "tweet",
+                    "--label-column", "sentiment", "--model", "mberta", "--scale", "tiny", "--epochs", "1",
+                    "--max-seq-length", "32", "--batch-size", "16", "--learning-rate", "1e-4", "--out", "out"])
+    assert code == 0
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text(encoding="utf-8"))
+    assert 0.0 <= metrics["accuracy"] <= 1.0 and 0.0 <= metrics["macro_f1"] <= 1.0
+    assert metrics["labels"] == ["Negative", "Positive"] and metrics["test_examples"] == 16
+    assert metrics["max_seq_length"] == 32 and metrics["epochs"] == 1
+    assert (tmp_path / "out" / "model.keras").is_file() and (tmp_path / "out" / "vocab.txt").is_file()
+    assert "macro-F1" in capsys.readouterr().out
+    from arlm.quantization.export import model_entry  # chapter 6's reader finds the model and its metadata
+
+    path, meta = model_entry(tmp_path / "out")
+    assert meta["labels"] == ["Negative", "Positive"] and meta["task"] == "classification"
+
+
+def _write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return path
+
+
+def test_bad_rows_name_file_and_line(tmp_path):
+    good = _write(tmp_path / "train.csv", "text,label\nجميل,pos\nسيء,neg\n")
+    empty = _write(tmp_path / "empty.csv", "text,label\nجميل,pos\n  ,neg\n")
+    with pytest.raises(DatasetError, match=r"empty.csv:3: empty text in column 'text'"):
+        read_labelled(empty, "text", "label")
+    with pytest.raises(DatasetError, match=r"train.csv:2: no column 'review'; the columns are: text, label"):
+        read_labelled(good, "review", "label")
+    unknown = _write(tmp_path / "test.csv", "text,label\nجميل,pos\nعادي,neutral\n")
+    with pytest.raises(DatasetError, match=r"test.csv:3: label 'neutral' .* training labels are: neg, pos"):
+        user_task(good, unknown, None, "text", "label")
+    latin1 = _write(tmp_path / "latin.tsv", b"text\tlabel\nok\tpos\ncaf\xe9\tneg\n")
+    with pytest.raises(DatasetError, match=r"latin.tsv:3: not UTF-8"):
+        read_labelled(latin1, "text", "label")
+    ragged = _write(tmp_path / "ragged.tsv", "text\tlabel\nok\tpos\nno label\n")
+    with pytest.raises(DatasetError, match=r"ragged.tsv:3: 1 columns, but the header has 2"):
+        read_labelled(ragged, "text", "label")
+    jsonl = _write(tmp_path / "bad.jsonl", '{"text": "جميل", "label": 1}\n{"text": "سيء", "label": \n')
+    with pytest.raises(DatasetError, match=r"bad.jsonl:2: not a JSON object"):
+        read_labelled(jsonl, "text", "label")
+    with pytest.raises(DatasetError, match=r"unknown file type '.xlsx'"):
+        read_labelled(_write(tmp_path / "x.xlsx", "x"), "text", "label")
+
+
+def test_formats_and_quoting(tmp_path):
+    csv_file = _write(tmp_path / "a.csv", 'text,label\n"جميل، جدا",1\n"سطر\nثان",0\n')
+    texts, labels = read_labelled(csv_file, "text", "label")
+    assert texts == ["جميل، جدا", "سطر\nثان"] and labels == ["1", "0"]
+    jsonl = _write(tmp_path / "a.jsonl", '{"t": "نص", "y": 2}\n\n{"t": "آخر", "y": 0}\n')
+    assert read_labelled(jsonl, "t", "y") == (["نص", "آخر"], ["2", "0"])
+    task = user_task(jsonl, jsonl, None, "t", "y")
+    assert task.labels == ["0", "2"] and task.train.labels == [1, 0] and task.dev_is_test
+
+
+def test_cli_reports_bad_input_as_an_error_exit(tmp_path, run_cli, capsys):
+    train = _write(tmp_path / "train.csv", "text,label\nجميل,pos\nسيء,neg\n")
+    code = run_cli(["finetune", "--train", str(train), "--test", str(train), "--text-column", "body",
+                    "--label-column", "label", "--model", "mberta", "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert "train.csv:2: no column 'body'" in capsys.readouterr().err

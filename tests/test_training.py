@@ -1,0 +1,76 @@
+"""Teacher pretraining: resume after an interruption equals an uninterrupted run; snapshots and their index."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from arlm.models import MobileBertBackbone, MobileBertPretrainer  # noqa: E402
+from arlm.training import (  # noqa: E402
+    compile_pretrainer,
+    load_snapshot,
+    pretrain,
+    snapshot_steps,
+    write_snapshot_index,
+)
+
+CONFIG = dict(vocab_size=40, hidden_size=8, num_layers=2, num_heads=2, intermediate_size=16, embedding_size=4,
+              trigram_input=True, use_bottleneck=True, intra_bottleneck_size=8, max_position_embeddings=16,
+              hidden_dropout=0.0, attention_dropout=0.0)
+
+
+def make_dataset():
+    rng = np.random.default_rng(0)
+    n, t, p = 24, 10, 3
+    x = {"token_ids": rng.integers(5, 40, (n, t)).astype("int32"), "segment_ids": np.zeros((n, t), "int32"),
+         "padding_mask": np.ones((n, t), "int32"), "mask_positions": rng.integers(1, t, (n, p)).astype("int32")}
+    y = {"masked_lm_ids": rng.integers(5, 40, (n, p)).astype("int32"), "masked_lm_weights": np.ones((n, p), "float32"),
+         "next_sentence_labels": rng.integers(0, 2, (n,)).astype("int32")}
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(4).repeat()
+
+
+def fresh_pretrainer():
+    keras.utils.set_random_seed(7)
+    pretrainer = MobileBertPretrainer(MobileBertBackbone(**CONFIG))
+    compile_pretrainer(pretrainer, 1e-2, total_steps=6, warmup_steps=2)
+    pretrainer.run_eagerly = True  # six tiny steps: tracing would cost more than running
+    return pretrainer
+
+
+class Interrupt(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) == 5:
+            raise KeyboardInterrupt("simulated Colab disconnect")
+
+
+def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
+    reference = fresh_pretrainer()
+    pretrain(reference, make_dataset, 6, 2, tmp_path / "a", tensorboard=False, verbose=0)
+
+    interrupted = fresh_pretrainer()
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(interrupted, make_dataset, 6, 2, tmp_path / "b", tensorboard=False, verbose=0,
+                 callbacks=[Interrupt()])
+    resumed = fresh_pretrainer()  # a new process: fresh model, state comes from the checkpoint at step 4
+    records = pretrain(resumed, make_dataset, 6, 2, tmp_path / "b", snapshot_steps=[6],
+                       snapshot_dir=tmp_path / "b" / "snapshots", verbose=0)
+    assert int(keras.ops.convert_to_numpy(resumed.optimizer.iterations)) == 6
+    for got, want in zip(resumed.weights, reference.weights, strict=True):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want),
+                                   rtol=1e-4, atol=1e-6, err_msg=got.path)
+    assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]
+    assert {"mlm_accuracy", "nsp_accuracy", "loss"} <= set(records[-1])
+
+    index = write_snapshot_index(tmp_path / "index.json", {"tiny": {"config": resumed.backbone.config.to_dict(),
+                                                                    "dir": tmp_path / "b" / "snapshots"}})
+    backbone = load_snapshot(index, "tiny", 6)
+    for got, want in zip(backbone.weights, resumed.backbone.weights, strict=True):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want))
+    with pytest.raises(FileNotFoundError, match="no snapshot at step 3"):
+        load_snapshot(index, "tiny", 3)
+
+
+def test_snapshot_steps_are_evenly_spaced():
+    assert snapshot_steps(30, 3) == [10, 20, 30]
+    assert snapshot_steps(1500, 4) == [375, 750, 1125, 1500]
