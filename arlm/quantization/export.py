@@ -292,6 +292,7 @@ def load_finetuned(path):
 
     import arlm.models.backbone  # noqa: F401 (registers MobileBertBackbone)
     import arlm.models.classifier  # noqa: F401 (registers MobileBertClassifier)
+    import arlm.optimizers  # noqa: F401 (fine-tuned files carry their AdamW)
     import arlm.tasks.heads  # noqa: F401 (registers TokenTagger, SpanQA)
 
     return keras.saving.load_model(path)
