@@ -61,11 +61,12 @@ class Chapter:
     >>> ch.write_results({"mlm_accuracy": 0.12})
     """
 
-    def __init__(self, chapter, scale, run_dir=None):
+    def __init__(self, chapter, scale, run_dir=None, config=None):
         if chapter not in CHAPTERS:
             raise ArtifactError(f"unknown chapter {chapter!r}; chapters are: {', '.join(CHAPTERS)}")
         self.chapter = chapter
         self.scale = check_scale(scale)
+        self.config = config  # the resolved `arlm.scales.Scale`, recorded in results.json
         self.run_dir = local_run_dir(run_dir) if run_dir else default_run_dir(scale)
         self.dir = self.run_dir / chapter
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -92,6 +93,27 @@ class Chapter:
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     def write_results(self, results, **context):
-        """Write `results.json`, recording the scale and the data the numbers came from."""
-        record = {"chapter": self.chapter, "scale": self.scale, **context, **results}
+        """Write `results.json`, recording the scale, the resolved parameters (overrides and seed included) and
+        the software that produced the numbers."""
+        record = {"chapter": self.chapter, "scale": self.scale, "environment": environment()}
+        if self.config is not None:
+            record["config"] = self.config.as_dict()
+        record.update(context)
+        record.update(results)
         return write_json(self.dir / "results.json", record)
+
+
+def environment():
+    """Versions and backend behind a result: Python, arlm, Keras and its backend, and TensorFlow when loaded."""
+    import platform
+    import sys
+
+    import keras
+
+    import arlm
+
+    info = {"python": platform.python_version(), "arlm": arlm.__version__, "keras": keras.__version__,
+            "backend": keras.backend.backend()}
+    if "tensorflow" in sys.modules:
+        info["tensorflow"] = sys.modules["tensorflow"].__version__
+    return info

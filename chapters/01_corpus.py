@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 1. Arabic corpus, WordPiece vocabulary and pretraining data
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/chapters/01_corpus.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/book/chapters/01_corpus.ipynb)
 #
 # **Learning objectives**
 # - Read a pretraining corpus with its document boundaries, remove duplicates and compare its make-up with the
@@ -47,7 +47,7 @@ overrides = {}  # any key of arlm.scales, e.g. {"vocab_size": 4000}
 import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
-ch = arlm.artifacts.Chapter("01_corpus", scale, run_dir)
+ch = arlm.artifacts.Chapter("01_corpus", scale, run_dir, config=cfg)
 arlm.runtime.setup(cfg)
 
 # %%

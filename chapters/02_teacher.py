@@ -44,7 +44,7 @@ overrides = {}  # any key of arlm.scales, e.g. {"teacher_steps": 200}
 import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
-ch = arlm.artifacts.Chapter("02_teacher", scale, run_dir)
+ch = arlm.artifacts.Chapter("02_teacher", scale, run_dir, config=cfg)
 runtime = arlm.runtime.setup(cfg)
 
 # %%

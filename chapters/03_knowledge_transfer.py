@@ -50,7 +50,7 @@ overrides = {}  # any key of arlm.scales, e.g. {"kt_steps_per_layer": 50}
 import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
-ch = arlm.artifacts.Chapter("03_knowledge_transfer", scale, run_dir)
+ch = arlm.artifacts.Chapter("03_knowledge_transfer", scale, run_dir, config=cfg)
 arlm.runtime.setup(cfg)
 
 # %%

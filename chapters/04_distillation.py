@@ -49,7 +49,7 @@ overrides = {}  # any key of arlm.scales, e.g. {"distill_steps": 200}
 import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
-ch = arlm.artifacts.Chapter("04_distillation", scale, run_dir)
+ch = arlm.artifacts.Chapter("04_distillation", scale, run_dir, config=cfg)
 arlm.runtime.setup(cfg)
 
 # %%

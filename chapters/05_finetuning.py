@@ -48,7 +48,7 @@ dev_split = "paper"  # "paper" (the authors' dev, = test for AJGT/ArSenTD-LEV/TE
 import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
-ch = arlm.artifacts.Chapter("05_finetuning", scale, run_dir)
+ch = arlm.artifacts.Chapter("05_finetuning", scale, run_dir, config=cfg)
 arlm.runtime.setup(cfg)
 
 # %%
@@ -138,7 +138,10 @@ display(baseline_table.round(3))
 # trained with the mean softmax cross-entropy by the official AdamW (no bias correction, weight decay 0.01
 # inside the update, none on norms and biases) under 10% warmup and linear decay:
 #
-# $$\eta_t = \eta_0\,\frac{t}{t_w}\ (t < t_w),\qquad \eta_t = \eta_0\Big(1 - \frac{t}{N}\Big)\ \text{after.}$$
+# $$\eta_t = \eta_0\,\frac{t}{t_w}\ (t < t_w),\qquad \eta_t = \eta_0\Big[(1 - r)\Big(1 - \frac{t}{N}\Big) + r\Big]
+#   \ \text{after, with } r = 10^{-4}$$
+#
+# (the floor $r$ keeps the last step's rate above zero; it changes nothing measurable).
 #
 # The paper fine-tunes for 5 epochs at $\eta_0 = 3\cdot10^{-5}$ (PoS: $2\cdot10^{-3}$); this scale uses:
 

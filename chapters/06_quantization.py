@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 6. Quantization and on-device inference
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/chapters/06_quantization.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/book/chapters/06_quantization.ipynb)
 #
 # The paper's last step is to make its models small enough for a phone: the fine-tuned models are converted to
 # TensorFlow Lite and "quantized", and Table 4 reports their size. This chapter does that step for real and
@@ -49,7 +49,7 @@ overrides = {}  # any key of arlm.scales, e.g. {"latency_runs": 50}
 import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
-ch = arlm.artifacts.Chapter("06_quantization", scale, run_dir)
+ch = arlm.artifacts.Chapter("06_quantization", scale, run_dir, config=cfg)
 arlm.runtime.setup(cfg)
 
 # %%
@@ -97,7 +97,9 @@ paper.round(2)
 # * **int8** (full integer): activations are int8 too; their ranges are calibrated by running a
 #   *representative dataset* (training examples) through the model.
 #
-# Each is one set of `tf.lite.TFLiteConverter` settings, passed to `model.export(path, format="litert", ...)`:
+# Each is one set of `tf.lite.TFLiteConverter` settings. `arlm.quantization.export` saves the model once as a
+# SavedModel (`model.export(dir, format="tf_saved_model")`, the first step of `format="litert"`) and converts
+# that SavedModel once per precision, instead of tracing the model four times:
 
 # %%
 for precision, meaning in PRECISIONS.items():

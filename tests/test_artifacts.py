@@ -5,10 +5,18 @@ from arlm.errors import ArtifactError
 
 
 def test_chapter_folder_and_results(tmp_path):
-    ch = Chapter("02_teacher", "tiny", tmp_path)
+    import keras
+
+    from arlm.scales import resolve
+
+    ch = Chapter("02_teacher", "tiny", tmp_path, config=resolve("tiny", teacher_steps=7))
     assert ch.path("figure1", "index.json").parent.is_dir()
     ch.write_results({"mlm_accuracy": 0.25}, data="embedded")
-    assert ch.results() == {"chapter": "02_teacher", "scale": "tiny", "data": "embedded", "mlm_accuracy": 0.25}
+    results = ch.results()
+    environment, config = results.pop("environment"), results.pop("config")
+    assert results == {"chapter": "02_teacher", "scale": "tiny", "data": "embedded", "mlm_accuracy": 0.25}
+    assert config["teacher_steps"] == 7 and config["seed"] == 12345  # overrides and seed are recorded
+    assert environment["keras"] == keras.__version__ and environment["backend"] == keras.backend.backend()
     assert ch.results("01_corpus") == {}
 
 

@@ -7,7 +7,14 @@ import sys
 from arlm.errors import ArlmError
 
 # modules exposing register(subparsers); each subcommand calls the same functions the chapters call
-MODULES = ("arlm.cli.run", "arlm.cli.data", "arlm.cli.corpus", "arlm.cli.params", "arlm.cli.finetune", "arlm.cli.export")
+MODULES = (
+    "arlm.cli.run",
+    "arlm.cli.data",
+    "arlm.cli.corpus",
+    "arlm.cli.params",
+    "arlm.cli.finetune",
+    "arlm.cli.export",
+)
 
 
 def build_parser():

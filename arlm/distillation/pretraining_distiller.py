@@ -14,6 +14,7 @@ import keras
 from keras import ops
 
 from arlm.distillation import losses
+from arlm.distillation.teacher_student import TeacherStudent
 from arlm.distillation.training import LastValue
 from arlm.distillation.transfer import backbone_inputs
 
@@ -24,7 +25,7 @@ def mlm_logits(pretrainer, sequence_output, mask_positions):
 
 
 @keras.saving.register_keras_serializable(package="arlm")
-class PretrainingDistiller(keras.Model):
+class PretrainingDistiller(TeacherStudent):
     """Frozen teacher + student trained with $\\alpha L_{MLM} + (1-\\alpha) L_{KD} + L_{NSP}$ (spec 3.4).
 
     ``call`` returns the student's ``mlm_logits`` and ``nsp_logits`` and the teacher's ``teacher_mlm_logits``
@@ -38,11 +39,7 @@ class PretrainingDistiller(keras.Model):
     """
 
     def __init__(self, teacher, student, factors=None, **kwargs):
-        super().__init__(**kwargs)
-        self.teacher = teacher
-        self.student = student
-        self.factors = factors or losses.DistillationFactors()
-        self.teacher.trainable = False
+        super().__init__(teacher, student, factors, **kwargs)
         self.student.trainable = True
         self.trackers = {name: LastValue(name=name) for name in ("mlm", "kd", "nsp", "mlm_accuracy")}
 
@@ -61,18 +58,3 @@ class PretrainingDistiller(keras.Model):
         self.trackers["mlm_accuracy"].update_state(losses.masked_lm_accuracy(y, y_pred["mlm_logits"]))
         return total
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "teacher": keras.saving.serialize_keras_object(self.teacher),
-            "student": keras.saving.serialize_keras_object(self.student),
-            "factors": self.factors.as_dict(),
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["teacher"] = keras.saving.deserialize_keras_object(config["teacher"])
-        config["student"] = keras.saving.deserialize_keras_object(config["student"])
-        config["factors"] = losses.DistillationFactors(**config["factors"])
-        return cls(**config)

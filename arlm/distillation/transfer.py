@@ -19,6 +19,7 @@ import keras
 from keras import ops
 
 from arlm.distillation import losses, schedules
+from arlm.distillation.teacher_student import TeacherStudent
 from arlm.distillation.training import LastValue
 from arlm.errors import ParameterError
 
@@ -104,7 +105,7 @@ def freeze_non_encoder(pretrainer):
 
 
 @keras.saving.register_keras_serializable(package="arlm")
-class ProgressiveKnowledgeTransfer(keras.Model):
+class ProgressiveKnowledgeTransfer(TeacherStudent):
     """Frozen teacher + student trained block by block with FMT, AT, MEAN and VAR losses (spec 3.3).
 
     Both models run without dropout (the official code builds them with ``is_training=False``). The model keeps
@@ -120,18 +121,14 @@ class ProgressiveKnowledgeTransfer(keras.Model):
     """
 
     def __init__(self, teacher, student, steps_per_layer, factors=None, init_from_teacher=True, **kwargs):
-        super().__init__(**kwargs)
         if steps_per_layer < 1:
             raise ParameterError(f"steps_per_layer must be at least 1, got {steps_per_layer}")
-        self.teacher = teacher
-        self.student = student
+        super().__init__(teacher, student, factors, **kwargs)
         self.steps_per_layer = int(steps_per_layer)
-        self.factors = factors or losses.DistillationFactors()
         self.num_layers = len(encoder_blocks(student.backbone))
         if len(encoder_blocks(teacher.backbone)) != self.num_layers:
             raise ParameterError(f"teacher has {len(encoder_blocks(teacher.backbone))} blocks, student "
                                  f"{self.num_layers}: layer-wise transfer needs the same number")
-        self.teacher.trainable = False
         if init_from_teacher:
             self.copied = init_student_from_teacher(student, teacher)
         freeze_non_encoder(student)
@@ -186,22 +183,8 @@ class ProgressiveKnowledgeTransfer(keras.Model):
         return Lamb(learning_rate=learning_rate, variable_multiplier=self.variable_multiplier, **kwargs)
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "teacher": keras.saving.serialize_keras_object(self.teacher),
-            "student": keras.saving.serialize_keras_object(self.student),
-            "steps_per_layer": self.steps_per_layer,
-            "factors": self.factors.as_dict(),
-            "init_from_teacher": False,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["teacher"] = keras.saving.deserialize_keras_object(config["teacher"])
-        config["student"] = keras.saving.deserialize_keras_object(config["student"])
-        config["factors"] = losses.DistillationFactors(**config["factors"])
-        return cls(**config)
+        # the student's weights are saved with the model: no copy from the teacher on load
+        return {**super().get_config(), "steps_per_layer": self.steps_per_layer, "init_from_teacher": False}
 
 
 def attention_probabilities(backbone, x, layer):

@@ -95,7 +95,7 @@ def build_classifier(backbone, num_labels):
 
 
 def optimizer(learning_rate, total_steps):
-    """AdamW of the spec (weight decay 0.01, norms/biases excluded), 10% warmup, linear decay to 0."""
+    """AdamW of the spec (weight decay 0.01, norms/biases excluded), 10% warmup, linear decay to 1e-4 of the peak."""
     from arlm.optimizers import make_optimizer
 
     return make_optimizer("adamw", learning_rate, total_steps, int(WARMUP_PROPORTION * total_steps))

@@ -1,0 +1,227 @@
+"""Chapter 7: one run's `results.json` files beside the paper's Tables 1-4 and Figure 1.
+
+`collect` reads every chapter's results of a run folder; each `table*` function returns rows (dicts) with the
+paper's number, ours, and where ours came from (scale, data). A number we do not have is ``None`` and
+`display` shows it as "not run" (ours) or "not in paper" (the paper's), never as zero.
+
+>>> run = collect("runs/tiny")                                   # doctest: +SKIP
+>>> display(table3(run))                                         # doctest: +SKIP
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+
+from arlm import paper
+from arlm.artifacts import CHAPTERS
+from arlm.errors import ArtifactError
+from arlm.params import PAPER_NAMES
+
+NOT_RUN = "not run"
+NOT_IN_PAPER = "not in paper"
+# Table 2 parameter -> the key of `arlm.distillation` factors written by chapters 3 and 4
+TABLE2_KEYS = {
+    "beta_distillation_factor": "beta",
+    "gamma_distillation_factor": "gamma",
+    "hidden_distillation_factor": "hidden",
+    "distillation_ground_truth_ratio": "alpha",
+}
+
+
+@dataclasses.dataclass
+class Run:
+    """The results of one run folder: ``{chapter: results dict}`` for the chapters that have run."""
+
+    run_dir: Path
+    results: dict
+
+    def get(self, chapter, *keys, default=None):
+        """``results[chapter][key][...]``, or `default` when the chapter has not run or a key is absent."""
+        value = self.results.get(chapter, {})
+        for key in keys:
+            if not isinstance(value, dict) or key not in value:
+                return default
+            value = value[key]
+        return value
+
+    def source(self, chapter):
+        """'scale ...; data ...' behind a chapter's numbers, or "not run"."""
+        if chapter not in self.results:
+            return NOT_RUN
+        scale = self.results[chapter].get("scale", "?")
+        if chapter == "05_finetuning":
+            data = "tasks " + (", ".join(sorted(self.get(chapter, "tasks", default={}))) or "none")
+        elif chapter == "06_quantization":
+            data = f"chapter 5's models fine-tuned on {self.get(chapter, 'task', default='?')}"
+        else:
+            sources = self.get("01_corpus", "sources")
+            data = "pretraining corpus " + (", ".join(sources) if sources else "unknown (chapter 1 has not run)")
+        return f"scale {scale}; {data}"
+
+
+def collect(run_dir):
+    """Read ``run_dir/<chapter>/results.json`` for every chapter; a corrupt file is an error naming it."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ArtifactError(f"run folder {run_dir} does not exist: run the book first (arlm run --out ...)")
+    results = {}
+    for chapter in CHAPTERS:
+        path = run_dir / chapter / "results.json"
+        if chapter == "07_results" or not path.is_file():
+            continue
+        try:
+            results[chapter] = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise ArtifactError(f"{path} is not valid JSON ({error}): re-run chapter {chapter}") from error
+    return Run(run_dir, results)
+
+
+def provenance(run):
+    """One row per chapter: whether it ran, its scale and the data its numbers came from."""
+    return [{"chapter": chapter, "status": "ran" if chapter in run.results else NOT_RUN, "source": run.source(chapter)}
+            for chapter in CHAPTERS[:-1]]
+
+
+def table1(run):
+    """Pretraining tokens per source: the paper's four sources and the stand-in this run used for each."""
+    ours = {row["paper_dataset"]: row for row in run.get("01_corpus", "table1", default=[])}
+    rows = []
+    for row in paper.table("table1_pretraining_tokens"):
+        mine = ours.get(row["dataset"], {})
+        rows.append({"dataset": row["dataset"], "paper_tokens": row["tokens"],
+                     "ours_source": mine.get("ours_source"), "ours_words": mine.get("ours_words"),
+                     "paper_share": mine.get("paper_share"), "ours_share": mine.get("ours_share")})
+    return rows
+
+
+def table2(run):
+    """Distillation hyper-parameters: the paper's Table 2 and the values chapters 3 and 4 used."""
+    rows = []
+    for row in paper.table("table2_distillation_hparams"):
+        key = TABLE2_KEYS[row["parameter"]]
+        rows.append({"parameter": row["parameter"], "paper": row["value"],
+                     "ours_knowledge_transfer": run.get("03_knowledge_transfer", "factors", key),
+                     "ours_distillation": run.get("04_distillation", "factors", key)})
+    return rows
+
+
+def table3(run):
+    """Fine-tuning scores (percent): every (dataset, metric) of the paper's Table 3, paper and ours per model.
+
+    Tasks chapter 5 could not run (no data offline) and models the run does not have stay ``None``.
+    """
+    ours = {(r["dataset"], r["metric"], r["model"]): r["ours"] for r in run.get("05_finetuning", "table3", default=[])}
+    models = list(PAPER_NAMES.values())
+    rows = []
+    for row in paper.table("table3_results"):
+        record = {"dataset": row["dataset"], "metric": row["metric"]}
+        for model in models:
+            record[f"paper {model}"] = row[model]
+            record[f"ours {model}"] = ours.get((row["dataset"], row["metric"], model))
+        rows.append(record)
+    return rows
+
+
+def not_run_tasks(run):
+    """``{task: reason}`` for the tasks chapter 5 skipped (for example HARD and LABR offline)."""
+    return dict(run.get("05_finetuning", "not_run", default={}))
+
+
+def table4(run):
+    """Parameters and sizes at full size: the paper's Table 4 beside our exact parameter counts (chapter 2) and
+    the sizes those counts imply (`arlm.quantization.sizes`: 12 bytes per parameter with Adam state, 4 for
+    float32 weights, about 1 for int8). The files chapter 6 measured at this run's scale are `quantized_files`."""
+    from arlm.quantization import sizes
+
+    counts = {row["model"]: row["ours"] for row in run.get("02_teacher", "parameters", default=[])}
+    rows = []
+    for row in sizes.paper_rows():
+        count = counts.get(row["model"])
+        rows.append({"model": row["model"],
+                     "paper_parameters_millions": row["parameters_millions"],
+                     "ours_parameters_millions": _millions(count),
+                     "paper_finetuned_mb": row["finetuned_size_on_disk_mb"],
+                     "ours_finetuned_mib": None if count is None else sizes.du_mib(sizes.checkpoint_bytes(count)),
+                     "paper_quantized_mb": row["finetuned_quantized_size_mb"],
+                     "paper_quantized_bytes_per_param": round(row["quantized_bytes_per_param"], 2),
+                     "ours_float32_mib": None if count is None else sizes.du_mib(sizes.FLOAT32_BYTES * count),
+                     "ours_int8_mib": None if count is None else sizes.du_mib(count)})
+    return rows
+
+
+def quantized_files(run):
+    """Chapter 6's exported files at this run's scale: model, precision, size, metric, agreement with Keras."""
+    rows = []
+    for row in run.get("06_quantization", "evaluation", default=[]):
+        if row.get("precision") in (None, "keras"):
+            continue
+        rows.append({key: row.get(key) for key in ("model", "task", "precision", "bytes", "metric", "agreement",
+                                                   "max_logit_diff")})
+    return rows
+
+
+def figure1(run):
+    """AJGT accuracy against pretraining steps for the 30K- and 50K-vocabulary teachers (chapter 5's points).
+
+    The paper publishes Figure 1 as a plot only: its finding is that the 50K teacher is ahead at every
+    iteration. `figure1_finding` checks the same statement on our points.
+    """
+    return list(run.get("05_finetuning", "figure1", default=[]))
+
+
+def figure1_finding(points):
+    """Whether the larger vocabulary is ahead at every common step: True, False, or None without points."""
+    by_vocab = {}
+    for point in points:
+        by_vocab.setdefault(point["vocab_size"], {})[point["step"]] = point["accuracy"]
+    if len(by_vocab) < 2:
+        return None
+    small, large = (by_vocab[size] for size in sorted(by_vocab)[:2])
+    steps = sorted(set(small) & set(large))
+    return all(large[step] > small[step] for step in steps) if steps else None
+
+
+def accuracy_vs_size(run):
+    """Mean Table 3 classification accuracy against parameters, paper and ours (full-size counts).
+
+    Ours is only the models this run fine-tuned, at this run's scale, so its accuracies are not comparable
+    in level with the paper's; the plot shows both so the reader sees the gap.
+    """
+    counts = {row["model"]: row["ours"] for row in run.get("02_teacher", "parameters", default=[])}
+    paper_sizes = {row["model"]: row["parameters_millions"] for row in paper.table("table4_sizes")}
+    rows = []
+    for model in PAPER_NAMES.values():
+        for who in ("paper", "ours"):
+            values = [row[f"{who} {model}"] for row in table3(run)
+                      if row["metric"] == "accuracy" and row[f"{who} {model}"] is not None]
+            if not values:
+                continue
+            size = paper_sizes[model] if who == "paper" else _millions(counts.get(model))
+            rows.append({"model": model, "source": who, "parameters_millions": size,
+                         "mean_accuracy": round(sum(values) / len(values), 1), "tasks": len(values)})
+    return rows
+
+
+def display(rows, paper_columns=("paper",)):
+    """A DataFrame of `rows` for reading: a missing value reads "not in paper" in columns whose name starts
+    with one of `paper_columns`, and "not run" elsewhere."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    for column in frame.columns:
+        if frame[column].isna().any():
+            missing = NOT_IN_PAPER if str(column).startswith(paper_columns) else NOT_RUN
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), missing)
+    return frame
+
+
+def summary(run):
+    """What chapter 7 writes to its results.json: counts of what ran and what did not."""
+    scores = [1 for row in table3(run) for model in PAPER_NAMES.values() if row[f"ours {model}"] is not None]
+    return {"chapters_run": sorted(run.results), "chapters_not_run": [c for c in CHAPTERS[:-1] if c not in run.results],
+            "table3_scores": len(scores), "tasks_not_run": not_run_tasks(run),
+            "figure1_larger_vocab_ahead": figure1_finding(figure1(run))}
+
+
+def _millions(count):
+    return None if count is None else round(count / 1e6, 1)

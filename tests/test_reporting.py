@@ -1,0 +1,93 @@
+"""Chapter 7's reporting: paper vs. run tables from results.json files, with missing numbers kept missing."""
+
+import json
+
+import pytest
+
+from arlm import reporting
+from arlm.errors import ArtifactError
+
+
+def write(run_dir, chapter, results):
+    folder = run_dir / chapter
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text(json.dumps({"chapter": chapter, "scale": "tiny", **results}))
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    write(tmp_path, "01_corpus", {"sources": ["hadith"], "data_source": "embedded",
+                                   "table1": [{"paper_dataset": "Alshamila", "paper_share": 6.9,
+                                               "ours_source": "hadith", "ours_words": 1000, "ours_share": 100.0}]})
+    write(tmp_path, "05_finetuning", {
+        "tasks": {"ajgt": {}},
+        "not_run": {"hard": "not run (offline)"},
+        "table3": [{"dataset": "AJGT", "metric": "accuracy", "model": "MBERTA", "paper": 90.8, "ours": 61.0}],
+        "figure1": [{"teacher": "iberta", "vocab_size": 2000, "step": s, "accuracy": a} for s, a in ((1, .6), (2, .7))]
+        + [{"teacher": "iberta_30k", "vocab_size": 1200, "step": s, "accuracy": a} for s, a in ((1, .5), (2, .6))],
+    })
+    return tmp_path
+
+
+def test_missing_numbers_are_not_run_never_zero(run_dir):
+    run = reporting.collect(run_dir)
+    rows = reporting.table3(run)
+    assert len(rows) == 11  # every (dataset, metric) of the paper's Table 3
+    ajgt = next(r for r in rows if r["dataset"] == "AJGT")
+    assert ajgt["ours MBERTA"] == 61.0 and ajgt["paper MBERTA"] == 90.8
+    assert ajgt["ours IBERTA"] is None
+    shown = reporting.display(rows)
+    assert shown.loc[0, "ours IBERTA"] == reporting.NOT_RUN
+    assert (shown.drop(columns=["dataset", "metric"]) != 0).all().all()
+    assert reporting.not_run_tasks(run) == {"hard": "not run (offline)"}
+
+
+def test_provenance_names_scale_and_data(run_dir):
+    rows = {r["chapter"]: r for r in reporting.provenance(reporting.collect(run_dir))}
+    assert rows["01_corpus"]["source"] == "scale tiny; pretraining corpus hadith"
+    assert rows["05_finetuning"]["source"] == "scale tiny; tasks ajgt"
+    assert rows["02_teacher"]["status"] == reporting.NOT_RUN
+
+
+def test_tables_1_2_4_keep_paper_rows_when_chapters_did_not_run(run_dir):
+    run = reporting.collect(run_dir)
+    table1 = reporting.table1(run)
+    assert [r["dataset"] for r in table1] == ["Billion Words Corpus", "Wikipedia", "Alshamila", "Twitter"]
+    assert table1[2]["ours_source"] == "hadith" and table1[0]["ours_source"] is None
+    table2 = reporting.table2(run)
+    assert table2[0]["paper"] == 500 and table2[0]["ours_knowledge_transfer"] is None
+    table4 = reporting.table4(run)
+    assert table4[0]["paper_quantized_mb"] == 516 and table4[0]["ours_parameters_millions"] is None
+
+
+def test_table4_sizes_follow_the_parameter_counts(run_dir):
+    write(run_dir, "02_teacher", {"parameters": [{"model": "MBERTA", "ours": 23_680_770}]})
+    mberta = next(r for r in reporting.table4(reporting.collect(run_dir)) if r["model"] == "MBERTA")
+    assert mberta["ours_finetuned_mib"] == mberta["paper_finetuned_mb"] == 272  # 12 bytes per parameter
+    assert mberta["ours_float32_mib"] == mberta["paper_quantized_mb"] == 91  # the paper's "quantized" = float32
+    assert mberta["ours_int8_mib"] == 23
+
+
+def test_figure1_finding(run_dir):
+    points = reporting.figure1(reporting.collect(run_dir))
+    assert reporting.figure1_finding(points) is True
+    points[0]["accuracy"] = 0.4
+    assert reporting.figure1_finding(points) is False
+    assert reporting.figure1_finding([]) is None
+
+
+def test_summary_counts(run_dir):
+    summary = reporting.summary(reporting.collect(run_dir))
+    assert summary["table3_scores"] == 1
+    assert "02_teacher" in summary["chapters_not_run"]
+
+
+def test_corrupt_results_file_is_named(run_dir):
+    (run_dir / "01_corpus" / "results.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match="01_corpus/results.json is not valid JSON"):
+        reporting.collect(run_dir)
+
+
+def test_missing_run_folder(tmp_path):
+    with pytest.raises(ArtifactError, match="does not exist"):
+        reporting.collect(tmp_path / "nowhere")
