@@ -57,6 +57,7 @@ from IPython.display import display
 from arlm import reporting
 
 run = reporting.collect(ch.run_dir)
+pd.set_option("display.max_colwidth", None)  # sources and reasons in full
 
 # %% [markdown]
 # ## 7.1 Where each number comes from
