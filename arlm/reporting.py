@@ -122,6 +122,19 @@ def table3(run):
     return rows
 
 
+def other_scores(run):
+    """Chapter 5's scores on tasks outside Table 3 (the ASTD 4-class variant, the embedded hadith task)."""
+    from arlm.tasks.experiments import TABLE3
+
+    rows = []
+    for key, scores in run.get("05_finetuning", "finetuning", default={}).items():
+        model, _, task = key.partition("/")
+        if task not in TABLE3:
+            rows.append({"model": model, "task": task, "accuracy": _percent(scores.get("accuracy")),
+                         "macro_f1": _percent(scores.get("macro_f1"))})
+    return rows
+
+
 def not_run_tasks(run):
     """``{task: reason}`` for the tasks chapter 5 skipped (for example HARD and LABR offline)."""
     return dict(run.get("05_finetuning", "not_run", default={}))
@@ -221,6 +234,10 @@ def summary(run):
     return {"chapters_run": sorted(run.results), "chapters_not_run": [c for c in CHAPTERS[:-1] if c not in run.results],
             "table3_scores": len(scores), "tasks_not_run": not_run_tasks(run),
             "figure1_larger_vocab_ahead": figure1_finding(figure1(run))}
+
+
+def _percent(fraction):
+    return None if fraction is None else round(100 * fraction, 1)
 
 
 def _millions(count):

@@ -112,7 +112,8 @@ def run_chapter(chapter, scale, run_dir, overrides):
             papermill.execute_notebook(
                 str(source), str(running),
                 parameters={"scale": scale, "run_dir": str(run_dir), "overrides": overrides},
-                kernel_name="python3", cwd=str(run_dir), progress_bar=False, log_output=False,
+                kernel_name="python3", cwd=str(run_dir), log_output=False,
+                progress_bar=sys.stderr.isatty(),  # a bar over the chapter's cells in a terminal, not in logs
                 # the kernel's raw stderr goes to the log rather than into the notebook's outputs
                 extra_arguments=["--IPKernelApp.capture_fd_output=False"],
             )

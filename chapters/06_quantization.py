@@ -39,6 +39,9 @@ if "google.colab" in sys.modules:
 
     source = "arlm[book] @ git+https://github.com/arlm-book/arlm"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
+    from arlm.runtime import choose_backend  # JAX on a TPU runtime, else TensorFlow; before Keras is imported
+
+    print("Keras backend:", choose_backend())
 
 # %% tags=["parameters"]
 scale = "tiny"  # tiny | cpu | gpu | full

@@ -159,7 +159,10 @@ def test_presets_at_scale_keep_proportions():
     assert (iberta.hidden_size, iberta.num_layers, iberta.vocab_size) == (64, 2, tiny.vocab_size)
     assert iberta.intermediate_size == 16 * iberta.hidden_size and iberta.intra_bottleneck_size == iberta.hidden_size
     assert mberta.intra_bottleneck_size * 2 == mberta.hidden_size and mberta.num_feedforward_networks == 4
-    assert thirty.hidden_size == 2 * iberta.hidden_size and thirty.vocab_size == tiny.vocab_size_small
+    assert thirty.vocab_size == tiny.vocab_size_small
+    assert thirty.replace(vocab_size=iberta.vocab_size) == iberta  # figure1_width_ratio 1 at tiny
+    wide = preset_at_scale("iberta_30k", arlm.scales.resolve("tiny", figure1_width_ratio=2.0))
+    assert wide.hidden_size == wide.intra_bottleneck_size == 2 * iberta.hidden_size
     full = arlm.scales.resolve("full")
     for name in ("iberta", "iberta_30k", "mberta", "mberta_ii", "arabert_base"):
         assert preset_at_scale(name, full) == get_preset(name)

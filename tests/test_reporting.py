@@ -91,3 +91,11 @@ def test_corrupt_results_file_is_named(run_dir):
 def test_missing_run_folder(tmp_path):
     with pytest.raises(ArtifactError, match="does not exist"):
         reporting.collect(tmp_path / "nowhere")
+
+
+def test_scores_outside_table3_are_listed(run_dir):
+    results = json.loads((run_dir / "05_finetuning" / "results.json").read_text())
+    results["finetuning"] = {"student/ajgt": {"accuracy": 0.61}, "student/hadith": {"accuracy": 0.75, "macro_f1": 0.7}}
+    (run_dir / "05_finetuning" / "results.json").write_text(json.dumps(results))
+    assert reporting.other_scores(reporting.collect(run_dir)) == [
+        {"model": "student", "task": "hadith", "accuracy": 75.0, "macro_f1": 70.0}]

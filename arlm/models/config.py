@@ -129,9 +129,10 @@ def preset_at_scale(name, cfg, **overrides):
     """Preset `name` shrunk to a scale, keeping its proportions.
 
     Widths (H, B, E, F) scale by ``cfg.hidden_size / 256`` and depth by ``cfg.num_layers / 24`` (IBERTA's
-    full size), so every preset keeps its ratios to IBERTA (MBERTA: B = H/2, F = 2H; the 30K teacher: twice
-    IBERTA's width). The head count and the 512 positions stay; the vocabulary is the scale's (``vocab_size``,
-    or ``vocab_size_small`` for ``iberta_30k``). At ``full`` scale this returns the paper's preset unchanged.
+    full size), so every preset keeps its ratios to IBERTA (MBERTA: B = H/2, F = 2H; the 30K teacher: H = B =
+    ``cfg.figure1_width_ratio`` times IBERTA's, 2 in the paper). The head count and the 512 positions stay; the
+    vocabulary is the scale's (``vocab_size``, or ``vocab_size_small`` for ``iberta_30k``). At ``full`` scale this
+    returns the paper's preset unchanged.
     """
     base = get_preset(name)
     width = cfg.hidden_size / REFERENCE_HIDDEN_SIZE
@@ -149,4 +150,9 @@ def preset_at_scale(name, cfg, **overrides):
         intra_bottleneck_size=scaled(base.intra_bottleneck_size, width),
         num_layers=scaled(base.num_layers, depth),
     )
+    if name == "iberta_30k":
+        # the Figure 1 twin: H = B = `figure1_width_ratio` x IBERTA's (the paper's 512 = 2 x 256); below `gpu`
+        # the scales use 1, the same shape as IBERTA, so Figure 1 fits their budget and isolates the vocabulary
+        twin = round(get_preset("iberta").hidden_size * width * cfg.figure1_width_ratio)
+        changes.update(hidden_size=twin, intra_bottleneck_size=twin)
     return base.replace(**{**changes, **overrides})
