@@ -586,8 +586,11 @@ def load_dataset(file_pattern_or_list, batch_size, max_seq_length, max_predictio
     dataset = tf.data.Dataset.from_tensor_slices(files)
     if shuffle:
         dataset = dataset.shuffle(len(files), seed=seed)
+    # with a seed the stream is repeatable (resume, and equal batches for the chapter 4 control); without one,
+    # shards are read in whatever order they arrive
+    repeatable = seed is not None or not shuffle
     dataset = dataset.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
-                                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
+                                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=repeatable)
     if shuffle:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed)
     if repeat:
@@ -616,7 +619,9 @@ def load_dataset(file_pattern_or_list, batch_size, max_seq_length, max_predictio
              "next_sentence_labels": f["next_sentence_labels"][:, 0]}
         return x, y
 
-    return dataset.map(parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    # one stateful generator draws the new masks: parallel calls would take its draws in any order
+    parallel = None if dynamic_masking and seed is not None else tf.data.AUTOTUNE
+    return dataset.map(parse, num_parallel_calls=parallel).prefetch(tf.data.AUTOTUNE)
 
 
 def read_meta(directory):

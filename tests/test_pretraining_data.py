@@ -3,6 +3,7 @@ format, the tf.data reader and dynamic masking, and malformed input."""
 
 import random
 
+import numpy as np
 import pytest
 
 from arlm import corpus
@@ -202,6 +203,14 @@ def test_sharded_files_workers_and_tf_data(tmp_path, documents, tokenizer):
                 assert y["masked_lm_ids"][row, slot] == original[row, x["mask_positions"][row, slot]]
                 restored[row, x["mask_positions"][row, slot]] = y["masked_lm_ids"][row, slot]
     assert (restored == original).all()
+
+    # a seeded stream, shuffled and re-masked, is the same batches every time (resume; the chapter 4 control)
+    def stream():
+        dataset = load_dataset(tmp_path / "one", 8, 64, 8, dynamic_masking=True, vocab_size=tokenizer.vocab_size,
+                               seed=7)
+        return [np.concatenate([x["token_ids"].numpy(), x["mask_positions"].numpy()], 1) for x, _ in dataset.take(4)]
+
+    assert all((a == b).all() for a, b in zip(stream(), stream(), strict=True))
 
 
 def test_malformed_input(tmp_path, tokenizer):
