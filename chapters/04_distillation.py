@@ -178,6 +178,12 @@ print("distilled minus scratch:", {k: round(v, 4) for k, v in summary["gap"].ite
 # learned enough for its soft labels and block outputs to carry information, and this comparison is the
 # experiment to run; the numbers above, whatever they are, are written to `results.json`.
 #
+# One `cpu` run, on a 2-core machine (chapters 1-4 in 46 minutes): the distilled MBERTA reached 4.9% masked-LM
+# accuracy against 3.8% for the same student pretrained from scratch with the same 1,000 updates, and fine-tuned
+# to 56.9% against 50.0% (the majority class) on ASTD-B and to 69.2% against 70.0% on AJGT. Its teacher had
+# reached only 3.2% masked-LM accuracy in 1,000 steps, little past predicting the most frequent pieces: the
+# student can only inherit what the teacher knows, so the gap should widen at the `gpu` scale.
+#
 # ## Exercises
 #
 # **Exercise 1.** Check numerically that $\mathrm{CE}(\alpha\,\mathrm{onehot} + (1-\alpha)p_T, p_S) =
