@@ -202,11 +202,11 @@ def accuracy_vs_size(run):
     """
     counts = {row["model"]: row["ours"] for row in run.get("02_teacher", "parameters", default=[])}
     paper_sizes = {row["model"]: row["parameters_millions"] for row in paper.table("table4_sizes")}
+    accuracy_rows = [row for row in table3(run) if row["metric"] == "accuracy"]
     rows = []
     for model in PAPER_NAMES.values():
         for who in ("paper", "ours"):
-            values = [row[f"{who} {model}"] for row in table3(run)
-                      if row["metric"] == "accuracy" and row[f"{who} {model}"] is not None]
+            values = [row[f"{who} {model}"] for row in accuracy_rows if row[f"{who} {model}"] is not None]
             if not values:
                 continue
             size = paper_sizes[model] if who == "paper" else _millions(counts.get(model))
@@ -230,9 +230,9 @@ def display(rows, paper_columns=("paper",)):
 
 def summary(run):
     """What chapter 7 writes to its results.json: counts of what ran and what did not."""
-    scores = [1 for row in table3(run) for model in PAPER_NAMES.values() if row[f"ours {model}"] is not None]
+    scores = sum(row[f"ours {model}"] is not None for row in table3(run) for model in PAPER_NAMES.values())
     return {"chapters_run": sorted(run.results), "chapters_not_run": [c for c in CHAPTERS[:-1] if c not in run.results],
-            "table3_scores": len(scores), "tasks_not_run": not_run_tasks(run),
+            "table3_scores": scores, "tasks_not_run": not_run_tasks(run),
             "figure1_larger_vocab_ahead": figure1_finding(figure1(run))}
 
 
