@@ -1,7 +1,11 @@
 """TFLite latency and size per precision, measured side by side in one run (chapter 6, spec section 6).
 
 Goal at ``cpu`` scale: dynamic-range int8 at least 2x faster than the float32 file, and within 1 accuracy
-point of the Keras model on classification. The fine-tuned classifier of chapter 5 is used when it exists
+point of the Keras model on classification. Both files run with the XNNPACK delegate that the runtime applies by
+default; a second table times TFLite's built-in kernels alone, and the script lists the CPU's int8 dot-product
+instructions (VNNI, AMX), without which XNNPACK's int8 kernels have little edge over its float32 ones.
+
+The fine-tuned classifier of chapter 5 is used when it exists
 (``RUN_DIR/05_finetuning/models/<model>_<task>.keras``). Otherwise a classifier of the scale's size is
 fine-tuned here from random initialisation (no pretraining) with a vocabulary trained on the task's training
 texts, so Keras and TFLite accuracy can still be compared (``--no-finetune``: time an untrained model).
@@ -29,6 +33,15 @@ def parse_args(argv=None):
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--no-finetune", action="store_true", help="without chapter 5's model: time an untrained one")
     return parser.parse_args(argv)
+
+
+def int8_dot_product_flags():
+    """The x86 CPU flags that give int8 matmuls more throughput than float32 FMA (empty on AVX2-only CPUs)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split()
+    except (OSError, IndexError):
+        return []
+    return [f for f in ("avx512_vnni", "avx_vnni", "amx_int8") if f in flags]
 
 
 def fresh_classifier(name, cfg, task_name, seq, finetune, folder):
@@ -96,6 +109,7 @@ def main(argv=None):
         rows = evaluate_files(model, files, data.features, data.labels, data.metric)
         accuracy = {r["precision"]: (r["metric"], r["agreement"]) for r in rows}
     latency = {(r["precision"], r["num_threads"]): r for r in measure_files(files, threads, runs)}
+    builtin = {r["precision"]: r for r in measure_files(files, threads[:1], runs, xnnpack=False)}
     shutil.rmtree(work, ignore_errors=True)
 
     print(
@@ -114,7 +128,12 @@ def main(argv=None):
         print(line)
     if accuracy:
         print(f"{'keras':<10}{'':>9}{'':>10}" + " " * 18 * len(threads) + f"{'':>9}{100 * accuracy['keras'][0]:>10.2f}")
-    speedup = latency[("float32", threads[0])]["latency_ms"] / latency[("dynamic", threads[0])]["latency_ms"]
+    float32_ms = latency[("float32", threads[0])]["latency_ms"]
+    print(f"\nTFLite's built-in kernels only (no XNNPACK delegate), {threads[0]} thread, x = vs float32 with XNNPACK:")
+    print("  ".join(f"{p} {builtin[p]['latency_ms']:.3f} ms ({float32_ms / builtin[p]['latency_ms']:.2f}x)"
+                    for p in files))
+    print(f"int8 dot-product instructions on this CPU: {', '.join(int8_dot_product_flags()) or 'none'}")
+    speedup = float32_ms / latency[("dynamic", threads[0])]["latency_ms"]
     print(
         f"\ndynamic int8 vs float32 TFLite: {speedup:.2f}x faster ({threads[0]} thread), "
         f"{sizes['dynamic'] / sizes['float32']:.2f}x the size (goal: >= 2x faster)"

@@ -119,6 +119,17 @@ def test_latency_rows_cover_precisions_and_threads(finetuned):
     assert all(r["latency_ms"] > 0 and r["throughput"] > 0 and r["memory_mib"] >= 0 for r in rows)
 
 
+def test_builtin_kernels_compute_what_xnnpack_computes(finetuned):
+    from arlm.quantization.interpreter import TFLiteModel
+
+    path = finetuned["files"]["dynamic"]
+    features = {name: values[:4] for name, values in finetuned["test"].items()}
+    delegated = TFLiteModel(path, num_threads=1)(features)["logits"]
+    builtin = TFLiteModel(path, num_threads=1, xnnpack=False)(features)["logits"]
+    np.testing.assert_allclose(builtin, delegated, atol=0.05)  # both quantize activations per row, to int8
+    assert measure_files({"dynamic": path}, threads=(1,), runs=2, warmup=1, xnnpack=False)[0]["xnnpack"] is False
+
+
 def test_table4_sizes_follow_the_paper_arithmetic():
     # spec 2.4: MBERTA 23,680,770 parameters -> 272 MiB with Adam slots, 91 MiB at 4 bytes per parameter
     assert du_mib(checkpoint_bytes(23_680_770)) == 272

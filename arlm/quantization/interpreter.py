@@ -23,16 +23,19 @@ class TFLiteModel:
 
     Calling it with arrays of any number of rows runs the file batch by batch (padding the last batch)
     and returns ``{output name: array}``; a file with a single output names it ``logits``.
+    ``xnnpack=False`` runs TFLite's built-in kernels only (no default XNNPACK delegate), for comparison.
     """
 
-    def __init__(self, path, num_threads=None):
-        from ai_edge_litert.interpreter import Interpreter
+    def __init__(self, path, num_threads=None, xnnpack=True):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         self.path = Path(path)
         if not self.path.is_file():
             raise ArtifactError(f"{self.path}: no such TFLite file")
         self.num_threads = num_threads or os.cpu_count() or 1
-        self.interpreter = Interpreter(model_path=str(self.path), num_threads=self.num_threads)
+        resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        self.interpreter = Interpreter(model_path=str(self.path), num_threads=self.num_threads,
+                                       experimental_op_resolver_type=resolver)
         signatures = self.interpreter.get_signature_list()
         self.runner = self.interpreter.get_signature_runner(next(iter(signatures)))
         self.input_details = self.runner.get_input_details()

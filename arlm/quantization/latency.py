@@ -31,13 +31,16 @@ def resident_mib():
     return psutil.Process().memory_info().rss / 2**20
 
 
-def measure(path, num_threads=1, runs=10, warmup=2, features=None):
-    """Time `runs` invocations of the file after `warmup` ones; returns a dict of numbers."""
+def measure(path, num_threads=1, runs=10, warmup=2, features=None, xnnpack=True):
+    """Time `runs` invocations of the file after `warmup` ones; returns a dict of numbers.
+
+    ``xnnpack=False``: TFLite's built-in kernels only, without the XNNPACK delegate the runtime applies by default.
+    """
     from arlm.quantization.interpreter import TFLiteModel
 
     gc.collect()
     before = resident_mib()
-    model = TFLiteModel(path, num_threads=num_threads)
+    model = TFLiteModel(path, num_threads=num_threads, xnnpack=xnnpack)
     if features is None:
         features = example_batch(model.batch_size, model.max_seq_length)
     batch = {name: np.asarray(features[name][: model.batch_size], dtype=np.int32) for name in INPUT_NAMES}
@@ -54,6 +57,7 @@ def measure(path, num_threads=1, runs=10, warmup=2, features=None):
     return {
         "file": str(path),
         "num_threads": num_threads,
+        "xnnpack": xnnpack,
         "batch_size": model.batch_size,
         "max_seq_length": model.max_seq_length,
         "runs": runs,
@@ -63,7 +67,7 @@ def measure(path, num_threads=1, runs=10, warmup=2, features=None):
     }
 
 
-def measure_files(files, threads=(1, 2), runs=10, warmup=2):
+def measure_files(files, threads=(1, 2), runs=10, warmup=2, xnnpack=True):
     """`measure` for each ``{precision: path}`` and each thread count; a list of rows with ``precision``."""
     from arlm.quantization.interpreter import TFLiteModel
 
@@ -72,5 +76,7 @@ def measure_files(files, threads=(1, 2), runs=10, warmup=2):
         first.run_batch(example_batch(first.batch_size, first.max_seq_length))
         del first
     return [
-        {"precision": precision, **measure(path, n, runs, warmup)} for precision, path in files.items() for n in threads
+        {"precision": precision, **measure(path, n, runs, warmup, xnnpack=xnnpack)}
+        for precision, path in files.items()
+        for n in threads
     ]
