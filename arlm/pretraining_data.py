@@ -20,8 +20,9 @@ imports TensorFlow). At most one shard per worker plus one waiting is in memory,
 size, never on the corpus size; the output does not depend on the number of workers. A shard is also the pool
 from which "random next" segments are drawn, exactly as when the official script is run once per input file
 (the usual practice for large corpora). Masked positions are a random sample of the candidates rather than a
-shuffle of all of them (same distribution, far fewer random draws), and the front/back truncation draws one bit
-per dropped token at once, so outputs are not bit-identical to the official script's.
+shuffle of all of them, drawn for a whole shard at once with NumPy (`mask_instances`; same distribution, far
+fewer Python steps), and the front/back truncation draws one bit per dropped token at once, so outputs are not
+bit-identical to the official script's.
 
 >>> config = PretrainingConfig(max_seq_length=128)
 >>> meta = create_pretraining_data(documents, "vocab.txt", "out/", config)  # doctest: +SKIP
@@ -133,18 +134,18 @@ def _random_order(items, rng):
 
 
 def create_masked_lm_predictions(tokens, masked_lm_prob, max_predictions_per_seq, vocab_size, rng,
-                                 special_ids=(2, 3), mask_id=4, is_continuation=None, candidates=None):
+                                 special_ids=(2, 3), mask_id=4, is_continuation=None):
     """BERT's masking: $n = \\min(P, \\max(1, \\mathrm{round}(p\\,|x|)))$ positions, 80% [MASK] / 10% kept / 10% random.
 
-    Candidates are all positions but [CLS]/[SEP] (with whole-word masking, a word's ## pieces go together);
-    `candidates` may give them precomputed. The masked positions are a uniformly random subset, in random order.
+    Candidates are all positions but [CLS]/[SEP] (with whole-word masking, a word's ## pieces go together).
+    The masked positions are a uniformly random subset, in random order. One instance at a time, as the official
+    script; `mask_instances` does the same for a whole shard at once with NumPy.
     Returns (tokens with replacements, sorted positions, original ids at those positions).
     """
     output_tokens = list(tokens)
     num_to_predict = min(max_predictions_per_seq, max(1, int(round(len(tokens) * masked_lm_prob))))
     if is_continuation is None:
-        if candidates is None:
-            candidates = [i for i, token in enumerate(tokens) if token not in special_ids]
+        candidates = [i for i, token in enumerate(tokens) if token not in special_ids]
         chosen = [(i,) for i in rng.sample(candidates, min(num_to_predict, len(candidates)))]
     else:
         cand_indexes = []
@@ -177,7 +178,11 @@ def create_masked_lm_predictions(tokens, masked_lm_prob, max_predictions_per_seq
 
 def create_instances_from_document(all_documents, document_index, config, vocab_size, rng, is_continuation=None,
                                    cls_id=2, sep_id=3, mask_id=4):
-    """Instances of one document (a list of sentences, each a list of token ids), as in the official script."""
+    """Instances of one document (a list of sentences, each a list of token ids), as in the official script.
+
+    With whole-word masking (`is_continuation` given) each instance is masked here, as in the official script;
+    otherwise instances come back unmasked, for `mask_instances`.
+    """
     document = all_documents[document_index]
     max_num_tokens = config.max_seq_length - 3
     target_seq_length = max_num_tokens
@@ -223,11 +228,11 @@ def create_instances_from_document(all_documents, document_index, config, vocab_
                 assert len(tokens_a) >= 1 and len(tokens_b) >= 1
                 tokens = [cls_id, *tokens_a, sep_id, *tokens_b, sep_id]
                 segment_ids = [0] * (len(tokens_a) + 2) + [1] * (len(tokens_b) + 1)
-                len_a, len_b = len(tokens_a), len(tokens_b)
-                candidates = [*range(1, len_a + 1), *range(len_a + 2, len_a + 2 + len_b)]
-                tokens, positions, labels = create_masked_lm_predictions(
-                    tokens, config.masked_lm_prob, config.max_predictions_per_seq, vocab_size, rng,
-                    (cls_id, sep_id), mask_id, is_continuation, candidates)
+                positions, labels = [], []  # without whole-word masking, `mask_instances` masks the whole pool
+                if is_continuation is not None:
+                    tokens, positions, labels = create_masked_lm_predictions(
+                        tokens, config.masked_lm_prob, config.max_predictions_per_seq, vocab_size, rng,
+                        (cls_id, sep_id), mask_id, is_continuation)
                 instances.append(Instance(tokens, segment_ids, is_random_next, positions, labels))
             current_chunk = []
             current_length = 0
@@ -236,7 +241,10 @@ def create_instances_from_document(all_documents, document_index, config, vocab_
 
 
 def create_instances(all_documents, config, vocab_size, rng, is_continuation=None):
-    """All instances of a pool of tokenized documents: shuffle documents, `dupe_factor` passes, shuffle instances."""
+    """All instances of a pool of tokenized documents: shuffle documents, `dupe_factor` passes, shuffle instances.
+
+    Masking draws from a NumPy generator seeded from `rng`, so `rng`'s seed still fixes every output.
+    """
     all_documents = [document for document in all_documents if document]
     rng.shuffle(all_documents)
     instances = []
@@ -245,7 +253,46 @@ def create_instances(all_documents, config, vocab_size, rng, is_continuation=Non
             instances.extend(
                 create_instances_from_document(all_documents, document_index, config, vocab_size, rng, is_continuation))
     rng.shuffle(instances)
+    if is_continuation is None:
+        mask_instances(instances, config, vocab_size, rng.getrandbits(64))
     return instances
+
+
+def mask_instances(instances, config, vocab_size, seed, mask_id=4):
+    """`create_masked_lm_predictions` for every instance at once, in place: the same distribution, drawn with NumPy.
+
+    Per instance, every position but [CLS] and the two [SEP] gets a uniform random key; the $n$ smallest keys are
+    a uniformly random subset of $n$ candidates. One more uniform draw per chosen position picks [MASK] (< 0.8),
+    the original id (< 0.9) or a random vocabulary id. (Drawing per instance was most of the generator's time.)
+    """
+    import numpy as np
+
+    if not instances:
+        return
+    rng = np.random.default_rng(seed)
+    width, slots = config.max_seq_length, config.max_predictions_per_seq
+    lengths = np.fromiter([len(inst.tokens) for inst in instances], np.int64, len(instances))
+    second_sep = lengths - 1 - np.fromiter([sum(inst.segment_ids) for inst in instances], np.int64, len(instances))
+    column = np.arange(width)
+    special = (column == 0) | (column[None] >= lengths[:, None] - 1) | (column[None] == second_sep[:, None])
+    keys = np.where(special, 2.0, rng.random((len(instances), width)))
+    counts = np.minimum(slots, np.maximum(1, np.rint(lengths * config.masked_lm_prob).astype(np.int64)))
+    counts = np.minimum(counts, lengths - 3)  # never more than the candidates
+    chosen = np.arange(slots)[None] < counts[:, None]
+    smallest = np.argpartition(keys, slots - 1, axis=1)[:, :slots]  # the `slots` smallest keys, in no order
+    smallest = np.take_along_axis(smallest, np.argsort(np.take_along_axis(keys, smallest, axis=1), axis=1), axis=1)
+    positions = np.sort(np.where(chosen, smallest, width), axis=1)
+    draw = rng.random(positions.shape)
+    random_ids = rng.integers(0, vocab_size, positions.shape)
+    replacement = np.where(draw < 0.8, mask_id, np.where(draw < 0.9, -1, random_ids))  # -1: keep the original
+    for inst, count, position_row, replacement_row in zip(instances, counts.tolist(), positions.tolist(),
+                                                          replacement.tolist(), strict=True):
+        tokens = inst.tokens
+        inst.masked_lm_positions = position_row[:count]
+        inst.masked_lm_labels = [tokens[i] for i in inst.masked_lm_positions]
+        for i, token in zip(inst.masked_lm_positions, replacement_row[:count], strict=True):
+            if token >= 0:
+                tokens[i] = token
 
 
 # --- serialization: tf.train.Example bytes without TensorFlow (workers stay light) -------------------------------

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import psutil
+from reference_env import build_venv
 
 REFERENCE_PACKAGES = ["tensorflow~=2.20.0", "tf-keras~=2.20.0", "sentencepiece", "absl-py", "six"]
 FLAGS = {"max_seq_length": 128, "max_predictions_per_seq": 20, "masked_lm_prob": 0.15, "dupe_factor": 5,
@@ -91,16 +92,8 @@ def run_arlm(corpus_file, vocab, out_dir):
 
 def build_reference(workdir):
     """A virtual environment with the reference script; returns (python, script) or raises with the reason."""
-    venv = workdir / "tf-models-venv"
-    python = venv / "bin" / "python"
-    marker = venv / ".complete"
-    if not marker.exists():
-        print(f"building the reference environment in {venv} (TensorFlow 2.20 from PyPI, a few minutes) ...")
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-        subprocess.run([*pip, *REFERENCE_PACKAGES], check=True, timeout=1800)
-        subprocess.run([*pip, "--no-deps", "tf-models-official~=2.20.0"], check=True, timeout=600)
-        marker.write_text("ok\n")
+    print("(TensorFlow 2.20 from PyPI for the reference: a few minutes the first time)")
+    python = build_venv(workdir / "tf-models-venv", REFERENCE_PACKAGES, no_deps=["tf-models-official~=2.20.0"])
     found = subprocess.run([str(python), "-c", "import official, os; print(os.path.dirname(official.__file__))"],
                            check=True, capture_output=True, text=True).stdout.strip()
     return python, Path(found) / "nlp" / "data" / "create_pretraining_data.py"

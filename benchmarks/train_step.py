@@ -6,27 +6,39 @@ For the `mberta` and `iberta` presets at sequence length 128, batch 8 (full size
 * the full pretraining step (`MobileBertPretrainer`: MLM head on 20 masked positions + NSP, LAMB),
 
 with and without XLA (``jit_compile``), and prints tokens/s, the achieved FLOP/s (matmul FLOPs counted in
-closed form, training = 3 x forward) and its fraction of a float32 matmul peak measured here. The issue's
-reference: PyTorch `transformers` MobileBERT on a 2-core machine of this kind, about 830 tokens/s (mberta
-backbone step) and 475 tokens/s (full pretraining step); when `torch` and `transformers` are installed, the
-same steps are measured side by side.
+closed form, training = 3 x forward) and its fraction of a float32 matmul peak measured here. Times are
+medians over the timed steps.
 
-    python benchmarks/train_step.py [--steps 5] [--presets mberta iberta]
+The reference, PyTorch `transformers` MobileBERT at the mberta shape with AdamW (`torch_mobilebert.py`), runs
+side by side in its own virtual environment, which this script builds with PyPI under ``--workdir`` the first
+time (torch is large: several GB with its CUDA libraries); ``--skip-reference`` leaves it out. The issue's
+numbers on a 2-core machine of this kind: about 830 tokens/s (backbone step) and 475 tokens/s (full pretraining
+step; `transformers` computes the MLM logits at every position, the official code only at the masked ones).
+
+    python benchmarks/train_step.py [--steps 10] [--presets mberta iberta] [--skip-reference]
 """
 
 import argparse
+import dataclasses
+import json
 import os
+import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from reference_env import build_venv  # noqa: E402
 
 from arlm.models import MobileBertBackbone, MobileBertPretrainer, get_preset  # noqa: E402
 from arlm.optimizers import Lamb  # noqa: E402
 
-REFERENCE_TOKENS_PER_S = {"backbone": 830.0, "pretraining": 475.0}  # PyTorch transformers, mberta, 2 cores
+ISSUE_TOKENS_PER_S = {"backbone": 830.0, "pretraining": 475.0}  # PyTorch transformers, mberta, 2 cores
+TORCH_PACKAGES = ["torch", "transformers<5"]
 BATCH, LENGTH, PREDICTIONS = 8, 128, 20
 
 
@@ -78,11 +90,14 @@ def inputs(vocab_size, rng):
 
 
 def time_steps(model, x, y, steps):
-    model.train_on_batch(x, y)  # trace / compile
-    start = time.perf_counter()
+    """Median seconds of one `train_on_batch` after a first one that traces and compiles."""
+    model.train_on_batch(x, y)
+    times = []
     for _ in range(steps):
+        start = time.perf_counter()
         model.train_on_batch(x, y)
-    return (time.perf_counter() - start) / steps
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def measure(preset, kind, jit, steps, rng):
@@ -103,64 +118,68 @@ def measure(preset, kind, jit, steps, rng):
     return BATCH * LENGTH / seconds, flops / seconds
 
 
-def torch_reference(kind, steps):
-    """tokens/s of PyTorch transformers' MobileBERT (mberta shape), or None when torch is not installed."""
+def torch_python(workdir):
+    """A python that imports torch and transformers: this one, or one in a virtual environment built for them."""
     try:
-        import torch
-        import transformers
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+
+        return Path(sys.executable)
     except ImportError:
-        return None
-    c = get_preset("mberta")
-    hf = transformers.MobileBertConfig(
-        vocab_size=c.vocab_size, hidden_size=c.hidden_size, num_hidden_layers=c.num_layers,
-        num_attention_heads=c.num_heads, intermediate_size=c.intermediate_size, hidden_act="relu",
-        embedding_size=c.embedding_size, trigram_input=True, use_bottleneck=True,
-        intra_bottleneck_size=c.intra_bottleneck_size, key_query_shared_bottleneck=True,
-        num_feedforward_networks=c.num_feedforward_networks, normalization_type="no_norm",
-        classifier_activation=False, hidden_dropout_prob=0.0)
-    model = transformers.MobileBertModel(hf) if kind == "backbone" else transformers.MobileBertForPreTraining(hf)
-    optimizer = torch.optim.AdamW(model.parameters(), 1e-4)
-    ids = torch.randint(5, c.vocab_size, (BATCH, LENGTH))
+        return build_venv(workdir / "torch-venv", TORCH_PACKAGES)
 
-    def step():
-        optimizer.zero_grad()
-        out = model(input_ids=ids)
-        loss = (out.last_hidden_state**2).mean() if kind == "backbone" else out.prediction_logits.float().mean()
-        loss.backward()
-        optimizer.step()
 
-    step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return BATCH * LENGTH * steps / (time.perf_counter() - start)
+def torch_reference(python, kind, steps):
+    """tokens/s of PyTorch transformers' MobileBERT at the mberta shape, run by `python` in its own process."""
+    config = json.dumps(dataclasses.asdict(get_preset("mberta")))
+    script = Path(__file__).with_name("torch_mobilebert.py")
+    out = subprocess.run([str(python), str(script), "--config", config, "--kind", kind, "--steps", str(steps),
+                          "--batch", str(BATCH), "--length", str(LENGTH)],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--presets", nargs="+", default=["mberta", "iberta"])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/arlm-bench"))
+    parser.add_argument("--skip-reference", action="store_true")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
+    kinds = ("backbone", "pretraining")
+    reference, reason = {}, "skipped (--skip-reference)"
+    if not args.skip_reference:
+        try:
+            args.workdir.mkdir(parents=True, exist_ok=True)
+            python = torch_python(args.workdir)
+            reference = {kind: torch_reference(python, kind, args.steps) for kind in kinds}
+        except (subprocess.SubprocessError, OSError) as error:
+            reason = f"the torch environment could not be built or run ({type(error).__name__}: {error})"
     peak = matmul_peak()
     print(f"backend {keras.backend.backend()}, {os.cpu_count()} CPU cores; "
           f"float32 matmul peak {peak / 1e9:.1f} GFLOP/s")
-    print(f"batch {BATCH}, sequence {LENGTH}, {PREDICTIONS} masked positions, {args.steps} timed steps")
-    print(f"{'preset':<8}{'step':<13}{'XLA':<6}{'tokens/s':>10}{'GFLOP/s':>10}{'of peak':>9}{'vs PyTorch ref':>16}")
+    print(f"batch {BATCH}, sequence {LENGTH}, {PREDICTIONS} masked positions, median of {args.steps} timed steps")
+    for kind, row in reference.items():
+        print(f"PyTorch {row['torch']} transformers {row['transformers']} mberta {kind} (AdamW, {row['threads']} "
+              f"threads), measured here: {row['tokens_per_s']:.0f} tokens/s")
+    if not reference:
+        print(f"PyTorch reference NOT measured: {reason}")
+    print(f"{'preset':<8}{'step':<13}{'XLA':<6}{'tokens/s':>10}{'GFLOP/s':>10}{'of peak':>9}"
+          f"{'vs torch here':>15}{'vs issue ref':>14}")
     for preset in args.presets:
-        for kind in ("backbone", "pretraining"):
+        for kind in kinds:
             for jit in (False, True):
                 tokens, flops = measure(preset, kind, jit, args.steps, rng)
-                ratio = f"{tokens / REFERENCE_TOKENS_PER_S[kind]:.2f}x" if preset == "mberta" else ""
+                here = issue = ""
+                if preset == "mberta":
+                    issue = f"{tokens / ISSUE_TOKENS_PER_S[kind]:.2f}x"
+                    here = f"{tokens / reference[kind]['tokens_per_s']:.2f}x" if reference else "-"
                 print(f"{preset:<8}{kind:<13}{'on' if jit else 'off':<6}{tokens:>10.0f}{flops / 1e9:>10.1f}"
-                      f"{flops / peak:>9.0%}{ratio:>16}", flush=True)
+                      f"{flops / peak:>9.0%}{here:>15}{issue:>14}", flush=True)
     final_peak = matmul_peak()  # other processes can depress the first measurement: report both
     print(f"float32 matmul peak measured again after the runs: {final_peak / 1e9:.1f} GFLOP/s "
           f"(fractions above use the first, {peak / 1e9:.1f})")
-    for kind in ("backbone", "pretraining"):
-        measured = torch_reference(kind, args.steps)
-        source = "measured here" if measured else "issue's reference (torch not installed)"
-        print(f"PyTorch transformers mberta {kind}: {measured or REFERENCE_TOKENS_PER_S[kind]:.0f} tokens/s ({source})")
 
 
 if __name__ == "__main__":

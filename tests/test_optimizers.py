@@ -111,3 +111,21 @@ def test_make_optimizer_clips_global_norm_and_round_trips():
     assert restored.get_config()["exclude_patterns"] == ["norm", "bias"]
     with pytest.raises(ValueError, match="lamb, adamw"):
         make_optimizer("sgd", 1e-3, 10)
+
+
+def test_embedding_gradient_updates_as_dense_with_clipping():
+    # TF hands an embedding's gradient over as IndexedSlices (repeated ids): the update must equal the official
+    # one on the dense, duplicate-summed gradient, global-norm clipping included
+    keras.utils.set_random_seed(2)
+    embedding = keras.layers.Embedding(6, 3, name="embedding")
+    ids = np.array([[1, 4, 1, 0]], "int32")
+    target = RNG.normal(size=(1, 4, 3)).astype("float32")
+    model = keras.Sequential([keras.Input((4,), dtype="int32"), embedding])
+    model.compile(Lamb(0.05, global_clipnorm=0.5), loss="mse")
+    start = ops.convert_to_numpy(embedding.embeddings)
+    model.train_on_batch(ids, target)
+    grad = np.zeros_like(start)
+    np.add.at(grad, ids[0], 2 * (start[ids[0]] - target[0]) / target.size)  # d mse / d rows, duplicates summed
+    grad *= min(1.0, 0.5 / np.linalg.norm(grad))
+    want = official_lamb([start], [[grad]], 0.05, excluded=(False,))[0]
+    np.testing.assert_allclose(ops.convert_to_numpy(embedding.embeddings), want, rtol=1e-4, atol=1e-6)

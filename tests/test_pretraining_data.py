@@ -10,10 +10,12 @@ from arlm import corpus
 from arlm.errors import DatasetError, ParameterError
 from arlm.pretraining_data import (
     ExampleEncoder,
+    Instance,
     PretrainingConfig,
     create_instances,
     create_pretraining_data,
     load_dataset,
+    mask_instances,
     read_meta,
     tokenize_documents,
     truncate_seq_pair,
@@ -78,6 +80,22 @@ def test_masked_counts_and_80_10_10(instances, tokenizer):
     assert abs(replaced / total - 0.8) < 0.02
     assert abs(kept / total - 0.1) < 0.02
     assert abs(random_token / total - 0.1) < 0.02
+
+
+def test_masked_positions_are_uniform_over_candidates():
+    # [CLS] 10 x A [SEP] 20 x B [SEP]: 30 candidates, round(0.15 * 33) = 5 masked per instance
+    tokens = [2, *range(10, 20), 3, *range(20, 40), 3]
+    segments = [0] * 12 + [1] * 21
+    pool = [Instance(list(tokens), segments, False, [], []) for _ in range(6000)]
+    mask_instances(pool, CONFIG, 1000, seed=0)
+    hits = np.zeros(len(tokens))
+    for inst in pool:
+        assert len(inst.masked_lm_positions) == 5
+        assert inst.masked_lm_labels == [tokens[i] for i in inst.masked_lm_positions]
+        hits[inst.masked_lm_positions] += 1
+    assert hits[[0, 11, 32]].sum() == 0  # never [CLS] / [SEP]
+    expected = 6000 * 5 / 30
+    assert np.all(np.abs(np.delete(hits, [0, 11, 32]) - expected) < 0.1 * expected)
 
 
 def test_next_sentence_ratio(instances):
