@@ -314,7 +314,7 @@ class ExampleEncoder:
     """Serializes instances as `tf.train.Example` protos (the wire format written by hand; tested against TF).
 
     Ids are small non-negative ints, so each one's varint comes from a table; the 0/1 features (mask, segments,
-    padding) are runs of one byte.
+    padding) are runs of one byte, and with the weights and the label depend only on lengths: they are cached.
     """
 
     def __init__(self, max_seq_length, max_predictions_per_seq, vocab_size):
@@ -322,6 +322,7 @@ class ExampleEncoder:
         self.max_predictions_per_seq = max_predictions_per_seq
         self._varints = [_varint(i) for i in range(max(vocab_size, 4 * max_seq_length, 1024))]
         self._keys = {name: b"\x0a" + _varint(len(name)) + name.encode() for name in FEATURES}
+        self._cache = {}  # the features that depend only on lengths and the label
 
     def _len(self, n):
         return self._varints[n] if n < len(self._varints) else _varint(n)
@@ -339,21 +340,34 @@ class ExampleEncoder:
         values_field = b"\x0a" + self._len(len(packed)) + packed
         return self._entry(name, b"\x12" + self._len(len(values_field)) + values_field)
 
+    def _mask_and_segments(self, length, ones):
+        key = (length, ones)
+        if key not in self._cache:  # at most max_seq_length**2 / 2 keys, and far fewer occur
+            pad = self.max_seq_length - length
+            self._cache[key] = (
+                self._int64s("input_mask", b"\x01" * length + b"\x00" * pad)
+                + self._int64s("segment_ids", b"\x00" * (length - ones) + b"\x01" * ones + b"\x00" * pad))
+        return self._cache[key]
+
+    def _weights_and_label(self, n, is_random_next):
+        key = (n, bool(is_random_next))
+        if key not in self._cache:
+            self._cache[key] = (
+                self._floats("masked_lm_weights", [1.0] * n + [0.0] * (self.max_predictions_per_seq - n))
+                + self._int64s("next_sentence_labels", b"\x01" if is_random_next else b"\x00"))
+        return self._cache[key]
+
     def encode(self, instance):
         varint = self._varints.__getitem__
         length = len(instance.tokens)
-        pad = self.max_seq_length - length
-        ones = sum(instance.segment_ids)
         n = len(instance.masked_lm_positions)
-        pad_p = self.max_predictions_per_seq - n
+        pad, pad_p = b"\x00" * (self.max_seq_length - length), b"\x00" * (self.max_predictions_per_seq - n)
         features = b"".join((
-            self._int64s("input_ids", b"".join(map(varint, instance.tokens)) + b"\x00" * pad),
-            self._int64s("input_mask", b"\x01" * length + b"\x00" * pad),
-            self._int64s("segment_ids", b"\x00" * (length - ones) + b"\x01" * ones + b"\x00" * pad),
-            self._int64s("masked_lm_positions", b"".join(map(varint, instance.masked_lm_positions)) + b"\x00" * pad_p),
-            self._int64s("masked_lm_ids", b"".join(map(varint, instance.masked_lm_labels)) + b"\x00" * pad_p),
-            self._floats("masked_lm_weights", [1.0] * n + [0.0] * pad_p),
-            self._int64s("next_sentence_labels", b"\x01" if instance.is_random_next else b"\x00"),
+            self._int64s("input_ids", b"".join(map(varint, instance.tokens)) + pad),
+            self._mask_and_segments(length, sum(instance.segment_ids)),
+            self._int64s("masked_lm_positions", b"".join(map(varint, instance.masked_lm_positions)) + pad_p),
+            self._int64s("masked_lm_ids", b"".join(map(varint, instance.masked_lm_labels)) + pad_p),
+            self._weights_and_label(n, instance.is_random_next),
         ))
         return b"\x0a" + self._len(len(features)) + features
 

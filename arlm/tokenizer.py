@@ -122,9 +122,10 @@ class WordPieceTokenizer:
 
     def encode(self, text):
         """Ids of `text` (normalized, pre-tokenized, WordPiece), without [CLS]/[SEP]."""
-        out = []
+        out, cache = [], self._cache
         for word in split_words(normalize(text)):
-            out.extend(self.wordpiece_ids(word))
+            ids = cache.get(word)  # inlined cache hit: most words repeat, and this runs per word of a corpus
+            out += self.wordpiece_ids(word) if ids is None else ids
         return out
 
     def tokenize(self, text):
