@@ -96,7 +96,9 @@ SCALES = {
         "hidden_size": 128,
         "batch_size": 16,  # chapters 1-4 in about an hour on 2 cores (measured)
         "teacher_steps": 1000,
-        "teacher_learning_rate": 1.5e-3,
+        # 1,000 LAMB steps at batch 16 stay at the frequent-piece plateau with the paper's 1.5e-3 (measured: 3.2%
+        # masked-LM accuracy, the most frequent piece alone gives 2.6%); 1e-2 gets further in the same time
+        "teacher_learning_rate": 1e-2,
         "warmup_steps": 100,
         "checkpoint_every": 250,
         "figure1_checkpoints": 4,

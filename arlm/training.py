@@ -151,6 +151,24 @@ def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None
     return pretrainer, records
 
 
+def frequent_piece_accuracy(dataset, batches=50):
+    """Masked-LM accuracy of always answering the most frequent masked piece, over `batches` ``(x, y)`` batches.
+
+    The plateau of early pretraining: a model near it has learned how often pieces occur, not what the context
+    says. (An upper bound for that strategy: the answer is chosen after seeing the labels.)
+    """
+    import collections
+
+    import numpy as np
+
+    counts, total = collections.Counter(), 0
+    for _, y in dataset.take(batches):
+        real = np.asarray(y["masked_lm_weights"]) > 0
+        counts.update(np.asarray(y["masked_lm_ids"])[real].tolist())
+        total += int(real.sum())
+    return max(counts.values()) / total if total else 0.0
+
+
 def summarize_history(records, keys=("loss", "mlm_accuracy", "nsp_accuracy"), window=None):
     """First and last values (means over ``window`` steps, default a tenth of the run) of each of ``keys``."""
     if not records:

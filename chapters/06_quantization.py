@@ -61,6 +61,7 @@ import pandas as pd
 from IPython.display import display
 
 from arlm.quantization import PRECISIONS, export, sizes, study
+from arlm.quantization.latency import measure_files
 
 # %% [markdown]
 # ## 6.1 What Table 4 measured
@@ -209,8 +210,12 @@ plt.show()
 # ## 6.5 Latency on this CPU
 #
 # Latency per example at batch 1 (the median of `latency_runs` invocations), throughput, and the growth of
-# the process's memory while the interpreter loads. Dynamic-range int8 runs its matmuls in int8 and wins
-# most when the model is large enough for the matmuls to dominate; at tiny scale, overheads dominate.
+# the process's memory while the interpreter loads. The runtime hands every file to its default XNNPACK
+# delegate, whose float32 kernels are fast. Int8 matmuls only pay off where the processor has int8
+# dot-product instructions (ARM's `dotprod` on most current phones, VNNI on recent x86): on a CPU with AVX2
+# alone, like the 2-core machine this book's numbers come from, dynamic-range int8 ran at 0.9x the float32
+# speed at `cpu` scale and 1.08x for the paper-size MBERTA (23.7M parameters, measured with
+# `benchmarks/tflite_latency.py`). Its gain on such a machine is the file size.
 
 # %%
 latency = pd.DataFrame([row for r in results for row in r["latency"]])
@@ -224,6 +229,15 @@ pivot.plot.bar(ax=ax, rot=0)
 ax.set(ylabel="ms per example (batch 1)", title=f"Latency vs. precision: {classifier_stem}, sequence {length}")
 ax.legend(title="threads")
 plt.show()
+
+# %% [markdown]
+# What the delegate does: the same files on TFLite's built-in kernels alone (`xnnpack=False`), one thread.
+
+# %%
+classifier_files = next(r["files"] for r in results if r["model"] == classifier_stem)
+builtin = pd.DataFrame(measure_files(classifier_files, threads=(1,), runs=cfg.latency_runs, xnnpack=False))
+pd.DataFrame({"XNNPACK (default), ms": pivot[1],
+              "built-in kernels, ms": builtin.set_index("precision")["latency_ms"]}).round(3)
 
 # %% [markdown]
 # ## 6.6 Table 4, paper vs. this book

@@ -9,6 +9,7 @@ tf = pytest.importorskip("tensorflow")
 from arlm.models import MobileBertBackbone, MobileBertPretrainer  # noqa: E402
 from arlm.training import (  # noqa: E402
     compile_pretrainer,
+    frequent_piece_accuracy,
     load_snapshot,
     pretrain,
     snapshot_steps,
@@ -74,3 +75,10 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
 def test_snapshot_steps_are_evenly_spaced():
     assert snapshot_steps(30, 3) == [10, 20, 30]
     assert snapshot_steps(1500, 4) == [375, 750, 1125, 1500]
+
+
+def test_frequent_piece_accuracy_counts_real_labels_only():
+    ids = np.array([[7, 7, 9], [7, 8, 0]], "int32")
+    weights = np.array([[1, 1, 1], [1, 1, 0]], "float32")  # the padded slot (id 0) must not count
+    dataset = tf.data.Dataset.from_tensor_slices(({"x": ids}, {"masked_lm_ids": ids, "masked_lm_weights": weights}))
+    assert frequent_piece_accuracy(dataset.batch(1), batches=2) == 3 / 5
