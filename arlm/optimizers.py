@@ -109,7 +109,7 @@ class _MomentsWeightDecay(keras.optimizers.Optimizer):
     def update_step(self, gradient, variable, learning_rate):
         dtype = variable.dtype
         lr = ops.cast(learning_rate, dtype)
-        gradient = ops.cast(_dense(gradient), dtype)
+        gradient = ops.cast(gradient, dtype)  # dense: `apply` densified sparse gradients
         index = self._get_variable_index(variable)
         keras_variable = self._trainable_variables[index]  # the TF backend passes the raw tf.Variable
         m, v = self._momentums[index], self._velocities[index]

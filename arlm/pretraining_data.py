@@ -133,30 +133,26 @@ def _random_order(items, rng):
         yield items[i]
 
 
-def create_masked_lm_predictions(tokens, masked_lm_prob, max_predictions_per_seq, vocab_size, rng,
-                                 special_ids=(2, 3), mask_id=4, is_continuation=None):
-    """BERT's masking: $n = \\min(P, \\max(1, \\mathrm{round}(p\\,|x|)))$ positions, 80% [MASK] / 10% kept / 10% random.
+def create_whole_word_masks(tokens, masked_lm_prob, max_predictions_per_seq, vocab_size, rng, is_continuation,
+                            special_ids=(2, 3), mask_id=4):
+    """BERT's whole-word masking: $n = \\min(P, \\max(1, \\mathrm{round}(p\\,|x|)))$ positions, 80% [MASK] / 10% kept /
+    10% random, where a word's ``##`` pieces are masked together (``is_continuation[id]``: the id is a ``##`` piece).
 
-    Candidates are all positions but [CLS]/[SEP] (with whole-word masking, a word's ## pieces go together).
-    The masked positions are a uniformly random subset, in random order. One instance at a time, as the official
-    script; `mask_instances` does the same for a whole shard at once with NumPy.
+    Words are taken in random order, as in the official script, one instance at a time; without whole-word
+    masking `mask_instances` masks a whole shard at once. Never [CLS]/[SEP].
     Returns (tokens with replacements, sorted positions, original ids at those positions).
     """
     output_tokens = list(tokens)
     num_to_predict = min(max_predictions_per_seq, max(1, int(round(len(tokens) * masked_lm_prob))))
-    if is_continuation is None:
-        candidates = [i for i, token in enumerate(tokens) if token not in special_ids]
-        chosen = [(i,) for i in rng.sample(candidates, min(num_to_predict, len(candidates)))]
-    else:
-        cand_indexes = []
-        for i, token in enumerate(tokens):
-            if token in special_ids:
-                continue
-            if cand_indexes and is_continuation[token]:
-                cand_indexes[-1].append(i)  # a ## piece joins the previous word
-            else:
-                cand_indexes.append([i])
-        chosen = _random_order(cand_indexes, rng)
+    cand_indexes = []
+    for i, token in enumerate(tokens):
+        if token in special_ids:
+            continue
+        if cand_indexes and is_continuation[token]:
+            cand_indexes[-1].append(i)  # a ## piece joins the previous word
+        else:
+            cand_indexes.append([i])
+    chosen = _random_order(cand_indexes, rng)
     masked = []
     covered = set()
     random = rng.random
@@ -230,9 +226,9 @@ def create_instances_from_document(all_documents, document_index, config, vocab_
                 segment_ids = [0] * (len(tokens_a) + 2) + [1] * (len(tokens_b) + 1)
                 positions, labels = [], []  # without whole-word masking, `mask_instances` masks the whole pool
                 if is_continuation is not None:
-                    tokens, positions, labels = create_masked_lm_predictions(
+                    tokens, positions, labels = create_whole_word_masks(
                         tokens, config.masked_lm_prob, config.max_predictions_per_seq, vocab_size, rng,
-                        (cls_id, sep_id), mask_id, is_continuation)
+                        is_continuation, (cls_id, sep_id), mask_id)
                 instances.append(Instance(tokens, segment_ids, is_random_next, positions, labels))
             current_chunk = []
             current_length = 0
@@ -259,11 +255,13 @@ def create_instances(all_documents, config, vocab_size, rng, is_continuation=Non
 
 
 def mask_instances(instances, config, vocab_size, seed, mask_id=4):
-    """`create_masked_lm_predictions` for every instance at once, in place: the same distribution, drawn with NumPy.
+    """BERT's per-token masking for every instance at once, in place, drawn with NumPy (not whole-word masking).
 
-    Per instance, every position but [CLS] and the two [SEP] gets a uniform random key; the $n$ smallest keys are
-    a uniformly random subset of $n$ candidates. One more uniform draw per chosen position picks [MASK] (< 0.8),
-    the original id (< 0.9) or a random vocabulary id. (Drawing per instance was most of the generator's time.)
+    $n = \\min(P, \\max(1, \\mathrm{round}(p\\,|x|)))$ positions per instance, 80% [MASK] / 10% kept / 10% random,
+    as the official script. Every position but [CLS] and the two [SEP] gets a uniform random key; the $n$
+    smallest keys are a uniformly random subset of $n$ candidates. One more uniform draw per chosen position picks
+    [MASK] (< 0.8), the original id (< 0.9) or a random vocabulary id. (A Python loop per instance was most of the
+    generator's time.)
     """
     import numpy as np
 
@@ -322,7 +320,7 @@ class ExampleEncoder:
         self.max_predictions_per_seq = max_predictions_per_seq
         self._varints = [_varint(i) for i in range(max(vocab_size, 4 * max_seq_length, 1024))]
         self._keys = {name: b"\x0a" + _varint(len(name)) + name.encode() for name in FEATURES}
-        self._cache = {}  # the features that depend only on lengths and the label
+        self._mask_cache, self._tail_cache = {}, {}  # the features that depend only on lengths and the label
 
     def _len(self, n):
         return self._varints[n] if n < len(self._varints) else _varint(n)
@@ -342,20 +340,20 @@ class ExampleEncoder:
 
     def _mask_and_segments(self, length, ones):
         key = (length, ones)
-        if key not in self._cache:  # at most max_seq_length**2 / 2 keys, and far fewer occur
+        if key not in self._mask_cache:  # at most max_seq_length**2 / 2 keys, and far fewer occur
             pad = self.max_seq_length - length
-            self._cache[key] = (
+            self._mask_cache[key] = (
                 self._int64s("input_mask", b"\x01" * length + b"\x00" * pad)
                 + self._int64s("segment_ids", b"\x00" * (length - ones) + b"\x01" * ones + b"\x00" * pad))
-        return self._cache[key]
+        return self._mask_cache[key]
 
     def _weights_and_label(self, n, is_random_next):
         key = (n, bool(is_random_next))
-        if key not in self._cache:
-            self._cache[key] = (
+        if key not in self._tail_cache:
+            self._tail_cache[key] = (
                 self._floats("masked_lm_weights", [1.0] * n + [0.0] * (self.max_predictions_per_seq - n))
                 + self._int64s("next_sentence_labels", b"\x01" if is_random_next else b"\x00"))
-        return self._cache[key]
+        return self._tail_cache[key]
 
     def encode(self, instance):
         varint = self._varints.__getitem__

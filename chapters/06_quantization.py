@@ -214,8 +214,8 @@ plt.show()
 # delegate, whose float32 kernels are fast. Int8 matmuls only pay off where the processor has int8
 # dot-product instructions (ARM's `dotprod` on most current phones, VNNI on recent x86): on a CPU with AVX2
 # alone, like the 2-core machine this book's numbers come from, dynamic-range int8 ran at 0.9x the float32
-# speed at `cpu` scale and 1.08x for the paper-size MBERTA (23.7M parameters, measured with
-# `benchmarks/tflite_latency.py`). Its gain on such a machine is the file size.
+# speed at `cpu` scale (`benchmarks/tflite_latency.py`) and 1.08x for an untrained MBERTA of the paper's size
+# (23.7M parameters, same interpreter; `benchmarks/README.md`). Its gain on such a machine is the file size.
 
 # %%
 latency = pd.DataFrame([row for r in results for row in r["latency"]])

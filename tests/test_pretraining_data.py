@@ -14,6 +14,7 @@ from arlm.pretraining_data import (
     PretrainingConfig,
     create_instances,
     create_pretraining_data,
+    create_whole_word_masks,
     load_dataset,
     mask_instances,
     read_meta,
@@ -96,6 +97,24 @@ def test_masked_positions_are_uniform_over_candidates():
     assert hits[[0, 11, 32]].sum() == 0  # never [CLS] / [SEP]
     expected = 6000 * 5 / 30
     assert np.all(np.abs(np.delete(hits, [0, 11, 32]) - expected) < 0.1 * expected)
+
+
+def test_whole_word_masking_masks_every_piece_of_a_word():
+    is_continuation = [False] * 50 + [True] * 50  # ids 50-99 are ## pieces
+    rng = random.Random(0)
+    for _ in range(200):
+        words = [[rng.randrange(5, 50)] + [rng.randrange(50, 100) for _ in range(rng.randint(0, 2))] for _ in range(20)]
+        tokens = [2, *[t for w in words[:8] for t in w], 3, *[t for w in words[8:] for t in w], 3]
+        _, positions, labels = create_whole_word_masks(tokens, 0.15, 10, 100, rng, is_continuation)
+        assert 1 <= len(positions) <= min(10, round(0.15 * len(tokens)))
+        assert labels == [tokens[i] for i in positions] and tokens[0] == 2 and 3 not in labels
+        start = 0
+        for word in words:
+            while tokens[start] in (2, 3):
+                start += 1
+            span = set(range(start, start + len(word)))
+            assert span <= set(positions) or not span & set(positions)  # a word is masked whole or not at all
+            start += len(word)
 
 
 def test_next_sentence_ratio(instances):
