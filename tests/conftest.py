@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+import arlm  # noqa: F401  (before any test imports TensorFlow: its CPU defaults, as a user gets them)
+
 REPO = Path(__file__).resolve().parent.parent
 _TMP = Path(tempfile.mkdtemp(prefix="arlm-tests-"))
 

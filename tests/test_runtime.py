@@ -53,3 +53,19 @@ def test_setup_on_this_machine_seeds_and_sets_the_policy():
     assert keras.mixed_precision.dtype_policy().name == "float32"
     with rt.scope():
         pass
+
+
+@pytest.mark.parametrize(("setting", "on"), [(None, True), ("0", False)])
+def test_importing_arlm_turns_on_tensorflows_onednn_kernels_unless_told_not_to(setting, on):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"}  # TF logs "oneDNN custom operations are on" at INFO
+    env.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    if setting is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = setting
+    code = "import os, arlm, tensorflow; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["0" if setting == "0" else "1"]
+    assert ("oneDNN custom operations are on" in run.stderr) == on
