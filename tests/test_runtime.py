@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 
 from arlm import runtime
@@ -57,10 +61,6 @@ def test_setup_on_this_machine_seeds_and_sets_the_policy():
 
 @pytest.mark.parametrize(("setting", "on"), [(None, True), ("0", False)])
 def test_importing_arlm_turns_on_tensorflows_onednn_kernels_unless_told_not_to(setting, on):
-    import os
-    import subprocess
-    import sys
-
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"}  # TF logs "oneDNN custom operations are on" at INFO
     env.pop("TF_ENABLE_ONEDNN_OPTS", None)
     if setting is not None:
