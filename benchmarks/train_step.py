@@ -159,8 +159,8 @@ def main(argv=None):
         except (subprocess.SubprocessError, OSError) as error:
             reason = f"the torch environment could not be built or run ({type(error).__name__}: {error})"
     peak = matmul_peak()
-    onednn = "on" if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "1" else "TensorFlow's default"
-    print(f"backend {keras.backend.backend()} (oneDNN kernels: {onednn}), {os.cpu_count()} CPU cores; "
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset, TensorFlow's default")
+    print(f"backend {keras.backend.backend()} (TF_ENABLE_ONEDNN_OPTS={onednn}), {os.cpu_count()} CPU cores; "
           f"float32 matmul peak {peak / 1e9:.1f} GFLOP/s")
     print(f"batch {BATCH}, sequence {LENGTH}, {PREDICTIONS} masked positions, median of {args.steps} timed steps")
     for kind, row in reference.items():
