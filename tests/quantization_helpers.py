@@ -1,6 +1,9 @@
-"""Shared by test_quantization.py and test_predict.py: real AJGT data, a vocabulary and tiny models."""
+"""Shared by test_quantization.py and test_predict.py: real labelled data, a vocabulary and tiny models.
 
-import csv
+The data is AJGT from the mirror (``ARLM_DATA_DIR``) or, without it, the embedded hadith task shipped with the
+package, so these tests run on every machine.
+"""
+
 import functools
 import tempfile
 from pathlib import Path
@@ -10,13 +13,19 @@ import numpy as np
 MAX_SEQ = 32
 
 
-def ajgt(split, limit):
-    """(texts, labels) of the AJGT paper split (TSV: id, label, aux, text; spec 5.1)."""
-    from arlm import datasets
+def classification_task():
+    """AJGT when the mirror has it, else the embedded hadith task (Bukhari vs Muslim)."""
+    from arlm.tasks.loaders import available, load_task
 
-    with open(datasets.path("ajgt", split), encoding="utf-8") as handle:
-        rows = [row for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)][:limit]
-    return [row[3] for row in rows], np.asarray([int(row[1]) for row in rows])
+    return load_task("ajgt" if available("ajgt") else "hadith")
+
+
+def labelled(split, count):
+    """(texts, labels) of a seeded random ``count`` examples of `classification_task`'s ``split``."""
+    from arlm.tasks.finetune import limit
+
+    data = limit(getattr(classification_task(), split), count)
+    return list(data.texts), np.asarray(data.labels)
 
 
 def vocabulary(folder, texts, size=1500):
@@ -58,7 +67,7 @@ def tiny_model(vocab_size, head="classification", num_labels=2, seed=0):
 
 @functools.cache
 def finetuned_classifier():
-    """A tiny classifier fine-tuned on 320 AJGT tweets, its test features and its four TFLite files.
+    """A tiny classifier fine-tuned on 320 examples of `classification_task`, its test features and TFLite files.
 
     Cached for the session: test_quantization.py and test_predict.py share one fine-tuning and one export.
     """
@@ -68,12 +77,13 @@ def finetuned_classifier():
     from arlm.quantization.export import export_all
 
     folder = Path(tempfile.mkdtemp(prefix="arlm-quant-tests-"))
-    train_texts, train_labels = ajgt("train", 320)
-    test_texts, test_labels = ajgt("test", 96)
+    train_texts, train_labels = labelled("train", 320)
+    test_texts, test_labels = labelled("test", 96)
     vocab = vocabulary(folder, train_texts)
     train, test = encode(vocab, train_texts), encode(vocab, test_texts)
     model = tiny_model(len(vocab.read_text(encoding="utf-8").splitlines()))
     model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(train, train_labels, epochs=3, batch_size=32, verbose=0)
     files = export_all(model, folder, "tiny", PRECISIONS, train, max_seq_length=MAX_SEQ)
-    return {"folder": folder, "vocab": vocab, "model": model, "test": test, "labels": test_labels, "files": files}
+    return {"folder": folder, "vocab": vocab, "model": model, "test": test, "labels": test_labels, "files": files,
+            "label_names": list(classification_task().labels)}

@@ -21,10 +21,6 @@ PASSAGE = "تقع مدينة الرياض في وسط المملكة العرب�
 
 @pytest.fixture(scope="module")
 def finetuned():
-    from arlm import datasets
-
-    if not datasets.available("ajgt", "train"):
-        pytest.skip("AJGT is not available offline: set ARLM_DATA_DIR to the data mirror")
     return finetuned_classifier()
 
 
@@ -59,7 +55,8 @@ def test_quantized_files_stay_close_to_keras(finetuned):
             num_threads=1,
         )
     }
-    assert rows["keras"]["metric"] > 0.55  # it learned something from AJGT
+    majority = np.bincount(finetuned["labels"]).max() / len(finetuned["labels"])
+    assert rows["keras"]["metric"] > majority  # it learned something from the training texts
     for precision in PRECISIONS:
         assert rows[precision]["agreement"] >= 0.9, rows[precision]
         assert abs(rows[precision]["metric"] - rows["keras"]["metric"]) <= 0.1, rows[precision]

@@ -4,9 +4,11 @@ import csv
 import json
 
 import pytest
+from quantization_helpers import classification_task
 
 from arlm import cli
 from arlm.errors import DatasetError
+from arlm.tasks.finetune import limit
 from arlm.tasks.user_data import read_labelled, user_task
 
 
@@ -17,11 +19,10 @@ def run_cli(monkeypatch):
     return cli.main
 
 
-def _ajgt_csv(path, split, rows):
-    from arlm.tasks.loaders import load_task
-
-    task = load_task("ajgt")
-    data = getattr(task, split)
+def _task_csv(path, split, rows):
+    """A CSV of a real task's texts and label names: AJGT from the mirror, else the embedded hadith task."""
+    task = classification_task()
+    data = limit(getattr(task, split), rows)
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "tweet", "sentiment"])
@@ -30,24 +31,25 @@ def _ajgt_csv(path, split, rows):
     return path
 
 
-def test_finetune_cli_on_a_small_file(mirror, tmp_path, monkeypatch, run_cli, capsys):
+def test_finetune_cli_on_a_small_file(tmp_path, monkeypatch, run_cli, capsys):
     monkeypatch.chdir(tmp_path)  # no chapter 1 run here: the vocabulary is trained on the training file
-    train = _ajgt_csv(tmp_path / "train.csv", "train", 48)
-    test = _ajgt_csv(tmp_path / "test.csv", "test", 16)
+    train = _task_csv(tmp_path / "train.csv", "train", 48)
+    test = _task_csv(tmp_path / "test.csv", "test", 16)
+    labels = sorted(classification_task().labels)
     code = run_cli(["finetune", "--train", str(train), "--test", str(test), "--text-column", "tweet",
                     "--label-column", "sentiment", "--model", "mberta", "--scale", "tiny", "--epochs", "1",
                     "--max-seq-length", "32", "--batch-size", "16", "--learning-rate", "1e-4", "--out", "out"])
     assert code == 0
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text(encoding="utf-8"))
     assert 0.0 <= metrics["accuracy"] <= 1.0 and 0.0 <= metrics["macro_f1"] <= 1.0
-    assert metrics["labels"] == ["Negative", "Positive"] and metrics["test_examples"] == 16
+    assert metrics["labels"] == labels and metrics["test_examples"] == 16
     assert metrics["max_seq_length"] == 32 and metrics["epochs"] == 1
     assert (tmp_path / "out" / "model.keras").is_file() and (tmp_path / "out" / "vocab.txt").is_file()
     assert "macro-F1" in capsys.readouterr().out
     from arlm.quantization.export import model_entry  # chapter 6's reader finds the model and its metadata
 
     path, meta = model_entry(tmp_path / "out")
-    assert meta["labels"] == ["Negative", "Positive"] and meta["task"] == "classification"
+    assert meta["labels"] == labels and meta["task"] == "classification"
 
 
 def _write(path, text, encoding="utf-8"):
