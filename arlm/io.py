@@ -36,6 +36,24 @@ def atomic_path(path):
             tmp.unlink()
 
 
+def save_model(model, path):
+    """``model.save(path)`` atomically (a ``.keras`` file; Keras insists on the suffix, so the temporary keeps it)."""
+    with atomic_path(path) as tmp:
+        staging = tmp.with_name(tmp.name + Path(path).suffix)
+        model.save(staging)
+        staging.rename(tmp)
+    return Path(path)
+
+
+def save_weights(layer, path):
+    """``layer.save_weights(path)`` atomically (a ``.weights.h5`` file)."""
+    with atomic_path(path) as tmp:
+        staging = tmp.with_name(tmp.name + ".weights.h5")
+        layer.save_weights(staging)
+        staging.rename(tmp)
+    return Path(path)
+
+
 def write_json(path, obj):
     """Write `obj` as indented UTF-8 JSON, atomically."""
     with atomic_path(path) as tmp:

@@ -5,7 +5,14 @@ Decision (documented in the TPU appendix): on a Cloud/Colab TPU the book runs on
 ``DataParallel`` on JAX, ``MirroredStrategy`` on TensorFlow. One GPU or CPU: no distribution.
 
 `plan(backend, devices, mixed_precision)` is the pure decision, unit-tested without hardware; `setup(cfg)`
-detects the devices, applies the plan and seeds everything.
+detects the devices, applies the plan, seeds everything and makes the result the current runtime: every stage
+builds and trains its models inside `scope()` (a TF strategy's scope; a no-op on JAX, whose Keras distribution is
+global), so a chapter never passes the runtime around.
+
+Simulated hardware: ``ARLM_DEVICES=cpu:8`` makes the plan use 8 CPU devices as if they were accelerators
+(``DataParallel`` on JAX, where `setup` sets ``XLA_FLAGS=--xla_force_host_platform_device_count=8`` before JAX
+starts; ``MirroredStrategy`` over 8 logical CPU devices on TensorFlow). CI runs the chapters that way, so the
+distributed code paths of a TPU run are executed on a laptop.
 
 >>> plan("jax", {"tpu": 8, "gpu": 0, "cpu": 1}, mixed_precision=True)
 Plan(backend='jax', device='tpu', count=8, distribution='DataParallel', policy='mixed_bfloat16')
@@ -30,11 +37,45 @@ class Plan:
     policy: str  # Keras dtype policy
 
 
-def plan(backend, devices, mixed_precision=False, gpu_supports_bf16=True):
-    """Choose the distribution and dtype policy for `backend` on `devices` ({"tpu": n, "gpu": n, "cpu": n})."""
+DEVICES_VARIABLE = "ARLM_DEVICES"
+DEVICE_KINDS = ("cpu", "gpu", "tpu")
+
+
+def forced_devices(spec=None):
+    """``ARLM_DEVICES`` (e.g. ``cpu:8``) as ``("cpu", 8)``, or None when it is unset."""
+    spec = os.environ.get(DEVICES_VARIABLE, "") if spec is None else spec
+    if not spec.strip():
+        return None
+    kind, _, count = spec.strip().partition(":")
+    if kind not in DEVICE_KINDS or not count.isdigit() or int(count) < 1:
+        raise ParameterError(f"{DEVICES_VARIABLE}={spec!r}: expected KIND:COUNT with KIND one of "
+                             f"{', '.join(DEVICE_KINDS)} and COUNT a positive integer, e.g. cpu:8")
+    return kind, int(count)
+
+
+def _distribution(backend, device, count):
+    if count == 1:
+        return "none"
+    if backend == "jax":
+        return "DataParallel"
+    return "TPUStrategy" if device == "tpu" else "MirroredStrategy"
+
+
+def plan(backend, devices, mixed_precision=False, gpu_supports_bf16=True, forced=None):
+    """Choose the distribution and dtype policy for `backend` on `devices` ({"tpu": n, "gpu": n, "cpu": n}).
+
+    ``forced`` (``(kind, count)``, from `forced_devices`) uses exactly ``count`` devices of ``kind``, CPUs
+    included, as a data-parallel mesh.
+    """
     if backend not in BACKENDS:
         raise ParameterError(f"unsupported Keras backend {backend!r}; supported: {', '.join(BACKENDS)}")
-    if devices.get("tpu", 0):
+    if forced is not None:
+        device, count = forced
+        if devices.get(device, 0) < count:
+            raise ParameterError(f"{DEVICES_VARIABLE}={device}:{count}, but this machine has "
+                                 f"{devices.get(device, 0)} {device.upper()} device(s)")
+        distribution = _distribution(backend, device, count)
+    elif devices.get("tpu", 0):
         device, count = "tpu", devices["tpu"]
         distribution = "DataParallel" if backend == "jax" else "TPUStrategy"
     elif devices.get("gpu", 0):
@@ -64,18 +105,38 @@ def choose_backend():
     return os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
-def detect_devices(backend):
+def _simulate_cpu_devices(backend, count):
+    """Make ``count`` CPU devices exist: JAX's host platform device count, or TF logical CPU devices."""
+    if backend == "jax":
+        flag = f"--xla_force_host_platform_device_count={count}"
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "xla_force_host_platform_device_count" not in flags:
+            os.environ["XLA_FLAGS"] = f"{flags} {flag}".strip()  # read when JAX starts its CPU backend
+        return
+    import tensorflow as tf
+
+    cpus = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError:  # TensorFlow already started: keep its devices if they suffice (checked by `plan`)
+        pass
+
+
+def detect_devices(backend, simulated_cpus=0):
+    """Device counts ``{"tpu", "gpu", "cpu"}``; with ``simulated_cpus`` the CPU count is the simulated devices'."""
     if backend == "jax":
         import jax
 
         kinds = [d.platform for d in jax.devices()]
-        return {"tpu": kinds.count("tpu"), "gpu": kinds.count("gpu"), "cpu": os.cpu_count() or 1}
+        cpus = len(jax.devices("cpu")) if simulated_cpus else os.cpu_count() or 1
+        return {"tpu": kinds.count("tpu"), "gpu": kinds.count("gpu"), "cpu": cpus}
     import tensorflow as tf
 
+    cpus = len(tf.config.list_logical_devices("CPU")) if simulated_cpus else os.cpu_count() or 1
     return {
         "tpu": len(tf.config.list_logical_devices("TPU")),
         "gpu": len(tf.config.list_physical_devices("GPU")),
-        "cpu": os.cpu_count() or 1,
+        "cpu": cpus,
     }
 
 
@@ -99,9 +160,20 @@ class Runtime:
         """Build models inside `with runtime.scope():` so a TF strategy places their variables."""
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
 
+    def jit_compile(self, requested):
+        """``jit_compile`` for ``model.compile``: as ``requested``, except under a TF ``MirroredStrategy``, where
+        XLA is off (Keras' own ``"auto"`` turns it off with ``tf.distribute`` too; on logical CPU devices an XLA
+        cluster cannot reach the other replicas' variables)."""
+        return bool(requested) and self.plan.distribution != "MirroredStrategy"
+
+    @property
+    def replicas(self):
+        """Devices a global batch is split over (its size must be a multiple of this)."""
+        return self.plan.count if self.plan.distribution != "none" else 1
+
     def describe(self):
         p = self.plan
-        where = f"{p.count} x {p.device.upper()}" if p.device != "cpu" else f"CPU ({p.count} cores)"
+        where = f"{p.count} x {p.device.upper()}" if p.distribution != "none" else f"CPU ({os.cpu_count()} cores)"
         return f"backend {p.backend}, {where}, distribution {p.distribution}, dtype policy {p.policy}"
 
 
@@ -109,13 +181,16 @@ def _make_distribution(p):
     if p.distribution == "DataParallel":
         import keras
 
-        keras.distribution.set_distribution(keras.distribution.DataParallel())
+        devices = keras.distribution.list_devices(p.device)[: p.count]
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
         return None
     if p.distribution in ("TPUStrategy", "MirroredStrategy"):
         import tensorflow as tf
 
         if p.distribution == "MirroredStrategy":
-            return tf.distribute.MirroredStrategy()
+            # explicit devices: MirroredStrategy() alone takes CPU:0 only when there is no GPU
+            devices = [d.name for d in tf.config.list_logical_devices(p.device.upper())][: p.count]
+            return tf.distribute.MirroredStrategy(devices=devices)
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
@@ -130,17 +205,58 @@ def seed_everything(seed):
     keras.utils.set_random_seed(seed)
 
 
+def scale_loss(loss):
+    """A custom ``compute_loss``'s value as Keras expects it under a TF strategy: divided by the replicas.
+
+    Each replica's loss is the mean over its share of the batch and TF sums the replicas' gradients, so Keras
+    divides its own losses by the number of replicas (and multiplies the logged loss back); a model that
+    overrides ``compute_loss`` must do the same. On JAX the batch is one global array: nothing to do.
+    """
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            return loss * keras.ops.cast(1.0 / replicas, loss.dtype)
+    return loss
+
+
+_CURRENT = None
+
+
+def current():
+    """The runtime `setup` chose (a single device, no distribution, before any `setup`)."""
+    return _CURRENT or Runtime(Plan("tensorflow", "cpu", 1, "none", "float32"))
+
+
+def scope():
+    """The current runtime's scope: build, load and compile every model inside it."""
+    return current().scope()
+
+
 def setup(cfg, verbose=True):
-    """Pick backend, distribution and precision for this machine, seed everything; returns a `Runtime`."""
+    """Pick backend, distribution and precision for this machine, seed everything; returns the `Runtime`,
+    which also becomes `current()`. Calling it again in the same process keeps an existing distribution."""
+    global _CURRENT
+    forced = forced_devices()
     backend = choose_backend()
+    if forced and forced[0] == "cpu":
+        _simulate_cpu_devices(backend, forced[1])
     import keras
 
     backend = keras.backend.backend()
     bf16 = _gpu_supports_bf16(backend) if cfg.mixed_precision else True
-    p = plan(backend, detect_devices(backend), cfg.mixed_precision, bf16)
+    p = plan(backend, detect_devices(backend, simulated_cpus=forced and forced[0] == "cpu"), cfg.mixed_precision,
+             bf16, forced=forced)
     keras.mixed_precision.set_dtype_policy(p.policy)
     seed_everything(cfg.seed)
-    runtime = Runtime(p, _make_distribution(p))
+    if _CURRENT is not None and _CURRENT.plan == p:
+        runtime = _CURRENT  # a second chapter in one kernel, or a test: one strategy per process
+    else:
+        runtime = Runtime(p, _make_distribution(p))
+    _CURRENT = runtime
     if verbose:
         print(f"arlm {cfg.name} scale: {runtime.describe()}, seed {cfg.seed}")
     return runtime

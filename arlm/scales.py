@@ -39,6 +39,8 @@ SCALES = {
         "seed": 12345,
         "mixed_precision": False,
         "jit_compile": False,
+        # runs shorter than this run eagerly: tracing a train step costs more than a few dozen tiny steps (0: never)
+        "eager_below_steps": 100,
         # chapter 1: corpus, vocabulary, pretraining data
         "corpus_max_words": 300_000,
         "vocab_size": 2000,  # the paper's 50K vocabulary at this scale
@@ -84,6 +86,7 @@ SCALES = {
         "seed": 12345,
         "mixed_precision": False,
         "jit_compile": True,
+        "eager_below_steps": 100,
         "corpus_max_words": 3_000_000,
         "vocab_size": 8000,
         "vocab_size_small": 5000,
@@ -125,6 +128,7 @@ SCALES = {
         "seed": 12345,
         "mixed_precision": True,
         "jit_compile": True,
+        "eager_below_steps": 0,
         "corpus_max_words": 0,  # 0: every word of the corpus
         "vocab_size": 30000,
         "vocab_size_small": 20000,
@@ -154,6 +158,7 @@ SCALES = {
         "seed": 12345,
         "mixed_precision": True,
         "jit_compile": True,
+        "eager_below_steps": 0,
         "corpus_max_words": 0,
         "vocab_size": 50000,
         "vocab_size_small": 30000,

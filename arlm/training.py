@@ -1,13 +1,12 @@
-"""Teacher pretraining with ``model.fit`` (spec 3.1): LAMB, checkpoints with automatic resume, logs, snapshots.
+"""Teacher pretraining with ``model.fit`` (spec 3.1): LAMB, exact resume, logs, snapshots.
 
-`pretrain` runs ``total_steps`` LAMB updates of a `MobileBertPretrainer` as Keras epochs of
-``checkpoint_every`` steps. At every epoch end Keras' `BackupAndRestore` saves model and optimizer state;
-if the process dies (a Colab disconnect, a TPU preemption) the next call with the same ``work_dir`` restores
-the last checkpoint and skips the batches already consumed, so at most one checkpoint interval is lost
-(`arlm.distillation.training.fit_resumable`). Alongside: TensorBoard logs (``work_dir/logs``, when the
-``tensorboard`` package is installed), the per-step history (``work_dir/history.json``, for plots) and
-weights-only snapshots of the backbone at chosen steps (Figure 1 fine-tunes them), listed with the config
-that rebuilds them in ``index.json``.
+`pretrain` runs ``total_steps`` LAMB updates of a `MobileBertPretrainer`, checkpointed every ``checkpoint_every``
+steps by `arlm.fitting.fit_resumable`: if the process dies (a Colab disconnect, a TPU preemption, kill -9), the
+same call with the same ``work_dir`` restores the last checkpoint and continues to exactly the weights of an
+uninterrupted run. `train_teacher` wraps it as a `arlm.fitting.Stage`: once a teacher is saved, a rerun loads it
+instead of training it again. Alongside: TensorBoard logs (``work_dir/logs``, when the ``tensorboard`` package is
+installed), the per-step history (``work_dir/history/``, for plots) and weights-only snapshots of the backbone at
+chosen steps (Figure 1 fine-tunes them), listed with the config that rebuilds them in ``index.json``.
 
 >>> pretrainer = MobileBertPretrainer(MobileBertBackbone.from_mobilebert_config(config))  # doctest: +SKIP
 >>> compile_pretrainer(pretrainer, 1.5e-3, total_steps=30, warmup_steps=3)                 # doctest: +SKIP
@@ -16,23 +15,24 @@ that rebuilds them in ``index.json``.
 ...                    snapshot_dir="runs/tiny/02_teacher/figure1/iberta")  # doctest: +SKIP
 """
 
-import contextlib
 import importlib.util
 import os
 from pathlib import Path
 
 import keras
 
-from arlm.distillation.training import fit_resumable
+from arlm import runtime
 from arlm.errors import ArtifactError
-from arlm.io import read_json, write_json
+from arlm.fitting import Stage, fit_resumable
+from arlm.io import read_json, save_model, save_weights, write_json
 from arlm.optimizers import make_optimizer
 
 
-def compile_pretrainer(pretrainer, learning_rate, total_steps, warmup_steps, jit_compile=False, optimizer="lamb"):
+def compile_pretrainer(pretrainer, learning_rate, total_steps, warmup_steps, jit_compile=False, optimizer="lamb",
+                       run_eagerly=False):
     """Compile with the official LAMB, warmup + linear decay to 1e-4 lr0 at ``total_steps``, clipping at 1.0."""
     pretrainer.compile(optimizer=make_optimizer(optimizer, learning_rate, total_steps, warmup_steps),
-                       jit_compile=jit_compile)
+                       jit_compile=jit_compile, run_eagerly=run_eagerly)
     return pretrainer
 
 
@@ -41,45 +41,33 @@ def snapshot_steps(total_steps, count):
     return sorted({max(1, round(total_steps * (i + 1) / count)) for i in range(count)})
 
 
-def _save_weights_atomically(layer, path):
-    # Keras insists on the `.weights.h5` suffix, so the temporary keeps it
-    path = Path(path)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    layer.save_weights(tmp)
-    os.replace(tmp, path)
+def backbone_snapshots(steps, directory):
+    """A `fit_resumable` step hook saving ``model.backbone``'s weights to ``directory/step_N.weights.h5`` at N."""
+    steps, directory = {int(s) for s in steps}, Path(directory)
 
+    def hook(model, step):
+        if step in steps:
+            directory.mkdir(parents=True, exist_ok=True)
+            save_weights(model.backbone, directory / f"step_{step}.weights.h5")
 
-class BackboneSnapshots(keras.callbacks.Callback):
-    """Saves ``model.backbone``'s weights to ``directory/step_N.weights.h5`` when the optimizer reaches step N."""
-
-    def __init__(self, steps, directory):
-        super().__init__()
-        self.steps = set(int(s) for s in steps)
-        self.directory = Path(directory)
-
-    def on_train_batch_end(self, batch, logs=None):
-        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-        if step in self.steps:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            _save_weights_atomically(self.model.backbone, self.directory / f"step_{step}.weights.h5")
+    return hook
 
 
 def pretrain(pretrainer, make_dataset, total_steps, checkpoint_every, work_dir, snapshot_steps=(), snapshot_dir=None,
              tensorboard=True, callbacks=(), verbose="auto"):
-    """Pretrain a compiled `MobileBertPretrainer` for ``total_steps``, resumable from ``work_dir/backup``.
+    """Pretrain a compiled `MobileBertPretrainer` for ``total_steps``, resumable from ``work_dir``.
 
     ``make_dataset()`` returns a fresh repeated ``tf.data.Dataset`` of ``(x, y)`` batches
-    (`arlm.pretraining_data.load_dataset`). ``total_steps`` must be a multiple of ``checkpoint_every``.
-    Returns the per-step history records (``{"step", "loss", "mlm_accuracy", ...}``).
+    (`arlm.pretraining_data.load_dataset`). Returns the per-step history records
+    (``{"step", "loss", "mlm_accuracy", ...}``).
     """
     work_dir = Path(work_dir)
     extra = list(callbacks)
     if tensorboard and importlib.util.find_spec("tensorboard") is not None:  # optional: Colab has it
         extra.append(keras.callbacks.TensorBoard(str(work_dir / "logs"), update_freq=max(1, checkpoint_every // 10)))
-    if snapshot_steps:
-        extra.append(BackboneSnapshots(snapshot_steps, snapshot_dir or work_dir / "snapshots"))
-    return fit_resumable(pretrainer, make_dataset, total_steps, checkpoint_every, work_dir / "backup",
-                         history_path=work_dir / "history.json", callbacks=extra, verbose=verbose)
+    hooks = [backbone_snapshots(snapshot_steps, snapshot_dir or work_dir / "snapshots")] if snapshot_steps else []
+    return fit_resumable(pretrainer, make_dataset, total_steps, checkpoint_every, work_dir, callbacks=extra,
+                         step_hooks=hooks, hook_steps=snapshot_steps, verbose=verbose)
 
 
 def write_snapshot_index(path, runs):
@@ -118,37 +106,52 @@ def count_lines(path):
         return sum(1 for line in handle if line.strip())
 
 
-def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None, runtime=None, verbose="auto"):
+def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None, verbose="auto"):
     """Pretrain preset ``preset`` (shrunk to scale ``cfg``) on chapter 1's TFRecords in ``data_dir``.
 
     Reads ``meta.json`` for the sequence length and prediction slots; the vocabulary size is the number of
     lines of ``vocab_path``. Uses the scale's ``teacher_steps``, ``batch_size``, ``teacher_learning_rate``,
-    ``warmup_steps``, ``checkpoint_every``, ``jit_compile`` and (through the global dtype policy set by
-    `arlm.runtime.setup`) ``mixed_precision``; snapshots at ``figure1_checkpoints`` evenly spaced steps.
+    ``warmup_steps``, ``checkpoint_every``, ``jit_compile``, ``eager_below_steps`` and (through the global dtype
+    policy set by `arlm.runtime.setup`) ``mixed_precision``; snapshots at ``figure1_checkpoints`` evenly spaced
+    steps. Builds and trains inside the current runtime's scope. The trained pretrainer is saved as
+    ``work_dir/model.keras``; a rerun after that loads it instead of training again.
     Returns ``(pretrainer, history records)``.
     """
-    from arlm.models import MobileBertBackbone, MobileBertPretrainer, preset_at_scale
+    from arlm.models import MobileBertBackbone, MobileBertPretrainer, load_model, preset_at_scale
     from arlm.pretraining_data import load_dataset, read_meta
 
+    stage = Stage(work_dir)
+    if stage.finished:
+        with runtime.scope():
+            return load_model(stage.output("model")), stage.history()
     meta = read_meta(data_dir)
     config = preset_at_scale(preset, cfg, vocab_size=count_lines(vocab_path))
     if meta["max_seq_length"] > config.max_position_embeddings:
         raise ArtifactError(f"{data_dir}/meta.json: max_seq_length {meta['max_seq_length']} exceeds the model's "
                             f"{config.max_position_embeddings} positions")
-    scope = runtime.scope() if runtime is not None else contextlib.nullcontext()
-    with scope:
-        pretrainer = MobileBertPretrainer(MobileBertBackbone.from_mobilebert_config(config, name=f"{preset}_backbone"))
-        compile_pretrainer(pretrainer, cfg.teacher_learning_rate, cfg.teacher_steps, cfg.warmup_steps,
-                           jit_compile=cfg.jit_compile)
 
     def make_dataset():
         return load_dataset(data_dir, cfg.batch_size, meta["max_seq_length"], meta["max_predictions_per_seq"],
                             seed=cfg.seed)
 
+    with runtime.scope():
+        pretrainer = MobileBertPretrainer(MobileBertBackbone.from_mobilebert_config(config, name=f"{preset}_backbone"))
+        x, _ = next(iter(make_dataset().take(1)))
+        pretrainer(x)  # built before a checkpoint is restored into it
+        compile_pretrainer(pretrainer, cfg.teacher_learning_rate, cfg.teacher_steps, cfg.warmup_steps,
+                           jit_compile=runtime.current().jit_compile(cfg.jit_compile),
+                           run_eagerly=eager(cfg, cfg.teacher_steps))
     steps = snapshot_steps(cfg.teacher_steps, cfg.figure1_checkpoints) if snapshot_dir else ()
     records = pretrain(pretrainer, make_dataset, cfg.teacher_steps, cfg.checkpoint_every, work_dir,
                        snapshot_steps=steps, snapshot_dir=snapshot_dir, verbose=verbose)
+    stage.finish({"model": save_model(pretrainer, Path(work_dir) / "model.keras")})
     return pretrainer, records
+
+
+def eager(cfg, total_steps):
+    """Run eagerly when a run is shorter than the scale's ``eager_below_steps``: for a few dozen tiny steps,
+    tracing the train step costs more than it saves."""
+    return total_steps < cfg.eager_below_steps
 
 
 def frequent_piece_accuracy(dataset, batches=50):

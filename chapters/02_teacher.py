@@ -48,7 +48,7 @@ import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("02_teacher", scale, run_dir, config=cfg)
-runtime = arlm.runtime.setup(cfg)
+arlm.runtime.setup(cfg)
 
 # %%
 import keras
@@ -186,12 +186,12 @@ for name, (vocab_file, data_folder) in teachers.items():
     print(f"--- {name}")
     pretrainer, histories[name] = train_teacher(
         name, cfg, ch.require("01_corpus", data_folder), ch.require("01_corpus", vocab_file),
-        work_dir=ch.path("train", name), snapshot_dir=ch.path("figure1", name), runtime=runtime, verbose=2)
+        work_dir=ch.path("train", name), snapshot_dir=ch.path("figure1", name), verbose=2)
     figure1[name] = {"config": pretrainer.backbone.config.to_dict(), "dir": ch.path("figure1", name)}
     if name == "iberta":
         teacher = pretrainer
 write_snapshot_index(ch.path("figure1", "index.json"), figure1)
-teacher.save(ch.path("teacher.keras"))
+arlm.io.save_model(teacher, ch.path("teacher.keras"))
 print("saved", ch.path("teacher.keras"))
 
 # %% [markdown]

@@ -97,7 +97,7 @@ pd.Series({"total": float(total), **{k: float(v) for k, v in terms.items()}})
 
 # %%
 teacher = stages.load_pretrainer(ch.require("02_teacher", "teacher.keras"))
-student = stages.load_student(ch.require("03_knowledge_transfer", "student_kt.json").with_suffix(""))
+student = stages.load_pretrainer(ch.require("03_knowledge_transfer", "student_kt.keras"))
 kt_results = ch.results("03_knowledge_transfer")
 pretraining_dir = ch.require("01_corpus", "pretraining")
 make_dataset = stages.pretraining_dataset_factory(pretraining_dir, cfg)

@@ -169,9 +169,8 @@ for model in models:
     for name, task in tasks.items():
         if task.kind != "classification" or name == "astd":  # ASTD 4-class: baselines only (not in the paper)
             continue
-        result, keras_model = experiments.finetune_task(task, model, tokenizer, cfg, cache, verbose=0)
+        result = experiments.finetune_and_save(ch, task, model, tokenizer, cfg, cache, vocab_path, verbose=0)
         scores[(model.name, name)] = result
-        experiments.save_model(ch, keras_model, f"{model.stem}_{name}", task, vocab_path, result["max_seq_length"])
         print(f"{model.name:8s} {name:12s} accuracy {result['accuracy']:.3f}  macro-F1 {result['macro_f1']:.3f}  "
               f"({result['train_seconds']:.1f} s)")
 
@@ -197,11 +196,9 @@ for model in models:
 # %%
 if "padt" in tasks:
     for model in models:
-        result, keras_model = experiments.finetune_task(tasks["padt"], model, tokenizer, cfg, cache, crf=pos_crf,
-                                                        verbose=0)
+        result = experiments.finetune_and_save(ch, tasks["padt"], model, tokenizer, cfg, cache, vocab_path,
+                                               crf=pos_crf, verbose=0)
         scores[(model.name, "padt")] = result
-        experiments.save_model(ch, keras_model, f"{model.stem}_padt", tasks["padt"], vocab_path,
-                               result["max_seq_length"])
         shown = {k: round(v, 3) for k, v in result.items() if k in ("precision", "recall", "f1", "token_accuracy",
                                                                      "viterbi_token_accuracy")}
         print(model.name, shown)
@@ -226,10 +223,9 @@ if "padt" in tasks:
 # %%
 if "arcd" in tasks:
     for model in models:
-        result, keras_model = experiments.finetune_task(tasks["arcd"], model, tokenizer, cfg, cache, verbose=0)
+        result = experiments.finetune_and_save(ch, tasks["arcd"], model, tokenizer, cfg, cache, vocab_path,
+                                               verbose=0)
         scores[(model.name, "arcd")] = result
-        experiments.save_model(ch, keras_model, f"{model.stem}_arcd", tasks["arcd"], vocab_path,
-                               result["max_seq_length"])
         print(model.name, {k: round(result[k], 1) for k in ("exact_match", "f1", "arabic_exact_match", "arabic_f1")})
     for question, predicted, gold in result["sample_answers"][:3]:
         print(f"Q: {question}\n   predicted: {predicted}\n   gold:      {gold}")

@@ -8,7 +8,7 @@ from distillation_helpers import batches, changed, make_dataset, snapshot, tiny_
 
 from arlm.distillation import losses
 from arlm.distillation.pretraining_distiller import PretrainingDistiller
-from arlm.distillation.stages import checkpoint_interval, evaluate_masked_lm
+from arlm.distillation.stages import evaluate_masked_lm
 
 
 def test_teacher_logits_come_from_the_hidden_state_times_the_temperature():
@@ -41,9 +41,3 @@ def test_distillation_trains_every_student_variable_and_never_the_teacher():
     assert len(student.trainable_weights) == len(student.weights)
     scores = evaluate_masked_lm(student, [batches(1)])
     assert 0.0 <= scores["mlm_accuracy"] <= 1.0 and scores["eval_masked_tokens"] == 12
-
-
-def test_checkpoint_interval_divides_the_stage():
-    assert checkpoint_interval(30, 10) == 10
-    assert checkpoint_interval(800, 250) == 200
-    assert checkpoint_interval(7, 10) == 7

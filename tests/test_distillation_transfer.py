@@ -7,8 +7,8 @@ import pytest
 from distillation_helpers import batches, changed, make_dataset, snapshot, tiny_pretrainer
 
 from arlm.distillation import transfer
-from arlm.distillation.stages import load_student, run_knowledge_transfer
-from arlm.distillation.training import fit_resumable
+from arlm.distillation.stages import load_pretrainer, run_knowledge_transfer
+from arlm.fitting import fit_resumable
 from arlm.scales import resolve
 
 S = 3  # steps per layer
@@ -81,21 +81,26 @@ def test_an_interrupted_stage_resumes_to_the_same_state(tmp_path):
 
     class Interrupt(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            raise KeyboardInterrupt  # after BackupAndRestore has saved the first layer's phase
+            raise KeyboardInterrupt  # after the checkpoint of the first layer's phase
 
     with pytest.raises(KeyboardInterrupt):
         model = transfer.ProgressiveKnowledgeTransfer(tiny_pretrainer("teacher", 1), tiny_pretrainer("student", 2),
                                                       cfg.kt_steps_per_layer)
         model(batches(1)[0])
         model.compile(optimizer=model.make_optimizer(cfg.kt_learning_rate), run_eagerly=True)
-        fit_resumable(model, make_dataset(), model.total_steps, cfg.kt_steps_per_layer, tmp_path / "resumed" / "backup",
-                      tmp_path / "resumed" / "history.json", verbose=0, callbacks=[Interrupt()])
-    # a new process: other random students, restored from the backup
+        fit_resumable(model, make_dataset(), model.total_steps, cfg.kt_steps_per_layer, tmp_path / "resumed" / "kt",
+                      verbose=0, callbacks=[Interrupt()])
+    # a new process: other random students, restored from the checkpoint
     resumed, history = run_knowledge_transfer(tiny_pretrainer("teacher", 1), tiny_pretrainer("student", 3),
                                               make_dataset(), cfg, tmp_path / "resumed", verbose=0, run_eagerly=True)
     for a, b in zip(expected, resumed.weights, strict=True):
-        np.testing.assert_allclose(a, keras.ops.convert_to_numpy(b), rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(a, keras.ops.convert_to_numpy(b))
     assert [r["step"] for r in history] == [1, 2, 3, 4]
-    loaded = load_student(tmp_path / "resumed" / "student_kt")
+    loaded = load_pretrainer(tmp_path / "resumed" / "student_kt.keras")
     for a, b in zip(expected, loaded.weights, strict=True):
-        np.testing.assert_allclose(a, keras.ops.convert_to_numpy(b), rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(a, keras.ops.convert_to_numpy(b))
+    # finished: a rerun loads the saved student instead of training another one
+    again, _ = run_knowledge_transfer(tiny_pretrainer("teacher", 1), tiny_pretrainer("student", 4), make_dataset(),
+                                      cfg, tmp_path / "resumed", verbose=0, run_eagerly=True)
+    for a, b in zip(expected, again.weights, strict=True):
+        np.testing.assert_array_equal(a, keras.ops.convert_to_numpy(b))

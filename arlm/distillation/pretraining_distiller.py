@@ -13,10 +13,11 @@ All student variables train (multiplier 1) with LAMB, warmup and linear decay; t
 import keras
 from keras import ops
 
+from arlm import runtime
 from arlm.distillation import losses
 from arlm.distillation.teacher_student import TeacherStudent
-from arlm.distillation.training import LastValue
 from arlm.distillation.transfer import backbone_inputs
+from arlm.fitting import LastValue
 
 
 def mlm_logits(pretrainer, sequence_output, mask_positions):
@@ -56,5 +57,5 @@ class PretrainingDistiller(TeacherStudent):
         for name, value in terms.items():
             self.trackers[name].update_state(value)
         self.trackers["mlm_accuracy"].update_state(losses.masked_lm_accuracy(y, y_pred["mlm_logits"]))
-        return total
+        return runtime.scale_loss(total)
 

@@ -1,15 +1,16 @@
 """The two distillation stages and the from-scratch control as resumable runs on a run folder (chapters 3 and 4).
 
 * `run_knowledge_transfer`: stage 2, ``L * kt_steps_per_layer`` steps, one Keras epoch per layer phase;
-  writes the student's weights and config (``student_kt.weights.h5``, ``student_kt.json``) and the per-step
-  history.
+  writes the student pretrainer (``student_kt.keras``).
 * `run_pretraining_distillation`: stage 3, ``distill_steps`` steps of LAMB with warmup and linear decay.
 * `run_scratch_pretraining`: the control, the same student trained with plain MLM + NSP for as many steps as
   stages 2 and 3 together (the same number of student updates on the same batches).
 * `evaluate_masked_lm`: masked-LM and NSP accuracy of a pretrainer on fixed batches.
 
-Every run resumes from its ``backup/`` folder after an interruption (`arlm.distillation.training`).
-``run_eagerly`` (default: only for runs under 100 steps) skips graph tracing, which costs more than it saves
+Every run is an `arlm.fitting.Stage` in its own folder (``kt/``, ``distill/``, ``scratch/``): it resumes exactly
+from its last checkpoint after an interruption, and once its model is saved a rerun loads it instead of
+training again. Models are built, loaded and compiled inside the current runtime's scope (`arlm.runtime`).
+``run_eagerly`` (default: the scale's ``eager_below_steps``) skips graph tracing, which costs more than it saves
 for a few dozen tiny steps.
 
 >>> teacher = load_pretrainer(ch.require("02_teacher", "teacher.keras"))  # doctest: +SKIP
@@ -21,12 +22,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from arlm import runtime
 from arlm.distillation import losses
 from arlm.distillation.pretraining_distiller import PretrainingDistiller
-from arlm.distillation.training import fit_resumable
 from arlm.distillation.transfer import ProgressiveKnowledgeTransfer, encoder_blocks
 from arlm.errors import ArtifactError, ParameterError
-from arlm.io import atomic_path, read_json, write_json
+from arlm.fitting import Stage, fit_resumable
+from arlm.io import save_model
 
 STUDENT_PRESETS = ("mberta", "mberta_ii")
 
@@ -41,23 +43,19 @@ def build_student(preset, cfg, vocab_size=None, **overrides):
     config = preset_at_scale(preset, cfg, **overrides)
     if vocab_size is not None:
         config = config.replace(vocab_size=vocab_size)
-    return MobileBertPretrainer(MobileBertBackbone.from_mobilebert_config(config))
+    with runtime.scope():
+        return MobileBertPretrainer(MobileBertBackbone.from_mobilebert_config(config))
 
 
 def load_pretrainer(path):
-    """A `MobileBertPretrainer` saved as ``.keras`` (the teacher of chapter 2, the students of chapter 4)."""
+    """A `MobileBertPretrainer` saved as ``.keras`` (the teacher of chapter 2, the students of chapters 3-4)."""
+    from arlm.models import load_model
+
     path = Path(path)
     if not path.exists():
         raise ArtifactError(f"{path} is missing")
-    _register_model_classes()
-    return keras.saving.load_model(path, compile=False)
-
-
-def _register_model_classes():
-    """Import the modules whose classes a saved pretrainer names (registration happens on import)."""
-    from arlm.models import register_all
-
-    register_all()
+    with runtime.scope():
+        return load_model(path, compile=False)
 
 
 def pretraining_dataset_factory(pretraining_dir, cfg, seed=None):
@@ -79,70 +77,63 @@ def evaluation_batches(pretraining_dir, cfg, vocab_size, count=8, seed=777):
     return [(dict(x), dict(y)) for x, y in dataset.take(count)]
 
 
-def _eager(run_eagerly, total_steps):
-    """``None``: eager for short runs (< 100 steps), where tracing the train step costs more than it saves."""
-    return total_steps < 100 if run_eagerly is None else bool(run_eagerly)
+def _compile(model, optimizer, cfg, total_steps, run_eagerly):
+    """Compile for the current runtime; ``run_eagerly`` None: the scale's choice for a run of ``total_steps``."""
+    from arlm.training import eager
+
+    model.compile(optimizer=optimizer, jit_compile=runtime.current().jit_compile(cfg.jit_compile),
+                  run_eagerly=eager(cfg, total_steps) if run_eagerly is None else bool(run_eagerly))
 
 
 def _warm_up(model, make_dataset):
-    """Build ``model`` (`BackupAndRestore` needs built models) with one forward pass on a real batch."""
+    """Build ``model`` (a checkpoint is restored into built variables) with one forward pass on a real batch."""
     x, _ = next(iter(make_dataset().take(1)))
     model(x)
     return x
 
 
-def _lamb(learning_rate, total_steps, warmup_steps):
+def _lamb(cfg, total_steps):
+    """Stage 3's LAMB: ``distill_learning_rate``, warmup (at most a tenth of the run), linear decay."""
     from arlm import optimizers
 
-    return optimizers.make_optimizer("lamb", learning_rate, total_steps, warmup_steps)
+    warmup = min(cfg.warmup_steps, total_steps // 10 or 1)
+    return optimizers.make_optimizer("lamb", cfg.distill_learning_rate, total_steps, warmup)
 
 
-def checkpoint_interval(total_steps, checkpoint_every):
-    """Steps per Keras epoch: the largest divisor of ``total_steps`` not above ``checkpoint_every``."""
-    every = max(1, min(checkpoint_every, total_steps))
-    return max(d for d in range(1, every + 1) if total_steps % d == 0) if total_steps else 1
+def _run(stage_dir, model, student, output, make_dataset, total_steps, checkpoint_every, verbose):
+    """Train ``model`` as a resumable `Stage` in ``stage_dir``, then save ``student`` to ``output``."""
+    stage = Stage(stage_dir)
+    history = fit_resumable(model, make_dataset, total_steps, checkpoint_every, stage_dir, verbose=verbose)
+    stage.finish({"model": save_model(student, output)})
+    return history
+
+
+def _finished(stage_dir):
+    """``(student, history)`` of a stage that already finished, else None."""
+    stage = Stage(stage_dir)
+    return (load_pretrainer(stage.output("model")), stage.history()) if stage.finished else None
 
 
 def run_knowledge_transfer(teacher, student, make_dataset, cfg, out_dir, factors=None, verbose="auto",
                            run_eagerly=None):
     """Stage 2 (spec 3.3): progressive knowledge transfer; returns ``(student, history records)``.
 
-    Writes ``student_kt.weights.h5`` + ``student_kt.json`` (the student pretrainer's config) and
-    ``history.json`` into ``out_dir``; resumable from ``out_dir/backup``.
+    Writes ``student_kt.keras`` (the student pretrainer) into ``out_dir``; resumable from ``out_dir/kt``. A
+    finished stage is loaded, not run again (``student`` is then ignored).
     """
     out_dir = Path(out_dir)
-    model = ProgressiveKnowledgeTransfer(teacher, student, cfg.kt_steps_per_layer, factors=factors)
-    _warm_up(model, make_dataset)
-    model.compile(optimizer=model.make_optimizer(cfg.kt_learning_rate), jit_compile=bool(cfg.jit_compile),
-                  run_eagerly=_eager(run_eagerly, model.total_steps))
-    history = fit_resumable(model, make_dataset, model.total_steps, cfg.kt_steps_per_layer, out_dir / "backup",
-                            out_dir / "history.json", verbose=verbose)
+    done = _finished(out_dir / "kt")
+    if done:
+        return done
+    with runtime.scope():
+        model = ProgressiveKnowledgeTransfer(teacher, student, cfg.kt_steps_per_layer, factors=factors)
+        _warm_up(model, make_dataset)
+        _compile(model, model.make_optimizer(cfg.kt_learning_rate), cfg, model.total_steps, run_eagerly)
+    history = fit_resumable(model, make_dataset, model.total_steps, cfg.kt_steps_per_layer, out_dir / "kt",
+                            verbose=verbose)
     student.trainable = True  # stage 3 trains everything; the saved config must not carry the stage-2 freeze
-    save_student(student, out_dir / "student_kt")
+    Stage(out_dir / "kt").finish({"model": save_model(student, out_dir / "student_kt.keras")})
     return student, history
-
-
-def save_student(pretrainer, stem):
-    """``<stem>.weights.h5`` and ``<stem>.json`` (the serialized pretrainer, to rebuild it with `load_student`)."""
-    stem = Path(stem)
-    write_json(stem.with_suffix(".json"), keras.saving.serialize_keras_object(pretrainer))
-    with atomic_path(stem.with_name(stem.name + ".weights.h5")) as tmp:
-        staging = Path(f"{tmp}.weights.h5")  # Keras insists on the suffix
-        pretrainer.save_weights(staging)
-        staging.rename(tmp)
-
-
-def load_student(stem):
-    """The pretrainer written by `save_student`."""
-    stem = Path(stem)
-    config_path, weights_path = stem.with_suffix(".json"), stem.with_name(stem.name + ".weights.h5")
-    for path in (config_path, weights_path):
-        if not path.exists():
-            raise ArtifactError(f"{path} is missing: run chapter 03_knowledge_transfer first")
-    _register_model_classes()
-    pretrainer = keras.saving.deserialize_keras_object(read_json(config_path))
-    pretrainer.load_weights(weights_path)
-    return pretrainer
 
 
 def run_pretraining_distillation(teacher, student, make_dataset, cfg, out_dir, factors=None, total_steps=None,
@@ -151,18 +142,19 @@ def run_pretraining_distillation(teacher, student, make_dataset, cfg, out_dir, f
 
     Fresh optimizer state and step 0 (the official code restarts from the stage-2 checkpoint's weights only);
     LAMB at ``distill_learning_rate`` with ``warmup_steps`` of warmup and linear decay. Writes
-    ``student.keras`` and ``history.json`` into ``out_dir``.
+    ``student.keras`` into ``out_dir``; resumable from ``out_dir/distill``.
     """
     out_dir = Path(out_dir)
+    done = _finished(out_dir / "distill")
+    if done:
+        return done
     total_steps = total_steps or cfg.distill_steps
-    model = PretrainingDistiller(teacher, student, factors=factors)
-    _warm_up(model, make_dataset)
-    warmup = min(cfg.warmup_steps, total_steps // 10 or 1)
-    model.compile(optimizer=_lamb(cfg.distill_learning_rate, total_steps, warmup), jit_compile=bool(cfg.jit_compile),
-                  run_eagerly=_eager(run_eagerly, total_steps))
-    history = fit_resumable(model, make_dataset, total_steps, checkpoint_interval(total_steps, cfg.checkpoint_every),
-                            out_dir / "backup", out_dir / "history.json", verbose=verbose)
-    _save_keras(student, out_dir / "student.keras")
+    with runtime.scope():
+        model = PretrainingDistiller(teacher, student, factors=factors)
+        _warm_up(model, make_dataset)
+        _compile(model, _lamb(cfg, total_steps), cfg, total_steps, run_eagerly)
+    history = _run(out_dir / "distill", model, student, out_dir / "student.keras", make_dataset, total_steps,
+                   cfg.checkpoint_every, verbose)
     return student, history
 
 
@@ -170,24 +162,18 @@ def run_scratch_pretraining(student, make_dataset, cfg, out_dir, total_steps, ve
     """The control: ``student`` pretrained from random initialisation with $L_{MLM} + L_{NSP}$ only.
 
     Same optimizer, schedule shape and batches as stage 3, for ``total_steps`` (stages 2 + 3 together).
-    Writes ``scratch.keras`` and ``scratch_history.json``.
+    Writes ``scratch.keras``; resumable from ``out_dir/scratch``.
     """
     out_dir = Path(out_dir)
-    _warm_up(student, make_dataset)
-    warmup = min(cfg.warmup_steps, total_steps // 10 or 1)
-    student.compile(optimizer=_lamb(cfg.distill_learning_rate, total_steps, warmup),
-                    jit_compile=bool(cfg.jit_compile), run_eagerly=_eager(run_eagerly, total_steps))
-    history = fit_resumable(student, make_dataset, total_steps, checkpoint_interval(total_steps, cfg.checkpoint_every),
-                            out_dir / "scratch_backup", out_dir / "scratch_history.json", verbose=verbose)
-    _save_keras(student, out_dir / "scratch.keras")
+    done = _finished(out_dir / "scratch")
+    if done:
+        return done
+    with runtime.scope():
+        _warm_up(student, make_dataset)
+        _compile(student, _lamb(cfg, total_steps), cfg, total_steps, run_eagerly)
+    history = _run(out_dir / "scratch", student, student, out_dir / "scratch.keras", make_dataset, total_steps,
+                   cfg.checkpoint_every, verbose)
     return student, history
-
-
-def _save_keras(model, path):
-    with atomic_path(path) as tmp:
-        staging = Path(f"{tmp}.keras")  # Keras insists on the suffix
-        model.save(staging)
-        staging.rename(tmp)
 
 
 def evaluate_masked_lm(pretrainer, batches):
@@ -218,5 +204,5 @@ def num_layers(pretrainer):
 
 
 __all__ = ["build_student", "load_pretrainer", "pretraining_dataset_factory", "evaluation_batches",
-           "run_knowledge_transfer", "save_student", "load_student", "run_pretraining_distillation",
-           "run_scratch_pretraining", "evaluate_masked_lm", "student_steps", "checkpoint_interval", "num_layers"]
+           "run_knowledge_transfer", "run_pretraining_distillation", "run_scratch_pretraining", "evaluate_masked_lm",
+           "student_steps", "num_layers"]

@@ -18,10 +18,11 @@ finished blocks, 0 (moments untouched) for future blocks (`arlm.distillation.sch
 import keras
 from keras import ops
 
+from arlm import runtime
 from arlm.distillation import losses, schedules
 from arlm.distillation.teacher_student import TeacherStudent
-from arlm.distillation.training import LastValue
 from arlm.errors import ParameterError
+from arlm.fitting import LastValue
 
 BACKBONE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
@@ -90,7 +91,9 @@ def init_student_from_teacher(student, teacher):
         if [tuple(w.shape) for w in own_variables(source)] != [tuple(w.shape) for w in own_variables(layer)]:
             continue
         for target, value in zip(own_variables(layer), own_variables(source), strict=True):
-            target.assign(value)
+            # a copy: assigning the variable itself would make both models share one buffer, which a jitted
+            # JAX train step donates twice
+            target.assign(ops.copy(value))
         copied.append(key)
     if not copied:
         raise ParameterError("init_student_from_teacher copied nothing: do the student and the teacher share "
@@ -133,7 +136,7 @@ class ProgressiveKnowledgeTransfer(TeacherStudent):
             self.copied = init_student_from_teacher(student, teacher)
         freeze_non_encoder(student)
         self.kt_step = self.add_weight(shape=(), initializer="zeros", dtype="int32", trainable=False,
-                                       name="kt_step")
+                                       name="kt_step", aggregation="only_first_replica")
         self.trackers = {name: LastValue(name=name) for name in ("fmt", "at", "mean", "var", "layer")}
 
     @property
@@ -158,7 +161,7 @@ class ProgressiveKnowledgeTransfer(TeacherStudent):
         self.trackers["layer"].update_state(ops.minimum((t - 1) // self.steps_per_layer, self.num_layers - 1))
         if training:  # after every read of the counter: in a TF graph a later read would see the new value
             self.kt_step.assign(t)
-        return total
+        return runtime.scale_loss(total)
 
     def variable_multiplier(self, variable, step):
         """The Lamb hook: $3\\,bg(t)\\,c_l(t)$ for block ``l``'s variables, 0 for every other variable."""

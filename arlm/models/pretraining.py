@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from arlm import runtime
 from arlm.models.backbone import MobileBertBackbone  # noqa: F401  (registers it for loading)
 from arlm.models.heads import MaskedLMHead, nsp_head
 
@@ -72,7 +73,7 @@ class MobileBertPretrainer(keras.Model):
         total = mlm + nsp
         for loss in self.losses:  # regularizers, if any
             total = total + ops.cast(ops.sum(loss), "float32")
-        return total
+        return runtime.scale_loss(total)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         self.mlm_loss_tracker.update_state(masked_lm_loss(y["masked_lm_ids"], y_pred["mlm_logits"],

@@ -40,7 +40,9 @@ def span_accuracy(outputs, labels, features=None):
 
 def keras_outputs(model, features, batch_size=32):
     """The Keras model's outputs as ``{name: array}`` (a single output is called ``logits``)."""
-    outputs = model.predict(dict(features), batch_size=batch_size, verbose=0)
+    from arlm.fitting import predict
+
+    outputs = predict(model, dict(features), batch_size)
     if isinstance(outputs, dict):
         return {name: np.asarray(value) for name, value in outputs.items()}
     if isinstance(outputs, (list, tuple)):

@@ -4,7 +4,8 @@
   student = MBERTA, the student pretrained without distillation as a control); with none, a randomly initialised
   MBERTA stands in, and the description says so.
 * `finetune_task` loads a fresh backbone and fine-tunes it on one task, through a shared `ModelCache`.
-* `save_model` writes ``models/<model>_<task>.keras`` and its entry in ``models/index.json`` (chapter 6 reads them).
+* `save_model` writes ``models/<model>_<task>.keras`` and its entry in ``models/index.json`` (chapter 6 reads them);
+  `finetune_and_save` does both as a resumable `arlm.fitting.Stage` (a rerun reuses finished tasks).
 * `table3` joins our scores to `arlm.paper.table("table3_results")`; `figure1_runs` lists chapter 2's snapshots.
 
 >>> models = run_models(ch, cfg)                                   # doctest: +SKIP
@@ -13,7 +14,9 @@
 import dataclasses
 from pathlib import Path
 
-from arlm.io import atomic_path, read_json, write_json
+from arlm.fitting import Stage
+from arlm.io import read_json, write_json
+from arlm.io import save_model as save_keras
 
 # name in the run -> (file under the run folder, preset / file stem, the paper's Table 3 column)
 RUN_MODELS = {
@@ -82,14 +85,23 @@ def finetune_task(task, model, tokenizer, cfg, cache, **kwargs):
     return finetune(task, backbone, tokenizer, cfg, cache=cache, **kwargs)
 
 
+def finetune_and_save(ch, task, model, tokenizer, cfg, cache, vocab_path, **kwargs):
+    """Fine-tune `model` (a `RunModel`) on `task` and save it with `save_model`, as a resumable stage in
+    ``finetune/<stem>_<task>/``: an interrupted run resumes, a finished one is not run again. Returns the scores."""
+    stem = f"{model.stem}_{task.name}"
+    stage = Stage(ch.path("finetune", stem, "finished.json").parent)
+    if not stage.finished:
+        scores, keras_model = finetune_task(task, model, tokenizer, cfg, cache, work_dir=stage.dir, **kwargs)
+        path = save_model(ch, keras_model, stem, task, vocab_path, scores["max_seq_length"])
+        stage.finish({"model": path}, scores)
+    return stage.finished["result"]
+
+
 def save_model(ch, keras_model, stem, task, vocab_path, max_seq_length):
     """``models/<stem>.keras`` plus its entry in ``models/index.json`` (task name, kind, labels, length, vocab)."""
     folder = ch.path("models")
     folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / f"{stem}.keras") as tmp:
-        staging = tmp.with_name(tmp.name + ".keras")  # Keras insists on the suffix
-        keras_model.save(staging)
-        staging.rename(tmp)
+    save_keras(keras_model, folder / f"{stem}.keras")
     index_path = folder / "index.json"
     index = read_json(index_path) if index_path.is_file() else {}
     index[stem] = {"file": f"{stem}.keras", "task": task.name, "kind": task.kind, "labels": list(task.labels),

@@ -129,19 +129,36 @@ class ModelCache:
         return model
 
 
+def batching(num_examples, cfg):
+    """``(batch size, steps per epoch)`` of a fine-tuning run: full batches only, as the official scripts
+    (``drop_remainder=True``), the batch cut to the training set (and to a multiple of the devices) when the set
+    is smaller than ``finetune_batch_size``."""
+    from arlm import runtime
+
+    replicas = runtime.current().replicas
+    batch = min(cfg.finetune_batch_size, num_examples) // replicas * replicas
+    if batch < 1:
+        raise ParameterError(f"{num_examples} training examples cannot fill one batch on {replicas} devices")
+    return batch, num_examples // batch
+
+
 def _steps(num_examples, cfg):
-    return max(1, -(-num_examples // cfg.finetune_batch_size)) * cfg.finetune_epochs
+    return batching(num_examples, cfg)[1] * cfg.finetune_epochs
 
 
 def _get_model(cache, key, backbone, build, cfg, learning_rate, num_examples, loss=None, loss_weights=None):
+    from arlm import runtime
+
     total = _steps(num_examples, cfg)
 
     def build_and_compile():
-        model = build()
-        compile_args = {"optimizer": optimizer(learning_rate, total), "jit_compile": bool(cfg.jit_compile)}
-        if loss is not None:
-            compile_args.update(loss=loss, loss_weights=loss_weights)
-        model.compile(**compile_args)
+        with runtime.scope():
+            model = build()
+            compile_args = {"optimizer": optimizer(learning_rate, total),
+                            "jit_compile": runtime.current().jit_compile(cfg.jit_compile)}
+            if loss is not None:
+                compile_args.update(loss=loss, loss_weights=loss_weights)
+            model.compile(**compile_args)
         return model
 
     if cache is None:
@@ -150,27 +167,43 @@ def _get_model(cache, key, backbone, build, cfg, learning_rate, num_examples, lo
     return cache.get((key, str(config), total, learning_rate), backbone, build_and_compile)
 
 
-def _fit(model, inputs, targets, cfg, verbose=1):
-    total = _steps(len(inputs["token_ids"]), cfg)
+def _fit(model, inputs, targets, cfg, work_dir=None, verbose=1):
+    """Train for ``finetune_epochs`` epochs of full, reshuffled batches; resumable in ``work_dir`` when given."""
+    import tempfile
+
+    import tensorflow as tf
+
+    from arlm.fitting import fit_resumable
+
+    count = len(inputs["token_ids"])
+    batch, steps_per_epoch = batching(count, cfg)
+
+    def make_dataset():
+        data = tf.data.Dataset.from_tensor_slices((dict(inputs), targets))
+        data = data.shuffle(count, seed=cfg.seed, reshuffle_each_iteration=True)
+        return data.batch(batch, drop_remainder=True).repeat()
+
     start = time.perf_counter()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as scratch:
         # a teacher's pooler gets no gradient from a tagging or QA head: expected, not a bug
         warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooled_dense")
-        history = model.fit(inputs, targets, batch_size=cfg.finetune_batch_size, epochs=cfg.finetune_epochs,
-                            shuffle=True, verbose=verbose)
-    return {"train_seconds": time.perf_counter() - start, "train_steps": total,
-            "final_train_loss": float(history.history["loss"][-1])}
+        records = fit_resumable(model, make_dataset, steps_per_epoch * cfg.finetune_epochs, steps_per_epoch,
+                                work_dir or scratch, verbose=verbose)
+    return {"train_seconds": time.perf_counter() - start, "train_steps": steps_per_epoch * cfg.finetune_epochs,
+            "batch_size": batch, "final_train_loss": float(records[-1]["loss"])}
 
 
 def _predict(model, inputs, batch_size):
-    return model.predict(inputs, batch_size=batch_size, verbose=0)
+    from arlm.fitting import predict
+
+    return predict(model, inputs, batch_size)
 
 
 # -- the three kinds of task -----------------------------------------------------------------------------
 
 def finetune_classification(task, backbone, tokenizer, cfg, max_seq_length=None, learning_rate=None, verbose=1,
-                            cache=None):
-    """Fine-tune a `MobileBertClassifier` on `task`; test accuracy and macro-F1."""
+                            cache=None, work_dir=None):
+    """Fine-tune a `MobileBertClassifier` on `task`; test accuracy and macro-F1. Resumable in ``work_dir``."""
     import keras
 
     length = max_seq_length or cfg.finetune_max_seq_length
@@ -182,14 +215,14 @@ def finetune_classification(task, backbone, tokenizer, cfg, max_seq_length=None,
                        lambda: build_classifier(backbone, len(task.labels)), cfg,
                        learning_rate or cfg.finetune_learning_rate, len(train), loss=loss)
     info = _fit(model, encode_texts(train.texts, tokenizer, length), np.asarray(train.labels, np.int32), cfg,
-                verbose=verbose)
+                work_dir, verbose=verbose)
     logits = _predict(model, encode_texts(test.texts, tokenizer, length), cfg.finetune_batch_size)
     scores = metrics.classification_scores(test.labels, np.argmax(logits, -1), len(task.labels))
     return {**scores, **info, "train_examples": len(train), "max_seq_length": length}, model
 
 
 def finetune_tagging(task, backbone, tokenizer, cfg, crf=False, max_seq_length=None, learning_rate=None, verbose=1,
-                     cache=None):
+                     cache=None, work_dir=None):
     """Fine-tune a `TokenTagger` on PADT; the paper's P/R/F1 (argmax of the emissions, as the authors evaluate),
     token accuracy / micro-F1 over first pieces, and with the CRF also the Viterbi-decoded token accuracy."""
     from arlm.tasks.heads import TokenTagger, viterbi_decode
@@ -204,7 +237,7 @@ def finetune_tagging(task, backbone, tokenizer, cfg, crf=False, max_seq_length=N
     model = _get_model(cache, ("tagger", len(task.labels), crf, length), backbone,
                        lambda: TokenTagger(backbone, len(task.labels), crf=crf, max_seq_length=length), cfg,
                        learning_rate or cfg.pos_learning_rate, len(train))
-    info = _fit(model, train_features.inputs(), train_features.labels, cfg, verbose=verbose)
+    info = _fit(model, train_features.inputs(), train_features.labels, cfg, work_dir, verbose=verbose)
     logits = _predict(model, test_features.inputs(), cfg.finetune_batch_size)
     predicted = np.argmax(logits, -1)
     real = test_features.padding_mask.astype(bool)
@@ -221,7 +254,7 @@ def finetune_tagging(task, backbone, tokenizer, cfg, crf=False, max_seq_length=N
             "truncated_test_sentences": test_features.truncated}, model
 
 
-def finetune_qa(task, backbone, tokenizer, cfg, learning_rate=None, verbose=1, cache=None):
+def finetune_qa(task, backbone, tokenizer, cfg, learning_rate=None, verbose=1, cache=None, work_dir=None):
     """Fine-tune `SpanQA` on ARCD: official SQuAD v1.1 EM/F1 on the test questions, and the Arabic-normalised
     variant (labelled ``arabic_*``)."""
     from arlm.tasks import qa
@@ -238,7 +271,7 @@ def finetune_qa(task, backbone, tokenizer, cfg, learning_rate=None, verbose=1, c
                        learning_rate or cfg.finetune_learning_rate, len(train_features), loss=loss,
                        loss_weights=weights)
     targets = {"start_logits": train_features.start_positions, "end_logits": train_features.end_positions}
-    info = _fit(model, train_features.inputs(), targets, cfg, verbose=verbose)
+    info = _fit(model, train_features.inputs(), targets, cfg, work_dir, verbose=verbose)
     out = _predict(model, test_features.inputs(), cfg.finetune_batch_size)
     answers = qa.decode(test.examples, test_features, out["start_logits"], out["end_logits"])
     golds = [example.answers for example in test.examples]

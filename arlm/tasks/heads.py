@@ -23,6 +23,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from arlm import runtime
+
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
 
@@ -135,7 +137,7 @@ class TokenTagger(keras.Model):
             loss = -ops.mean(crf_log_likelihood(y_pred, y, mask, self.crf_layer.transitions))
         else:
             loss = masked_cross_entropy(y, y_pred, mask)
-        return loss + ops.sum(self.losses) if self.losses else loss
+        return runtime.scale_loss(loss + ops.sum(self.losses) if self.losses else loss)
 
     def crf_transitions(self):
         return None if self.crf_layer is None else keras.ops.convert_to_numpy(self.crf_layer.transitions)
