@@ -96,7 +96,8 @@ def load_snapshot(index_path, name, step):
     entry = {s["step"]: s["path"] for s in index[name]["snapshots"]}
     if step not in entry:
         raise ArtifactError(f"{index_path}: run {name!r} has no snapshot at step {step}; steps: {sorted(entry)}")
-    backbone = MobileBertBackbone(**index[name]["config"])
+    with runtime.scope():
+        backbone = MobileBertBackbone(**index[name]["config"])
     backbone.load_weights(index_path.parent / entry[step])
     return backbone
 
@@ -122,8 +123,7 @@ def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None
 
     stage = Stage(work_dir)
     if stage.finished:
-        with runtime.scope():
-            return load_model(stage.output("model")), stage.history()
+        return load_model(stage.output("model")), stage.history()
     meta = read_meta(data_dir)
     config = preset_at_scale(preset, cfg, vocab_size=count_lines(vocab_path))
     if meta["max_seq_length"] > config.max_position_embeddings:

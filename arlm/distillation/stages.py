@@ -54,8 +54,7 @@ def load_pretrainer(path):
     path = Path(path)
     if not path.exists():
         raise ArtifactError(f"{path} is missing")
-    with runtime.scope():
-        return load_model(path, compile=False)
+    return load_model(path, compile=False)
 
 
 def pretraining_dataset_factory(pretraining_dir, cfg, seed=None):

@@ -25,11 +25,15 @@ def register_all():
 
 
 def load_model(path, safe_mode=True, **kwargs):
-    """`keras.saving.load_model` after `register_all` (e.g. chapter 2's ``teacher.keras``)."""
+    """`keras.saving.load_model` after `register_all` (e.g. chapter 2's ``teacher.keras``), inside the current
+    runtime's scope (a TF strategy places the variables)."""
     import keras
 
+    from arlm import runtime
+
     register_all()
-    return keras.saving.load_model(path, safe_mode=safe_mode, **kwargs)
+    with runtime.scope():
+        return keras.saving.load_model(path, safe_mode=safe_mode, **kwargs)
 
 
 def __getattr__(name):

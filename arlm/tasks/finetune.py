@@ -55,11 +55,12 @@ def load_backbone(model, cfg, vocab_size):
     `model` is a preset name (`PRESETS`: random initialisation at the sizes of scale `cfg`), or a ``.keras`` file
     holding a backbone, a pretrainer/student with a ``backbone`` attribute, or a fine-tuned task model.
     """
-    from arlm import models
+    from arlm import models, runtime
 
     if isinstance(model, str) and model in PRESETS:
         config = models.preset_at_scale(model, cfg).replace(vocab_size=vocab_size)
-        backbone = models.MobileBertBackbone.from_mobilebert_config(config)
+        with runtime.scope():
+            backbone = models.MobileBertBackbone.from_mobilebert_config(config)
         return backbone, f"{model} preset at scale {cfg.name!r}, random initialisation (no pretraining)"
     path = Path(model)
     if not path.is_file():
@@ -70,15 +71,10 @@ def load_backbone(model, cfg, vocab_size):
 
 def backbone_from_file(path, vocab_size=None):
     """The backbone inside a ``.keras`` file: a backbone, or any model with a ``backbone`` attribute."""
-    import keras
-
-    import arlm.models.classifier  # noqa: F401 (registers the book's model classes before loading)
-    import arlm.models.pretraining  # noqa: F401
-    import arlm.optimizers  # noqa: F401 (a compiled file names its optimizer)
-    import arlm.tasks.heads  # noqa: F401
+    import arlm.tasks.heads  # noqa: F401 (registers the task models before loading)
     from arlm import models
 
-    loaded = keras.saving.load_model(path, compile=False)
+    loaded = models.load_model(path, compile=False)
     backbone = loaded if isinstance(loaded, models.MobileBertBackbone) else getattr(loaded, "backbone", None)
     if backbone is None:
         raise ArtifactError(f"{path}: holds a {type(loaded).__name__} without a backbone")
