@@ -34,20 +34,36 @@ class Predictor:
         from arlm.tokenizer import WordPieceTokenizer
 
         self.path = Path(tflite_path)
+        if not self.path.is_file():
+            what = "is not a file" if self.path.exists() else "does not exist"
+            raise ArtifactError(f"{self.path} {what} (parameter FILE.tflite): make one with `arlm export`")
         sidecar = self.path.with_suffix(".json")
         if not sidecar.is_file():
             raise ArtifactError(
                 f"{sidecar} is missing: export the model with `arlm export`, which writes it beside {self.path.name}"
             )
-        self.info = json.loads(sidecar.read_text(encoding="utf-8"))
+        try:
+            self.info = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ArtifactError(f"{sidecar}: not the JSON sidecar `arlm export` writes ({error})") from None
+        if not isinstance(self.info, dict):
+            raise ArtifactError(f"{sidecar}: expected a JSON object, got {type(self.info).__name__}")
         for key in ("task", "labels", "vocab"):
             if key not in self.info:
                 raise ArtifactError(f"{sidecar}: key {key!r} is missing")
         self.task = self.info["task"]
         self.labels = self.info["labels"]
-        self.tokenizer = WordPieceTokenizer(self.path.parent / self.info["vocab"])
+        vocab = self.path.parent / str(self.info["vocab"])
+        if not vocab.is_file():
+            raise ArtifactError(f"{sidecar}: its vocabulary {vocab} is missing (`arlm export` writes it beside "
+                                f"{self.path.name})")
+        self.tokenizer = WordPieceTokenizer(vocab)
         self.model = TFLiteModel(self.path, num_threads=num_threads)
         self.max_seq_length = self.model.max_seq_length
+        outputs = self.model.output_shapes.get("logits")
+        if self.task in ("classification", "tagging") and outputs is not None and outputs[-1] != len(self.labels):
+            raise ArtifactError(f"{sidecar}: names {len(self.labels)} labels but {self.path.name} has {outputs[-1]} "
+                                "outputs (a sidecar of another model?)")
 
     # -- encoding (spec 5.1-5.3 layouts) ----------------------------------------------------------------
     def _features(self, ids, segments):

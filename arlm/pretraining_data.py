@@ -37,13 +37,22 @@ import os
 import random
 import struct
 import time
+import warnings
 from pathlib import Path
 
 from arlm.errors import DatasetError, ParameterError
-from arlm.io import atomic_path, write_json
+from arlm.io import atomic_path, check_out_dir, staged_dir, write_json
 
 FEATURES = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions", "masked_lm_ids", "masked_lm_weights",
             "next_sentence_labels")
+OUTPUTS = ("shard-*.tfrecord", "meta.json")  # what `create_pretraining_data` writes in its folder
+# above this share of [UNK] among the corpus's tokens the vocabulary does not fit the corpus (a Latin-only one on
+# Arabic text gives 99%); a vocabulary trained on the corpus itself gives well under 1%
+UNK_WARNING_RATE = 0.05
+
+
+class UnknownTokensWarning(UserWarning):
+    """The vocabulary maps more than `UNK_WARNING_RATE` of the corpus's tokens to [UNK]."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -414,11 +423,14 @@ def process_shard(shard_index, documents, vocab_path, config, out_dir=None):
     rng = random.Random(config.random_seed + shard_index)
     tokenized, empty, long_lines = tokenize_documents(documents, tokenizer, config.max_seq_length - 3,
                                                       config.split_sentences)
+    sentences = [ids for document in tokenized for ids in document]
+    corpus_tokens, unk_tokens = sum(map(len, sentences)), sum(ids.count(tokenizer.unk_id) for ids in sentences)
     continuation = tokenizer.is_continuation() if config.do_whole_word_mask else None
     instances = create_instances(tokenized, config, tokenizer.vocab_size, rng, continuation)
     encoder = ExampleEncoder(config.max_seq_length, config.max_predictions_per_seq, tokenizer.vocab_size)
     records = [encoder.encode(instance) for instance in instances]
     stats = {"documents": len(tokenized), "empty_documents": empty, "long_lines": long_lines,
+             "corpus_tokens": corpus_tokens, "unk_tokens": unk_tokens,
              "instances": len(instances), "random_next": sum(inst.is_random_next for inst in instances),
              "masked": sum(len(inst.masked_lm_positions) for inst in instances),
              "tokens": sum(len(inst.tokens) for inst in instances)}
@@ -493,25 +505,39 @@ def create_pretraining_data(documents, vocab_path, out_dir, config=None, workers
     Args:
         documents: iterable of documents (lists of raw lines, or `arlm.corpus.Document`), read lazily.
         vocab_path: WordPiece vocabulary file.
-        out_dir: folder for ``shard-00000.tfrecord``... and ``meta.json``; old shards there are removed.
+        out_dir: folder for ``shard-00000.tfrecord``... and ``meta.json``. It is built beside and replaces the
+            old folder as a whole only when every shard is written (`arlm.io.staged_dir`): a failure leaves the
+            previous shards and their ``meta.json`` untouched. It may hold only such files (`OUTPUTS`).
         config: a `PretrainingConfig` (BERT's flags).
         workers: processes (default: CPU count); 1 runs in this process.
         words_per_shard: words per shard, the memory bound and the pool for random-next segments.
 
-    Returns the metadata written to ``meta.json`` (shapes, counts, NSP ratio, seconds).
+    Returns the metadata written to ``meta.json`` (shapes, counts, NSP ratio, the corpus's ``unk_rate``,
+    seconds). Warns (`UnknownTokensWarning`) when ``unk_rate`` is above `UNK_WARNING_RATE`.
     """
-    from tqdm.auto import tqdm
-
     config = config or PretrainingConfig()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for old in out_dir.glob("shard-*.tfrecord"):
-        old.unlink()
-    workers = workers or os.cpu_count() or 1
+    if workers is not None and workers < 1:
+        raise ParameterError(f"workers must be at least 1, got {workers} (parameter --workers)")
+    if words_per_shard < 1:
+        raise ParameterError(f"words_per_shard must be at least 1, got {words_per_shard} (parameter --words-per-shard)")
+    out_dir = check_out_dir(out_dir, OUTPUTS)
     vocab_path = str(Path(vocab_path).resolve())
     _tokenizer(vocab_path)  # a bad vocabulary fails here, with its message, before any work starts
-    totals = {"documents": 0, "empty_documents": 0, "long_lines": 0, "instances": 0, "random_next": 0,
-              "masked": 0, "tokens": 0}
+    with staged_dir(out_dir) as staging:
+        meta = _write_shards(documents, vocab_path, staging, config, workers or os.cpu_count() or 1,
+                             words_per_shard, progress)
+    if meta["unk_rate"] > UNK_WARNING_RATE:
+        warnings.warn(f"{meta['unk_rate']:.1%} of the corpus's tokens are [UNK] with the vocabulary {vocab_path} "
+                      f"(more than {UNK_WARNING_RATE:.0%}): it does not fit this corpus (another language or "
+                      "script?); train one on it with `arlm vocab train`", UnknownTokensWarning, stacklevel=2)
+    return meta
+
+
+def _write_shards(documents, vocab_path, out_dir, config, workers, words_per_shard, progress):
+    from tqdm.auto import tqdm
+
+    totals = {"documents": 0, "empty_documents": 0, "long_lines": 0, "corpus_tokens": 0, "unk_tokens": 0,
+              "instances": 0, "random_next": 0, "masked": 0, "tokens": 0}
     files = []
     start = time.perf_counter()
     bar = tqdm(desc="pretraining instances", unit="ex", disable=not progress)
@@ -548,7 +574,8 @@ def create_pretraining_data(documents, vocab_path, out_dir, config=None, workers
     meta = {
         **dataclasses.asdict(config), "vocab_path": vocab_path, "files": sorted(files),
         **totals, "next_sentence_random_ratio": totals["random_next"] / totals["instances"],
-        "masked_per_instance": totals["masked"] / totals["instances"], "seconds": round(seconds, 3),
+        "masked_per_instance": totals["masked"] / totals["instances"],
+        "unk_rate": totals["unk_tokens"] / max(1, totals["corpus_tokens"]), "seconds": round(seconds, 3),
         "instances_per_second": round(totals["instances"] / seconds, 1), "workers": workers,
         "words_per_shard": words_per_shard,
     }

@@ -15,6 +15,7 @@ that lists the valid ones.
 
 import dataclasses
 import json
+import math
 
 from arlm.errors import ParameterError
 
@@ -216,8 +217,45 @@ def check_scale(name):
     return name
 
 
+# Allowed ranges, (lowest, highest) inclusive (None: unbounded), of the numeric keys; a key not listed here is only
+# type-checked. 0 means "all" for the example, word and classifier limits.
+POSITIVE = (1, None)
+AT_LEAST_ZERO = (0, None)
+RANGES = {
+    "seed": AT_LEAST_ZERO, "corpus_max_words": AT_LEAST_ZERO, "vocab_size": (6, None), "vocab_size_small": (6, None),
+    "max_seq_length": (8, None), "max_predictions_per_seq": POSITIVE, "masked_lm_prob": (0.0, 1.0),
+    "dupe_factor": POSITIVE, "short_seq_prob": (0.0, 1.0), "num_layers": POSITIVE, "hidden_size": POSITIVE,
+    "batch_size": POSITIVE, "teacher_steps": POSITIVE, "warmup_steps": AT_LEAST_ZERO, "checkpoint_every": POSITIVE,
+    "figure1_checkpoints": POSITIVE, "kt_steps_per_layer": POSITIVE, "distill_steps": POSITIVE,
+    "finetune_epochs": POSITIVE, "finetune_batch_size": POSITIVE, "finetune_max_train_examples": AT_LEAST_ZERO,
+    "finetune_max_eval_examples": AT_LEAST_ZERO, "finetune_max_seq_length": (3, None), "qa_max_seq_length": (8, None),
+    "qa_doc_stride": POSITIVE, "quant_eval_examples": AT_LEAST_ZERO, "latency_runs": POSITIVE,
+    "quant_max_classifiers": AT_LEAST_ZERO,
+}
+# keys by how they end, for keys added later: learning rates and ratios must be positive
+POSITIVE_SUFFIXES = ("_learning_rate", "_ratio")
+
+
+def check_range(key, value):
+    """`value` if it is in the allowed range of parameter `key`, else a `ParameterError` naming the key."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParameterError(f"parameter {key!r} must be a finite number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if key.endswith(POSITIVE_SUFFIXES) and key not in RANGES:
+        if value <= 0:
+            raise ParameterError(f"parameter {key!r} must be greater than 0, got {value!r}")
+        return value
+    low, high = RANGES.get(key, (None, None))
+    if low is not None and value < low or high is not None and value > high:
+        expected = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ParameterError(f"parameter {key!r} must be {expected}, got {value!r}")
+    return value
+
+
 def coerce(key, value):
-    """Convert `value` (possibly a string from the command line) to the type of parameter `key`."""
+    """Convert `value` (possibly a string from the command line) to the type of parameter `key`, and check its
+    range (`RANGES`); errors name the key."""
     if key not in SCALES["tiny"]:
         raise ParameterError(_unknown_key_message(key))
     kind = type(SCALES["tiny"][key])
@@ -232,7 +270,7 @@ def coerce(key, value):
         value = int(value)
     if type(value) is not kind:
         raise ParameterError(f"parameter {key!r} expects a {kind.__name__}, got {value!r}")
-    return value
+    return check_range(key, value)
 
 
 def resolve(scale="tiny", **overrides):

@@ -40,22 +40,32 @@ def split_words(normalized_text):
     return _WORDS.findall(normalized_text)
 
 
-def read_vocabulary(vocab_path):
-    """The tokens of a vocabulary file, checked: one per line, no duplicates, special tokens first."""
+def read_vocabulary(vocab_path, parameter=None):
+    """The tokens of a vocabulary file, checked: UTF-8 (a BOM is dropped), one per line, no duplicates, special
+    tokens first. Errors name the file and line, and `parameter` (e.g. ``"--vocab"``) when given."""
     path = Path(vocab_path)
-    if not path.exists():
-        raise DatasetError(f"vocabulary file {path} does not exist (train one with `arlm vocab train`)")
-    tokens = path.read_text(encoding="utf-8").split("\n")
+    named = f" (parameter {parameter})" if parameter else ""
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "does not exist"
+        raise DatasetError(f"vocabulary file {path} {what}{named} (train one with `arlm vocab train`)")
+    raw = path.read_bytes()
+    try:
+        tokens = raw.decode("utf-8-sig").split("\n")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise DatasetError(f"{path}:{line}: not UTF-8 text ({error.reason}); not a vocabulary file?{named}") from None
     if tokens and tokens[-1] == "":
         tokens.pop()
+    crlf = " (Windows line endings: save the file with \\n line endings)" if tokens and tokens[0].endswith("\r") else ""
     if tuple(tokens[: len(SPECIAL_TOKENS)]) != SPECIAL_TOKENS:
-        raise DatasetError(f"{path}: the first lines must be {' '.join(SPECIAL_TOKENS)}, got {tokens[:5]}")
+        raise DatasetError(f"{path}: the first lines must be {' '.join(SPECIAL_TOKENS)}, got {tokens[:5]}"
+                           f"{crlf}{named}")
     seen = {}
     for line, token in enumerate(tokens, 1):
         if not token or token != token.strip():
-            raise DatasetError(f"{path}:{line}: empty token or token with surrounding whitespace: {token!r}")
+            raise DatasetError(f"{path}:{line}: empty token or token with surrounding whitespace: {token!r}{named}")
         if token in seen:
-            raise DatasetError(f"{path}:{line}: token {token!r} repeats line {seen[token]}")
+            raise DatasetError(f"{path}:{line}: token {token!r} repeats line {seen[token]}{named}")
         seen[token] = line
     return tokens
 

@@ -44,7 +44,8 @@ def test_data_fetch_offline_is_a_clear_error(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(datasets, "_download", offline)
     assert main(["data", "fetch", "hard"]) == 2
-    assert "arlm data: error: could not download https://raw.githubusercontent.com/elnagara" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "arlm data fetch: error: could not download https://raw.githubusercontent.com/elnagara" in err
 
 
 def test_run_rejects_unknown_scale_and_parameters(capsys):
@@ -54,6 +55,18 @@ def test_run_rejects_unknown_scale_and_parameters(capsys):
     assert "valid parameters are:" in capsys.readouterr().err
     assert main(["run", "--chapters", "0-9"]) == 2
     assert "chapters are numbered 1-7" in capsys.readouterr().err
+
+
+def test_only_bad_input_is_a_message_a_bug_keeps_its_traceback(monkeypatch, capsys):
+    import arlm.params
+
+    def bug():
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(arlm.params, "parameter_table", bug)
+    with pytest.raises(KeyError, match="a bug"):
+        main(["params"])
+    assert "error:" not in capsys.readouterr().err
 
 
 def test_parse_chapters_and_overrides():

@@ -95,3 +95,33 @@ def _zip(members):
         for name, data in members.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def test_a_cached_file_is_verified_again_and_fetched_again_when_corrupted(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARLM_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("ARLM_DATA_DIR", raising=False)
+    good = _zip({"balanced-reviews.txt": "rating\treview\n5\tفندق جميل\n"})
+    downloads = []
+    monkeypatch.setattr(datasets, "_download", lambda url: downloads.append(url) or good)
+    path = datasets.path("hard", "balanced")
+    original = path.read_bytes()
+
+    hashed = []
+    real = datasets.sha256_of
+    monkeypatch.setattr(datasets, "sha256_of", lambda value: hashed.append(value) or real(value))
+    assert datasets.path("hard", "balanced") == path and hashed == []  # unchanged since verified: not re-hashed
+    path.write_text("rating\treview\n1\tعدلت\n", encoding="utf-8")  # corrupted after the fetch
+    assert datasets.path("hard", "balanced") == path
+    assert path.read_bytes() == original and len(downloads) == 2  # fetched again
+    path.write_bytes(original[:-3])
+    with pytest.raises(DatasetError, match=r"cached file .*balanced--balanced-reviews.txt is corrupt.*arlm data fetch"):
+        datasets.path("hard", "balanced", download=False)
+    assert datasets.fetch_dataset("hard")["balanced"] == path and path.read_bytes() == original
+    assert len(downloads) == 3
+
+
+def test_a_download_that_is_not_a_zip_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARLM_CACHE_DIR", str(tmp_path))
+    with pytest.raises(DatasetError, match=r"balanced-reviews.zip: the download is not a zip archive.*'<!doctype"):
+        datasets.fetch("hard", "balanced", downloader=lambda url: b"<!doctype html><p>moved</p>")
+    assert not any(tmp_path.rglob("*"))

@@ -1,6 +1,9 @@
+import os
+
 import pytest
 
-from arlm.io import atomic_path, read_json, write_json
+from arlm.errors import ArtifactError, ParameterError
+from arlm.io import atomic_path, check_keras_file, check_out_dir, move_into, read_json, staged_dir, write_json
 
 
 def test_atomic_path_replaces_only_on_success(tmp_path):
@@ -34,3 +37,122 @@ def test_write_json_handles_numpy_and_arabic(tmp_path):
     path = write_json(tmp_path / "r.json", {"acc": np.float32(0.5), "ids": np.arange(2), "text": "نص"})
     assert read_json(path) == {"acc": 0.5, "ids": [0, 1], "text": "نص"}
     assert "نص" in path.read_text(encoding="utf-8")
+
+
+def _tree(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_staged_dir_swaps_the_whole_folder_in_on_success(tmp_path):
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with staged_dir(target) as staging:
+        assert staging.parent == tmp_path and staging.is_dir() and not any(staging.iterdir())
+        (staging / "new.txt").write_text("new")
+        assert (target / "old.txt").read_text() == "old"  # nothing visible before the block ends
+    assert _tree(target) == {"new.txt": b"new"}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # the old folder and the staging folder are gone
+
+
+def test_staged_dir_leaves_the_target_untouched_on_failure(tmp_path):
+    target = tmp_path / "out"
+    (target / "sub").mkdir(parents=True)
+    (target / "sub" / "a.bin").write_bytes(b"\x00\x01")
+    (target / "meta.json").write_text("{}")
+    before = _tree(target)
+    with pytest.raises(ValueError):
+        with staged_dir(target) as staging:
+            (staging / "meta.json").write_text('{"new": true}')
+            raise ValueError("failed half way")
+    assert _tree(target) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    with staged_dir(tmp_path / "fresh" / "deep") as staging:  # a missing target (and parents) is created
+        (staging / "x").write_text("1")
+    assert (tmp_path / "fresh" / "deep" / "x").read_text() == "1"
+
+
+def test_staged_dir_recovers_from_a_crash_between_its_renames(tmp_path):
+    # killed after the old folder was moved aside and before the new one was renamed in
+    (tmp_path / ".out.old-abc").mkdir()
+    (tmp_path / ".out.old-abc" / "meta.json").write_text("old")
+    (tmp_path / ".out.staging-def").mkdir()
+    with pytest.raises(RuntimeError):
+        with staged_dir(tmp_path / "out"):
+            raise RuntimeError
+    assert _tree(tmp_path / "out") == {"meta.json": b"old"}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_staged_dir_refuses_a_file(tmp_path):
+    (tmp_path / "out").write_text("x")
+    with pytest.raises(ArtifactError, match="is a file"):
+        with staged_dir(tmp_path / "out"):
+            pass
+
+
+def test_atomic_path_fsyncs_the_file_and_its_folder(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with atomic_path(tmp_path / "vocab.txt") as tmp:
+        tmp.write_text("[PAD]\n")
+    assert synced[0].startswith(str(tmp_path / ".vocab.txt.")) and synced[1] == str(tmp_path)
+    assert (tmp_path / "vocab.txt").read_text() == "[PAD]\n"
+
+
+def test_atomic_path_never_replaces_a_folder_by_a_file(tmp_path):
+    (tmp_path / "vocab.txt").mkdir()
+    (tmp_path / "vocab.txt" / "keep").write_text("1")
+    with pytest.raises(ArtifactError, match="is a folder"):
+        with atomic_path(tmp_path / "vocab.txt") as tmp:
+            tmp.write_text("x")
+    assert (tmp_path / "vocab.txt" / "keep").read_text() == "1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vocab.txt"]
+
+
+def test_check_out_dir_accepts_earlier_outputs_only(tmp_path):
+    owned = ("shard-*.tfrecord", "meta.json")
+    assert check_out_dir(tmp_path / "new", owned) == tmp_path / "new"
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "shard-00000.tfrecord").write_bytes(b"")
+    (tmp_path / "old" / "meta.json").write_text("{}")
+    check_out_dir(tmp_path / "old", owned)
+    (tmp_path / "old" / "notes.md").write_text("mine")
+    with pytest.raises(ParameterError, match=r"--out .*old: the folder holds files .* \(notes.md\)"):
+        check_out_dir(tmp_path / "old", owned)
+    with pytest.raises(ParameterError, match="--data .*notes.md: is a file"):
+        check_out_dir(tmp_path / "old" / "notes.md", owned, "--data")
+    with pytest.raises(ParameterError, match="cannot be created, .*notes.md is a file"):
+        check_out_dir(tmp_path / "old" / "notes.md" / "x", owned)
+
+
+def test_check_keras_file_names_a_truncated_file(tmp_path):
+    import zipfile
+
+    good = tmp_path / "m.keras"
+    with zipfile.ZipFile(good, "w") as archive:
+        for name in ("metadata.json", "config.json", "model.weights.h5"):
+            archive.writestr(name, "x" * 1000)
+    assert check_keras_file(good) == good
+    (tmp_path / "t.keras").write_bytes(good.read_bytes()[:900])
+    with pytest.raises(ArtifactError, match=r"t.keras: not a complete .keras file .*\(--model\)"):
+        check_keras_file(tmp_path / "t.keras")
+    with pytest.raises(ArtifactError, match="no such file"):
+        check_keras_file(tmp_path / "none.keras")
+
+
+def test_move_into_renames_a_set_of_files(tmp_path):
+    staging, folder = tmp_path / "staging", tmp_path / "out"
+    staging.mkdir()
+    folder.mkdir()
+    (folder / "m.json").write_text("old")
+    for name in ("m.json", "m.tflite"):
+        (staging / name).write_text(name)
+    assert move_into([staging / "m.json", staging / "m.tflite"], folder) == [folder / "m.json", folder / "m.tflite"]
+    assert _tree(folder) == {"m.json": b"m.json", "m.tflite": b"m.tflite"} and not any(staging.iterdir())

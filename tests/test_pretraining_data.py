@@ -2,6 +2,7 @@
 format, the tf.data reader and dynamic masking, and malformed input."""
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -303,3 +304,45 @@ def test_cli_with_bert_flag_names(tmp_path, documents):
     assert run_cli(argv) == 0
     meta = read_meta(tmp_path / "out")
     assert meta["max_seq_length"] == 32 and meta["random_seed"] == 3 and meta["instances"] > 0
+
+
+def test_unk_rate_is_reported_and_a_vocabulary_of_another_script_warned(tmp_path, documents, tokenizer, capsys):
+    from test_corpus import run_cli
+
+    from arlm.pretraining_data import UNK_WARNING_RATE, UnknownTokensWarning
+
+    docs = documents[:40]
+    meta = create_pretraining_data(docs, tokenizer.vocab_path, tmp_path / "ok", CONFIG, workers=1, progress=False)
+    assert 0 <= meta["unk_rate"] < UNK_WARNING_RATE and meta["corpus_tokens"] > meta["unk_tokens"]
+    assert read_meta(tmp_path / "ok")["unk_rate"] == meta["unk_rate"]
+    latin = tmp_path / "latin.txt"
+    train_vocabulary(["the cat sat on the mat", "a dog ran in the park", "hello world again"], 60, latin,
+                     min_frequency=1)
+    with pytest.warns(UnknownTokensWarning, match=r"\d+\.\d% of the corpus's tokens are \[UNK\]"):
+        meta = create_pretraining_data(docs, latin, tmp_path / "latin", CONFIG, workers=1, progress=False)
+    assert meta["unk_rate"] > 0.9
+
+    corpus_file = tmp_path / "corpus.txt"
+    corpus_file.write_text("\n\n".join("\n".join(doc) for doc in docs) + "\n", encoding="utf-8")
+    argv = ["pretraining-data", "--corpus", str(corpus_file), "--vocab", str(latin), "--out", str(tmp_path / "cli"),
+            "--max-seq-length", "32", "--dupe-factor", "1", "--workers", "1"]
+    assert run_cli(argv) == 0
+    captured = capsys.readouterr()
+    assert re.search(r"\[UNK\] (9\d|100)\.\d\d% of the corpus's tokens", captured.out)
+    assert re.search(r"arlm pretraining-data: warning: (9\d|100)\.\d% of the corpus's tokens", captured.err)
+    assert "UserWarning" not in captured.err  # said once, in the command's words
+
+
+def test_a_rerun_replaces_the_folder_only_when_it_succeeds(tmp_path, documents, tokenizer):
+    out = tmp_path / "data"
+    first = create_pretraining_data(documents[:40], tokenizer.vocab_path, out, CONFIG, workers=1,
+                                    words_per_shard=2000, progress=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert len(first["files"]) > 1 and set(before) == {*first["files"], "meta.json"}
+    with pytest.raises(DatasetError, match="lists of lines"):  # fails after the first shard
+        create_pretraining_data([*documents[:40], "a string"], tokenizer.vocab_path, out, CONFIG, workers=1,
+                                words_per_shard=2000, progress=False)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    second = create_pretraining_data(documents[:10], tokenizer.vocab_path, out, CONFIG, workers=1, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*second["files"], "meta.json"])  # no stale shard
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]

@@ -47,3 +47,22 @@ def test_wrong_type_is_an_error_naming_the_parameter():
         scales.resolve("tiny", teacher_steps="many")
     with pytest.raises(ParameterError, match="'batch_size' expects a int"):
         scales.resolve("tiny", batch_size=2.5)
+
+
+def test_ranges_are_checked_with_the_key_named():
+    with pytest.raises(ParameterError, match="'checkpoint_every' must be at least 1, got 0"):
+        scales.resolve("tiny", checkpoint_every=0)
+    with pytest.raises(ParameterError, match="'finetune_batch_size' must be at least 1, got -2"):
+        scales.resolve("tiny", finetune_batch_size="-2")
+    with pytest.raises(ParameterError, match="'teacher_learning_rate' must be greater than 0"):
+        scales.resolve("tiny", teacher_learning_rate=0)
+    with pytest.raises(ParameterError, match="'masked_lm_prob' must be between 0.0 and 1.0, got 1.5"):
+        scales.coerce("masked_lm_prob", "1.5")
+    with pytest.raises(ParameterError, match="'short_seq_prob' must be a finite number"):
+        scales.coerce("short_seq_prob", "NaN")
+    assert scales.resolve("tiny", warmup_steps=0, finetune_max_train_examples=0).warmup_steps == 0
+
+
+def test_every_preset_is_within_its_own_ranges():
+    for name, values in scales.SCALES.items():
+        assert scales.resolve(name, **values).as_dict() == {"scale": name, **values}

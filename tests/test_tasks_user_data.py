@@ -51,6 +51,16 @@ def test_finetune_cli_on_a_small_file(tmp_path, monkeypatch, run_cli, capsys):
     path, meta = model_entry(tmp_path / "out")
     assert meta["labels"] == labels and meta["task"] == "classification"
 
+    # again, from the model of that folder into that folder: it is read first, then replaced as a whole
+    (tmp_path / "out" / "metrics.json").write_text("{}")
+    code = run_cli(["finetune", "--train", str(train), "--test", str(test), "--text-column", "tweet",
+                    "--label-column", "sentiment", "--model", "out/model.keras", "--epochs", "1",
+                    "--max-seq-length", "32", "--out", "out"])
+    assert code == 0
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["model"] == "pretrained weights from out/model.keras" and metrics["vocabulary"] == "out/vocab.txt"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "test.csv", "train.csv"]
+
 
 def _write(path, text, encoding="utf-8"):
     path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
@@ -96,3 +106,31 @@ def test_cli_reports_bad_input_as_an_error_exit(tmp_path, run_cli, capsys):
                     "--label-column", "label", "--model", "mberta", "--out", str(tmp_path / "out")])
     assert code == 2
     assert "train.csv:2: no column 'body'" in capsys.readouterr().err
+
+
+def test_labels_follow_one_rule(tmp_path):
+    jsonl = _write(tmp_path / "n.jsonl", '{"t": "أ", "y": 1}\n{"t": "ب", "y": 1.0}\n{"t": "ت", "y": "1"}\n'
+                                         '{"t": "ث", "y": " \\ufeff01 "}\n{"t": "ج", "y": 10}\n{"t": "ح", "y": 2}\n')
+    assert read_labelled(jsonl, "t", "y")[1] == ["1", "1", "1", "1", "10", "2"]
+    task = user_task(jsonl, jsonl, None, "t", "y")
+    assert task.labels == ["1", "2", "10"]  # numbers sorted by value
+    booleans = _write(tmp_path / "b.jsonl", '{"t": "أ", "y": true}\n{"t": "ب", "y": "False"}\n')
+    assert read_labelled(booleans, "t", "y")[1] == ["true", "false"]
+    bom = _write(tmp_path / "bom.csv", "text,label\nجميل,\ufeffpos\nسيء,neg \nرائع, pos\n")
+    assert read_labelled(bom, "text", "label")[1] == ["pos", "neg", "pos"]
+    with pytest.raises(DatasetError, match=r"mixed.csv:3: label 'pos' .* is text, but the label '1' of line 2"):
+        read_labelled(_write(tmp_path / "mixed.csv", "text,label\nأ,1\nب,pos\n"), "text", "label")
+
+
+def test_tsv_has_no_quoting(tmp_path):
+    rows = [f'"نص {i}\t{i % 2}' if i == 5 else f"نص {i}\t{i % 2}" for i in range(48)]
+    texts, labels = read_labelled(_write(tmp_path / "q.tsv", "text\tlabel\n" + "\n".join(rows) + "\n"), "text", "label")
+    assert len(texts) == 48 and texts[5] == '"نص 5' and labels[:3] == ["0", "1", "0"]
+
+
+def test_finetune_help_says_the_label_rule(run_cli, capsys):
+    with pytest.raises(SystemExit):
+        run_cli(["finetune", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "numbers are labels by value" in out and "true/false are a kind of their own" in out
+    assert "TSV (no quoting)" in out

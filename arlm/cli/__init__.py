@@ -30,8 +30,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except ArlmError as error:
-        print(f"arlm {args.command}: error: {error}", file=sys.stderr)
+    except ArlmError as error:  # bad input: one line; anything else is a bug and keeps its traceback
+        command = " ".join(filter(None, (args.command, getattr(args, f"{args.command}_command", None))))
+        print(f"arlm {command}: error: {error}", file=sys.stderr)
         return 2
 
 

@@ -6,6 +6,7 @@ interpreter and the pure-Python tokenizer only; `arlm export` imports TensorFlow
 
 import json
 
+from arlm.cli.checks import input_file, int_at_least, output_file, positive_int
 from arlm.quantization import PRECISIONS
 
 
@@ -17,7 +18,7 @@ def register(subparsers):
     export.add_argument("--name", help="which model of the folder, e.g. mberta_ajgt")
     export.add_argument("--quantize", default="dynamic", choices=list(PRECISIONS), help="precision (default dynamic)")
     export.add_argument("--out", required=True, metavar="FILE.tflite", help="output file")
-    export.add_argument("--max-seq-length", type=int, help="input length (default: the model's)")
+    export.add_argument("--max-seq-length", type=int_at_least(3), help="input length (default: the model's)")
     export.add_argument("--vocab", help="vocabulary file (default: the one named in index.json)")
     export.add_argument("--calibration", metavar="TEXTS.txt", help="int8: texts, one a line, for calibration")
     export.set_defaults(func=_export)
@@ -26,38 +27,58 @@ def register(subparsers):
     predict.add_argument("tflite", metavar="FILE.tflite")
     predict.add_argument("text", metavar="TEXT", help="the text (for QA: the question)")
     predict.add_argument("--context", help="QA: the passage")
-    predict.add_argument("--threads", type=int, help="interpreter threads (default: all cores)")
+    predict.add_argument("--threads", type=positive_int, help="interpreter threads (default: all cores)")
     predict.set_defaults(func=_predict)
 
 
 def _export(args):
+    import tempfile
     from pathlib import Path
 
     from arlm.errors import ParameterError
+    from arlm.io import move_into
     from arlm.quantization.export import (
         export_tflite,
         input_length,
         load_finetuned,
         model_entry,
         model_kind,
+        sidecar_path,
         write_sidecar,
     )
+    from arlm.tokenizer import read_vocabulary
 
+    # every input is checked before the (slow) model load, and nothing is written before the export succeeded
     path, meta = model_entry(args.model, args.name)
+    out = output_file(args.out, "--out", ".tflite")
+    for companion in (sidecar_path(out), out.with_suffix(".vocab.txt")):
+        output_file(companion, "--out")
     vocab = args.vocab or meta.get("vocab")
     if not vocab or not Path(vocab).is_file():
         raise ParameterError(f"{path}: no vocabulary found (index.json names {vocab!r}); pass --vocab")
-    model = load_finetuned(path)
-    length = args.max_seq_length or meta.get("max_seq_length") or input_length(model)
-    representative = None
+    named = "--vocab" if args.vocab else f"vocab of {path.parent / 'index.json'}"
+    vocab_size = len(read_vocabulary(vocab, parameter=named))
+    calibration = None
     if args.quantize == "int8":
         if not args.calibration:
             raise ParameterError("--quantize int8 needs --calibration TEXTS.txt (texts from the task's training data)")
-        representative = _encode_texts(Path(args.calibration), vocab, length)
-    out = export_tflite(model, args.out, args.quantize, max_seq_length=length, representative_features=representative)
+        calibration = _calibration_texts(input_file(args.calibration, "--calibration"))
+    model = load_finetuned(path)
+    length = args.max_seq_length or meta.get("max_seq_length") or input_length(model)
+    _check_model(model, path, vocab, vocab_size, length)
     kind = model_kind(model)
     labels = meta.get("labels") or ([] if kind == "qa" else [str(i) for i in range(model.output.shape[-1])])
-    write_sidecar(out, vocab, kind, labels, length, args.quantize, source=str(path), dataset=meta.get("task"))
+    if kind != "qa" and len(labels) != model.output.shape[-1]:
+        raise ParameterError(f"{path}: index.json names {len(labels)} labels but the model has "
+                             f"{model.output.shape[-1]} outputs")
+    representative = _encode_texts(calibration, vocab, length) if calibration else None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as staging:
+        staged = export_tflite(model, Path(staging) / out.name, args.quantize, max_seq_length=length,
+                               representative_features=representative)
+        write_sidecar(staged, vocab, kind, labels, length, args.quantize, source=str(path), dataset=meta.get("task"))
+        # the vocabulary and the sidecar first: a reader that finds the new .tflite finds its companions
+        move_into([staged.with_suffix(".vocab.txt"), sidecar_path(staged), staged], out.parent)
     print(
         f"arlm export: {out} ({out.stat().st_size / 2**20:.2f} MiB, {args.quantize}); "
         f"sidecar {out.with_suffix('.json').name}"
@@ -65,11 +86,42 @@ def _export(args):
     return 0
 
 
-def _encode_texts(path, vocab, length):
+def _check_model(model, path, vocab, vocab_size, length):
+    """The vocabulary and the sequence length fit the loaded model (else the file would export, then fail)."""
+    from arlm.errors import ParameterError
+    from arlm.quantization.export import input_length
+
+    config = getattr(getattr(model, "backbone", None), "config", None)
+    if config is not None and config.vocab_size != vocab_size:
+        raise ParameterError(f"{vocab}: {vocab_size} tokens, but the model {path} has a {config.vocab_size}-token "
+                             "vocabulary (parameter --vocab: use the vocabulary it was fine-tuned with)")
+    try:
+        fixed = input_length(model)
+    except ParameterError:  # a variable length: any length up to the positions
+        fixed = None
+    if fixed is not None and length != fixed:
+        raise ParameterError(f"--max-seq-length {length}: the model {path} takes sequences of length {fixed}")
+    if config is not None and length > config.max_position_embeddings:
+        raise ParameterError(f"--max-seq-length {length} is more than the model's {config.max_position_embeddings} "
+                             f"positions ({path})")
+
+
+def _calibration_texts(path):
+    from arlm.errors import DatasetError
+
+    try:
+        texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError as error:
+        raise DatasetError(f"{path}: not UTF-8 text ({error.reason}) (parameter --calibration)") from None
+    if not texts:
+        raise DatasetError(f"{path}: no texts (one a line expected) (parameter --calibration)")
+    return texts
+
+
+def _encode_texts(texts, vocab, length):
     from arlm.tasks.finetune import encode_texts
     from arlm.tokenizer import WordPieceTokenizer
 
-    texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return encode_texts(texts, WordPieceTokenizer(vocab), length)
 
 

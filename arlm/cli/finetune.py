@@ -7,33 +7,52 @@ prints accuracy and macro-F1 and writes ``out/metrics.json``, ``out/model.keras`
 ``out/index.json`` (``arlm export out --out model.tflite`` then makes the on-device file).
 """
 
+import argparse
 import json
+import textwrap
+
+from arlm.cli.checks import input_file, int_at_least, positive_float, positive_int
 
 
 def register(subparsers):
-    parser = subparsers.add_parser("finetune", help="fine-tune a model on your own labelled texts (CSV/TSV/JSONL)")
+    from arlm.tasks.user_data import LABEL_RULE
+
+    paragraphs = ("Files: CSV (standard quoting) or TSV (no quoting) with a header row, or JSONL; a column named "
+                  "twice is an error.", LABEL_RULE,
+                  "Every input is checked before anything is written; --out is replaced as a whole, only when the "
+                  "run succeeds.")
+    parser = subparsers.add_parser(
+        "finetune", help="fine-tune a model on your own labelled texts (CSV/TSV/JSONL)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(textwrap.fill(paragraph, 79) for paragraph in paragraphs))
     parser.add_argument("--train", required=True, metavar="FILE",
                         help="training file (.csv/.tsv with a header, or .jsonl)")
     parser.add_argument("--test", required=True, metavar="FILE", help="test file, same columns")
     parser.add_argument("--dev", metavar="FILE", help="optional dev file (without it no dev score is reported)")
     parser.add_argument("--text-column", required=True, metavar="C", help="column holding the text")
-    parser.add_argument("--label-column", required=True, metavar="L", help="column holding the label")
+    parser.add_argument("--label-column", required=True, metavar="L",
+                        help="column holding the label (see Labels below)")
     parser.add_argument("--model", required=True, metavar="PATH_OR_PRESET",
                         help="a preset (iberta, iberta_30k, mberta, mberta_ii, arabert_base: random init) "
                              "or a .keras file")
     parser.add_argument("--scale", default="tiny", help="scale preset for the sizes (default tiny)")
-    parser.add_argument("--epochs", type=int, metavar="N")
-    parser.add_argument("--max-seq-length", type=int, metavar="N")
-    parser.add_argument("--batch-size", type=int, metavar="N")
-    parser.add_argument("--learning-rate", type=float, metavar="X")
+    parser.add_argument("--epochs", type=positive_int, metavar="N")
+    parser.add_argument("--max-seq-length", type=int_at_least(3), metavar="N",
+                        help="pieces per text, [CLS] and [SEP] included (at most the model's positions)")
+    parser.add_argument("--batch-size", type=positive_int, metavar="N")
+    parser.add_argument("--learning-rate", type=positive_float, metavar="X")
     parser.add_argument("--vocab", metavar="VOCAB.txt", help="vocabulary (default: beside the model, or chapter 1's)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="output folder: new, empty or an earlier `arlm finetune` output")
     parser.set_defaults(func=_finetune)
 
 
 def _finetune(args):
     from arlm.tasks.user_data import finetune_user
 
+    for flag, path in (("--train", args.train), ("--test", args.test), ("--dev", args.dev)):
+        if path is not None:
+            input_file(path, flag)
     overrides = {key: value for key, value in {
         "finetune_epochs": args.epochs, "finetune_max_seq_length": args.max_seq_length,
         "finetune_batch_size": args.batch_size, "finetune_learning_rate": args.learning_rate,

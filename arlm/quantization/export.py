@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from arlm.errors import ParameterError
+from arlm.errors import ArtifactError, ParameterError
 from arlm.io import atomic_path, write_json
 from arlm.quantization import INPUT_NAMES, PRECISIONS
 
@@ -264,11 +264,16 @@ def read_index(folder):
     index = Path(folder) / "index.json"
     if not index.is_file():
         return {}
-    entries = read_json(index)
+    try:
+        entries = read_json(index)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ArtifactError(f"{index}: not a JSON index of models ({error})") from None
     if isinstance(entries, dict) and "models" in entries:
         entries = entries["models"]
     if isinstance(entries, list):
-        entries = {Path(e.get("file") or e.get("name") or "").stem: e for e in entries}
+        entries = {Path(e.get("file") or e.get("name") or "").stem: e for e in entries if isinstance(e, dict)}
+    if not isinstance(entries, dict) or not all(isinstance(meta, dict) for meta in entries.values()):
+        raise ArtifactError(f"{index}: expected an object of models keyed by name, each an object")
     for meta in entries.values():  # a vocabulary path relative to the models folder or the run folder
         vocab = meta.get("vocab") or meta.get("vocab_path")
         if vocab and not Path(vocab).exists():
@@ -287,15 +292,17 @@ def model_kind(model):
 
 
 def load_finetuned(path):
-    """Load a fine-tuned ``.keras`` file, registering the book's model classes first."""
+    """Load a fine-tuned ``.keras`` file, registering the book's model classes first (a truncated or foreign file is
+    an `ArtifactError` naming it)."""
     import keras
 
     import arlm.models.backbone  # noqa: F401 (registers MobileBertBackbone)
     import arlm.models.classifier  # noqa: F401 (registers MobileBertClassifier)
     import arlm.optimizers  # noqa: F401 (fine-tuned files carry their AdamW)
     import arlm.tasks.heads  # noqa: F401 (registers TokenTagger, SpanQA)
+    from arlm.io import check_keras_file
 
-    return keras.saving.load_model(path)
+    return keras.saving.load_model(check_keras_file(path, "MODEL_DIR"))
 
 
 def model_entry(model_path, name=None):
@@ -320,5 +327,11 @@ def model_entry(model_path, name=None):
         raise ParameterError(f"{path}: expected a .keras file or a folder holding one (parameter MODEL_DIR)")
     meta = dict(read_index(path.parent).get(path.stem, {}))
     if not meta and path.with_suffix(".json").is_file():
-        meta = read_json(path.with_suffix(".json"))
+        sidecar = path.with_suffix(".json")
+        try:
+            meta = read_json(sidecar)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ArtifactError(f"{sidecar}: not the JSON metadata of {path.name} ({error})") from None
+        if not isinstance(meta, dict):
+            raise ArtifactError(f"{sidecar}: expected a JSON object of metadata")
     return path, meta

@@ -34,9 +34,15 @@ class TFLiteModel:
             raise ArtifactError(f"{self.path}: no such TFLite file")
         self.num_threads = num_threads or os.cpu_count() or 1
         resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-        self.interpreter = Interpreter(model_path=str(self.path), num_threads=self.num_threads,
-                                       experimental_op_resolver_type=resolver)
+        try:
+            self.interpreter = Interpreter(model_path=str(self.path), num_threads=self.num_threads,
+                                           experimental_op_resolver_type=resolver)
+        except ValueError as error:  # the interpreter's message names no file
+            raise ArtifactError(f"{self.path}: not a TFLite model ({error}); truncated, or not written by "
+                                "`arlm export`?") from None
         signatures = self.interpreter.get_signature_list()
+        if not signatures:
+            raise ArtifactError(f"{self.path}: the TFLite model has no signature (export it with `arlm export`)")
         self.runner = self.interpreter.get_signature_runner(next(iter(signatures)))
         self.input_details = self.runner.get_input_details()
         missing = [name for name in INPUT_NAMES if name not in self.input_details]
@@ -45,7 +51,11 @@ class TFLiteModel:
                 f"{self.path}: inputs {sorted(self.input_details)} lack {missing}; expected {INPUT_NAMES}"
             )
         self.batch_size, self.max_seq_length = (int(n) for n in self.input_details["token_ids"]["shape"])
-        self.output_names = sorted(self.runner.get_output_details())
+        outputs = self.runner.get_output_details()
+        self.output_names = sorted(outputs)
+        # a file with a single output names it ``logits``, as `run_batch` does
+        self.output_shapes = {("logits" if len(outputs) == 1 else name): tuple(int(n) for n in detail["shape"])
+                              for name, detail in outputs.items()}
 
     def run_batch(self, features):
         """One invocation on exactly ``[batch_size, max_seq_length]`` int32 arrays."""

@@ -279,6 +279,9 @@ def read_hard(path):
     header = [h.strip().lower() for h in rows[0]]
     if "rating" not in header or "review" not in header:
         raise DatasetError(f"{path}:1: expected a header with 'rating' and 'review' columns, got {rows[0]}")
+    for name in ("rating", "review"):
+        if header.count(name) > 1:
+            raise DatasetError(f"{path}:1: column {name!r} appears {header.count(name)} times in the header")
     rating, review = header.index("rating"), header.index("review")
     texts, labels = [], []
     for number, row in enumerate(rows[1:], 2):

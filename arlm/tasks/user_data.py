@@ -1,10 +1,17 @@
 """A user's own labelled texts: CSV, TSV or JSONL files read strictly, every bad row named by file and line.
 
-* CSV/TSV: a header row naming the columns; standard quoting (a quoted cell may hold the delimiter).
+* CSV: a header row naming the columns; standard quoting (a quoted cell may hold the delimiter or a line break),
+  read strictly (a quote that is never closed is an error, it does not swallow the rows after it).
+* TSV: a header row; one row per line and no quoting at all (a ``"`` is an ordinary character).
 * JSONL: one JSON object per line.
+* A column named twice in a header, or a key given twice in a JSON object, is an error.
 
-Labels are strings; their order is the sorted set of the **training** labels, and a dev/test label that training
-never saw is an error (the model would have no output for it).
+Labels follow one rule (`LABEL_RULE`, also in ``arlm finetune --help``): a BOM and surrounding whitespace are
+stripped; numbers are labels by value (JSONL ``1``, ``1.0`` and ``"1"`` are one label, named ``"1"``);
+``true``/``false`` are a kind of their own; a file mixing kinds (``"1"``/``"0"`` with ``"pos"``/``"neg"``), or
+with an empty, missing or NaN label, is an error naming the file and line. The label order is the sorted set of
+the **training** labels (numbers by value), and a dev/test label that training never saw is an error (the model
+would have no output for it).
 
 >>> train = read_labelled("train.csv", "text", "label")                        # doctest: +SKIP
 >>> task = user_task("train.csv", "test.csv", None, "text", "label")            # doctest: +SKIP
@@ -12,12 +19,19 @@ never saw is an error (the model would have no output for it).
 
 import csv
 import json
+import math
+import re
 from pathlib import Path
 
-from arlm.errors import DatasetError
+from arlm.errors import DatasetError, ParameterError
 from arlm.tasks.loaders import Task, TextSplit
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
+LABEL_RULE = ("Labels: a BOM and surrounding whitespace are stripped; numbers are labels by value (1, 1.0 and "
+              "\"1\" are one label); true/false are a kind of their own; a file mixing kinds (numbers with text), "
+              "or with an empty, missing or NaN label, is an error naming its line.")
+FINETUNE_OUTPUTS = ("model.keras", "vocab.txt", "index.json", "metrics.json")  # what `finetune_user` writes
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def file_format(path):
@@ -26,6 +40,40 @@ def file_format(path):
         raise DatasetError(f"{path}: unknown file type {suffix!r}; use one of {', '.join(sorted(FORMATS))} "
                            "(CSV/TSV with a header row, or JSONL)")
     return FORMATS[suffix]
+
+
+def label_name(value):
+    """(kind, name) of a label cell under `LABEL_RULE`; kind is ``number``, ``true/false`` or ``text``.
+
+    Raises `ValueError` with the reason for a missing, empty, NaN or non-scalar label.
+
+    >>> label_name(1.0), label_name(" \ufeff1 "), label_name(True), label_name("pos")
+    (('number', '1'), ('number', '1'), ('true/false', 'true'), ('text', 'pos'))
+    """
+    if value is None:
+        raise ValueError("missing label (null)")
+    if isinstance(value, bool):
+        return "true/false", str(value).lower()
+    if isinstance(value, int | float):
+        return "number", _number_name(float(value), value)
+    if not isinstance(value, str):
+        raise ValueError(f"a label must be a string, a number or true/false, got a JSON {type(value).__name__}")
+    text = value.replace("\ufeff", "").strip()
+    if not text:
+        raise ValueError("empty label")
+    if text.lower() in ("true", "false"):
+        return "true/false", text.lower()
+    if _NUMBER.fullmatch(text):
+        return "number", _number_name(float(text), value)
+    if text.lower() == "nan":
+        raise ValueError(f"label {value!r} is a missing value (NaN)")
+    return "text", text
+
+
+def _number_name(number, raw):
+    if not math.isfinite(number):
+        raise ValueError(f"label {raw!r} is not a finite number (NaN or infinity)")
+    return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
 
 
 def _lines(path):
@@ -40,6 +88,18 @@ def _lines(path):
             yield number, line
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+def _no_duplicate_keys(pairs):
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise _DuplicateKey(key)
+    return dict(pairs)
+
+
 def _rows(path, kind):
     """(line number, dict of the row) for every data row."""
     if kind == "jsonl":
@@ -47,103 +107,160 @@ def _rows(path, kind):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line, object_pairs_hook=_no_duplicate_keys)
             except json.JSONDecodeError as error:
                 raise DatasetError(f"{path}:{number}: not a JSON object ({error.msg})") from None
+            except _DuplicateKey as error:
+                raise DatasetError(f"{path}:{number}: key {error.args[0]!r} appears twice in the object") from None
             if not isinstance(row, dict):
                 raise DatasetError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
             yield number, row
         return
     numbered = list(_lines(path))
-    # csv.reader tracks physical lines itself (a quoted cell may span lines): give it the text, map back after
-    reader = csv.reader((line for _, line in numbered), delimiter="," if kind == "csv" else "\t")
+    # csv.reader tracks physical lines itself (a quoted CSV cell may span lines): give it the text, map back after.
+    # TSV has no quoting: a cell that starts with '"' is text, not the start of a cell running over later rows.
+    options = {"delimiter": ",", "strict": True} if kind == "csv" else {"delimiter": "\t", "quoting": csv.QUOTE_NONE}
+    reader = csv.reader((line for _, line in numbered), **options)
     header = None
+    start = 1
     try:
         for cells in reader:
             number = reader.line_num
             if header is None:
-                header = [c.strip() for c in cells]
+                header = [c.replace("\ufeff", "").strip() for c in cells]
+                _check_header(path, number, header)
+                start = number + 1
                 continue
+            first, start = start, number + 1
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != len(header):
-                raise DatasetError(f"{path}:{number}: {len(cells)} columns, but the header has {len(header)} "
+                raise DatasetError(f"{path}:{first}: {len(cells)} columns, but the header has {len(header)} "
                                    f"({', '.join(header)})")
-            yield number, dict(zip(header, cells, strict=True))
+            yield first, dict(zip(header, cells, strict=True))
     except csv.Error as error:
-        raise DatasetError(f"{path}:{reader.line_num}: malformed {kind.upper()} ({error})") from None
+        hint = " (a quoted cell opened here is never closed?)" if "end of data" in str(error) else ""
+        raise DatasetError(f"{path}:{start}: malformed {kind.upper()} ({error}){hint}") from None
     if header is None:
         raise DatasetError(f"{path}: the file is empty (expected a header row)")
 
 
-def read_labelled(path, text_column, label_column):
-    """(texts, labels as strings) of a CSV/TSV/JSONL file; errors name the file, line and column."""
+def _check_header(path, number, header):
+    seen = {}
+    for position, name in enumerate(header, 1):
+        if name in seen:
+            raise DatasetError(f"{path}:{number}: column {name!r} appears twice in the header (columns "
+                               f"{seen[name]} and {position}); rename one")
+        seen[name] = position
+
+
+def _read(path, text_column, label_column, role="file"):
+    """(texts, label names, line numbers) of a CSV/TSV/JSONL file; errors name the file, line and column."""
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"{path}: no such file")
-    texts, labels = [], []
+        raise DatasetError(f"{path}: {'not a file' if path.exists() else 'no such file'} ({role})")
+    texts, labels, numbers = [], [], []
+    first_kind = None
     for number, row in _rows(path, file_format(path)):
         for column in (text_column, label_column):
             if column not in row:
-                columns = ", ".join(map(str, row))
-                raise DatasetError(f"{path}:{number}: no column {column!r}; the columns are: {columns}")
-        text, label = row[text_column], row[label_column]
-        if not isinstance(text, str) or not text.strip():
+                raise DatasetError(f"{path}:{number}: no column {column!r}; the columns are: "
+                                   f"{', '.join(map(str, row))}{_delimiter_hint(row)}")
+        text = row[text_column]
+        if not isinstance(text, str):
+            raise DatasetError(f"{path}:{number}: the text in column {text_column!r} is a JSON "
+                               f"{type(text).__name__}, expected a string")
+        if not text.strip():
             raise DatasetError(f"{path}:{number}: empty text in column {text_column!r}")
-        if label is None or not str(label).strip():
-            raise DatasetError(f"{path}:{number}: empty label in column {label_column!r}")
+        try:
+            kind, label = label_name(row[label_column])
+        except ValueError as error:
+            raise DatasetError(f"{path}:{number}: {error} in column {label_column!r}") from None
+        if first_kind is None:
+            first_kind = (kind, label, number)
+        elif kind != first_kind[0]:
+            raise DatasetError(f"{path}:{number}: label {label!r} (column {label_column!r}) is {_a(kind)}, but the "
+                               f"label {first_kind[1]!r} of line {first_kind[2]} is {_a(first_kind[0])}; the labels "
+                               "of a file must all be numbers, all true/false or all text")
         texts.append(text)
-        labels.append(str(label).strip())
+        labels.append(label)
+        numbers.append(number)
     if not texts:
         raise DatasetError(f"{path}: no data rows")
+    return texts, labels, numbers
+
+
+def _a(kind):
+    return {"number": "a number", "true/false": "true/false", "text": "text"}[kind]
+
+
+def _delimiter_hint(row):
+    if len(row) == 1:
+        (name,) = row
+        for mark, what in ((";", "semicolons"), ("\t", "tabs"), (",", "commas")):
+            if mark in str(name):
+                return f" (the header is one column: is the file separated by {what}? name it .csv or .tsv)"
+    return ""
+
+
+def read_labelled(path, text_column, label_column):
+    """(texts, label names) of a CSV/TSV/JSONL file, labels under `LABEL_RULE`; errors name the file, line and
+    column."""
+    texts, labels, _ = _read(path, text_column, label_column)
     return texts, labels
 
 
-def _encode_labels(path, labels, names, label_column):
-    index = {name: i for i, name in enumerate(names)}
-    out = []
-    for i, label in enumerate(labels):
-        if label not in index:
-            raise DatasetError(f"{path}: row {i + 1}: label {label!r} (column {label_column!r}) never occurs in the "
-                               f"training file; training labels are: {', '.join(names)}")
-        out.append(index[label])
-    return out
-
-
-def _with_lines(path, text_column, label_column):
-    """Like `read_labelled`, but keeps line numbers for label errors."""
-    kind = file_format(path)
-    numbers = [number for number, _ in _rows(Path(path), kind)]
-    texts, labels = read_labelled(path, text_column, label_column)
-    return texts, labels, numbers
+def _sorted_labels(labels):
+    # numbers by value (2 before 10), anything else as text
+    try:
+        return sorted(set(labels), key=float)
+    except ValueError:
+        return sorted(set(labels))
 
 
 def user_task(train, test, dev, text_column, label_column, name="user"):
     """A classification `Task` from the user's files; without `dev`, dev is the test file (said in the notes)."""
-    train_texts, train_labels = read_labelled(train, text_column, label_column)
-    names = sorted(set(train_labels))
+    if text_column == label_column:
+        raise ParameterError(f"the text and the label column are both {text_column!r} "
+                             "(parameters --text-column and --label-column)")
+    files = {"train": train, "test": test, **({"dev": dev} if dev is not None else {})}
+    read = {key: _read(path, text_column, label_column, f"{key} file (parameter --{key})")
+            for key, path in files.items()}
+    train_texts, train_labels, _ = read["train"]
+    names = _sorted_labels(train_labels)
     if len(names) < 2:
         raise DatasetError(f"{train}: column {label_column!r} has a single label {names}; need at least two")
+    index = {n: i for i, n in enumerate(names)}
     splits = {}
-    for key, path in (("test", test), ("dev", dev)):
-        if path is None:
+    for key in ("train", "test", "dev"):
+        if key not in read:
             continue
-        texts, labels, numbers = _with_lines(path, text_column, label_column)
-        index = {n: i for i, n in enumerate(names)}
+        texts, labels, numbers = read[key]
         for label, number in zip(labels, numbers, strict=True):
             if label not in index:
-                raise DatasetError(f"{path}:{number}: label {label!r} (column {label_column!r}) never occurs in "
-                                   f"the training file {train}; training labels are: {', '.join(names)}")
+                raise DatasetError(f"{files[key]}:{number}: label {label!r} (column {label_column!r}) never occurs "
+                                   f"in the training file {train}; training labels are: {', '.join(names)}")
         splits[key] = TextSplit(texts, [index[label] for label in labels])
-    train_split = TextSplit(train_texts, _encode_labels(train, train_labels, names, label_column))
     dev_split = splits.get("dev", splits["test"])
-    return Task(name, "classification", names, train_split, dev_split, splits["test"], dev is None, "", "accuracy",
+    return Task(name, "classification", names, splits["train"], dev_split, splits["test"], dev is None, "",
+                "accuracy",
                 f"user data: train {train}, test {test}" + (f", dev {dev}" if dev else " (no dev file: dev = test)"))
 
 
 def find_vocabulary(model, scale, vocab=None):
     """The vocabulary for `model`: `vocab` if given, else ``vocab.txt`` beside a ``.keras`` file (or named in its
-    folder's ``index.json``), else chapter 1's ``runs/<scale>/01_corpus/vocab.txt``; None when there is none."""
+    folder's ``index.json``), else chapter 1's ``runs/<scale>/01_corpus/vocab.txt``; None when there is none.
+
+    The file found is checked (`arlm.tokenizer.read_vocabulary`): a bad one is an error naming it."""
+    from arlm.tokenizer import read_vocabulary
+
+    found = _vocabulary_path(model, scale, vocab)
+    if found is not None:
+        read_vocabulary(found, parameter="--vocab")
+    return found
+
+
+def _vocabulary_path(model, scale, vocab):
     if vocab:
         if not Path(vocab).is_file():
             raise DatasetError(f"{vocab}: no such vocabulary file (parameter --vocab)")
@@ -152,10 +269,15 @@ def find_vocabulary(model, scale, vocab=None):
     if path.suffix == ".keras":
         index = path.parent / "index.json"
         if index.is_file():
-            entry = json.loads(index.read_text(encoding="utf-8")).get(path.stem, {})
-            named = entry.get("vocab")
-            if named and Path(named).is_file():
-                return Path(named)
+            try:
+                entries = json.loads(index.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                raise DatasetError(f"{index}: not a JSON index of models ({error}); pass --vocab") from None
+            entry = entries.get(path.stem, {}) if isinstance(entries, dict) else {}
+            named = entry.get("vocab") if isinstance(entry, dict) else None
+            for candidate in ((path.parent / named, Path(named)) if named else ()):
+                if candidate.is_file():
+                    return candidate
         if (path.parent / "vocab.txt").is_file():
             return path.parent / "vocab.txt"
     chapter_one = Path("runs") / scale / "01_corpus" / "vocab.txt"
@@ -169,49 +291,56 @@ def finetune_user(train, test, text_column, label_column, model, out, dev=None, 
 
     `overrides` are scale keys (``finetune_epochs``, ``finetune_batch_size``, ``finetune_max_seq_length``,
     ``finetune_learning_rate``, ...). Without a vocabulary (a preset and no chapter 1 run), one is trained on the
-    training texts at the scale's ``vocab_size``. Returns the metrics dict.
+    training texts at the scale's ``vocab_size``. Every input is checked before anything is written, and `out` is
+    replaced as a whole (`arlm.io.staged_dir`) only when the run succeeds: a failure leaves it as it was. `out`
+    may hold only the files above (an earlier output); anything else there is an error. Returns the metrics dict.
     """
     import shutil
 
     from arlm import scales
-    from arlm.io import atomic_path, write_json
+    from arlm.io import check_keras_file, check_out_dir, staged_dir, write_json
     from arlm.tasks import finetune as ft
     from arlm.tokenizer import WordPieceTokenizer, train_vocabulary
 
     cfg = scales.resolve(scale, **{"finetune_max_train_examples": 0, "finetune_max_eval_examples": 0, **overrides})
     task = user_task(train, test, dev, text_column, label_column)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_out_dir(out, FINETUNE_OUTPUTS)
+    if not (isinstance(model, str) and model in ft.PRESETS):
+        if not Path(model).exists():
+            raise ParameterError(f"model {str(model)!r} is neither a preset ({', '.join(ft.PRESETS)}) nor a .keras "
+                                 "file (parameter --model)")
+        check_keras_file(model)
     vocab_path = find_vocabulary(model, scale, vocab)
-    if vocab_path is None:
-        vocab_path = out / "vocab.txt"
-        train_vocabulary(task.train.texts, cfg.vocab_size, vocab_path)
-        vocab_note = f"trained on {train} ({cfg.vocab_size} tokens requested)"
-    else:
-        if vocab_path.resolve() != (out / "vocab.txt").resolve():
-            shutil.copyfile(vocab_path, out / "vocab.txt")
-        vocab_note = str(vocab_path)
-    tokenizer = WordPieceTokenizer(out / "vocab.txt")
-    backbone, source = ft.load_backbone(model, cfg, tokenizer.vocab_size)
-    scores, classifier = ft.finetune_classification(task, backbone, tokenizer, cfg, verbose=verbose)
-    result = {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"], "test_examples": scores["count"],
-              "train_examples": scores["train_examples"], "labels": task.labels, "model": source,
-              "vocabulary": vocab_note, "scale": scale, "epochs": cfg.finetune_epochs,
-              "batch_size": cfg.finetune_batch_size, "learning_rate": cfg.finetune_learning_rate,
-              "max_seq_length": scores["max_seq_length"], "train_seconds": scores["train_seconds"],
-              "notes": task.notes}
-    if dev is not None:
-        logits = classifier.predict(ft.encode_texts(task.dev.texts, tokenizer, scores["max_seq_length"]), verbose=0)
-        from arlm.tasks.metrics import classification_scores
+    with staged_dir(out) as staging:
+        if vocab_path is None:
+            train_vocabulary(task.train.texts, cfg.vocab_size, staging / "vocab.txt")
+            vocab_note = f"trained on {train} ({cfg.vocab_size} tokens requested)"
+        else:
+            shutil.copyfile(vocab_path, staging / "vocab.txt")
+            vocab_note = str(vocab_path)
+        tokenizer = WordPieceTokenizer(staging / "vocab.txt")
+        backbone, source = ft.load_backbone(model, cfg, tokenizer.vocab_size)
+        positions = backbone.config.max_position_embeddings
+        if cfg.finetune_max_seq_length > positions:
+            raise ParameterError(f"max_seq_length {cfg.finetune_max_seq_length} is more than the model's {positions} "
+                                 "positions (parameter --max-seq-length)")
+        scores, classifier = ft.finetune_classification(task, backbone, tokenizer, cfg, verbose=verbose)
+        result = {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"], "test_examples": scores["count"],
+                  "train_examples": scores["train_examples"], "labels": task.labels, "model": source,
+                  "vocabulary": vocab_note, "scale": scale, "epochs": cfg.finetune_epochs,
+                  "batch_size": cfg.finetune_batch_size, "learning_rate": cfg.finetune_learning_rate,
+                  "max_seq_length": scores["max_seq_length"], "train_seconds": scores["train_seconds"],
+                  "notes": task.notes}
+        if dev is not None:
+            from arlm.tasks.metrics import classification_scores
 
-        dev_scores = classification_scores(task.dev.labels, logits.argmax(-1), len(task.labels))
-        result.update(dev_accuracy=dev_scores["accuracy"], dev_macro_f1=dev_scores["macro_f1"])
-    with atomic_path(out / "model.keras") as tmp:
-        staging = tmp.with_name(tmp.name + ".keras")  # Keras insists on the suffix
-        classifier.save(staging)
-        staging.rename(tmp)
-    write_json(out / "index.json", {"model": {"file": "model.keras", "task": "classification", "kind": "classification",
-                                               "labels": task.labels,
-                                               "max_seq_length": scores["max_seq_length"], "vocab": "vocab.txt"}})
-    write_json(out / "metrics.json", result)
+            features = ft.encode_texts(task.dev.texts, tokenizer, scores["max_seq_length"])
+            logits = classifier.predict(features, verbose=0)
+            dev_scores = classification_scores(task.dev.labels, logits.argmax(-1), len(task.labels))
+            result.update(dev_accuracy=dev_scores["accuracy"], dev_macro_f1=dev_scores["macro_f1"])
+        classifier.save(staging / "model.keras")  # the staging folder is swapped in whole: no temporary name
+        write_json(staging / "index.json", {"model": {
+            "file": "model.keras", "task": "classification", "kind": "classification", "labels": task.labels,
+            "max_seq_length": scores["max_seq_length"], "vocab": "vocab.txt"}})
+        write_json(staging / "metrics.json", result)
     return result
