@@ -7,6 +7,21 @@ import shutil
 import tempfile
 from pathlib import Path
 
+_AFTER_WRITE = []  # callbacks given the final path of each completed write
+
+
+def after_write(callback):
+    """Call ``callback(path)`` after every successful `atomic_path` / `write_json` write, with the final path
+    (a file or a folder) once it has been renamed into place; returns `callback`. A callback that raises makes
+    the write raise (the file stays written). `arlm.bucket` uses this to upload a run folder as it is written.
+
+    Args:
+        callback (callable): takes one `pathlib.Path`; registered once however often it is passed.
+    """
+    if callback not in _AFTER_WRITE:
+        _AFTER_WRITE.append(callback)
+    return callback
+
 
 @contextlib.contextmanager
 def atomic_path(path):
@@ -34,6 +49,8 @@ def atomic_path(path):
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+    for callback in tuple(_AFTER_WRITE):
+        callback(path)
 
 
 def write_json(path, obj):
