@@ -1,11 +1,9 @@
 """The run folder: where each chapter writes its artifacts and reads those of earlier chapters."""
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
+from arlm import bucket
 from arlm.errors import ArtifactError
 from arlm.io import write_json
 from arlm.scales import check_scale
@@ -25,36 +23,17 @@ def default_run_dir(scale):
     return Path("runs") / check_scale(scale)
 
 
-def mount_point(url):
-    """Where a ``gs://bucket/prefix`` run folder is mounted: ``$ARLM_GCS_MOUNT/<bucket>/<prefix>``."""
-    bucket, _, prefix = url.removeprefix("gs://").partition("/")
-    root = Path(os.environ.get("ARLM_GCS_MOUNT", Path.home() / "gcs")) / bucket
-    return root, root / prefix
-
-
-def local_run_dir(run_dir, run=subprocess.run):
-    """A local path for `run_dir`; a ``gs://`` bucket is mounted with gcsfuse first (Colab/Cloud TPU).
-
-    Mounting keeps every chapter's file I/O (TFRecords, checkpoints, results.json) plain local-path code,
-    and data survives a Colab disconnect or a TPU preemption because it lives in the bucket.
-    """
-    if not str(run_dir).startswith("gs://"):
-        return Path(run_dir)
-    root, path = mount_point(str(run_dir))
-    if not os.path.ismount(root):
-        if shutil.which("gcsfuse") is None:
-            raise ArtifactError(
-                f"run_dir {run_dir} is a Cloud Storage bucket: install gcsfuse to mount it "
-                "(see the book's TPU appendix), or give a local run_dir"
-            )
-        root.mkdir(parents=True, exist_ok=True)
-        bucket = str(run_dir).removeprefix("gs://").partition("/")[0]
-        run(["gcsfuse", "--implicit-dirs", bucket, str(root)], check=True)
-    return path
-
-
 class Chapter:
     """One chapter's view of the run folder ``run_dir/<chapter>/``.
+
+    Args:
+        chapter (str): one of `CHAPTERS`.
+        scale (str): the scale's name.
+        run_dir (str | Path | None): the run folder (default ``runs/<scale>``): a local folder, or a
+            ``gs://bucket/prefix`` string; then the chapter works in a local copy (`arlm.bucket`) that starts
+            with its own folder from the bucket (checkpoints and finished stages of an earlier session) and
+            the top-level files of earlier chapters, and every write goes on to the bucket.
+        config (arlm.scales.Scale | None): the resolved parameters, recorded in results.json.
 
     >>> ch = Chapter("02_teacher", "tiny", "runs/tiny")
     >>> vocab = ch.require("01_corpus", "vocab.txt")   # error if chapter 1 has not run
@@ -67,9 +46,17 @@ class Chapter:
         self.chapter = chapter
         self.scale = check_scale(scale)
         self.config = config  # the resolved `arlm.scales.Scale`, recorded in results.json
-        self.run_dir = local_run_dir(run_dir) if run_dir else default_run_dir(scale)
+        self.location = bucket.location(run_dir) if run_dir else default_run_dir(scale)  # as given: URL or Path
+        self.mirror = bucket.mirror(self.location) if bucket.is_url(self.location) else None
+        self.run_dir = self.mirror.root if self.mirror else self.location  # always local
         self.dir = self.run_dir / chapter
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._pulled = set()
+        if self.mirror:
+            self.mirror.owned.add(chapter)
+            self.mirror.pull(chapter)
+            for earlier in CHAPTERS[:CHAPTERS.index(chapter)]:
+                self.mirror.pull(earlier, files_only=True)  # results.json, vocabularies, final models
 
     def path(self, *parts):
         """A path inside this chapter's folder (parents created)."""
@@ -77,13 +64,32 @@ class Chapter:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def require(self, chapter, *parts):
-        """An artifact of `chapter`; a clear error naming the chapter to run first when it is missing."""
+    def find(self, chapter, *parts):
+        """The local path of an artifact of `chapter` (from the bucket on first use), or None when missing.
+
+        Args:
+            chapter (str): the chapter that writes it.
+            parts (str): the path inside that chapter's folder; of a bucket, the whole top-level entry
+                ``parts[0]`` (e.g. the folder ``pretraining``) is brought into the working copy.
+        """
+        if self.mirror and parts and chapter != self.chapter and (chapter, parts[0]) not in self._pulled:
+            self.mirror.pull(f"{chapter}/{parts[0]}")
+            self._pulled.add((chapter, parts[0]))
         path = self.run_dir.joinpath(chapter, *parts)
-        if not path.exists():
+        return path if path.exists() else None
+
+    def require(self, chapter, *parts):
+        """An artifact of `chapter` (see `find`); a clear error naming the chapter to run first when it is
+        missing."""
+        path = self.find(chapter, *parts)
+        if path is None:
+            if self.mirror:
+                where, out = bucket.join(self.location, chapter, *parts), bucket.parent(self.location)
+            else:
+                where, out = self.run_dir.joinpath(chapter, *parts), self.run_dir.parent
             raise ArtifactError(
-                f"{path} is missing: run chapter {chapter} first at scale {self.scale!r} "
-                f"(arlm run --scale {self.scale} --chapters {int(chapter[:2])} --out {self.run_dir.parent})"
+                f"{where} is missing: run chapter {chapter} first at scale {self.scale!r} "
+                f"(arlm run --scale {self.scale} --chapters {int(chapter[:2])} --out {out})"
             )
         return path
 
@@ -100,6 +106,8 @@ class Chapter:
             record["config"] = self.config.as_dict()
         record.update(context)
         record.update(results)
+        if self.mirror:
+            self.mirror.push(self.chapter)  # all the chapter wrote, before the record that says it finished
         return write_json(self.dir / "results.json", record)
 
 

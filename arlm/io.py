@@ -40,6 +40,22 @@ def _fsync(path):
         os.close(fd)
 
 
+_AFTER_WRITE = []  # callbacks given the final path of each completed write
+
+
+def after_write(callback):
+    """Call ``callback(path)`` after every successful `atomic_path` / `write_json` write, with the final path
+    (a file or a folder) once it has been renamed into place; returns `callback`. A callback that raises makes
+    the write raise (the file stays written). `arlm.bucket` uses this to upload a run folder as it is written.
+
+    Args:
+        callback (callable): takes one `pathlib.Path`; registered once however often it is passed.
+    """
+    if callback not in _AFTER_WRITE:
+        _AFTER_WRITE.append(callback)
+    return callback
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside `path`; fsync it and rename it onto `path` only if the block succeeds.
@@ -79,6 +95,12 @@ def atomic_path(path):
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+    _written(path)
+
+
+def _written(path):
+    for callback in tuple(_AFTER_WRITE):
+        callback(path)
 
 
 def save_model(model, path):
@@ -134,6 +156,7 @@ def staged_dir(target):
             shutil.rmtree(old)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    _written(target)
 
 
 def _recover(target):
@@ -164,6 +187,8 @@ def move_into(files, folder):
         os.replace(file, folder / file.name)
         moved.append(folder / file.name)
     _fsync(folder)
+    for path in moved:
+        _written(path)
     return moved
 
 

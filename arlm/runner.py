@@ -2,6 +2,8 @@
 
 Each chapter gets the parameters ``scale``, ``run_dir`` and ``overrides`` (its `parameters` cell); the
 executed notebook lands at ``runs/<scale>/<chapter>.ipynb`` beside the chapter's folder and ``results.json``.
+A ``gs://`` run folder is executed in its local working copy (`arlm.bucket`); the chapters write through to
+the bucket themselves, and each executed notebook and its log are uploaded when the chapter ends.
 A failing chapter stops the run with the chapter's name, the failing cell and the error; the notebooks of
 earlier chapters stay as they were, and the failed one is kept as ``<chapter>.failed.ipynb``.
 """
@@ -13,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from arlm import bucket
 from arlm.artifacts import CHAPTERS
 from arlm.errors import ArlmError, ParameterError
 from arlm.scales import check_scale, coerce
@@ -92,12 +95,20 @@ def _stderr_to(path):
             os.close(saved)
 
 
+def run_folder(out, scale):
+    """``out/<scale>``: a ``gs://`` URL (str) when `out` is one, else a local `Path`."""
+    out = bucket.location(out)
+    return bucket.join(out, scale) if bucket.is_url(out) else out / scale
+
+
 def run_chapter(chapter, scale, run_dir, overrides):
-    """Execute one chapter; returns the executed notebook's path or raises `ChapterFailed`."""
+    """Execute one chapter; returns the executed notebook's (local) path or raises `ChapterFailed`."""
     import nbformat
     import papermill
 
-    run_dir = Path(run_dir).resolve()
+    given = bucket.location(run_dir)
+    mirror = bucket.mirror(given) if bucket.is_url(given) else None
+    run_dir = mirror.root if mirror else given.resolve()  # papermill's files stay local
     run_dir.mkdir(parents=True, exist_ok=True)
     source = run_dir / f".{chapter}.source.ipynb"
     nbformat.write(notebook_of(chapter), source)
@@ -111,7 +122,7 @@ def run_chapter(chapter, scale, run_dir, overrides):
         with _stderr_to(log):
             papermill.execute_notebook(
                 str(source), str(running),
-                parameters={"scale": scale, "run_dir": str(run_dir), "overrides": overrides},
+                parameters={"scale": scale, "run_dir": given if mirror else str(run_dir), "overrides": overrides},
                 kernel_name="python3", cwd=str(run_dir), log_output=False,
                 progress_bar=sys.stderr.isatty(),  # a bar over the chapter's cells in a terminal, not in logs
                 # the kernel's raw stderr goes to the log rather than into the notebook's outputs
@@ -119,14 +130,21 @@ def run_chapter(chapter, scale, run_dir, overrides):
             )
     except papermill.PapermillExecutionError as error:
         os.replace(running, failed)
+        if mirror:  # the traceback can be read from the bucket after the session is gone
+            mirror.upload(failed)
+            mirror.upload(log)
         raise ChapterFailed(
             f"chapter {chapter} failed in cell {error.cell_index} (execution count {error.exec_count}): "
             f"{error.ename}: {error.evalue}\n  the executed notebook, with the traceback: {failed}; "
-            f"kernel log: {log}"
+            f"kernel log: {log}" + (f" (both also in {given}/)" if mirror else "")
         ) from None
     else:
         os.replace(running, target)  # only a complete run replaces the previous notebook
         failed.unlink(missing_ok=True)
+        if mirror:
+            mirror.upload(target)
+            mirror.upload(log)
+            mirror.delete(failed.name)
     finally:
         source.unlink(missing_ok=True)
         running.unlink(missing_ok=True)
@@ -137,9 +155,13 @@ def run_book(scale="tiny", chapters=None, out="runs", overrides=None, log=print)
     """Execute `chapters` (ids) in order at `scale`, into ``out/<scale>``; returns {chapter: seconds}."""
     check_scale(scale)
     chapters = chapters or list(CHAPTERS)
-    run_dir = Path(out) / scale
+    run_dir = run_folder(out, scale)
     timings = {}
-    log(f"arlm run: scale {scale}, {len(chapters)} chapter(s), outputs in {run_dir}/")
+    local = ""
+    if bucket.is_url(run_dir):
+        mirror = bucket.mirror(run_dir).check()  # no client, credentials or bucket: fail now, not after chapter 1
+        local = f" (working copy {mirror.root})"
+    log(f"arlm run: scale {scale}, {len(chapters)} chapter(s), outputs in {run_dir}/{local}")
     for number, chapter in enumerate(chapters, 1):
         step = f"[{number}/{len(chapters)}] {chapter}"
         log(f"{step}: running")

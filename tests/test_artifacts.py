@@ -33,23 +33,3 @@ def test_unknown_chapter_is_an_error(tmp_path):
     with pytest.raises(ArtifactError, match="unknown chapter"):
         Chapter("08_nothing", "tiny", tmp_path)
     assert len(CHAPTERS) == 7
-
-
-def test_bucket_run_dir_is_mounted_with_gcsfuse(tmp_path, monkeypatch):
-    from arlm import artifacts
-
-    monkeypatch.setenv("ARLM_GCS_MOUNT", str(tmp_path / "gcs"))
-    monkeypatch.setattr(artifacts.shutil, "which", lambda name: "/usr/bin/gcsfuse")
-    calls = []
-    path = artifacts.local_run_dir("gs://my-bucket/arlm/full", run=lambda command, check: calls.append(command))
-    assert path == tmp_path / "gcs" / "my-bucket" / "arlm" / "full"
-    assert calls == [["gcsfuse", "--implicit-dirs", "my-bucket", str(tmp_path / "gcs" / "my-bucket")]]
-    assert artifacts.local_run_dir(tmp_path / "runs") == tmp_path / "runs"
-
-
-def test_bucket_without_gcsfuse_is_a_clear_error(monkeypatch):
-    from arlm import artifacts
-
-    monkeypatch.setattr(artifacts.shutil, "which", lambda name: None)
-    with pytest.raises(ArtifactError, match="install gcsfuse"):
-        artifacts.local_run_dir("gs://my-bucket/arlm")

@@ -1,7 +1,5 @@
 """`arlm run` (execute the chapters) and `arlm book` (build the HTML book from the executed notebooks)."""
 
-from pathlib import Path
-
 from arlm.scales import SCALE_NAMES
 
 
@@ -9,29 +7,40 @@ def register(subparsers):
     run = subparsers.add_parser("run", help="execute the chapters with papermill at a scale")
     run.add_argument("--scale", default="tiny", help=f"one of {', '.join(SCALE_NAMES)} (default tiny)")
     run.add_argument("--chapters", default="all", help="e.g. 1-3,5 (default: all)")
-    run.add_argument("--out", default="runs", help="run folder; outputs go to OUT/<scale>/ (default runs)")
+    run.add_argument("--out", default="runs",
+                     help="run folder, local or gs://BUCKET/PREFIX; outputs go to OUT/<scale>/ (default runs)")
     run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                      help="override a scale parameter, e.g. -p teacher_steps=100 (repeatable)")
     run.set_defaults(func=_run)
 
     book = subparsers.add_parser("book", help="build the HTML book from executed notebooks (no re-execution)")
-    book.add_argument("--runs", default="runs/tiny", help="folder of executed notebooks (default runs/tiny)")
+    book.add_argument("--runs", default="runs/tiny",
+                      help="folder of executed notebooks, local or gs://BUCKET/PREFIX/SCALE (default runs/tiny)")
     book.set_defaults(func=_book)
 
 
 def _run(args):
-    from arlm.runner import parse_chapters, parse_overrides, run_book
+    from arlm.runner import parse_chapters, parse_overrides, run_book, run_folder
     from arlm.scales import check_scale
 
     check_scale(args.scale)
+    out = run_folder(args.out, args.scale)  # a gs:// URL stays a string: pathlib would collapse its '//'
     timings = run_book(args.scale, parse_chapters(args.chapters), args.out, parse_overrides(args.param))
     total = sum(timings.values())
-    print(f"arlm run: {len(timings)} chapter(s) in {total:.0f} s; outputs in {Path(args.out) / args.scale}/")
+    print(f"arlm run: {len(timings)} chapter(s) in {total:.0f} s; outputs in {out}/")
     return 0
 
 
 def _book(args):
+    from arlm import bucket
+    from arlm.artifacts import CHAPTERS
     from arlm.book import build_book
 
-    build_book(args.runs)
+    runs = bucket.location(args.runs)
+    if bucket.is_url(runs):  # the executed notebooks, into the run's working copy
+        mirror = bucket.mirror(runs)
+        for chapter in CHAPTERS:
+            mirror.pull(f"{chapter}.ipynb")
+        runs = mirror.root
+    build_book(runs)
     return 0
