@@ -104,3 +104,13 @@ def test_an_interrupted_stage_resumes_to_the_same_state(tmp_path):
                                       cfg, tmp_path / "resumed", verbose=0, run_eagerly=True)
     for a, b in zip(expected, again.weights, strict=True):
         np.testing.assert_array_equal(a, keras.ops.convert_to_numpy(b))
+
+
+def test_after_the_stage_every_student_layer_trains_again():
+    # in the same process as stage 2 (a notebook that runs both stages): the freeze must not leak into stage 3
+    teacher, student = tiny_pretrainer("teacher", 1), tiny_pretrainer("student", 2)
+    everything = len(student.trainable_weights)
+    transfer.ProgressiveKnowledgeTransfer(teacher, student, steps_per_layer=S)
+    assert len(student.trainable_weights) < everything
+    transfer.unfreeze(student)
+    assert len(student.trainable_weights) == everything

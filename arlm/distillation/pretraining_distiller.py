@@ -16,7 +16,7 @@ from keras import ops
 from arlm import runtime
 from arlm.distillation import losses
 from arlm.distillation.teacher_student import TeacherStudent
-from arlm.distillation.transfer import backbone_inputs
+from arlm.distillation.transfer import backbone_inputs, unfreeze
 from arlm.fitting import LastValue
 
 
@@ -41,7 +41,7 @@ class PretrainingDistiller(TeacherStudent):
 
     def __init__(self, teacher, student, factors=None, **kwargs):
         super().__init__(teacher, student, factors, **kwargs)
-        self.student.trainable = True
+        unfreeze(self.student)
         self.trackers = {name: LastValue(name=name) for name in ("mlm", "kd", "nsp", "mlm_accuracy")}
 
     def call(self, x, training=False):

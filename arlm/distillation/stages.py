@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from arlm import runtime
-from arlm.distillation import losses
+from arlm.distillation import losses, transfer
 from arlm.distillation.pretraining_distiller import PretrainingDistiller
 from arlm.distillation.transfer import ProgressiveKnowledgeTransfer, encoder_blocks
 from arlm.errors import ArtifactError, ParameterError
@@ -130,7 +130,7 @@ def run_knowledge_transfer(teacher, student, make_dataset, cfg, out_dir, factors
         _compile(model, model.make_optimizer(cfg.kt_learning_rate), cfg, model.total_steps, run_eagerly)
     history = fit_resumable(model, make_dataset, model.total_steps, cfg.kt_steps_per_layer, out_dir / "kt",
                             verbose=verbose)
-    student.trainable = True  # stage 3 trains everything; the saved config must not carry the stage-2 freeze
+    transfer.unfreeze(student)  # stage 3 trains everything; the saved config must not carry the stage-2 freeze
     Stage(out_dir / "kt").finish({"model": save_model(student, out_dir / "student_kt.keras")})
     return student, history
 

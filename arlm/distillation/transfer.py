@@ -107,6 +107,16 @@ def freeze_non_encoder(pretrainer):
         layer.trainable = False
 
 
+def unfreeze(model):
+    """Make every layer of ``model`` trainable again (stage 3 trains everything).
+
+    Layer by layer: Keras' ``model.trainable = True`` does nothing to sub-layers when the model itself is already
+    trainable, so it would leave the stage-2 freeze of the embeddings and heads in place.
+    """
+    for layer in model._flatten_layers(include_self=True):
+        layer.trainable = True
+
+
 @keras.saving.register_keras_serializable(package="arlm")
 class ProgressiveKnowledgeTransfer(TeacherStudent):
     """Frozen teacher + student trained block by block with FMT, AT, MEAN and VAR losses (spec 3.3).

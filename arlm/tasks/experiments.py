@@ -12,7 +12,7 @@
 """
 
 import dataclasses
-from pathlib import Path
+import os
 
 from arlm.fitting import Stage
 from arlm.io import read_json, write_json
@@ -55,8 +55,8 @@ def run_models(ch, cfg, wanted):
 
             raise ParameterError(f"unknown run model {name!r}; choose from {', '.join(RUN_MODELS)}")
         (chapter, file), stem, column = RUN_MODELS[name]
-        path = ch.run_dir / chapter / file
-        if path.is_file():
+        path = ch.find(chapter, file)
+        if path is not None:
             found.append(RunModel(name, stem, column, path, f"{name} from chapter {chapter} ({path})"))
     if not found:
         found.append(RunModel("random", "mberta", "MBERTA", "mberta",
@@ -67,8 +67,8 @@ def run_models(ch, cfg, wanted):
 
 def vocabulary(ch, fallback_texts, vocab_size):
     """Chapter 1's vocabulary, or (when chapter 1 has not run) one trained on `fallback_texts`; (path, note)."""
-    path = ch.run_dir / "01_corpus" / "vocab.txt"
-    if path.is_file():
+    path = ch.find("01_corpus", "vocab.txt")
+    if path is not None:
         return path, f"chapter 1 vocabulary {path}"
     from arlm.tokenizer import train_vocabulary
 
@@ -105,7 +105,9 @@ def save_model(ch, keras_model, stem, task, vocab_path, max_seq_length):
     index_path = folder / "index.json"
     index = read_json(index_path) if index_path.is_file() else {}
     index[stem] = {"file": f"{stem}.keras", "task": task.name, "kind": task.kind, "labels": list(task.labels),
-                   "max_seq_length": int(max_seq_length), "vocab": str(Path(vocab_path).resolve())}
+                   "max_seq_length": int(max_seq_length),
+                   # relative to the run folder, which moves (a bucket's working copy, another machine)
+                   "vocab": os.path.relpath(vocab_path, ch.run_dir)}
     write_json(index_path, index)
     return folder / f"{stem}.keras"
 
@@ -133,9 +135,9 @@ def table3(results):
 
 def figure1_runs(ch):
     """Chapter 2's Figure 1 snapshots: {run name: [step, ...]} from ``02_teacher/figure1/index.json`` ({} if none)."""
-    index = ch.run_dir / "02_teacher" / "figure1" / "index.json"
-    if not index.is_file():
-        return {}, index
+    index = ch.find("02_teacher", "figure1", "index.json")
+    if index is None:
+        return {}, ch.run_dir / "02_teacher" / "figure1" / "index.json"
     return {name: [s["step"] for s in run["snapshots"]] for name, run in read_json(index).items()}, index
 
 

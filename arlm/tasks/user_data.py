@@ -332,10 +332,11 @@ def finetune_user(train, test, text_column, label_column, model, out, dev=None, 
                   "max_seq_length": scores["max_seq_length"], "train_seconds": scores["train_seconds"],
                   "notes": task.notes}
         if dev is not None:
+            from arlm.fitting import predict
             from arlm.tasks.metrics import classification_scores
 
             features = ft.encode_texts(task.dev.texts, tokenizer, scores["max_seq_length"])
-            logits = classifier.predict(features, verbose=0)
+            logits = predict(classifier, features, scores["batch_size"])
             dev_scores = classification_scores(task.dev.labels, logits.argmax(-1), len(task.labels))
             result.update(dev_accuracy=dev_scores["accuracy"], dev_macro_f1=dev_scores["macro_f1"])
         classifier.save(staging / "model.keras")  # the staging folder is swapped in whole: no temporary name
