@@ -106,6 +106,23 @@ class _MomentsWeightDecay(keras.optimizers.Optimizer):
         # densify a sparse (embedding) gradient once here; global-norm clipping would densify it once per read
         return super().apply([_dense(g) for g in grads], trainable_variables)
 
+    def _clip_gradients(self, grads):
+        """Global-norm clipping of the whole batch's gradient, also under a TF strategy.
+
+        Keras clips before TF sums the replicas' gradients, so each replica would clip its own part (a norm of
+        about 1/R of the real one, which a threshold of 1.0 seldom reaches). The norm here is that of the sum over
+        replicas (`arlm.runtime.replica_sum`), and every replica scales its part by the same factor.
+        """
+        if not (self.global_clipnorm and self.global_clipnorm > 0) or self.clipnorm or self.clipvalue:
+            return super()._clip_gradients(grads)
+        from arlm import runtime
+
+        present = [g for g in grads if g is not None]
+        norm = ops.sqrt(sum(ops.sum(ops.square(g)) for g in runtime.replica_sum(present)))
+        scale = self.global_clipnorm * ops.minimum(1.0 / norm, 1.0 / self.global_clipnorm)
+        scale = scale + (norm - norm)  # NaN for a non-finite norm, as Keras' clip_by_global_norm
+        return [g if g is None else g * ops.cast(scale, g.dtype) for g in grads]
+
     def update_step(self, gradient, variable, learning_rate):
         dtype = variable.dtype
         lr = ops.cast(learning_rate, dtype)

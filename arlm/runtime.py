@@ -223,6 +223,19 @@ def scale_loss(loss):
     return loss
 
 
+def replica_sum(tensors):
+    """``tensors`` summed over the replicas of a TF strategy, inside its replica context (else unchanged)."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            return context.all_reduce("sum", list(tensors))
+    return list(tensors)
+
+
 _CURRENT = None
 
 

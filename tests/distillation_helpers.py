@@ -6,13 +6,15 @@ import numpy as np
 VOCAB, LENGTH, PREDICTIONS, BATCH = 40, 12, 3, 4
 
 
-def tiny_pretrainer(kind, seed):
-    """A 2-block IBERTA-like teacher (``kind="teacher"``) or MBERTA-like student, seeded."""
+def tiny_pretrainer(kind, seed, **overrides):
+    """A 2-block IBERTA-like teacher (``kind="teacher"``) or MBERTA-like student, seeded; ``overrides`` change
+    config fields (e.g. ``hidden_dropout=0.0``)."""
     from arlm.models import MobileBertBackbone, get_preset
     from arlm.models.pretraining import MobileBertPretrainer
 
     keras.utils.set_random_seed(seed)
-    sizes = dict(vocab_size=VOCAB, hidden_size=16, num_layers=2, embedding_size=8, max_position_embeddings=LENGTH)
+    sizes = dict(vocab_size=VOCAB, hidden_size=16, num_layers=2, embedding_size=8, max_position_embeddings=LENGTH,
+                 **overrides)
     if kind == "teacher":
         config = get_preset("iberta", intermediate_size=32, intra_bottleneck_size=16, **sizes)
     else:

@@ -150,7 +150,8 @@ def test_a_stage_runs_once_until_its_output_changes(tmp_path, capsys):
 
 
 def test_predict_pads_the_last_batch_and_drops_the_padding():
-    model = keras.Sequential([keras.Input((3,), name="x"), keras.layers.Dense(2)])
+    x = keras.Input((3,), name="x")
+    model = keras.Model({"x": x}, keras.layers.Dense(2)(x))
     inputs = {"x": np.arange(30, dtype="float32").reshape(10, 3)}
     out = fitting.predict(model, inputs, batch_size=4)
-    np.testing.assert_allclose(out, keras.ops.convert_to_numpy(model(inputs["x"])), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out, keras.ops.convert_to_numpy(model(inputs)), rtol=1e-5, atol=1e-5)

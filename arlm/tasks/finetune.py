@@ -174,10 +174,16 @@ def _fit(model, inputs, targets, cfg, work_dir=None, verbose=1):
     count = len(inputs["token_ids"])
     batch, steps_per_epoch = batching(count, cfg)
 
+    # each epoch a fresh permutation drawn here (tf.data's shuffle is reseeded when a TF strategy distributes the
+    # dataset, so its order would depend on the devices), cut to full batches
+    rng = np.random.default_rng(cfg.seed)
+    order = np.concatenate([rng.permutation(count)[: steps_per_epoch * batch] for _ in range(cfg.finetune_epochs)])
+    arrays = (dict(inputs), targets)
+
     def make_dataset():
-        data = tf.data.Dataset.from_tensor_slices((dict(inputs), targets))
-        data = data.shuffle(count, seed=cfg.seed, reshuffle_each_iteration=True)
-        return data.batch(batch, drop_remainder=True).repeat()
+        constants = tf.nest.map_structure(tf.constant, arrays)
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch)
+        return batches.map(lambda rows: tf.nest.map_structure(lambda a: tf.gather(a, rows), constants)).repeat()
 
     start = time.perf_counter()
     with warnings.catch_warnings(), tempfile.TemporaryDirectory() as scratch:

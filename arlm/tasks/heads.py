@@ -78,8 +78,15 @@ def crf_log_likelihood(emissions, tags, mask, transitions):
         alpha = ops.where(mask_t[:, None] > 0, forward, alpha)
         return alpha, alpha  # the TF backend wants ys shaped like the carry
 
-    steps = (ops.transpose(emissions[:, 1:], (1, 0, 2)), ops.transpose(mask[:, 1:], (1, 0)))
-    alpha, _ = ops.scan(step, emissions[:, 0], steps)
+    alpha = emissions[:, 0]
+    if emissions.shape[1] is not None:
+        # a static length (the taggers of this book have one): unrolled, because XLA cannot differentiate
+        # TensorFlow's while loop (jit_compile=True on the TF backend)
+        for t in range(1, emissions.shape[1]):
+            alpha, _ = step(alpha, (emissions[:, t], mask[:, t]))
+    else:
+        steps = (ops.transpose(emissions[:, 1:], (1, 0, 2)), ops.transpose(mask[:, 1:], (1, 0)))
+        alpha, _ = ops.scan(step, alpha, steps)
     return emit_score + trans_score - ops.logsumexp(alpha, axis=1)
 
 
