@@ -112,16 +112,20 @@ class Chapter:
 
 
 def environment():
-    """Versions and backend behind a result: Python, arlm, Keras and its backend, and TensorFlow when loaded."""
+    """Versions and devices behind a result: Python, arlm, Keras and its backend, the runtime (devices,
+    distribution, dtype policy), and TensorFlow and JAX when loaded."""
     import platform
     import sys
 
     import keras
 
     import arlm
+    from arlm import runtime
 
     info = {"python": platform.python_version(), "arlm": arlm.__version__, "keras": keras.__version__,
-            "backend": keras.backend.backend()}
+            "backend": keras.backend.backend(), "runtime": runtime.current().describe()}
+    if "jax" in sys.modules:
+        info["jax"] = sys.modules["jax"].__version__
     if "tensorflow" in sys.modules:
         info["tensorflow"] = sys.modules["tensorflow"].__version__
     return info
