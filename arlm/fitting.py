@@ -24,6 +24,7 @@ again (a finished teacher is never retrained because a later stage was interrupt
 """
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -275,13 +276,30 @@ def fit_resumable(model, make_dataset, total_steps, checkpoint_every, work_dir, 
 class Stage:
     """A training stage that runs once: ``finished.json`` in its folder records the files it produced.
 
+    ``stage.json`` records the parameters the stage runs with: a rerun with other parameters in the same folder is
+    refused (resuming or reusing it would silently mix two runs) with the keys that differ.
+
     Args:
         directory: the stage's work folder (checkpoints and history live below it).
+        config: the JSON-able parameters the stage's result depends on (model config, steps, rates, seed...).
     """
 
-    def __init__(self, directory):
+    def __init__(self, directory, config=None):
         self.dir = Path(directory)
         self.record_path = self.dir / "finished.json"
+        if config is not None:
+            config = json.loads(json.dumps(config, default=str))  # as it reads back
+            stored = self.dir / "stage.json"
+            if stored.is_file():
+                previous = read_json(stored)
+                changed = sorted(key for key in set(previous) | set(config) if previous.get(key) != config.get(key))
+                if changed:
+                    raise ParameterError(
+                        f"{self.dir} holds this stage run with other parameters ({', '.join(changed)}: "
+                        f"{', '.join(f'{previous.get(k)!r} there, {config.get(k)!r} now' for k in changed[:3])}); "
+                        f"rerun with the same parameters, use another run folder (--out), or delete {self.dir}")
+            else:
+                write_json(stored, config)
 
     @property
     def finished(self):
@@ -312,6 +330,11 @@ class Stage:
                    for name, path in outputs.items()}
         write_json(self.record_path, {"outputs": entries, "result": result or {}})
         shutil.rmtree(self.dir / "checkpoints", ignore_errors=True)
+
+
+def stage_config(cfg, keys, **more):
+    """A `Stage` config: the scale's values of ``keys`` (and the seed), plus ``more``."""
+    return {"seed": cfg.seed, **{key: cfg.values[key] for key in keys}, **more}
 
 
 def predict(model, inputs, batch_size):

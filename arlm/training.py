@@ -23,9 +23,13 @@ import keras
 
 from arlm import runtime
 from arlm.errors import ArtifactError
-from arlm.fitting import Stage, fit_resumable
+from arlm.fitting import Stage, fit_resumable, stage_config
 from arlm.io import read_json, save_model, save_weights, write_json
 from arlm.optimizers import make_optimizer
+
+# the scale keys a trained teacher depends on (a rerun with another value is refused, not silently reused)
+TEACHER_KEYS = ("teacher_steps", "teacher_learning_rate", "warmup_steps", "batch_size", "checkpoint_every",
+                "figure1_checkpoints")
 
 
 def compile_pretrainer(pretrainer, learning_rate, total_steps, warmup_steps, jit_compile=False, optimizer="lamb",
@@ -121,11 +125,12 @@ def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None
     from arlm.models import MobileBertBackbone, MobileBertPretrainer, load_model, preset_at_scale
     from arlm.pretraining_data import load_dataset, read_meta
 
-    stage = Stage(work_dir)
-    if stage.finished:
-        return load_model(stage.output("model")), stage.history()
     meta = read_meta(data_dir)
     config = preset_at_scale(preset, cfg, vocab_size=count_lines(vocab_path))
+    stage = Stage(work_dir, stage_config(cfg, TEACHER_KEYS, preset=preset, model=config.to_dict(),
+                                         max_seq_length=meta["max_seq_length"]))
+    if stage.finished:
+        return load_model(stage.output("model")), stage.history()
     if meta["max_seq_length"] > config.max_position_embeddings:
         raise ArtifactError(f"{data_dir}/meta.json: max_seq_length {meta['max_seq_length']} exceeds the model's "
                             f"{config.max_position_embeddings} positions")

@@ -172,8 +172,8 @@ plt.show()
 # ## 2.5 Pretraining the teacher, and its 30K-vocabulary twin
 #
 # `arlm.training.train_teacher` builds the preset at this scale, compiles it with LAMB and calls `model.fit`
-# in epochs of `checkpoint_every` steps. After each, Keras' `BackupAndRestore` saves model and optimizer;
-# rerunning this cell after a disconnect resumes from the last checkpoint. Snapshots of the backbone at
+# through `arlm.fitting.fit_resumable`, which checkpoints the training every `checkpoint_every` steps (see
+# *Interrupted runs* below). Snapshots of the backbone at
 # `figure1_checkpoints` step counts feed Figure 1 in chapter 5. The paper's 30K teacher is twice as wide
 # ($H = B = 512$); below the `gpu` scale the twin keeps IBERTA's shape (`figure1_width_ratio` = 1), which cuts
 # this cell's time by over a third and leaves the vocabulary as the only difference.
@@ -193,6 +193,22 @@ for name, (vocab_file, data_folder) in teachers.items():
 write_snapshot_index(ch.path("figure1", "index.json"), figure1)
 arlm.io.save_model(teacher, ch.path("teacher.keras"))
 print("saved", ch.path("teacher.keras"))
+
+# %% [markdown]
+# ### Interrupted runs
+#
+# Pretraining at `full` scale takes days, over many Colab sessions. Every `checkpoint_every` steps each teacher's
+# folder (`train/iberta/`, `train/iberta_30k/`) gets a checkpoint: every variable of the model (the weights, and
+# the random-number state behind dropout) and of the optimizer (LAMB's moments, the step), written under a
+# temporary name, renamed, and checked against its recorded checksum when it is read back; the per-step history
+# grows by one file per checkpoint. Run the cell above again after a disconnect, a `kill -9` or a preempted TPU:
+# a teacher that finished (`finished.json`) is loaded from `model.keras`, the interrupted one continues from its
+# last good checkpoint, and the cell ends with exactly the weights of an uninterrupted run. To start a teacher
+# over, delete its folder; a rerun with other parameters in the same folder is refused rather than mixed in.
+
+# %%
+print({name: sorted(p.name for p in ch.path("train", name).iterdir() if not p.name.startswith("."))
+       for name in teachers})
 
 # %% [markdown]
 # A model that has learned only how often each piece occurs answers every mask with the most frequent piece.

@@ -196,9 +196,9 @@ plt.show()
 # ## 3.4 Training
 #
 # `stages.run_knowledge_transfer` compiles the transfer model with LAMB and the multipliers, and trains it
-# with `model.fit`, one Keras epoch per layer phase. Keras' `BackupAndRestore` saves model and optimizer at
-# each phase end: interrupt the cell and run it again, and training continues where it stopped (the dataset
-# skips the batches already used). It writes the student's weights and per-step history.
+# with `model.fit`, one Keras epoch per layer phase, checkpointed at each phase end (`arlm.fitting`, as in
+# chapter 2): interrupt the cell and run it again, and training continues exactly where it stopped (the dataset
+# skips the batches already used). It writes the student pretrainer (`student_kt.keras`) and its history.
 
 # %%
 student, history = stages.run_knowledge_transfer(teacher, student, make_dataset, cfg, ch.dir, verbose=2)

@@ -155,3 +155,10 @@ def test_predict_pads_the_last_batch_and_drops_the_padding():
     inputs = {"x": np.arange(30, dtype="float32").reshape(10, 3)}
     out = fitting.predict(model, inputs, batch_size=4)
     np.testing.assert_allclose(out, keras.ops.convert_to_numpy(model(inputs)), rtol=1e-5, atol=1e-5)
+
+
+def test_a_stage_with_other_parameters_in_the_same_folder_is_refused(tmp_path):
+    fitting.Stage(tmp_path / "stage", {"teacher_steps": 30, "seed": 1})
+    fitting.Stage(tmp_path / "stage", {"teacher_steps": 30, "seed": 1})  # the same: resumed or reused
+    with pytest.raises(ParameterError, match=r"other parameters \(teacher_steps: 30 there, 60 now\)"):
+        fitting.Stage(tmp_path / "stage", {"teacher_steps": 60, "seed": 1})

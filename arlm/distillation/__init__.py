@@ -6,7 +6,6 @@
 * `transfer`: `ProgressiveKnowledgeTransfer`, the stage-2 model (frozen teacher + student), and the student's
   initialisation from the teacher;
 * `pretraining_distiller`: `PretrainingDistiller`, the stage-3 model;
-* `training`: resumable ``model.fit`` (BackupAndRestore, exact resume, per-step history);
 * `stages`: the stages and the from-scratch control as runs on a run folder, plus masked-LM evaluation;
 * `evidence`: distilled vs. from-scratch student, fine-tuned on AJGT and ASTD-B.
 

@@ -27,7 +27,7 @@ from arlm.distillation import losses, transfer
 from arlm.distillation.pretraining_distiller import PretrainingDistiller
 from arlm.distillation.transfer import ProgressiveKnowledgeTransfer, encoder_blocks
 from arlm.errors import ArtifactError, ParameterError
-from arlm.fitting import Stage, fit_resumable
+from arlm.fitting import Stage, fit_resumable, stage_config
 from arlm.io import save_model
 
 STUDENT_PRESETS = ("mberta", "mberta_ii")
@@ -99,18 +99,23 @@ def _lamb(cfg, total_steps):
     return optimizers.make_optimizer("lamb", cfg.distill_learning_rate, total_steps, warmup)
 
 
-def _run(stage_dir, model, student, output, make_dataset, total_steps, checkpoint_every, verbose):
-    """Train ``model`` as a resumable `Stage` in ``stage_dir``, then save ``student`` to ``output``."""
-    stage = Stage(stage_dir)
-    history = fit_resumable(model, make_dataset, total_steps, checkpoint_every, stage_dir, verbose=verbose)
+def _run(stage, model, student, output, make_dataset, total_steps, checkpoint_every, verbose):
+    """Train ``model`` as the resumable `Stage` ``stage``, then save ``student`` to ``output``."""
+    history = fit_resumable(model, make_dataset, total_steps, checkpoint_every, stage.dir, verbose=verbose)
     stage.finish({"model": save_model(student, output)})
     return history
 
 
-def _finished(stage_dir):
-    """``(student, history)`` of a stage that already finished, else None."""
-    stage = Stage(stage_dir)
+def _finished(stage):
+    """``(student, history)`` of a `Stage` that already finished, else None."""
     return (load_pretrainer(stage.output("model")), stage.history()) if stage.finished else None
+
+
+def _stage(directory, cfg, keys, student, factors, **more):
+    """The `Stage` of a distillation run, with the parameters its result depends on."""
+    factors = (factors or losses.DistillationFactors()).as_dict()
+    return Stage(directory, stage_config(cfg, (*keys, "batch_size"), factors=factors,
+                                         student=student.backbone.config.to_dict(), **more))
 
 
 def run_knowledge_transfer(teacher, student, make_dataset, cfg, out_dir, factors=None, verbose="auto",
@@ -121,17 +126,18 @@ def run_knowledge_transfer(teacher, student, make_dataset, cfg, out_dir, factors
     finished stage is loaded, not run again (``student`` is then ignored).
     """
     out_dir = Path(out_dir)
-    done = _finished(out_dir / "kt")
+    stage = _stage(out_dir / "kt", cfg, ("kt_steps_per_layer", "kt_learning_rate"), student, factors)
+    done = _finished(stage)
     if done:
         return done
     with runtime.scope():
         model = ProgressiveKnowledgeTransfer(teacher, student, cfg.kt_steps_per_layer, factors=factors)
         _warm_up(model, make_dataset)
         _compile(model, model.make_optimizer(cfg.kt_learning_rate), cfg, model.total_steps, run_eagerly)
-    history = fit_resumable(model, make_dataset, model.total_steps, cfg.kt_steps_per_layer, out_dir / "kt",
+    history = fit_resumable(model, make_dataset, model.total_steps, cfg.kt_steps_per_layer, stage.dir,
                             verbose=verbose)
     transfer.unfreeze(student)  # stage 3 trains everything; the saved config must not carry the stage-2 freeze
-    Stage(out_dir / "kt").finish({"model": save_model(student, out_dir / "student_kt.keras")})
+    stage.finish({"model": save_model(student, out_dir / "student_kt.keras")})
     return student, history
 
 
@@ -144,15 +150,17 @@ def run_pretraining_distillation(teacher, student, make_dataset, cfg, out_dir, f
     ``student.keras`` into ``out_dir``; resumable from ``out_dir/distill``.
     """
     out_dir = Path(out_dir)
-    done = _finished(out_dir / "distill")
+    total_steps = total_steps or cfg.distill_steps
+    stage = _stage(out_dir / "distill", cfg, ("distill_learning_rate", "warmup_steps"), student, factors,
+                   total_steps=total_steps)
+    done = _finished(stage)
     if done:
         return done
-    total_steps = total_steps or cfg.distill_steps
     with runtime.scope():
         model = PretrainingDistiller(teacher, student, factors=factors)
         _warm_up(model, make_dataset)
         _compile(model, _lamb(cfg, total_steps), cfg, total_steps, run_eagerly)
-    history = _run(out_dir / "distill", model, student, out_dir / "student.keras", make_dataset, total_steps,
+    history = _run(stage, model, student, out_dir / "student.keras", make_dataset, total_steps,
                    cfg.checkpoint_every, verbose)
     return student, history
 
@@ -164,13 +172,15 @@ def run_scratch_pretraining(student, make_dataset, cfg, out_dir, total_steps, ve
     Writes ``scratch.keras``; resumable from ``out_dir/scratch``.
     """
     out_dir = Path(out_dir)
-    done = _finished(out_dir / "scratch")
+    stage = _stage(out_dir / "scratch", cfg, ("distill_learning_rate", "warmup_steps"), student, None,
+                   total_steps=total_steps)
+    done = _finished(stage)
     if done:
         return done
     with runtime.scope():
         _warm_up(student, make_dataset)
         _compile(student, _lamb(cfg, total_steps), cfg, total_steps, run_eagerly)
-    history = _run(out_dir / "scratch", student, student, out_dir / "scratch.keras", make_dataset, total_steps,
+    history = _run(stage, student, student, out_dir / "scratch.keras", make_dataset, total_steps,
                    cfg.checkpoint_every, verbose)
     return student, history
 

@@ -14,7 +14,7 @@
 import dataclasses
 import os
 
-from arlm.fitting import Stage
+from arlm.fitting import Stage, stage_config
 from arlm.io import read_json, write_json
 from arlm.io import save_model as save_keras
 
@@ -89,7 +89,10 @@ def finetune_and_save(ch, task, model, tokenizer, cfg, cache, vocab_path, **kwar
     """Fine-tune `model` (a `RunModel`) on `task` and save it with `save_model`, as a resumable stage in
     ``finetune/<stem>_<task>/``: an interrupted run resumes, a finished one is not run again. Returns the scores."""
     stem = f"{model.stem}_{task.name}"
-    stage = Stage(ch.path("finetune", stem, "finished.json").parent)
+    keys = [key for key in cfg.values if key.startswith(("finetune_", "qa_", "pos_")) and key != "finetune_models"]
+    options = {key: value for key, value in kwargs.items() if key != "verbose"}
+    stage = Stage(ch.path("finetune", stem, "finished.json").parent,
+                  stage_config(cfg, keys, task=task.name, model=str(model.source), options=options))
     if not stage.finished:
         scores, keras_model = finetune_task(task, model, tokenizer, cfg, cache, work_dir=stage.dir, **kwargs)
         path = save_model(ch, keras_model, stem, task, vocab_path, scores["max_seq_length"])
