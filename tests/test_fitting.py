@@ -162,3 +162,27 @@ def test_a_stage_with_other_parameters_in_the_same_folder_is_refused(tmp_path):
     fitting.Stage(tmp_path / "stage", {"teacher_steps": 30, "seed": 1})  # the same: resumed or reused
     with pytest.raises(ParameterError, match=r"other parameters \(teacher_steps: 30 there, 60 now\)"):
         fitting.Stage(tmp_path / "stage", {"teacher_steps": 60, "seed": 1})
+
+
+def test_a_full_disk_during_a_checkpoint_loses_nothing_written_before(tmp_path, reference, monkeypatch):
+    import errno
+
+    real = np.savez
+    calls = []
+
+    def savez(handle, **arrays):
+        calls.append(1)
+        if len(calls) == 2:  # the second checkpoint: the disk fills up half-way
+            handle.write(b"PK\x03\x04 partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(handle, **arrays)
+
+    monkeypatch.setattr(np, "savez", savez)
+    with pytest.raises(OSError, match="No space left"):
+        fitting.fit_resumable(fresh_model(), make_dataset, 12, 4, tmp_path, verbose=0)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["ckpt-4.json", "ckpt-4.npz"]
+    monkeypatch.setattr(np, "savez", real)  # space freed: the same command again
+    resumed = fresh_model(seed=3)
+    fitting.fit_resumable(resumed, make_dataset, 12, 4, tmp_path, verbose=0)
+    for got, want in zip(weights(resumed), reference[0], strict=True):
+        np.testing.assert_array_equal(got, want)
