@@ -17,8 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from arlm.errors import ArtifactError, ParameterError
+from arlm.preprocessing import encode_texts, qa
+from arlm.preprocessing.qa import QAExample
+from arlm.preprocessing.tagging import encode_tagging, word_tags
 
-MAX_ANSWER_TOKENS = 30  # spec 5.3: max_answer_length
+DOC_STRIDE = 128  # spec 5.3, when the sidecar does not name the stride the model was trained with
 
 
 def softmax(logits):
@@ -65,20 +68,6 @@ class Predictor:
             raise ArtifactError(f"{sidecar}: names {len(self.labels)} labels but {self.path.name} has {outputs[-1]} "
                                 "outputs (a sidecar of another model?)")
 
-    # -- encoding (spec 5.1-5.3 layouts) ----------------------------------------------------------------
-    def _features(self, ids, segments):
-        pad = self.max_seq_length - len(ids)
-        row = {
-            "token_ids": ids + [self.tokenizer.pad_id] * pad,
-            "segment_ids": segments + [0] * pad,
-            "padding_mask": [1] * len(ids) + [0] * pad,
-        }
-        return {name: np.asarray([values], dtype=np.int32) for name, values in row.items()}
-
-    def _pieces(self, words):
-        """Word-pieces of each whitespace word (ids, without [CLS]/[SEP])."""
-        return [list(self.tokenizer.encode(word)) for word in words]
-
     def predict(self, text, context=None):
         """Classification: ``{label, probabilities}``; tagging: ``[(word, tag), ...]``; QA: ``{answer, score}``
         with `text` the question and `context` the passage."""
@@ -97,8 +86,6 @@ class Predictor:
         )
 
     def _classify(self, text):
-        from arlm.tasks.finetune import encode_texts
-
         features = encode_texts([text], self.tokenizer, self.max_seq_length)
         probs = softmax(self.model.run_batch(self._pad_batch(features))["logits"][0])
         return {
@@ -107,40 +94,26 @@ class Predictor:
         }
 
     def _tag(self, text):
-        # spec 5.2: [CLS] then the pieces, no [SEP]; a word's tag is the prediction at its first piece
-        words, ids, firsts = text.split(), [self.tokenizer.cls_id], []
-        for pieces in self._pieces(words):
-            if len(ids) + len(pieces) > self.max_seq_length:
-                break
-            firsts.append(len(ids))
-            ids += pieces or [self.tokenizer.unk_id]  # as arlm.tasks.tagging.encode_tagging
-        logits = self.model.run_batch(self._pad_batch(self._features(ids, [0] * len(ids))))["logits"][0]
-        return [(word, self.labels[int(np.argmax(logits[i]))]) for word, i in zip(words, firsts, strict=False)]
+        # the training layout (spec 5.2): a word's tag is the prediction at its first piece
+        words = text.split()
+        features = encode_tagging([words], None, self.tokenizer, None, self.max_seq_length)
+        logits = self.model.run_batch(self._pad_batch(features.inputs()))["logits"]
+        tags = word_tags(np.argmax(logits, -1)[:1], features, self.labels)[0]
+        return list(zip(words, tags, strict=False))
 
     def _answer(self, question, context):
-        # spec 5.3: [CLS] question [SEP] passage [SEP]; best start <= end by start + end logit
-        t = self.tokenizer
-        q = list(t.encode(question))[:64]
-        words = context.split()
-        ids, word_of = [t.cls_id] + q + [t.sep_id], {}
-        for w, pieces in enumerate(self._pieces(words)):
-            for piece in pieces:
-                if len(ids) >= self.max_seq_length - 1:
-                    break
-                word_of[len(ids)] = w
-                ids.append(piece)
-        ids.append(t.sep_id)
-        segments = [0] * (len(q) + 2) + [1] * (len(ids) - len(q) - 2)
-        out = self.model.run_batch(self._pad_batch(self._features(ids, segments)))
-        start, end = out["start_logits"][0], out["end_logits"][0]
-        best, span = -np.inf, None
-        for i in word_of:
-            for j in range(i, min(i + MAX_ANSWER_TOKENS, len(ids))):
-                if j in word_of and start[i] + end[j] > best:
-                    best, span = float(start[i] + end[j]), (word_of[i], word_of[j])
-        if span is None:
-            return {"answer": "", "score": None}
-        return {"answer": " ".join(words[span[0] : span[1] + 1]), "score": round(best, 4)}
+        # the training layout (spec 5.3): windows of the passage, max-context scoring, n-best decoding
+        example = QAExample("question", "", question, context, [], 0)
+        stride = int(self.info.get("doc_stride", DOC_STRIDE))
+        features = qa.build_features([example], self.tokenizer, self.max_seq_length, stride)
+        starts, ends = [], []
+        for window in range(len(features.token_ids)):
+            row = {name: value[window:window + 1] for name, value in features.inputs().items()}
+            out = self.model.run_batch(self._pad_batch(row))
+            starts.append(out["start_logits"][0])
+            ends.append(out["end_logits"][0])
+        answer, score = qa.decode([example], features, starts, ends, with_scores=True)[0]
+        return {"answer": answer or "", "score": None if score is None else round(score, 4)}
 
     def _pad_batch(self, features):
         # a file exported with batch N > 1 takes N rows: repeat the one example

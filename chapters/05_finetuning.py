@@ -368,7 +368,7 @@ if "ajgt" in tasks:
 
 # %% tags=["solution", "hide-cell"]
 if "arcd" in tasks:
-    from arlm.tasks import qa
+    from arlm.preprocessing import qa
 
     sample = tasks["arcd"].test.examples[:40]
     for stride in (32, 64, 128):

@@ -37,7 +37,7 @@ def vocabulary(folder, texts, size=1500):
 
 
 def encode(vocab_path, texts, length=MAX_SEQ):
-    from arlm.tasks.finetune import encode_texts
+    from arlm.preprocessing import encode_texts
     from arlm.tokenizer import WordPieceTokenizer
 
     return encode_texts(texts, WordPieceTokenizer(vocab_path), length)

@@ -49,7 +49,7 @@ def test_classifier_predicts_a_label_with_probabilities(exported):
 
 
 def test_predict_matches_the_keras_model(exported):
-    from arlm.tasks.finetune import encode_texts
+    from arlm.preprocessing import encode_texts
     from arlm.tokenizer import WordPieceTokenizer
 
     features = encode_texts([TEXT], WordPieceTokenizer(exported["vocab"]), MAX_SEQ)

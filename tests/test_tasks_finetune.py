@@ -5,9 +5,10 @@ import pytest
 
 import arlm
 from arlm.errors import ParameterError
+from arlm.preprocessing import encode_texts
+from arlm.preprocessing.tagging import encode_tagging, word_tags
 from arlm.tasks import experiments, finetune
 from arlm.tasks.loaders import POS_LABELS, TextSplit
-from arlm.tasks.tagging import encode_tagging, word_tags
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,7 @@ def tokenizer(tmp_path_factory):
 
 
 def test_classification_inputs_are_cls_text_sep(tokenizer):
-    inputs = finetune.encode_texts(["الكتاب على الطاولة", "قرأت " * 40], tokenizer, 8)
+    inputs = encode_texts(["الكتاب على الطاولة", "قرأت " * 40], tokenizer, 8)
     ids = inputs["token_ids"]
     assert ids[0, 0] == tokenizer.cls_id and tokenizer.sep_id in ids[0]
     assert ids[1, -1] == tokenizer.sep_id and (inputs["padding_mask"][1] == 1).all()  # cut to 6 pieces + 2

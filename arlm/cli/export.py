@@ -119,7 +119,7 @@ def _calibration_texts(path):
 
 
 def _encode_texts(texts, vocab, length):
-    from arlm.tasks.finetune import encode_texts
+    from arlm.preprocessing import encode_texts
     from arlm.tokenizer import WordPieceTokenizer
 
     return encode_texts(texts, WordPieceTokenizer(vocab), length)

@@ -37,7 +37,7 @@ class TaskData:
 def task_data(task, tokenizer, max_seq_length, split="test", limit=0, doc_stride=128):
     """`TaskData` of ``task.<split>`` (an `arlm.tasks` Task): `limit` examples (0: all), the same seeded subset
     that `arlm.tasks.finetune` evaluates on."""
-    from arlm.tasks.finetune import encode_texts
+    from arlm.preprocessing import encode_texts
     from arlm.tasks.finetune import limit as subset
 
     data = subset(getattr(task, split), limit)  # the seeded subset chapter 5 evaluated on
@@ -45,13 +45,13 @@ def task_data(task, tokenizer, max_seq_length, split="test", limit=0, doc_stride
         features = encode_texts(data.texts, tokenizer, max_seq_length)
         return TaskData("classification", features, np.asarray(data.labels), accuracy, "accuracy")
     if task.kind == "tagging":
+        from arlm.preprocessing.tagging import encode_tagging
         from arlm.quantization.evaluate import token_accuracy
-        from arlm.tasks.tagging import encode_tagging
 
         encoded = encode_tagging(data.sentences, data.tags, tokenizer, task.labels, max_seq_length)
         labels = np.where(encoded.first_piece, encoded.labels, -1)  # score each word once, at its first piece
         return TaskData("tagging", encoded.inputs(), labels, token_accuracy, "token accuracy")
-    from arlm.tasks import qa
+    from arlm.preprocessing import qa
     from arlm.tasks.metrics import squad_scores
 
     # a short sequence (tiny scale) leaves room for a window only with a shorter question

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from arlm.errors import ArtifactError, ParameterError
+from arlm.preprocessing import encode_texts
 from arlm.tasks import metrics
 from arlm.tasks.loaders import QASplit, TagSplit, TextSplit
 
@@ -28,16 +29,6 @@ WARMUP_PROPORTION = 0.1
 
 
 # -- inputs ------------------------------------------------------------------------------------------------
-
-def encode_texts(texts, tokenizer, max_seq_length):
-    """``[CLS] text [SEP]`` (text cut to max_seq_length - 2 pieces), padded: the three model inputs (spec 5.1)."""
-    ids = np.zeros((len(texts), max_seq_length), np.int32)
-    for row, text in enumerate(texts):
-        pieces = [tokenizer.cls_id, *tokenizer.encode(text)[: max_seq_length - 2], tokenizer.sep_id]
-        ids[row, : len(pieces)] = pieces
-    mask = (ids != tokenizer.pad_id).astype(np.int32)
-    return {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask}
-
 
 def limit(split, max_examples, seed=12345):
     """At most `max_examples` of `split` (0: all), a seeded random subset in the original order."""
@@ -227,8 +218,8 @@ def finetune_tagging(task, backbone, tokenizer, cfg, crf=False, max_seq_length=N
                      cache=None, work_dir=None):
     """Fine-tune a `TokenTagger` on PADT; the paper's P/R/F1 (argmax of the emissions, as the authors evaluate),
     token accuracy / micro-F1 over first pieces, and with the CRF also the Viterbi-decoded token accuracy."""
+    from arlm.preprocessing.tagging import encode_tagging
     from arlm.tasks.heads import TokenTagger, viterbi_decode
-    from arlm.tasks.tagging import encode_tagging
 
     length = max_seq_length or cfg.finetune_max_seq_length
     train = limit(task.train, cfg.finetune_max_train_examples, cfg.seed)
@@ -259,7 +250,7 @@ def finetune_tagging(task, backbone, tokenizer, cfg, crf=False, max_seq_length=N
 def finetune_qa(task, backbone, tokenizer, cfg, learning_rate=None, verbose=1, cache=None, work_dir=None):
     """Fine-tune `SpanQA` on ARCD: official SQuAD v1.1 EM/F1 on the test questions, and the Arabic-normalised
     variant (labelled ``arabic_*``)."""
-    from arlm.tasks import qa
+    from arlm.preprocessing import qa
     from arlm.tasks.heads import SpanQA
 
     length, stride = cfg.qa_max_seq_length, cfg.qa_doc_stride

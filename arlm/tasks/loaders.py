@@ -29,6 +29,7 @@ import random
 
 from arlm import datasets
 from arlm.errors import DatasetError, ParameterError
+from arlm.preprocessing.qa import QAExample
 
 KINDS = ("classification", "tagging", "qa")
 # the paper's UPOS label list (spec 5.2, authors' run_pos.py): id order matters for the paper's metric
@@ -68,18 +69,6 @@ class TagSplit:
 
     def subset(self, indices):
         return TagSplit([self.sentences[i] for i in indices], [self.tags[i] for i in indices])
-
-
-@dataclasses.dataclass
-class QAExample:
-    """One SQuAD v1.1 question: its context, the gold answers and the first answer's character offset."""
-
-    qid: str
-    title: str
-    question: str
-    context: str
-    answers: list
-    answer_start: int
 
 
 @dataclasses.dataclass

@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 
 from arlm.errors import DatasetError, ParameterError
+from arlm.preprocessing import encode_texts
 from arlm.tasks.loaders import Task, TextSplit
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
@@ -335,7 +336,7 @@ def finetune_user(train, test, text_column, label_column, model, out, dev=None, 
             from arlm.fitting import predict
             from arlm.tasks.metrics import classification_scores
 
-            features = ft.encode_texts(task.dev.texts, tokenizer, scores["max_seq_length"])
+            features = encode_texts(task.dev.texts, tokenizer, scores["max_seq_length"])
             logits = predict(classifier, features, scores["batch_size"])
             dev_scores = classification_scores(task.dev.labels, logits.argmax(-1), len(task.labels))
             result.update(dev_accuracy=dev_scores["accuracy"], dev_macro_f1=dev_scores["macro_f1"])

@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from arlm.tasks import metrics, qa
-from arlm.tasks.loaders import QAExample, load_task
+from arlm.preprocessing import qa
+from arlm.preprocessing.qa import QAExample
+from arlm.tasks import metrics
+from arlm.tasks.loaders import load_task
 
 
 @pytest.fixture(scope="module")

@@ -33,22 +33,28 @@ class TagFeatures:
 
 
 def encode_tagging(sentences, tags, tokenizer, labels, max_seq_length):
-    """`TagFeatures` of word lists `sentences` and their tag lists, with `labels` giving the id order."""
-    index = {label: i for i, label in enumerate(labels)}
+    """`TagFeatures` of word lists `sentences` and their tag lists, with `labels` giving the id order.
+
+    ``tags=None`` (prediction: no gold tags) leaves every label id at 0; ``labels`` is then not needed.
+    """
+    index = {label: i for i, label in enumerate(labels or ())}
     n = len(sentences)
     ids = np.zeros((n, max_seq_length), np.int32)
     label_ids = np.zeros((n, max_seq_length), np.int32)
     first = np.zeros((n, max_seq_length), bool)
     truncated = 0
-    for row, (words, word_tags) in enumerate(zip(sentences, tags, strict=True)):
-        pieces, piece_labels, is_first = [tokenizer.cls_id], [index["[CLS]"]], [False]
+    for row, words in enumerate(sentences):
+        word_tags = tags[row] if tags is not None else [None] * len(words)
+        if len(word_tags) != len(words):
+            raise DatasetError(f"sentence {row}: {len(words)} words but {len(word_tags)} tags")
+        pieces, piece_labels, is_first = [tokenizer.cls_id], [index.get("[CLS]", 0)], [False]
         for word, tag in zip(words, word_tags, strict=True):
-            if tag not in index:
+            if tag is not None and tag not in index:
                 raise DatasetError(f"sentence {row}: tag {tag!r} is not in the label list {list(labels)}")
             word_ids = tokenizer.encode(word) or [tokenizer.unk_id]
             for k, piece in enumerate(word_ids):
                 pieces.append(piece)
-                piece_labels.append(index[tag] if k == 0 else index[CONTINUATION_LABEL])
+                piece_labels.append(0 if tag is None else index[tag] if k == 0 else index[CONTINUATION_LABEL])
                 is_first.append(k == 0)
         if len(pieces) > max_seq_length:
             truncated += 1

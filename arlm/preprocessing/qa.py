@@ -51,6 +51,18 @@ def split_context(context):
 
 
 @dataclasses.dataclass
+class QAExample:
+    """One SQuAD v1.1 question: its context, the gold answers and the first answer's character offset."""
+
+    qid: str
+    title: str
+    question: str
+    context: str
+    answers: list
+    answer_start: int
+
+
+@dataclasses.dataclass
 class Features:
     """Model inputs (int32 arrays [n_windows, max_seq_length]) and what decoding needs to map windows back."""
 
@@ -111,7 +123,7 @@ def locate_answer(example, words, char_to_word):
 
 def build_features(examples, tokenizer, max_seq_length=384, doc_stride=128, max_query_length=MAX_QUERY_LENGTH,
                    training=False):
-    """`Features` for `examples` (`arlm.tasks.loaders.QAExample`); training windows get answer positions."""
+    """`Features` for `examples` (`QAExample`); training windows get answer positions."""
     rows = {k: [] for k in ("token_ids", "segment_ids", "padding_mask", "start", "end")}
     example_index, all_tokens, token_to_word, max_context, all_words, skipped = [], [], [], [], [], []
     for index, example in enumerate(examples):
@@ -219,8 +231,10 @@ def _top(logits, n):
     return np.argsort(logits)[::-1][:n]
 
 
-def decode(examples, features, start_logits, end_logits, n_best=N_BEST, max_answer_length=MAX_ANSWER_LENGTH):
-    """Best answer text per example (None when no window gives a valid span), by summed start + end logit."""
+def decode(examples, features, start_logits, end_logits, n_best=N_BEST, max_answer_length=MAX_ANSWER_LENGTH,
+           with_scores=False):
+    """Best answer text per example (None when no window gives a valid span), by summed start + end logit;
+    ``with_scores``: ``(answer, score)`` pairs."""
     best = {}
     for w, example in enumerate(features.example_index):
         starts, ends = np.asarray(start_logits[w]), np.asarray(end_logits[w])
@@ -238,11 +252,12 @@ def decode(examples, features, start_logits, end_logits, n_best=N_BEST, max_answ
     answers = []
     for index in range(len(examples)):
         if index not in best:
-            answers.append(None)
+            answers.append((None, None) if with_scores else None)
             continue
-        _, w, s, e = best[index]
+        score, w, s, e = best[index]
         pieces = features.tokens[w][s:e + 1]
         piece_text = " ".join(pieces).replace(" ##", "").replace("##", "")
         words = features.words[index][features.token_to_word[w][s]:features.token_to_word[w][e] + 1]
-        answers.append(final_text(piece_text, " ".join(words)))
+        answer = final_text(piece_text, " ".join(words))
+        answers.append((answer, score) if with_scores else answer)
     return answers
