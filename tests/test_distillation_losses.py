@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from arlm.distillation import losses
+from arlm.losses import masked_lm_accuracy
 
 pytestmark = pytest.mark.backend
 
@@ -107,5 +108,5 @@ def test_pretraining_distillation_loss_mixes_hard_and_soft_targets():
     assert float(terms["kd"]) == pytest.approx(kd, rel=1e-5)
     assert float(terms["nsp"]) == pytest.approx(LN2, rel=1e-5)
     assert float(total) == pytest.approx(0.5 * mlm + 0.5 * kd + LN2, rel=1e-5)
-    accuracy = losses.masked_lm_accuracy(y, student)
+    accuracy = masked_lm_accuracy(y["masked_lm_ids"], student, y["masked_lm_weights"])
     assert float(accuracy) == pytest.approx(1.0 / (1 + 1e-5), rel=1e-6)

@@ -28,11 +28,10 @@ import dataclasses
 from keras import ops
 
 from arlm import paper
+from arlm.losses import masked_lm_cross_entropy, next_sentence_loss
 
 # LN_0's epsilon: the official `layer_norm` used for the FMT term (spec 3.3).
 STANDARDIZE_EPSILON = 1e-12
-# Denominator guard of BERT's weighted masked-LM loss (spec 3.1).
-MLM_WEIGHT_EPSILON = 1e-5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,24 +188,6 @@ def knowledge_transfer_loss(teacher, student, gates, factors=None):
     return total, terms
 
 
-def masked_lm_cross_entropy(target_probs, logits, weights):
-    """BERT's weighted masked-LM loss $\\sum_i w_i \\mathrm{CE}(y_i, p_i) / (\\sum_i w_i + 10^{-5})$ (spec 3.1).
-
-    ``target_probs`` ``[batch, P, V]`` (one-hot or soft), ``logits`` ``[batch, P, V]``, ``weights`` ``[batch, P]``.
-    """
-    weights = ops.cast(weights, "float32")
-    log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
-    per_slot = -ops.sum(ops.cast(target_probs, "float32") * log_probs, axis=-1)
-    return ops.sum(weights * per_slot) / (ops.sum(weights) + MLM_WEIGHT_EPSILON)
-
-
-def next_sentence_loss(labels, logits):
-    """Batch mean of the NSP cross-entropy (label 0: actual next sentence, 1: random)."""
-    labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
-    log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
-    return -ops.mean(ops.sum(ops.one_hot(labels, ops.shape(logits)[-1]) * log_probs, axis=-1))
-
-
 def pretraining_distillation_loss(y, student_mlm_logits, student_nsp_logits, teacher_mlm_logits, alpha=0.5):
     """$L_{PD} = \\sum_i w_i \\mathrm{CE}(\\alpha\\,\\mathrm{onehot}_i + (1-\\alpha) p^T_i, p^S_i)/(\\sum w + 10^{-5})
     + L_{NSP} = \\alpha L_{MLM} + (1-\\alpha) L_{KD} + L_{NSP}$ (spec 3.4).
@@ -227,10 +208,3 @@ def pretraining_distillation_loss(y, student_mlm_logits, student_nsp_logits, tea
     }
     total = alpha * terms["mlm"] + (1.0 - alpha) * terms["kd"] + terms["nsp"]
     return total, terms
-
-
-def masked_lm_accuracy(y, mlm_logits):
-    """Weighted accuracy of the argmax prediction over the real masked slots."""
-    weights = ops.cast(y["masked_lm_weights"], "float32")
-    hits = ops.cast(ops.equal(ops.argmax(mlm_logits, axis=-1), ops.cast(y["masked_lm_ids"], "int32")), "float32")
-    return ops.sum(hits * weights) / (ops.sum(weights) + MLM_WEIGHT_EPSILON)

@@ -18,6 +18,7 @@ from arlm.distillation import losses
 from arlm.distillation.teacher_student import TeacherStudent
 from arlm.distillation.transfer import backbone_inputs, unfreeze
 from arlm.fitting import LastValue
+from arlm.losses import masked_lm_accuracy
 
 
 def mlm_logits(pretrainer, sequence_output, mask_positions):
@@ -56,6 +57,7 @@ class PretrainingDistiller(TeacherStudent):
             y, y_pred["mlm_logits"], y_pred["nsp_logits"], y_pred["teacher_mlm_logits"], self.factors.alpha)
         for name, value in terms.items():
             self.trackers[name].update_state(value)
-        self.trackers["mlm_accuracy"].update_state(losses.masked_lm_accuracy(y, y_pred["mlm_logits"]))
+        self.trackers["mlm_accuracy"].update_state(
+            masked_lm_accuracy(y["masked_lm_ids"], y_pred["mlm_logits"], y["masked_lm_weights"]))
         return runtime.scale_loss(total)
 

@@ -186,21 +186,24 @@ def run_scratch_pretraining(student, make_dataset, cfg, out_dir, total_steps, ve
 
 
 def evaluate_masked_lm(pretrainer, batches):
-    """Masked-LM accuracy and loss, NSP accuracy of ``pretrainer`` over ``batches`` (a list of ``(x, y)``)."""
-    hits = weight = nsp_hits = count = loss = 0.0
+    """Masked-LM accuracy and loss, NSP accuracy of ``pretrainer`` over ``batches`` (a list of ``(x, y)``),
+    each batch weighted by its real masked slots (`arlm.losses`)."""
+    from arlm import losses as objective
+
+    totals = {"mlm_accuracy": 0.0, "mlm_loss": 0.0, "nsp_accuracy": 0.0}
+    weight = count = 0.0
     for x, y in batches:
         out = pretrainer(x, training=False)
-        w = np.asarray(y["masked_lm_weights"], np.float32)
-        predicted = np.argmax(np.asarray(out["mlm_logits"]), -1)
-        hits += float(np.sum((predicted == np.asarray(y["masked_lm_ids"])) * w))
-        weight += float(np.sum(w))
-        one_hot = keras.ops.one_hot(y["masked_lm_ids"], out["mlm_logits"].shape[-1])
-        loss += float(losses.masked_lm_cross_entropy(one_hot, out["mlm_logits"], w)) * float(np.sum(w))
-        labels = np.asarray(y["next_sentence_labels"]).reshape(-1)
-        nsp_hits += float(np.sum(np.argmax(np.asarray(out["nsp_logits"]), -1) == labels))
-        count += len(labels)
-    return {"mlm_accuracy": hits / max(weight, 1.0), "mlm_loss": loss / max(weight, 1.0),
-            "nsp_accuracy": nsp_hits / max(count, 1.0), "eval_masked_tokens": int(weight)}
+        w = float(np.sum(y["masked_lm_weights"]))
+        n = float(np.size(y["next_sentence_labels"]))
+        args = (y["masked_lm_ids"], out["mlm_logits"], y["masked_lm_weights"])
+        totals["mlm_accuracy"] += float(objective.masked_lm_accuracy(*args)) * w
+        totals["mlm_loss"] += float(objective.masked_lm_loss(*args)) * w
+        nsp = np.argmax(keras.ops.convert_to_numpy(out["nsp_logits"]), -1) == np.reshape(y["next_sentence_labels"], -1)
+        totals["nsp_accuracy"] += float(np.sum(nsp))
+        weight, count = weight + w, count + n
+    scores = {key: value / max(weight if key.startswith("mlm") else count, 1.0) for key, value in totals.items()}
+    return {**scores, "eval_masked_tokens": int(weight)}
 
 
 def student_steps(cfg, num_layers):

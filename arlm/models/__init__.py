@@ -11,7 +11,7 @@ _LAZY = {
     "MobileBertConfig": "config", "PRESETS": "config", "DESCRIPTIONS": "config", "get_preset": "config",
     "preset_at_scale": "config",
     "MaskedLMHead": "heads", "gather_positions": "heads", "nsp_head": "heads",
-    "MobileBertPretrainer": "pretraining", "masked_lm_loss": "pretraining", "next_sentence_loss": "pretraining",
+    "MobileBertPretrainer": "pretraining",
 }
 
 __all__ = [*sorted(_LAZY), "load_model", "register_all"]

@@ -4,29 +4,9 @@ import keras
 from keras import ops
 
 from arlm import runtime
+from arlm.losses import masked_lm_accuracy, masked_lm_loss, next_sentence_loss
 from arlm.models.backbone import MobileBertBackbone  # noqa: F401  (registers it for loading)
 from arlm.models.heads import MaskedLMHead, nsp_head
-
-MLM_EPSILON = 1e-5  # run_pretraining.py: denominator sum(w) + 1e-5
-
-
-def masked_lm_loss(labels, logits, weights):
-    """$L_{MLM} = \\sum_i w_i\\,\\mathrm{CE}_i / (\\sum_i w_i + 10^{-5})$ over the prediction slots.
-
-    ``labels`` [b, P] int, ``logits`` [b, P, V], ``weights`` [b, P] (0 marks an unused slot); computed in
-    float32.
-    """
-    logits = ops.cast(logits, "float32")
-    weights = ops.cast(weights, "float32")
-    ce = keras.losses.sparse_categorical_crossentropy(ops.cast(labels, "int32"), logits, from_logits=True)
-    return ops.sum(weights * ce) / (ops.sum(weights) + MLM_EPSILON)
-
-
-def next_sentence_loss(labels, logits):
-    """$L_{NSP}$ = batch mean of the 2-way cross-entropy (label 0 = actual next, 1 = random)."""
-    ce = keras.losses.sparse_categorical_crossentropy(ops.cast(labels, "int32"), ops.cast(logits, "float32"),
-                                                      from_logits=True)
-    return ops.mean(ce)
 
 
 @keras.saving.register_keras_serializable(package="arlm")
@@ -64,7 +44,7 @@ class MobileBertPretrainer(keras.Model):
         self.nsp_head = next_sentence_head
         self.mlm_loss_tracker = keras.metrics.Mean(name="mlm_loss")
         self.nsp_loss_tracker = keras.metrics.Mean(name="nsp_loss")
-        self.mlm_accuracy = keras.metrics.SparseCategoricalAccuracy(name="mlm_accuracy")
+        self.mlm_accuracy = keras.metrics.Mean(name="mlm_accuracy")  # weighted by the batch's real slots
         self.nsp_accuracy = keras.metrics.SparseCategoricalAccuracy(name="nsp_accuracy")
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -79,8 +59,9 @@ class MobileBertPretrainer(keras.Model):
         self.mlm_loss_tracker.update_state(masked_lm_loss(y["masked_lm_ids"], y_pred["mlm_logits"],
                                                           y["masked_lm_weights"]))
         self.nsp_loss_tracker.update_state(next_sentence_loss(y["next_sentence_labels"], y_pred["nsp_logits"]))
-        self.mlm_accuracy.update_state(y["masked_lm_ids"], ops.cast(y_pred["mlm_logits"], "float32"),
-                                       sample_weight=y["masked_lm_weights"])
+        self.mlm_accuracy.update_state(
+            masked_lm_accuracy(y["masked_lm_ids"], y_pred["mlm_logits"], y["masked_lm_weights"]),
+            sample_weight=ops.sum(ops.cast(y["masked_lm_weights"], "float32")))
         self.nsp_accuracy.update_state(y["next_sentence_labels"], ops.cast(y_pred["nsp_logits"], "float32"))
         return self.get_metrics_result()
 
