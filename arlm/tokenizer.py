@@ -24,6 +24,7 @@ from arlm.io import atomic_path
 from arlm.text import normalize
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = range(len(SPECIAL_TOKENS))  # every vocabulary of this book starts so
 SUFFIX = "##"
 MAX_BYTES_PER_WORD = 100
 TRAINERS = ("hf", "keras_hub")
@@ -89,7 +90,7 @@ class WordPieceTokenizer:
         self.vocab = read_vocabulary(vocab_path)
         self._ids = {token: i for i, token in enumerate(self.vocab)}
         self.vocab_size = len(self.vocab)
-        self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = range(len(SPECIAL_TOKENS))
+        self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID
         self._cache = {}
 
     def token_to_id(self, token):

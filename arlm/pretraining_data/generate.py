@@ -1,0 +1,203 @@
+"""The corpus to TFRecord shards: a pool of processes, one shard of documents each (`arlm.pretraining_data`).
+
+`create_pretraining_data` validates its inputs, streams the corpus into shards of about ``words_per_shard`` words,
+has each worker tokenize, build and serialize one shard (`process_shard`), and stages the output folder so that a
+failure leaves the previous shards and ``meta.json`` untouched.
+"""
+
+import concurrent.futures
+import dataclasses
+import multiprocessing
+import os
+import random
+import time
+import warnings
+from pathlib import Path
+
+from arlm.errors import DatasetError, ParameterError
+from arlm.io import check_out_dir, staged_dir, write_json
+from arlm.pretraining_data.instances import PretrainingConfig, create_instances
+from arlm.pretraining_data.records import ExampleEncoder, write_tfrecords
+
+OUTPUTS = ("shard-*.tfrecord", "meta.json")  # what `create_pretraining_data` writes in its folder
+# above this share of [UNK] among the corpus's tokens the vocabulary does not fit the corpus (a Latin-only one on
+# Arabic text gives 99%); a vocabulary trained on the corpus itself gives well under 1%
+UNK_WARNING_RATE = 0.05
+
+
+class UnknownTokensWarning(UserWarning):
+    """The vocabulary maps more than `UNK_WARNING_RATE` of the corpus's tokens to [UNK]."""
+
+
+
+_TOKENIZERS = {}
+
+
+def _tokenizer(vocab_path):
+    if vocab_path not in _TOKENIZERS:
+        from arlm.tokenizer import WordPieceTokenizer
+
+        _TOKENIZERS[vocab_path] = WordPieceTokenizer(vocab_path)
+    return _TOKENIZERS[vocab_path]
+
+
+def tokenize_documents(documents, tokenizer, max_num_tokens, sentences=True):
+    """Token ids per sentence (or line) per document; returns (documents, empty documents, over-long lines).
+
+    An over-long line is kept (the pair truncation cuts it, as in BERT) and counted.
+    """
+    from arlm.text import split_sentences
+
+    out, empty, long_lines = [], 0, 0
+    for lines in documents:
+        document = []
+        for line in lines:
+            for ids in map(tokenizer.encode, split_sentences(line) if sentences else [line]):
+                if ids:
+                    long_lines += len(ids) > max_num_tokens
+                    document.append(ids)
+        if document:
+            out.append(document)
+        else:
+            empty += 1
+    return out, empty, long_lines
+
+
+def process_shard(shard_index, documents, vocab_path, config, out_dir=None):
+    """Tokenize, make and serialize the instances of one shard (a list of documents of raw lines).
+
+    With `out_dir`, the shard is written there as ``shard-<index>.tfrecord`` and no records are returned.
+    """
+    tokenizer = _tokenizer(str(vocab_path))
+    rng = random.Random(config.random_seed + shard_index)
+    tokenized, empty, long_lines = tokenize_documents(documents, tokenizer, config.max_seq_length - 3,
+                                                      config.split_sentences)
+    sentences = [ids for document in tokenized for ids in document]
+    corpus_tokens, unk_tokens = sum(map(len, sentences)), sum(ids.count(tokenizer.unk_id) for ids in sentences)
+    continuation = tokenizer.is_continuation() if config.do_whole_word_mask else None
+    instances = create_instances(tokenized, config, tokenizer.vocab_size, rng, continuation)
+    encoder = ExampleEncoder(config.max_seq_length, config.max_predictions_per_seq, tokenizer.vocab_size)
+    records = [encoder.encode(instance) for instance in instances]
+    stats = {"documents": len(tokenized), "empty_documents": empty, "long_lines": long_lines,
+             "corpus_tokens": corpus_tokens, "unk_tokens": unk_tokens,
+             "instances": len(instances), "random_next": sum(inst.is_random_next for inst in instances),
+             "masked": sum(len(inst.masked_lm_positions) for inst in instances),
+             "tokens": sum(len(inst.tokens) for inst in instances)}
+    if out_dir is not None:
+        if records:
+            write_tfrecords(Path(out_dir) / f"shard-{shard_index:05d}.tfrecord", records)
+        records = None
+    return shard_index, records, stats
+
+
+def iter_shards(documents, words_per_shard):
+    """Group documents (lists of raw lines, or `arlm.corpus.Document`) into shards of about `words_per_shard` words."""
+    shard, words = [], 0
+    for document in documents:
+        lines = getattr(document, "lines", document)
+        if isinstance(lines, str):
+            raise DatasetError("documents must be lists of lines, got a string (wrap each document in a list)")
+        shard.append(list(lines))
+        words += sum(len(line.split()) for line in lines)
+        if words >= words_per_shard:
+            yield shard
+            shard, words = [], 0
+    if shard:
+        yield shard
+
+
+def create_pretraining_data(documents, vocab_path, out_dir, config=None, workers=None, words_per_shard=200_000,
+                            progress=True):
+    """Write sharded TFRecords of pretraining instances for `documents`, streaming and in parallel.
+
+    Args:
+        documents: iterable of documents (lists of raw lines, or `arlm.corpus.Document`), read lazily.
+        vocab_path: WordPiece vocabulary file.
+        out_dir: folder for ``shard-00000.tfrecord``... and ``meta.json``. It is built beside and replaces the
+            old folder as a whole only when every shard is written (`arlm.io.staged_dir`): a failure leaves the
+            previous shards and their ``meta.json`` untouched. It may hold only such files (`OUTPUTS`).
+        config: a `PretrainingConfig` (BERT's flags).
+        workers: processes (default: CPU count); 1 runs in this process.
+        words_per_shard: words per shard, the memory bound and the pool for random-next segments.
+
+    Returns the metadata written to ``meta.json`` (shapes, counts, NSP ratio, the corpus's ``unk_rate``,
+    seconds). Warns (`UnknownTokensWarning`) when ``unk_rate`` is above `UNK_WARNING_RATE`.
+    """
+    config = config or PretrainingConfig()
+    if workers is not None and workers < 1:
+        raise ParameterError(f"workers must be at least 1, got {workers} (parameter --workers)")
+    if words_per_shard < 1:
+        raise ParameterError(f"words_per_shard must be at least 1, got {words_per_shard} (parameter --words-per-shard)")
+    out_dir = check_out_dir(out_dir, OUTPUTS)
+    vocab_path = str(Path(vocab_path).resolve())
+    _tokenizer(vocab_path)  # a bad vocabulary fails here, with its message, before any work starts
+    with staged_dir(out_dir) as staging:
+        meta = _write_shards(documents, vocab_path, staging, config, workers or os.cpu_count() or 1,
+                             words_per_shard, progress)
+    if meta["unk_rate"] > UNK_WARNING_RATE:
+        warnings.warn(f"{meta['unk_rate']:.1%} of the corpus's tokens are [UNK] with the vocabulary {vocab_path} "
+                      f"(more than {UNK_WARNING_RATE:.0%}): it does not fit this corpus (another language or "
+                      "script?); train one on it with `arlm vocab train`", UnknownTokensWarning, stacklevel=2)
+    return meta
+
+
+def _write_shards(documents, vocab_path, out_dir, config, workers, words_per_shard, progress):
+    from tqdm.auto import tqdm
+
+    totals = {"documents": 0, "empty_documents": 0, "long_lines": 0, "corpus_tokens": 0, "unk_tokens": 0,
+              "instances": 0, "random_next": 0, "masked": 0, "tokens": 0}
+    files = []
+    start = time.perf_counter()
+    bar = tqdm(desc="pretraining instances", unit="ex", disable=not progress)
+
+    def finish(result):
+        index, _, stats = result
+        if stats["instances"]:
+            files.append(f"shard-{index:05d}.tfrecord")
+        for key in totals:
+            totals[key] += stats[key]
+        bar.update(stats["instances"])
+
+    shards = iter_shards(documents, words_per_shard)
+    if workers == 1:
+        for index, shard in enumerate(shards):
+            finish(process_shard(index, shard, vocab_path, config, out_dir))
+    else:
+        context = multiprocessing.get_context("spawn")  # fork after TensorFlow has started threads can deadlock
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            pending = set()
+            for index, shard in enumerate(shards):
+                pending.add(pool.submit(process_shard, index, shard, vocab_path, config, out_dir))
+                if len(pending) > workers:  # bounded: at most one shard waiting beyond those being processed
+                    done, pending = concurrent.futures.wait(pending, return_when="FIRST_COMPLETED")
+                    for future in done:
+                        finish(future.result())
+            for future in concurrent.futures.as_completed(pending):
+                finish(future.result())
+    bar.close()
+    if not totals["instances"]:
+        raise DatasetError(f"the corpus gave no pretraining instances ({totals['documents']} non-empty documents, "
+                           f"{totals['empty_documents']} empty); is it empty or is the vocabulary wrong?")
+    seconds = time.perf_counter() - start
+    meta = {
+        **dataclasses.asdict(config), "vocab_path": vocab_path, "files": sorted(files),
+        **totals, "next_sentence_random_ratio": totals["random_next"] / totals["instances"],
+        "masked_per_instance": totals["masked"] / totals["instances"],
+        "unk_rate": totals["unk_tokens"] / max(1, totals["corpus_tokens"]), "seconds": round(seconds, 3),
+        "instances_per_second": round(totals["instances"] / seconds, 1), "workers": workers,
+        "words_per_shard": words_per_shard,
+    }
+    write_json(out_dir / "meta.json", meta)
+    return meta
+
+
+# --- reading back: a tf.data pipeline for model.fit ----------------------------------------------------------------
+
+
+def read_meta(directory):
+    from arlm.io import read_json
+
+    path = Path(directory) / "meta.json"
+    if not path.exists():
+        raise DatasetError(f"{path} is missing: create the pretraining data first (chapter 1)")
+    return read_json(path)
