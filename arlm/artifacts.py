@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 from arlm import bucket
-from arlm.errors import ArtifactError
-from arlm.io import write_json
+from arlm.errors import ArtifactError, ParameterError
+from arlm.io import read_json, write_json
 from arlm.scales import check_scale
 
 CHAPTERS = (
@@ -129,3 +129,71 @@ def environment():
     if "tensorflow" in sys.modules:
         info["tensorflow"] = sys.modules["tensorflow"].__version__
     return info
+
+
+# --- the model index: chapter 5's models/index.json, read by chapter 6 and `arlm export` ---------------------------
+
+
+def write_model_index_entry(folder, stem, meta):
+    """Add (or replace) the entry of ``<stem>.keras`` in ``folder/index.json``: task, kind, labels, length, vocab."""
+    index_path = Path(folder) / "index.json"
+    index = read_json(index_path) if index_path.is_file() else {}
+    index[stem] = {"file": f"{stem}.keras", **meta}
+    return write_json(index_path, index)
+
+
+def read_model_index(folder):
+    """Chapter 5's ``models/index.json`` as ``{file stem: metadata}`` ({} when there is none).
+
+    Accepts a mapping keyed by name, a list of entries with ``file`` or ``name``, or either under ``models``.
+    """
+    index = Path(folder) / "index.json"
+    if not index.is_file():
+        return {}
+    try:
+        entries = read_json(index)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ArtifactError(f"{index}: not a JSON index of models ({error})") from None
+    if isinstance(entries, dict) and "models" in entries:
+        entries = entries["models"]
+    if isinstance(entries, list):
+        entries = {Path(e.get("file") or e.get("name") or "").stem: e for e in entries if isinstance(e, dict)}
+    if not isinstance(entries, dict) or not all(isinstance(meta, dict) for meta in entries.values()):
+        raise ArtifactError(f"{index}: expected an object of models keyed by name, each an object")
+    for meta in entries.values():  # a vocabulary path relative to the models folder or the run folder
+        vocab = meta.get("vocab") or meta.get("vocab_path")
+        if vocab and not Path(vocab).exists():
+            found = [c for c in (Path(folder) / vocab, Path(folder).parent.parent / vocab) if c.exists()]
+            vocab = str(found[0]) if found else vocab
+        meta["vocab"] = vocab
+    return entries
+
+
+def model_entry(model_path, name=None):
+    """Find a fine-tuned ``.keras`` file and its metadata (task, labels, max_seq_length, vocab).
+
+    `model_path` is a ``.keras`` file or a folder of them (chapter 5's ``models/``; `name` picks one when
+    there are several). Metadata comes from ``index.json`` in that folder (chapter 5 writes it), keyed by
+    the file's stem, or from ``<stem>.json`` beside the file.
+    """
+    path = Path(model_path)
+    if path.is_dir():
+        candidates = sorted(path.glob("*.keras"))
+        if name:
+            candidates = [c for c in candidates if c.stem == name]
+        if len(candidates) != 1:
+            found = ", ".join(c.stem for c in sorted(path.glob("*.keras"))) or "none"
+            raise ParameterError(f"{path}: pick one model with --name (models found: {found})")
+        path = candidates[0]
+    if path.suffix != ".keras" or not path.is_file():
+        raise ParameterError(f"{path}: expected a .keras file or a folder holding one (parameter MODEL_DIR)")
+    meta = dict(read_model_index(path.parent).get(path.stem, {}))
+    if not meta and path.with_suffix(".json").is_file():
+        sidecar = path.with_suffix(".json")
+        try:
+            meta = read_json(sidecar)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ArtifactError(f"{sidecar}: not the JSON metadata of {path.name} ({error})") from None
+        if not isinstance(meta, dict):
+            raise ArtifactError(f"{sidecar}: expected a JSON object of metadata")
+    return path, meta

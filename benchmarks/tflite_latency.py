@@ -69,6 +69,7 @@ def main(argv=None):
     import numpy as np
 
     from arlm import scales
+    from arlm.artifacts import read_model_index
     from arlm.quantization import PRECISIONS, export
     from arlm.quantization.evaluate import evaluate_files
     from arlm.quantization.latency import measure_files
@@ -80,7 +81,7 @@ def main(argv=None):
     work = tempfile.mkdtemp(prefix="arlm-bench-")
     models_dir = Path(args.run_dir or Path("runs") / args.scale) / "05_finetuning" / "models"
     stem = f"{args.model}_{args.task}"
-    meta = export.read_index(models_dir).get(stem)
+    meta = read_model_index(models_dir).get(stem)
     data = calibration = None
     if meta and (models_dir / f"{stem}.keras").is_file():
         from arlm.tasks.loaders import load_task

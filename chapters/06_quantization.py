@@ -126,7 +126,7 @@ from arlm.tasks.loaders import available as task_available
 from arlm.tokenizer import WordPieceTokenizer
 
 models_dir = ch.require("05_finetuning", "models", "index.json").parent
-index = export.read_index(models_dir)
+index = arlm.artifacts.read_model_index(models_dir)
 display(pd.DataFrame(index).T)
 
 # %% [markdown]

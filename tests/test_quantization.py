@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from quantization_helpers import MAX_SEQ, finetuned_classifier
 
+from arlm.artifacts import model_entry
 from arlm.errors import ParameterError
 from arlm.predict import Predictor
 from arlm.quantization import PRECISIONS
 from arlm.quantization.evaluate import accuracy, evaluate_files, keras_outputs, span_accuracy, token_accuracy
-from arlm.quantization.export import export_all, export_tflite, model_entry, write_sidecar
+from arlm.quantization.export import export_all, export_tflite, write_sidecar
 from arlm.quantization.latency import measure_files
 from arlm.quantization.sizes import checkpoint_bytes, du_mib, paper_rows, table4
 from arlm.quantization.study import heads_on

@@ -46,7 +46,7 @@ def test_finetune_cli_on_a_small_file(tmp_path, monkeypatch, run_cli, capsys):
     assert metrics["max_seq_length"] == 32 and metrics["epochs"] == 1
     assert (tmp_path / "out" / "model.keras").is_file() and (tmp_path / "out" / "vocab.txt").is_file()
     assert "macro-F1" in capsys.readouterr().out
-    from arlm.quantization.export import model_entry  # chapter 6's reader finds the model and its metadata
+    from arlm.artifacts import model_entry  # chapter 6's reader finds the model and its metadata
 
     path, meta = model_entry(tmp_path / "out")
     assert meta["labels"] == labels and meta["task"] == "classification"

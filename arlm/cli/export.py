@@ -35,13 +35,13 @@ def _export(args):
     import tempfile
     from pathlib import Path
 
+    from arlm.artifacts import model_entry
     from arlm.errors import ParameterError
     from arlm.io import move_into
     from arlm.quantization.export import (
         export_tflite,
         input_length,
         load_finetuned,
-        model_entry,
         model_kind,
         sidecar_path,
         write_sidecar,

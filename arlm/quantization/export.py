@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from arlm.errors import ArtifactError, ParameterError
+from arlm.errors import ParameterError
 from arlm.io import atomic_path, write_json
 from arlm.quantization import INPUT_NAMES, PRECISIONS
 
@@ -254,35 +254,6 @@ def write_sidecar(tflite_path, vocab_path, task, labels, max_seq_length, precisi
     )
 
 
-def read_index(folder):
-    """Chapter 5's ``models/index.json`` as ``{file stem: metadata}`` ({} when there is none).
-
-    Accepts a mapping keyed by name, a list of entries with ``file`` or ``name``, or either under ``models``.
-    """
-    from arlm.io import read_json
-
-    index = Path(folder) / "index.json"
-    if not index.is_file():
-        return {}
-    try:
-        entries = read_json(index)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ArtifactError(f"{index}: not a JSON index of models ({error})") from None
-    if isinstance(entries, dict) and "models" in entries:
-        entries = entries["models"]
-    if isinstance(entries, list):
-        entries = {Path(e.get("file") or e.get("name") or "").stem: e for e in entries if isinstance(e, dict)}
-    if not isinstance(entries, dict) or not all(isinstance(meta, dict) for meta in entries.values()):
-        raise ArtifactError(f"{index}: expected an object of models keyed by name, each an object")
-    for meta in entries.values():  # a vocabulary path relative to the models folder or the run folder
-        vocab = meta.get("vocab") or meta.get("vocab_path")
-        if vocab and not Path(vocab).exists():
-            found = [c for c in (Path(folder) / vocab, Path(folder).parent.parent / vocab) if c.exists()]
-            vocab = str(found[0]) if found else vocab
-        meta["vocab"] = vocab
-    return entries
-
-
 def model_kind(model):
     """``qa`` (start/end logits), ``tagging`` (logits per position) or ``classification``, from the outputs."""
     outputs = model.output
@@ -303,35 +274,3 @@ def load_finetuned(path):
     from arlm.io import check_keras_file
 
     return keras.saving.load_model(check_keras_file(path, "MODEL_DIR"))
-
-
-def model_entry(model_path, name=None):
-    """Find a fine-tuned ``.keras`` file and its metadata (task, labels, max_seq_length, vocab).
-
-    `model_path` is a ``.keras`` file or a folder of them (chapter 5's ``models/``; `name` picks one when
-    there are several). Metadata comes from ``index.json`` in that folder (chapter 5 writes it), keyed by
-    the file's stem, or from ``<stem>.json`` beside the file.
-    """
-    from arlm.io import read_json
-
-    path = Path(model_path)
-    if path.is_dir():
-        candidates = sorted(path.glob("*.keras"))
-        if name:
-            candidates = [c for c in candidates if c.stem == name]
-        if len(candidates) != 1:
-            found = ", ".join(c.stem for c in sorted(path.glob("*.keras"))) or "none"
-            raise ParameterError(f"{path}: pick one model with --name (models found: {found})")
-        path = candidates[0]
-    if path.suffix != ".keras" or not path.is_file():
-        raise ParameterError(f"{path}: expected a .keras file or a folder holding one (parameter MODEL_DIR)")
-    meta = dict(read_index(path.parent).get(path.stem, {}))
-    if not meta and path.with_suffix(".json").is_file():
-        sidecar = path.with_suffix(".json")
-        try:
-            meta = read_json(sidecar)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise ArtifactError(f"{sidecar}: not the JSON metadata of {path.name} ({error})") from None
-        if not isinstance(meta, dict):
-            raise ArtifactError(f"{sidecar}: expected a JSON object of metadata")
-    return path, meta

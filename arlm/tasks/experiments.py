@@ -14,8 +14,9 @@
 import dataclasses
 import os
 
+from arlm.artifacts import write_model_index_entry
 from arlm.fitting import Stage, stage_config
-from arlm.io import read_json, write_json
+from arlm.io import read_json
 from arlm.io import save_model as save_keras
 
 # name in the run -> (file under the run folder, preset / file stem, the paper's Table 3 column)
@@ -105,13 +106,10 @@ def save_model(ch, keras_model, stem, task, vocab_path, max_seq_length):
     folder = ch.path("models")
     folder.mkdir(parents=True, exist_ok=True)
     save_keras(keras_model, folder / f"{stem}.keras")
-    index_path = folder / "index.json"
-    index = read_json(index_path) if index_path.is_file() else {}
-    index[stem] = {"file": f"{stem}.keras", "task": task.name, "kind": task.kind, "labels": list(task.labels),
-                   "max_seq_length": int(max_seq_length),
-                   # relative to the run folder, which moves (a bucket's working copy, another machine)
-                   "vocab": os.path.relpath(vocab_path, ch.run_dir)}
-    write_json(index_path, index)
+    write_model_index_entry(folder, stem, {
+        "task": task.name, "kind": task.kind, "labels": list(task.labels), "max_seq_length": int(max_seq_length),
+        # relative to the run folder, which moves (a bucket's working copy, another machine)
+        "vocab": os.path.relpath(vocab_path, ch.run_dir)})
     return folder / f"{stem}.keras"
 
 
