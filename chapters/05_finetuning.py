@@ -258,25 +258,7 @@ else:
 # same recipe. All snapshots of one teacher share a shape, so the cache traces each teacher's graph once.
 
 # %%
-figure1_points = []
-runs, figure1_index = experiments.figure1_runs(ch)
-if "ajgt" in tasks and runs:
-    from arlm.training import load_snapshot
-
-    index_data = arlm.io.read_json(figure1_index)
-    for run_name, steps in runs.items():
-        size = index_data[run_name]["config"]["vocab_size"]
-        snapshot_vocab = experiments.figure1_vocabulary(ch, size)
-        if snapshot_vocab is None:
-            print(f"{run_name}: no chapter 1 vocabulary of {size} tokens; skipped")
-            continue
-        snapshot_tokenizer = WordPieceTokenizer(snapshot_vocab)
-        for step in steps:
-            backbone = load_snapshot(figure1_index, run_name, step)
-            result, _ = finetune.finetune_classification(tasks["ajgt"], backbone, snapshot_tokenizer, cfg,
-                                                         verbose=0, cache=cache)
-            figure1_points.append({"teacher": run_name, "vocab_size": size, "step": step,
-                                   "accuracy": result["accuracy"]})
+figure1_points, figure1_note = experiments.figure1(ch, tasks, cfg, cache)
 if figure1_points:
     points = pd.DataFrame(figure1_points)
     display(points)
@@ -285,7 +267,7 @@ if figure1_points:
     ax.set(xlabel="pretraining steps", ylabel="AJGT accuracy", title="Figure 1 at this scale")
     plt.show()
 else:
-    print(f"Figure 1 not run: {'AJGT is not available' if 'ajgt' not in tasks else f'no snapshots ({figure1_index})'}")
+    print(f"Figure 1 not run: {figure1_note}")
 
 # %% [markdown]
 # ## 5.8 Your own data

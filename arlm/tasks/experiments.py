@@ -151,3 +151,34 @@ def figure1_vocabulary(ch, vocab_size):
             if first == "[PAD]" and 1 + sum(1 for _ in handle) == vocab_size:
                 return path
     return None
+
+
+def figure1(ch, tasks, cfg, cache=None, task="ajgt"):
+    """Figure 1: every chapter 2 snapshot of both teachers fine-tuned on ``task`` with this scale's recipe.
+
+    Returns ``(points, note)``: ``{"teacher", "vocab_size", "step", "accuracy"}`` per snapshot, and why none was
+    run when ``points`` is empty. Snapshots of one teacher share a shape, so ``cache`` traces each teacher once.
+    """
+    from arlm.tasks.finetune import finetune_classification
+    from arlm.tokenizer import WordPieceTokenizer
+    from arlm.training import load_snapshot
+
+    runs, index = figure1_runs(ch)
+    if task not in tasks:
+        return [], f"{task} is not available"
+    if not runs:
+        return [], f"no snapshots ({index})"
+    sizes = {name: run["config"]["vocab_size"] for name, run in read_json(index).items()}
+    points = []
+    for run_name, steps in runs.items():
+        vocab = figure1_vocabulary(ch, sizes[run_name])
+        if vocab is None:
+            print(f"{run_name}: no chapter 1 vocabulary of {sizes[run_name]} tokens; skipped")
+            continue
+        tokenizer = WordPieceTokenizer(vocab)
+        for step in steps:
+            scores, _ = finetune_classification(tasks[task], load_snapshot(index, run_name, step), tokenizer, cfg,
+                                                verbose=0, cache=cache)
+            points.append({"teacher": run_name, "vocab_size": sizes[run_name], "step": step,
+                           "accuracy": scores["accuracy"]})
+    return points, "" if points else "no snapshot could be fine-tuned"
