@@ -60,7 +60,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from arlm.distillation import evidence, losses, stages
+from arlm.distillation import losses, stages
+from arlm.tasks import evidence
 from arlm.tokenizer import WordPieceTokenizer
 
 # %% [markdown]

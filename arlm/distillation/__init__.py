@@ -6,8 +6,10 @@
 * `transfer`: `ProgressiveKnowledgeTransfer`, the stage-2 model (frozen teacher + student), and the student's
   initialisation from the teacher;
 * `pretraining_distiller`: `PretrainingDistiller`, the stage-3 model;
-* `stages`: the stages and the from-scratch control as runs on a run folder, plus masked-LM evaluation;
-* `evidence`: distilled vs. from-scratch student, fine-tuned on AJGT and ASTD-B.
+* `stages`: the stages and the from-scratch control as runs on a run folder, plus masked-LM evaluation.
+
+Chapter 4's fine-tuned comparison of the distilled and the from-scratch student is `arlm.tasks.evidence` (it
+fine-tunes, a later stage of the pipeline).
 
 Submodules are imported explicitly (``from arlm.distillation import losses``), so importing this package
 loads neither TensorFlow nor Keras.

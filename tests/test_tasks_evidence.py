@@ -2,7 +2,7 @@
 
 import pytest
 
-from arlm.distillation import evidence
+from arlm.tasks import evidence
 from arlm.scales import resolve
 from arlm.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
 from tests.distillation_helpers import VOCAB, tiny_pretrainer
