@@ -2,8 +2,8 @@
 
 import pytest
 
-from arlm.tasks import evidence
 from arlm.scales import resolve
+from arlm.tasks import evidence
 from arlm.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
 from tests.distillation_helpers import VOCAB, tiny_pretrainer
 
