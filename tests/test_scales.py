@@ -47,3 +47,14 @@ def test_wrong_type_is_an_error_naming_the_parameter():
         scales.resolve("tiny", teacher_steps="many")
     with pytest.raises(ParameterError, match="'batch_size' expects a int"):
         scales.resolve("tiny", batch_size=2.5)
+
+
+def test_gradient_accumulation_splits_the_batch_into_micro_batches():
+    cfg = scales.resolve("full", gradient_accumulation_steps=8, finetune_gradient_accumulation_steps=2)
+    assert scales.micro_batch_size(cfg) == 32 and scales.micro_batch_size(cfg, "finetune_batch_size") == 16
+    assert scales.micro_batch_size(scales.resolve("tiny")) == scales.SCALES["tiny"]["batch_size"]
+    with pytest.raises(ParameterError, match="'gradient_accumulation_steps' must be a positive divisor of batch_size"):
+        scales.resolve("full", gradient_accumulation_steps=3)
+    with pytest.raises(ParameterError, match="'finetune_gradient_accumulation_steps' must be a positive divisor"):
+        scales.resolve("tiny", finetune_gradient_accumulation_steps=0)
+    assert scales.resolve("tiny", remat="true").remat is True
