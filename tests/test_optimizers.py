@@ -1,5 +1,7 @@
 """The official LAMB / AdamW against hand-computed updates, and how Keras' Lamb differs (spec 3.2)."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -102,6 +104,24 @@ def test_warmup_linear_decay():
     values = [float(schedule(t)) for t in (0, 5, 10, 55, 100, 200)]
     expected = [0.0, 0.5, (1 - 1e-4) * 0.9 + 1e-4, (1 - 1e-4) * 0.45 + 1e-4, 1e-4, 1e-4]
     np.testing.assert_allclose(values, expected, rtol=1e-5)
+
+
+def test_schedule_curve_samples_exactly_and_fast():
+    small = WarmupLinearDecay(1.0, total_steps=100, warmup_steps=10)
+    steps, rates = small.curve()
+    assert steps.tolist() == list(range(101))  # few steps: every one
+    # the same formula, vectorised: equal up to float32 rounding (1 - t/N cancels near the end)
+    np.testing.assert_allclose(rates, [float(small(int(t))) for t in steps], rtol=1e-6, atol=1e-7)
+    full = WarmupLinearDecay(1.5e-3, total_steps=2_000_000, warmup_steps=10_000)  # the full scale
+    start = time.perf_counter()
+    steps, rates = full.curve()
+    assert time.perf_counter() - start < 1.0
+    assert len(steps) <= 2100 and steps[0] == 0 and steps[-1] == 2_000_000
+    assert {9_999, 10_000, 10_001} <= set(steps.tolist())  # the warmup's corner is exact
+    picked = np.random.default_rng(0).choice(len(steps), 30, replace=False).tolist()
+    for i in picked + [int(np.flatnonzero(steps == 10_000)[0]), len(steps) - 1]:
+        assert rates[i] == pytest.approx(float(full(int(steps[i]))), rel=1e-6, abs=1.5e-10)
+    assert rates.max() == pytest.approx(float(full(9_999)), rel=1e-6)  # the peak, at the end of warmup
 
 
 def test_make_optimizer_clips_global_norm_and_round_trips():
