@@ -39,6 +39,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -84,7 +85,7 @@ TABLE = [
     ("v3-8", "distill", 32, 1, False),
     ("v3-8", "mberta", 32, 1, False),
     ("v3-8", "finetune", 4, 1, False),
-    ("v5e-1", "iberta_30k", 32, 8, True),
+    ("v5e-1", "iberta_30k", 32, 8, False),
     ("v5e-1", "transfer", 32, 8, False),
     ("v5e-1", "distill", 32, 8, False),
     ("v5e-1", "mberta", 32, 8, False),
@@ -249,7 +250,8 @@ def describe(result):
             f"{gib['aliased']:.2f}), temps {gib['temps']:.2f} GiB, code {gib['code'] * 1024:.1f} MiB; "
             f"total {gib['total']:.2f} GiB\n"
             f"  XLA FLOPs per device per micro-batch: {result['flops'] / 1e12:.2f} T "
-            f"(compiled in {result['compile_seconds']:.0f} s)")
+            f"(compiled in {result['compile_seconds']:.0f} s; this process's peak memory so far "
+            f"{result['host_peak_gib']:.1f} GiB)")
 
 
 def seconds_per_update(result):
@@ -261,15 +263,16 @@ def seconds_per_update(result):
 def table():
     """Compile every row of `TABLE` in its own process and print the appendix's Markdown table."""
     print("| hardware | model | per-device batch x accumulation | remat | global batch | estimate per device "
-          "(GiB) | fits | TFLOP per update per device | est. time per update | est. full run |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "(GiB) | fits | TFLOP per update per device | est. time per update | est. full run | compile s, GiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for target, model, batch, accumulation, remat in TABLE:
         command = [sys.executable, __file__, "--json", "--model", model, "--target", target, "--per-device-batch",
                    str(batch), "--accumulation", str(accumulation), *(["--remat"] if remat else [])]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode:
+            reason = done.stderr.strip().splitlines()[-1][:80] if done.stderr.strip() else f"exit {done.returncode}"
             print(f"| {target} | {model} | {batch} x {accumulation} | {'on' if remat else 'off'} | | compile failed: "
-                  f"{done.stderr.strip().splitlines()[-1][:80] if done.stderr.strip() else done.returncode} | | | | |")
+                  f"{reason} | | | | | |", flush=True)
             continue
         result = json.loads(done.stdout.strip().splitlines()[-1])
         hardware = HARDWARE[target]
@@ -280,7 +283,8 @@ def table():
         run = f"{seconds * updates / 86400:.1f} days" if updates else "per task: steps x time"
         print(f"| {target} | {model} | {batch} x {accumulation} | {'on' if remat else 'off'} | {global_batch} | "
               f"{result['total'] / GIB:.2f} of {hardware['hbm_gib']} | {fits} | "
-              f"{result['flops'] * accumulation / 1e12:.1f} | {seconds:.2f} s | {run} |", flush=True)
+              f"{result['flops'] * accumulation / 1e12:.1f} | {seconds:.2f} s | {run} | "
+              f"{result['compile_seconds']:.0f}, {result['host_peak_gib']:.1f} |", flush=True)
     print(f"\nTimes are estimates: XLA's FLOP count / ({UTILISATION:.0%} of the bf16 peak per device).")
     return 0
 
@@ -301,6 +305,7 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     for name in args.model:
         result = measure(args, name)
+        result["host_peak_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20  # KiB on Linux
         print(json.dumps(result) if args.json else describe(result), flush=True)
     return 0
 
