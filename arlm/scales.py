@@ -5,6 +5,11 @@
 * ``gpu``: one GPU, a few hours.
 * ``full``: the paper's settings (TPU v3-8; spec sections 3 and 4).
 
+``batch_size`` and ``finetune_batch_size`` are the global batch of one optimizer update. Where it does not fit
+the hardware, ``gradient_accumulation_steps`` (``finetune_gradient_accumulation_steps``) splits it into that
+many micro-batches (`micro_batch_size`) and ``remat`` recomputes activations instead of keeping them; neither
+changes what is computed (the appendix on TPUs has the settings per TPU).
+
 Every chapter reads its sizes from ``resolve(scale, **overrides)``; an unknown scale or key is an error
 that lists the valid ones.
 
@@ -31,6 +36,7 @@ PAPER_FINETUNING = {
     "finetune_learning_rate": 3e-5,
     "pos_learning_rate": 2e-3,
     "finetune_models": "teacher,student,scratch",
+    "finetune_gradient_accumulation_steps": 1,
     "quant_eval_examples": 0,
 }
 # Keys, grouped by the chapter that reads them. Values must keep the type of the `tiny` value.
@@ -42,6 +48,12 @@ SCALES = {
         "jit_compile": False,
         # runs shorter than this run eagerly: tracing a train step costs more than a few dozen tiny steps (0: never)
         "eager_below_steps": 100,
+        # memory (chapters 2-5; benchmarks/tpu_memory.py sizes them for a TPU): micro-batches per optimizer
+        # update, so `batch_size` (the global batch of one update) arrives as `batch_size / N` per step, the
+        # schedule and step counts still counting updates; and recomputing each encoder block's activations in
+        # the backward pass (same outputs and gradients, ~1/3 more compute per step)
+        "gradient_accumulation_steps": 1,
+        "remat": False,
         # chapter 1: corpus, vocabulary, pretraining data
         "corpus_max_words": 300_000,
         "vocab_size": 2000,  # the paper's 50K vocabulary at this scale
@@ -78,6 +90,7 @@ SCALES = {
         "finetune_learning_rate": 3e-5,
         "pos_learning_rate": 2e-3,
         "finetune_models": "student",  # run models fine-tuned for Table 3 (arlm.tasks.experiments.RUN_MODELS)
+        "finetune_gradient_accumulation_steps": 1,  # micro-batches per update of `finetune_batch_size`
         # chapter 6: quantization
         "quant_eval_examples": 64,
         "latency_runs": 5,
@@ -88,6 +101,8 @@ SCALES = {
         "mixed_precision": False,
         "jit_compile": True,
         "eager_below_steps": 100,
+        "gradient_accumulation_steps": 1,
+        "remat": False,
         "corpus_max_words": 3_000_000,
         "vocab_size": 8000,
         "vocab_size_small": 5000,
@@ -121,6 +136,7 @@ SCALES = {
         "finetune_learning_rate": 1e-4,  # 3 epochs of a 4-layer model: a larger step than the paper's 3e-5
         "pos_learning_rate": 2e-3,
         "finetune_models": "teacher,student,scratch",
+        "finetune_gradient_accumulation_steps": 1,
         "quant_eval_examples": 400,
         "latency_runs": 30,
         "quant_max_classifiers": 0,
@@ -130,6 +146,8 @@ SCALES = {
         "mixed_precision": True,
         "jit_compile": True,
         "eager_below_steps": 0,
+        "gradient_accumulation_steps": 1,
+        "remat": False,
         "corpus_max_words": 0,  # 0: every word of the corpus
         "vocab_size": 30000,
         "vocab_size_small": 20000,
@@ -160,6 +178,10 @@ SCALES = {
         "mixed_precision": True,
         "jit_compile": True,
         "eager_below_steps": 0,
+        # TPU v3-8: the batch of 256 is 32 per core, which fits (8.8 of 16 GiB, benchmarks/tpu_memory.py); for
+        # v2-8, v5e-1 and v6e-1 the TPU appendix's table gives the accumulation and remat that fit
+        "gradient_accumulation_steps": 1,
+        "remat": False,
         "corpus_max_words": 0,
         "vocab_size": 50000,
         "vocab_size_small": 30000,
@@ -273,10 +295,39 @@ def coerce(key, value):
     return check_range(key, value)
 
 
+# batch key -> its accumulation key: the batch is split into that many equal micro-batches
+ACCUMULATION = {"batch_size": "gradient_accumulation_steps",
+                "finetune_batch_size": "finetune_gradient_accumulation_steps"}
+
+
+def _check_accumulation(values):
+    for batch_key, steps_key in ACCUMULATION.items():
+        batch, steps = values[batch_key], values[steps_key]
+        if steps < 1 or batch % steps:
+            raise ParameterError(f"parameter {steps_key!r} must be a positive divisor of {batch_key} = {batch}, "
+                                 f"got {steps}")
+
+
+def micro_batch_size(cfg, batch_key="batch_size"):
+    """Examples per training step: ``cfg.<batch_key>`` over its gradient accumulation steps.
+
+    Args:
+        cfg: a resolved `Scale`.
+        batch_key: ``"batch_size"`` (chapters 2-4) or ``"finetune_batch_size"`` (chapter 5).
+
+    >>> micro_batch_size(resolve("full", gradient_accumulation_steps=4))
+    64
+    """
+    if batch_key not in ACCUMULATION:
+        raise ParameterError(f"micro_batch_size: batch_key must be one of {', '.join(ACCUMULATION)}, got {batch_key!r}")
+    return getattr(cfg, batch_key) // getattr(cfg, ACCUMULATION[batch_key])
+
+
 def resolve(scale="tiny", **overrides):
     """The preset `scale` with `overrides` applied and type-checked."""
     check_scale(scale)
     values = dict(SCALES[scale])
     for key, value in overrides.items():
         values[key] = coerce(key, value)
+    _check_accumulation(values)
     return Scale(scale, values)

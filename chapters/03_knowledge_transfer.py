@@ -181,12 +181,13 @@ print(f"{cfg.name} scale: {cfg.kt_steps_per_layer} steps per layer x {len(transf
 
 # %%
 L, S = len(transfer.encoder_blocks(student.backbone)), cfg.kt_steps_per_layer
-steps = np.arange(1, L * S + 1)
+# sampled (phase boundaries exact) when L * S is large: at full scale, 240K steps x 24 blocks
+steps, background, multipliers = schedules.multiplier_curves(L, S)
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
-axes[0].plot(steps, [float(schedules.background_rate(t, S)) for t in steps])
+axes[0].plot(steps, background)
 axes[0].set(title="background rate bg(t)", xlabel="step t")
 for layer in range(L):
-    axes[1].plot(steps, [float(schedules.layer_multiplier(t, layer, S)) for t in steps], label=f"block {layer}")
+    axes[1].plot(steps, multipliers[layer], label=f"block {layer}")
 axes[1].set(title="learning-rate multiplier 3 bg(t) c_l(t)", xlabel="step t")
 axes[1].legend(fontsize=8)
 plt.tight_layout()

@@ -1,7 +1,9 @@
 """Stage-2 gates, background rate and per-layer multipliers at the phase boundaries (spec 3.3)."""
 
 import math
+import time
 
+import numpy as np
 import pytest
 
 from arlm.distillation import schedules
@@ -44,3 +46,24 @@ def test_phase_boundaries_freeze_future_layers_and_slow_finished_ones():
     assert float(schedules.layer_multiplier(11, 0, S)) == pytest.approx(0.3 * bg(11))
     assert [schedules.current_layer(t, S, 3) for t in (0, 1, 10, 11, 30, 99)] == [0, 0, 0, 1, 2, 2]
     assert schedules.total_steps(3, S) == 30
+
+
+def test_multiplier_curves_sample_exactly_and_fast():
+    steps, background, multipliers = schedules.multiplier_curves(3, S)
+    assert steps.tolist() == list(range(1, 3 * S + 1)) and multipliers.shape == (3, 3 * S)  # few steps: all
+    np.testing.assert_allclose(background, [bg(t) for t in steps], rtol=1e-6, atol=1e-7)
+    layers, per_layer = 24, 10_000  # the full scale: 240K steps, 24 blocks
+    start = time.perf_counter()
+    steps, background, multipliers = schedules.multiplier_curves(layers, per_layer)
+    assert time.perf_counter() - start < 1.0
+    assert len(steps) < 2500 and multipliers.shape == (layers, len(steps))
+    boundaries = {per_layer * layer + d for layer in range(1, layers) for d in (0, 1)}
+    assert boundaries <= set(steps.tolist())  # every phase's last and first step
+    assert np.all(background[np.isin(steps, [per_layer * layer for layer in range(1, layers + 1)])] == 0)
+    picked = np.random.default_rng(0).choice(len(steps), 20, replace=False)
+    for i in picked:
+        t = int(steps[i])
+        assert background[i] == pytest.approx(float(schedules.background_rate(t, per_layer)), rel=1e-6, abs=1e-7)
+        for layer in (0, t // per_layer % layers, layers - 1):
+            assert multipliers[layer, i] == pytest.approx(float(schedules.layer_multiplier(t, layer, per_layer)),
+                                                          rel=1e-6, abs=1e-7)

@@ -37,6 +37,20 @@ def trained():
     return model, moved, moments_1
 
 
+def test_gradient_accumulation_keeps_the_phases_in_optimizer_updates():
+    # 2 micro-batches per update: 2 S micro-batches are S updates, all of phase 0 (losses and multipliers agree)
+    teacher, student = tiny_pretrainer("teacher", 1), tiny_pretrainer("student", 2)
+    model = transfer.ProgressiveKnowledgeTransfer(teacher, student, steps_per_layer=S)
+    model(batches(1)[0])
+    model.compile(optimizer=model.make_optimizer(1e-2, gradient_accumulation_steps=2), run_eagerly=True)
+    block_1 = transfer.encoder_blocks(student.backbone)[1].trainable_weights
+    before = snapshot(block_1)
+    logs = model.fit(make_dataset()().take(2 * S), epochs=1, verbose=0).history
+    assert int(model.optimizer.iterations) == S and int(model.kt_step.value) == 2 * S
+    assert logs["layer"][-1] == 0
+    assert not any(changed(before, block_1))
+
+
 def test_student_starts_from_the_teachers_embeddings_and_heads():
     teacher, student = tiny_pretrainer("teacher", 1), tiny_pretrainer("student", 2)
     copied = transfer.init_student_from_teacher(student, teacher)

@@ -123,6 +123,34 @@ def test_keras_file_round_trip_safe_mode(tmp_path):
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.backend
+@pytest.mark.parametrize("run_eagerly", [False, True])
+def test_remat_keeps_outputs_gradients_and_dropout(run_eagerly, tmp_path):
+    # plain SGD (lr 1): the weights move by exactly the gradients, which remat must not change; dropout is on
+    # (0.1 in TINY), so the recomputation must reuse the forward pass's masks
+    x, y = batch(np.random.default_rng(6))
+    results = []
+    for remat in (False, True):
+        keras.utils.set_random_seed(0)
+        pretrainer = MobileBertPretrainer(MobileBertBackbone(**TINY, remat=remat))
+        outputs = ops.convert_to_numpy(pretrainer(x)["mlm_logits"])
+        pretrainer.compile(optimizer=keras.optimizers.SGD(1.0), run_eagerly=run_eagerly)
+        losses = pretrainer.fit(x, y, epochs=2, shuffle=False, verbose=0).history["loss"]
+        results.append((outputs, losses, {v.path: ops.convert_to_numpy(v) for v in pretrainer.weights}))
+    (plain_out, plain_losses, plain), (remat_out, remat_losses, remat) = results
+    np.testing.assert_allclose(remat_out, plain_out, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(remat_losses, plain_losses, rtol=1e-6)
+    assert remat.keys() == plain.keys()  # the same weights, by name
+    for path, value in plain.items():
+        np.testing.assert_allclose(remat[path], value, rtol=1e-5, atol=1e-6, err_msg=path)
+    assert pretrainer.backbone.config.remat
+    pretrainer.save(tmp_path / "remat.keras")
+    restored = keras.saving.load_model(tmp_path / "remat.keras", safe_mode=True)
+    assert restored.backbone.config == pretrainer.backbone.config
+    np.testing.assert_allclose(ops.convert_to_numpy(restored(x)["mlm_logits"]),
+                               ops.convert_to_numpy(pretrainer(x)["mlm_logits"]), rtol=1e-5, atol=1e-6)
+
+
 def test_config_validation_names_the_field():
     with pytest.raises(ValueError, match="num_heads"):
         MobileBertConfig(vocab_size=10, hidden_size=10, num_heads=3)
@@ -147,6 +175,7 @@ def test_presets_at_scale_keep_proportions():
     full = arlm.scales.resolve("full")
     for name in ("iberta", "iberta_30k", "mberta", "mberta_ii", "arabert_base"):
         assert preset_at_scale(name, full) == get_preset(name)
+    assert preset_at_scale("mberta", arlm.scales.resolve("tiny", remat=True)).remat  # the scale key
 
 
 # Table 4 (spec 2.2): backbone + pooler where configured + a 2-class classifier; the 30K teacher with MLM/NSP heads

@@ -1,5 +1,7 @@
 """The official LAMB / AdamW against hand-computed updates, and how Keras' Lamb differs (spec 3.2)."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -104,6 +106,24 @@ def test_warmup_linear_decay():
     np.testing.assert_allclose(values, expected, rtol=1e-5)
 
 
+def test_schedule_curve_samples_exactly_and_fast():
+    small = WarmupLinearDecay(1.0, total_steps=100, warmup_steps=10)
+    steps, rates = small.curve()
+    assert steps.tolist() == list(range(101))  # few steps: every one
+    # the same formula, vectorised: equal up to float32 rounding (1 - t/N cancels near the end)
+    np.testing.assert_allclose(rates, [float(small(int(t))) for t in steps], rtol=1e-6, atol=1e-7)
+    full = WarmupLinearDecay(1.5e-3, total_steps=2_000_000, warmup_steps=10_000)  # the full scale
+    start = time.perf_counter()
+    steps, rates = full.curve()
+    assert time.perf_counter() - start < 1.0
+    assert len(steps) <= 2100 and steps[0] == 0 and steps[-1] == 2_000_000
+    assert {9_999, 10_000, 10_001} <= set(steps.tolist())  # the warmup's corner is exact
+    picked = np.random.default_rng(0).choice(len(steps), 30, replace=False).tolist()
+    for i in picked + [int(np.flatnonzero(steps == 10_000)[0]), len(steps) - 1]:
+        assert rates[i] == pytest.approx(float(full(int(steps[i]))), rel=1e-6, abs=1.5e-10)
+    assert rates.max() == pytest.approx(float(full(9_999)), rel=1e-6)  # the peak, at the end of warmup
+
+
 def test_make_optimizer_clips_global_norm_and_round_trips():
     optimizer = make_optimizer("lamb", 1.5e-3, total_steps=100, warmup_steps=10)
     assert optimizer.global_clipnorm == 1.0 and optimizer.epsilon == 1e-6
@@ -111,6 +131,45 @@ def test_make_optimizer_clips_global_norm_and_round_trips():
     assert restored.get_config()["exclude_patterns"] == ["norm", "bias"]
     with pytest.raises(ValueError, match="lamb, adamw"):
         make_optimizer("sgd", 1e-3, 10)
+
+
+@pytest.mark.parametrize("kind", [Lamb, AdamW])
+def test_gradient_accumulation_equals_one_large_batch(kind):
+    # N micro-batches of b with accumulation N and one batch of N b: the same weights after K updates, with the
+    # schedule (warmup), global-norm clipping and a step-dependent variable multiplier all counting updates
+    n, b, updates = 3, 4, 4
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(updates * n * b, 3)).astype("float32")
+    y = rng.normal(size=(updates * n * b, 2)).astype("float32")
+
+    def multiplier(variable, step):  # changes at update 3: wrong if `step` counted micro-batches
+        return ops.where(step > 2, 0.5, 2.0) if "out" in variable.path else ops.ones(())
+
+    results = []
+    for accumulation, batch_size in ((1, n * b), (n, b)):
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, name="dense"),
+                                  keras.layers.LayerNormalization(name="norm"), keras.layers.Dense(2, name="out")])
+        schedule = WarmupLinearDecay(0.05, total_steps=updates * 2, warmup_steps=2)
+        optimizer = kind(schedule, global_clipnorm=0.5,
+                         gradient_accumulation_steps=accumulation if accumulation > 1 else None,
+                         variable_multiplier=multiplier)
+        model.compile(optimizer, loss="mse")
+        model.fit(x, y, batch_size=batch_size, shuffle=False, verbose=0)
+        assert int(optimizer.iterations) == updates
+        np.testing.assert_allclose(float(optimizer.learning_rate), float(schedule(updates)))  # not micro-batches
+        results.append([ops.convert_to_numpy(v) for v in model.trainable_variables])
+    for large, accumulated in zip(*results, strict=True):
+        np.testing.assert_allclose(accumulated, large, rtol=1e-6, atol=1e-6)
+
+
+def test_make_optimizer_passes_gradient_accumulation():
+    assert make_optimizer("adamw", 1e-3, 10).gradient_accumulation_steps is None
+    optimizer = make_optimizer("lamb", 1e-3, 10, gradient_accumulation_steps=4)
+    assert optimizer.gradient_accumulation_steps == 4
+    assert Lamb.from_config(optimizer.get_config()).gradient_accumulation_steps == 4
+    with pytest.raises(ValueError, match="gradient_accumulation_steps must be a positive integer"):
+        make_optimizer("lamb", 1e-3, 10, gradient_accumulation_steps=0)
 
 
 def test_embedding_gradient_updates_as_dense_with_clipping():

@@ -66,3 +66,14 @@ def test_ranges_are_checked_with_the_key_named():
 def test_every_preset_is_within_its_own_ranges():
     for name, values in scales.SCALES.items():
         assert scales.resolve(name, **values).as_dict() == {"scale": name, **values}
+
+
+def test_gradient_accumulation_splits_the_batch_into_micro_batches():
+    cfg = scales.resolve("full", gradient_accumulation_steps=8, finetune_gradient_accumulation_steps=2)
+    assert scales.micro_batch_size(cfg) == 32 and scales.micro_batch_size(cfg, "finetune_batch_size") == 16
+    assert scales.micro_batch_size(scales.resolve("tiny")) == scales.SCALES["tiny"]["batch_size"]
+    with pytest.raises(ParameterError, match="'gradient_accumulation_steps' must be a positive divisor of batch_size"):
+        scales.resolve("full", gradient_accumulation_steps=3)
+    with pytest.raises(ParameterError, match="'finetune_gradient_accumulation_steps' must be a positive divisor"):
+        scales.resolve("tiny", finetune_gradient_accumulation_steps=0)
+    assert scales.resolve("tiny", remat="true").remat is True

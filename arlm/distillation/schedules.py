@@ -11,13 +11,17 @@ cover the L phases exactly):
 * learning-rate multiplier of an encoder variable of layer ``l``: $3\\,bg(t)\\,c_l(t)$ (`layer_multiplier`);
   every non-encoder variable is frozen (multiplier 0) for the whole stage.
 
-All functions take ``t`` as a Python number or a scalar tensor and use ``keras.ops`` only.
+All functions take ``t`` as a Python number or a tensor of steps (elementwise) and use ``keras.ops`` only.
+`multiplier_curves` evaluates them at a few thousand sampled steps for plots.
 
 >>> [round(float(layer_multiplier(t, 0, steps_per_layer=10)), 3) for t in (1, 5, 10, 11)]
 [2.985, 2.912, 0.0, 0.298]
 """
 
+import numpy as np
 from keras import ops
+
+from arlm.optimizers import PLOT_POINTS, sample_steps
 
 CURRENT_LAYER_FACTOR = 1.0
 FINISHED_LAYER_FACTOR = 0.1  # the official code's softened "freeze the lower layers"
@@ -71,3 +75,27 @@ def current_layer(t, steps_per_layer, num_layers):
 def total_steps(num_layers, steps_per_layer):
     """Length of stage 2: equal steps per layer, ``L * S``."""
     return num_layers * steps_per_layer
+
+
+def multiplier_curves(num_layers, steps_per_layer, max_points=PLOT_POINTS):
+    """``(steps, bg, multipliers)`` over stage 2 for plots: $bg(t)$ and each block's $3\\,bg(t)\\,c_l(t)$.
+
+    Evaluated at `arlm.optimizers.sample_steps` of ``1 .. L S`` (every step when there are few), with each
+    phase boundary, each phase's first step and the end of its ramp included exactly; ``multipliers`` is
+    ``[L, len(steps)]``. One vectorised call per block: a fraction of a second at full scale (240K steps,
+    24 blocks), where a call per step and block takes hours.
+
+    Args:
+        num_layers: int, L.
+        steps_per_layer: int, S.
+        max_points: int, evenly spaced steps besides the corners.
+    """
+    S = steps_per_layer
+    ramp = -(-S // 10)  # the ramp 10 tau ends about a tenth into each phase
+    corners = [S * layer + offset for layer in range(num_layers + 1) for offset in (0, 1, ramp)]
+    steps = sample_steps(1, total_steps(num_layers, S), corners=corners, max_points=max_points)
+    t = ops.convert_to_tensor(steps.astype(np.float32))
+    background = np.asarray(ops.convert_to_numpy(background_rate(t, S)), np.float64)
+    multipliers = np.stack([np.asarray(ops.convert_to_numpy(layer_multiplier(t, layer, S)), np.float64)
+                            for layer in range(num_layers)])
+    return steps, background, multipliers

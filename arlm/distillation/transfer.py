@@ -122,7 +122,8 @@ class ProgressiveKnowledgeTransfer(TeacherStudent):
     """Frozen teacher + student trained block by block with FMT, AT, MEAN and VAR losses (spec 3.3).
 
     Both models run without dropout (the official code builds them with ``is_training=False``). The model keeps
-    its own step counter ``kt_step`` (saved with its weights, so a restored run continues the schedule) and
+    its own step counter ``kt_step`` (train steps, i.e. micro-batches under gradient accumulation; saved with its
+    weights, so a restored run continues the schedule) and
     logs the weighted terms ``fmt``, ``at``, ``mean``, ``var`` and the current ``layer`` at every step.
 
     Args:
@@ -163,14 +164,19 @@ class ProgressiveKnowledgeTransfer(TeacherStudent):
                 "student": {key: student[key] for key in ("hidden_states", "attention_logits")}}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        t = ops.convert_to_tensor(self.kt_step.value) + 1  # 1-based number of this step
+        # 1-based number of the optimizer update this step belongs to: with gradient accumulation, N steps
+        # (micro-batches) make one update, and the loss gates must follow the optimizer's multipliers
+        optimizer = getattr(self.optimizer, "inner_optimizer", self.optimizer)  # under a LossScaleOptimizer
+        accumulation = getattr(optimizer, "gradient_accumulation_steps", None) or 1
+        step = ops.convert_to_tensor(self.kt_step.value)  # 0-based train steps (micro-batches) done
+        t = step // accumulation + 1
         gates = schedules.layer_gates(t, self.num_layers, self.steps_per_layer)
         total, terms = losses.knowledge_transfer_loss(y_pred["teacher"], y_pred["student"], gates, self.factors)
         for name in ("fmt", "at", "mean", "var"):
             self.trackers[name].update_state(terms[name])
         self.trackers["layer"].update_state(ops.minimum((t - 1) // self.steps_per_layer, self.num_layers - 1))
         if training:  # after every read of the counter: in a TF graph a later read would see the new value
-            self.kt_step.assign(t)
+            self.kt_step.assign(step + 1)
         return runtime.scale_loss(total)
 
     def variable_multiplier(self, variable, step):

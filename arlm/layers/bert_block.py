@@ -5,10 +5,11 @@ import keras
 from arlm.layers.activations import get_activation, initializer
 from arlm.layers.attention import MaskedSelfAttention
 from arlm.layers.no_norm import make_norm
+from arlm.layers.remat import RecomputedBlock
 
 
 @keras.saving.register_keras_serializable(package="arlm")
-class BertBlock(keras.layers.Layer):
+class BertBlock(RecomputedBlock, keras.layers.Layer):
     """$A = \\mathrm{LN}(\\mathrm{Drop}(\\mathrm{MHA}(X) W_o + b) + X)$,
     $Y = \\mathrm{LN}(\\mathrm{Drop}(\\varphi(A W_1 + b_1) W_2 + b_2) + A)$; returns ``(Y, attention_logits)``.
 

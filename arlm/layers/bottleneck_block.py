@@ -5,10 +5,11 @@ import keras
 from arlm.layers.activations import get_activation, initializer
 from arlm.layers.attention import MaskedSelfAttention
 from arlm.layers.no_norm import make_norm
+from arlm.layers.remat import RecomputedBlock
 
 
 @keras.saving.register_keras_serializable(package="arlm")
-class BottleneckBlock(keras.layers.Layer):
+class BottleneckBlock(RecomputedBlock, keras.layers.Layer):
     """A block that works at width B inside and H outside (spec 1.4), returning ``(Y, attention_logits)``.
 
     1. $Z = \\mathrm{Norm}(X W_{in} + b_{in})$ (H -> B);

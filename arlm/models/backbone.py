@@ -1,5 +1,7 @@
 """The MobileBERT-family backbone as a keras-hub-style functional model (spec 1.3-1.5)."""
 
+import contextlib
+
 import keras
 
 from arlm.layers import BertBlock, BottleneckBlock, PositionEmbedding, TrigramEmbedding, make_norm
@@ -47,7 +49,7 @@ class MobileBertBackbone(keras.Model):
                  type_vocab_size=2, initializer_range=0.02, embedding_size=None, trigram_input=False,
                  use_bottleneck=False, intra_bottleneck_size=None, use_bottleneck_attention=False,
                  key_query_shared_bottleneck=False, num_feedforward_networks=1, normalization_type="layer_norm",
-                 classifier_activation=True, dtype=None, **kwargs):
+                 classifier_activation=True, remat=False, dtype=None, **kwargs):
         config = MobileBertConfig(
             vocab_size=vocab_size, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads,
             intermediate_size=intermediate_size, hidden_act=hidden_act, hidden_dropout=hidden_dropout,
@@ -57,7 +59,7 @@ class MobileBertBackbone(keras.Model):
             use_bottleneck_attention=use_bottleneck_attention,
             key_query_shared_bottleneck=key_query_shared_bottleneck,
             num_feedforward_networks=num_feedforward_networks, normalization_type=normalization_type,
-            classifier_activation=classifier_activation)
+            classifier_activation=classifier_activation, remat=remat)
         embedding_size = embedding_size or hidden_size
         intra = intra_bottleneck_size or hidden_size
 
@@ -73,18 +75,23 @@ class MobileBertBackbone(keras.Model):
         embeddings_norm = make_norm(normalization_type, "embeddings_norm", dtype=dtype)
         embeddings_dropout = keras.layers.Dropout(hidden_dropout, name="embeddings_dropout", dtype=dtype)
         blocks = []
-        for i in range(num_layers):
-            if use_bottleneck:
-                block = BottleneckBlock(
-                    hidden_size, intra, num_heads, intermediate_size, hidden_act, hidden_dropout,
-                    attention_dropout, use_bottleneck_attention, key_query_shared_bottleneck,
-                    num_feedforward_networks, normalization_type, initializer_range,
-                    name=f"transformer_layer_{i}", dtype=dtype)
-            else:
-                block = BertBlock(hidden_size, num_heads, intermediate_size, hidden_act, hidden_dropout,
-                                  attention_dropout, normalization_type, initializer_range,
-                                  name=f"transformer_layer_{i}", dtype=dtype)
-            blocks.append(block)
+        block_names = [f"transformer_layer_{i}" for i in range(num_layers)]
+        # remat is fixed when a layer is created: the scope marks the blocks (not their sub-layers, which would
+        # recompute twice) for recomputation in the backward pass
+        remat_scope = (keras.RematScope(mode="list_of_layers", layer_names=block_names) if remat
+                       else contextlib.nullcontext())
+        with remat_scope:
+            for name in block_names:
+                if use_bottleneck:
+                    block = BottleneckBlock(
+                        hidden_size, intra, num_heads, intermediate_size, hidden_act, hidden_dropout,
+                        attention_dropout, use_bottleneck_attention, key_query_shared_bottleneck,
+                        num_feedforward_networks, normalization_type, initializer_range, name=name, dtype=dtype)
+                else:
+                    block = BertBlock(hidden_size, num_heads, intermediate_size, hidden_act, hidden_dropout,
+                                      attention_dropout, normalization_type, initializer_range, name=name,
+                                      dtype=dtype)
+                blocks.append(block)
         pooler = None
         if classifier_activation:
             pooler = keras.layers.Dense(hidden_size, activation="tanh",

@@ -52,6 +52,9 @@ class MobileBertConfig:
     num_feedforward_networks: int = 1
     normalization_type: str = "layer_norm"
     classifier_activation: bool = True
+    # not architecture but memory: recompute each block's activations in the backward pass instead of keeping
+    # them (`keras.RematScope`); the outputs, gradients and weights are unchanged, a train step costs ~1/3 more
+    remat: bool = False
 
     def __post_init__(self):
         positive = ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
@@ -131,8 +134,9 @@ def preset_at_scale(name, cfg, **overrides):
     Widths (H, B, E, F) scale by ``cfg.hidden_size / 256`` and depth by ``cfg.num_layers / 24`` (IBERTA's
     full size), so every preset keeps its ratios to IBERTA (MBERTA: B = H/2, F = 2H; the 30K teacher: H = B =
     ``cfg.figure1_width_ratio`` times IBERTA's, 2 in the paper). The head count and the 512 positions stay; the
-    vocabulary is the scale's (``vocab_size``, or ``vocab_size_small`` for ``iberta_30k``). At ``full`` scale this
-    returns the paper's preset unchanged.
+    vocabulary is the scale's (``vocab_size``, or ``vocab_size_small`` for ``iberta_30k``), and so is ``remat``
+    (the scale key: recompute block activations in the backward pass). At ``full`` scale this returns the
+    paper's preset unchanged.
     """
     base = get_preset(name)
     width = cfg.hidden_size / REFERENCE_HIDDEN_SIZE
@@ -149,6 +153,7 @@ def preset_at_scale(name, cfg, **overrides):
         embedding_size=scaled(base.embedding_size, width),
         intra_bottleneck_size=scaled(base.intra_bottleneck_size, width),
         num_layers=scaled(base.num_layers, depth),
+        remat=cfg.remat,
     )
     if name == "iberta_30k":
         # the Figure 1 twin: H = B = `figure1_width_ratio` x IBERTA's (the paper's 512 = 2 x 256); below `gpu`

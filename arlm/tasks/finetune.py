@@ -81,11 +81,18 @@ def build_classifier(backbone, num_labels):
     return MobileBertClassifier(backbone, num_classes=num_labels)
 
 
-def optimizer(learning_rate, total_steps):
-    """AdamW of the spec (weight decay 0.01, norms/biases excluded), 10% warmup, linear decay to 1e-4 of the peak."""
+def optimizer(learning_rate, total_steps, gradient_accumulation_steps=1):
+    """AdamW of the spec (weight decay 0.01, norms/biases excluded), 10% warmup, linear decay to 1e-4 of the peak.
+
+    Args:
+        learning_rate: float, the peak rate.
+        total_steps: int, optimizer updates (micro-batches / ``gradient_accumulation_steps``).
+        gradient_accumulation_steps: int, the scale's ``finetune_gradient_accumulation_steps``.
+    """
     from arlm.optimizers import make_optimizer
 
-    return make_optimizer("adamw", learning_rate, total_steps, int(WARMUP_PROPORTION * total_steps))
+    return make_optimizer("adamw", learning_rate, total_steps, int(WARMUP_PROPORTION * total_steps),
+                          gradient_accumulation_steps=gradient_accumulation_steps)
 
 
 class ModelCache:
