@@ -150,10 +150,10 @@ class Checkpoints:
         with np.load(self.dir / record["arrays"], allow_pickle=False) as arrays:
             for i, variable in enumerate(variables):
                 variable.assign(arrays[f"v{i}"])
-        restored = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+        restored = int(keras.ops.convert_to_numpy(model.optimizer.iterations))  # updates, not micro-batches
         if restored != record["step"]:
-            raise ArtifactError(f"{self.dir}: checkpoint record says step {record['step']} but its optimizer is at "
-                                f"step {restored}; delete the folder to start this stage over")
+            raise ArtifactError(f"{self.dir}: checkpoint record says update {record['step']} but its optimizer has "
+                                f"done {restored} steps; delete the folder to start this stage over")
 
 
 def _generic(path):
@@ -163,12 +163,16 @@ def _generic(path):
 
 
 class _History(keras.callbacks.Callback):
-    """Per-step logs ``{"step": t, name: value}``, appended to ``history/<step>.json`` at every checkpoint."""
+    """Per-update logs ``{"step": t, name: value}``, appended to ``history/<step>.json`` at every checkpoint.
 
-    def __init__(self, directory, steps_per_epoch, start):
+    With gradient accumulation a Keras step is one of ``accumulation`` micro-batches: the record is taken at the
+    last one of each update.
+    """
+
+    def __init__(self, directory, steps_per_epoch, start, accumulation=1):
         super().__init__()
         self.dir = Path(directory)
-        self.steps_per_epoch = steps_per_epoch
+        self.steps_per_epoch, self.accumulation = steps_per_epoch, accumulation
         self.pending = []
         self.epoch = start // steps_per_epoch
 
@@ -177,7 +181,9 @@ class _History(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         # counted here: on JAX the optimizer's step variable is only synchronised at epoch ends
-        step = self.epoch * self.steps_per_epoch + batch + 1
+        if (batch + 1) % self.accumulation:
+            return
+        step = self.epoch * self.steps_per_epoch + (batch + 1) // self.accumulation
         self.pending.append({"step": step, **{k: float(v) for k, v in (logs or {}).items()}})
 
     def flush(self, step):
@@ -203,11 +209,12 @@ def _drop_history_after(directory, step):
 class _Checkpointer(keras.callbacks.Callback):
     """At epoch ends: the step hooks, then every ``every`` steps (and at the end) the history and a checkpoint."""
 
-    def __init__(self, checkpoints, history, steps_per_epoch, every, total_steps, hooks=()):
+    def __init__(self, checkpoints, history, steps_per_epoch, every, total_steps, hooks=(), run=None):
         super().__init__()
         self.checkpoints, self.history = checkpoints, history
         self.steps_per_epoch, self.every, self.total_steps = steps_per_epoch, every, total_steps
         self.hooks = hooks
+        self.run = run or {"total_steps": total_steps, "checkpoint_every": every}
 
     def on_epoch_end(self, epoch, logs=None):
         step = (epoch + 1) * self.steps_per_epoch
@@ -215,7 +222,7 @@ class _Checkpointer(keras.callbacks.Callback):
             hook(self.model, step)
         if step % self.every == 0 or step == self.total_steps:
             self.history.flush(step)
-            self.checkpoints.save(self.model, step, {"total_steps": self.total_steps, "checkpoint_every": self.every})
+            self.checkpoints.save(self.model, step, self.run)
 
 
 def epoch_length(total_steps, checkpoint_every, extra_steps=()):
@@ -231,8 +238,9 @@ def fit_resumable(model, make_dataset, total_steps, checkpoint_every, work_dir, 
         model: a compiled, built `keras.Model`.
         make_dataset: returns a fresh, infinite, seeded ``tf.data.Dataset`` of training batches; on resume the
             batches already consumed are skipped.
-        total_steps: the run's number of updates.
-        checkpoint_every: steps between checkpoints (``total_steps`` need not be a multiple).
+        total_steps: the run's number of optimizer updates (with gradient accumulation, each is N micro-batches
+            of the dataset: the optimizer's ``gradient_accumulation_steps``).
+        checkpoint_every: updates between checkpoints (``total_steps`` need not be a multiple).
         work_dir: the run's folder (``checkpoints/``, ``history/``).
         callbacks: more Keras callbacks.
         step_hooks: functions ``hook(model, step)`` called when an epoch ends at one of ``hook_steps`` or at a
@@ -249,28 +257,39 @@ def fit_resumable(model, make_dataset, total_steps, checkpoint_every, work_dir, 
     work_dir = Path(work_dir)
     checkpoints, history_dir = Checkpoints(work_dir / "checkpoints"), work_dir / "history"
     steps_per_epoch = epoch_length(total_steps, checkpoint_every, [s for s in hook_steps if s <= total_steps])
+    accumulation = accumulation_steps(model.optimizer)
     with runtime.scope():
         model.optimizer.build(model.trainable_variables)
     record = checkpoints.latest()
     start = 0
+    run = {"total_steps": total_steps, "checkpoint_every": checkpoint_every, "accumulation": accumulation}
     if record is not None:
-        if (record["total_steps"], record["checkpoint_every"]) != (total_steps, checkpoint_every):
+        if any(record.get(key, 1) != value for key, value in run.items()):
             raise ParameterError(
-                f"{work_dir} holds a run of {record['total_steps']} steps checkpointed every "
-                f"{record['checkpoint_every']}; this one asks for {total_steps} every {checkpoint_every}: rerun with "
-                f"the same parameters to resume it, or delete {work_dir} to start over")
+                f"{work_dir} holds a run of {record['total_steps']} updates checkpointed every "
+                f"{record['checkpoint_every']} ({record.get('accumulation', 1)} micro-batches each); this one asks for "
+                f"{total_steps} every {checkpoint_every} ({accumulation}): rerun with the same parameters to resume "
+                f"it, or delete {work_dir} to start over")
         checkpoints.restore(model, record)
         start = record["step"]
         print(f"resuming from step {start} of {total_steps} ({checkpoints.dir})")
     _drop_history_after(history_dir, start)
     if start < total_steps:
-        history = _History(history_dir, steps_per_epoch, start)
+        # a Keras step is a micro-batch: epochs end on update (and so checkpoint) boundaries, accumulators empty
+        history = _History(history_dir, steps_per_epoch, start, accumulation)
         checkpointer = _Checkpointer(checkpoints, history, steps_per_epoch, checkpoint_every, total_steps,
-                                     step_hooks)
-        model.fit(make_dataset().skip(start), epochs=total_steps // steps_per_epoch,
-                  initial_epoch=start // steps_per_epoch, steps_per_epoch=steps_per_epoch, shuffle=False,
-                  callbacks=[history, checkpointer, *callbacks], verbose=verbose)
+                                     step_hooks, run)
+        model.fit(make_dataset().skip(start * accumulation), epochs=total_steps // steps_per_epoch,
+                  initial_epoch=start // steps_per_epoch, steps_per_epoch=steps_per_epoch * accumulation,
+                  shuffle=False, callbacks=[history, checkpointer, *callbacks], verbose=verbose)
     return read_history(history_dir)
+
+
+def accumulation_steps(optimizer):
+    """Micro-batches per update of ``optimizer`` (1 without gradient accumulation; a loss-scaling wrapper's
+    inner optimizer counts)."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    return getattr(inner, "gradient_accumulation_steps", None) or 1
 
 
 class Stage:

@@ -26,16 +26,19 @@ from arlm.errors import ArtifactError
 from arlm.fitting import Stage, fit_resumable, stage_config
 from arlm.io import read_json, save_model, save_weights, write_json
 from arlm.optimizers import make_optimizer
+from arlm.scales import micro_batch_size
 
 # the scale keys a trained teacher depends on (a rerun with another value is refused, not silently reused)
 TEACHER_KEYS = ("teacher_steps", "teacher_learning_rate", "warmup_steps", "batch_size", "checkpoint_every",
-                "figure1_checkpoints")
+                "figure1_checkpoints", "gradient_accumulation_steps")
 
 
 def compile_pretrainer(pretrainer, learning_rate, total_steps, warmup_steps, jit_compile=False, optimizer="lamb",
-                       run_eagerly=False):
-    """Compile with the official LAMB, warmup + linear decay to 1e-4 lr0 at ``total_steps``, clipping at 1.0."""
-    pretrainer.compile(optimizer=make_optimizer(optimizer, learning_rate, total_steps, warmup_steps),
+                       run_eagerly=False, gradient_accumulation_steps=1):
+    """Compile with the official LAMB, warmup + linear decay to 1e-4 lr0 at ``total_steps``, clipping at 1.0
+    (``gradient_accumulation_steps`` micro-batches per update)."""
+    pretrainer.compile(optimizer=make_optimizer(optimizer, learning_rate, total_steps, warmup_steps,
+                                                gradient_accumulation_steps=gradient_accumulation_steps),
                        jit_compile=jit_compile, run_eagerly=run_eagerly)
     return pretrainer
 
@@ -136,7 +139,7 @@ def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None
                             f"{config.max_position_embeddings} positions")
 
     def make_dataset():
-        return load_dataset(data_dir, cfg.batch_size, meta["max_seq_length"], meta["max_predictions_per_seq"],
+        return load_dataset(data_dir, micro_batch_size(cfg), meta["max_seq_length"], meta["max_predictions_per_seq"],
                             seed=cfg.seed)
 
     with runtime.scope():
@@ -145,7 +148,8 @@ def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None
         pretrainer(x)  # built before a checkpoint is restored into it
         compile_pretrainer(pretrainer, cfg.teacher_learning_rate, cfg.teacher_steps, cfg.warmup_steps,
                            jit_compile=runtime.current().jit_compile(cfg.jit_compile),
-                           run_eagerly=eager(cfg, cfg.teacher_steps))
+                           run_eagerly=eager(cfg, cfg.teacher_steps),
+                           gradient_accumulation_steps=cfg.gradient_accumulation_steps)
     steps = snapshot_steps(cfg.teacher_steps, cfg.figure1_checkpoints) if snapshot_dir else ()
     records = pretrain(pretrainer, make_dataset, cfg.teacher_steps, cfg.checkpoint_every, work_dir,
                        snapshot_steps=steps, snapshot_dir=snapshot_dir, verbose=verbose)

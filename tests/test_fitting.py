@@ -111,7 +111,7 @@ def test_a_truncated_only_checkpoint_starts_over(tmp_path, reference):
 
 def test_other_parameters_or_another_model_are_refused(tmp_path):
     interrupted(tmp_path, 0)
-    with pytest.raises(ParameterError, match="holds a run of 12 steps checkpointed every 4"):
+    with pytest.raises(ParameterError, match="holds a run of 12 updates checkpointed every 4"):
         fitting.fit_resumable(fresh_model(), make_dataset, 16, 4, tmp_path, verbose=0)
     wider = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8), keras.layers.Dense(3)])
     wider.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -185,4 +185,28 @@ def test_a_full_disk_during_a_checkpoint_loses_nothing_written_before(tmp_path, 
     resumed = fresh_model(seed=3)
     fitting.fit_resumable(resumed, make_dataset, 12, 4, tmp_path, verbose=0)
     for got, want in zip(weights(resumed), reference[0], strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_gradient_accumulation_checkpoints_and_logs_updates(tmp_path):
+    # 2 micro-batches of 2 per update: 6 updates of 4 examples, as a resumed run and as an uninterrupted one
+    def accumulating(seed):
+        model = fresh_model(seed)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2, gradient_accumulation_steps=2), run_eagerly=True,
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        keras.utils.set_random_seed(1)
+        return model
+
+    def halves():
+        return make_dataset().unbatch().batch(2)
+
+    straight = accumulating(1)
+    records = fitting.fit_resumable(straight, halves, 6, 2, tmp_path / "a", verbose=0)
+    assert [r["step"] for r in records] == list(range(1, 7))
+    assert int(keras.ops.convert_to_numpy(straight.optimizer.iterations)) == 6  # updates
+    with pytest.raises(KeyboardInterrupt):
+        fitting.fit_resumable(accumulating(1), halves, 6, 2, tmp_path / "b", verbose=0, callbacks=[StopAt(1)])
+    resumed = accumulating(8)
+    fitting.fit_resumable(resumed, halves, 6, 2, tmp_path / "b", verbose=0)
+    for got, want in zip(weights(resumed), weights(straight), strict=True):
         np.testing.assert_array_equal(got, want)

@@ -29,6 +29,8 @@ from arlm.distillation.transfer import ProgressiveKnowledgeTransfer, encoder_blo
 from arlm.errors import ArtifactError, ParameterError
 from arlm.fitting import Stage, fit_resumable, stage_config
 from arlm.io import save_model
+from arlm.optimizers import accumulation
+from arlm.scales import micro_batch_size
 
 STUDENT_PRESETS = ("mberta", "mberta_ii")
 
@@ -62,8 +64,8 @@ def pretraining_dataset_factory(pretraining_dir, cfg, seed=None):
     from arlm.pretraining_data import load_dataset
 
     seed = cfg.seed if seed is None else seed
-    return lambda: load_dataset(pretraining_dir, cfg.batch_size, cfg.max_seq_length, cfg.max_predictions_per_seq,
-                                shuffle=True, seed=seed)
+    return lambda: load_dataset(pretraining_dir, micro_batch_size(cfg), cfg.max_seq_length,
+                                cfg.max_predictions_per_seq, shuffle=True, seed=seed)
 
 
 def evaluation_batches(pretraining_dir, cfg, vocab_size, count=8, seed=777):
@@ -71,7 +73,7 @@ def evaluation_batches(pretraining_dir, cfg, vocab_size, count=8, seed=777):
     (dynamic masking with another seed), so the score is not a recall of the training masks."""
     from arlm.pretraining_data import load_dataset
 
-    dataset = load_dataset(pretraining_dir, cfg.batch_size, cfg.max_seq_length, cfg.max_predictions_per_seq,
+    dataset = load_dataset(pretraining_dir, micro_batch_size(cfg), cfg.max_seq_length, cfg.max_predictions_per_seq,
                            shuffle=False, dynamic_masking=True, vocab_size=vocab_size, seed=seed)
     return [(dict(x), dict(y)) for x, y in dataset.take(count)]
 
@@ -96,7 +98,8 @@ def _lamb(cfg, total_steps):
     from arlm import optimizers
 
     warmup = min(cfg.warmup_steps, total_steps // 10 or 1)
-    return optimizers.make_optimizer("lamb", cfg.distill_learning_rate, total_steps, warmup)
+    return optimizers.make_optimizer("lamb", cfg.distill_learning_rate, total_steps, warmup,
+                                     gradient_accumulation_steps=cfg.gradient_accumulation_steps)
 
 
 def _run(stage, model, student, output, make_dataset, total_steps, checkpoint_every, verbose):
@@ -114,7 +117,7 @@ def _finished(stage):
 def _stage(directory, cfg, keys, student, factors, **more):
     """The `Stage` of a distillation run, with the parameters its result depends on."""
     factors = (factors or losses.DistillationFactors()).as_dict()
-    return Stage(directory, stage_config(cfg, (*keys, "batch_size"), factors=factors,
+    return Stage(directory, stage_config(cfg, (*keys, "batch_size", "gradient_accumulation_steps"), factors=factors,
                                          student=student.backbone.config.to_dict(), **more))
 
 
@@ -133,7 +136,9 @@ def run_knowledge_transfer(teacher, student, make_dataset, cfg, out_dir, factors
     with runtime.scope():
         model = ProgressiveKnowledgeTransfer(teacher, student, cfg.kt_steps_per_layer, factors=factors)
         _warm_up(model, make_dataset)
-        _compile(model, model.make_optimizer(cfg.kt_learning_rate), cfg, model.total_steps, run_eagerly)
+        optimizer = model.make_optimizer(
+            cfg.kt_learning_rate, gradient_accumulation_steps=accumulation(cfg.gradient_accumulation_steps))
+        _compile(model, optimizer, cfg, model.total_steps, run_eagerly)
     history = fit_resumable(model, make_dataset, model.total_steps, cfg.kt_steps_per_layer, stage.dir,
                             verbose=verbose)
     transfer.unfreeze(student)  # stage 3 trains everything; the saved config must not carry the stage-2 freeze

@@ -124,15 +124,17 @@ class ModelCache:
 
 
 def batching(num_examples, cfg):
-    """``(batch size, steps per epoch)`` of a fine-tuning run: full batches only, as the official scripts
-    (``drop_remainder=True``), the batch cut to the training set (and to a multiple of the devices) when the set
-    is smaller than ``finetune_batch_size``."""
+    """``(batch size, updates per epoch)`` of a fine-tuning run: full batches only, as the official scripts
+    (``drop_remainder=True``), the batch cut to the training set when the set is smaller than
+    ``finetune_batch_size``, and to a multiple of devices x ``finetune_gradient_accumulation_steps`` (each update
+    is that many micro-batches split over the devices)."""
     from arlm import runtime
 
-    replicas = runtime.current().replicas
-    batch = min(cfg.finetune_batch_size, num_examples) // replicas * replicas
+    unit = runtime.current().replicas * cfg.finetune_gradient_accumulation_steps
+    batch = min(cfg.finetune_batch_size, num_examples) // unit * unit
     if batch < 1:
-        raise ParameterError(f"{num_examples} training examples cannot fill one batch on {replicas} devices")
+        raise ParameterError(f"{num_examples} training examples cannot fill one batch of {unit} micro-batch rows "
+                             f"(devices x finetune_gradient_accumulation_steps)")
     return batch, num_examples // batch
 
 
@@ -148,7 +150,7 @@ def _get_model(cache, key, backbone, build, cfg, learning_rate, num_examples, lo
     def build_and_compile():
         with runtime.scope():
             model = build()
-            compile_args = {"optimizer": optimizer(learning_rate, total),
+            compile_args = {"optimizer": optimizer(learning_rate, total, cfg.finetune_gradient_accumulation_steps),
                             "jit_compile": runtime.current().jit_compile(cfg.jit_compile)}
             if loss is not None:
                 compile_args.update(loss=loss, loss_weights=loss_weights)
@@ -180,7 +182,8 @@ def _fit(model, inputs, targets, cfg, work_dir=None, verbose=1):
 
     def make_dataset():
         constants = tf.nest.map_structure(tf.constant, arrays)
-        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch)
+        micro = batch // cfg.finetune_gradient_accumulation_steps
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(micro)
         return batches.map(lambda rows: tf.nest.map_structure(lambda a: tf.gather(a, rows), constants)).repeat()
 
     start = time.perf_counter()
