@@ -130,7 +130,7 @@ def environment():
             "keras": keras.__version__, "backend": keras.backend.backend(), "runtime": runtime.current().describe(),
             "machine": {"cores": os.cpu_count(), "cpu": cpu_model()},
             "data_mirror": bool(mirror and mirror.is_dir()),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")}
     if "jax" in sys.modules:
         info["jax"] = sys.modules["jax"].__version__
     if "tensorflow" in sys.modules:
