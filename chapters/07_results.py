@@ -63,6 +63,16 @@ run = reporting.collect(ch.run_dir)
 pd.set_option("display.max_colwidth", None)  # sources and reasons in full
 
 # %% [markdown]
+# ## 7.0 How far this run is from the paper
+#
+# Before any score: what this run did next to what the paper did. The paper's side comes from its Tables 1
+# and 4 and from its training settings, which this book's `full` scale holds (appendix B.3). The last column
+# says how many times larger the paper's side is.
+
+# %%
+display(reporting.display(reporting.gap_table(run), paper_columns=("the paper",)))
+
+# %% [markdown]
 # ## 7.1 Where each number comes from
 #
 # Every chapter records its scale; chapter 1 records the corpus it read (the data mirror's stand-ins for the
