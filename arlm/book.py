@@ -27,7 +27,7 @@ def stage_notebooks(runs, book=BOOK, log=print):
         executed = runs / f"{chapter}.ipynb"
         if executed.exists():
             notebook = nbformat.read(executed, as_version=4)
-            notebook.cells.insert(1, nbformat.v4.new_markdown_cell(banner(runs / chapter, notebook)))
+            _insert_after_title(notebook, banner(runs / chapter, notebook))
         else:
             missing.append(chapter)
             notebook = notebook_of(chapter)
@@ -71,10 +71,18 @@ def banner(chapter_dir, notebook):
              f"**data** {data}" if data else "",
              f"**run** {date or 'date not recorded'}" + (f", {seconds:.0f} s" if seconds else "") +
              (f" on {machine['cores']} cores ({machine['cpu']})" if machine else ""),
-             f"**backend** {env.get('runtime') or env.get('backend', '?')}",
+             f"**runtime** {env.get('runtime') or env.get('backend', '?')}",
              f"**code** arlm {env.get('arlm', '?')}" + (f", commit `{env['commit']}`" if env.get("commit") else "")]
     body = " ·\n".join(part for part in parts if part)
     return f"```{{admonition}} The run on this page\n:class: tip\n{body}\n```"
+
+
+def _insert_after_title(notebook, text):
+    """Put ``text`` at the top of the chapter: after its title and Colab badge, before the objectives."""
+    first = notebook.cells[0]
+    lines = first.source.split("\n")
+    at = next((i + 1 for i, line in enumerate(lines) if "colab-badge" in line), 1)
+    first.source = "\n".join([*lines[:at], "", text, *lines[at:]])
 
 
 def build_book(runs="runs/tiny", book=BOOK, log=print):
