@@ -75,7 +75,7 @@ STUDENT = "mberta"  # the paper's MBERTA; "mberta_ii" (one FFN per block) distil
 # ## 3.1 Teacher and student
 #
 # The teacher is chapter 2's IBERTA pretrainer. The student is MBERTA at this scale: the same vocabulary,
-# embedding size $E$, inter-block width $H$ and number of heads as the teacher (spec 1.2) — the layer-wise
+# embedding size $E$, inter-block width $H$ and number of heads as the teacher ([spec 1.2](#spec-1-2)) — the layer-wise
 # losses compare $H$-wide block outputs and $N \times T \times T$ attention maps — but a narrow inside
 # (intra-block width $B = H/2$, four small FFNs, NoNorm, ReLU).
 

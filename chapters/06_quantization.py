@@ -71,7 +71,7 @@ from arlm.quantization.latency import measure_files
 # ## 6.1 What Table 4 measured
 #
 # Table 4 gives two sizes per model. Divide them by the parameter count $P$ and two constants appear
-# (spec section 2.4):
+# ([spec section 2.4](#spec-2-4)):
 #
 # $$\text{fine-tuned size} = \underbrace{4P}_{\text{weights}} + \underbrace{4P + 4P}_{\text{Adam } m,\ v}
 #   = 12P \text{ bytes}, \qquad \text{"quantized" size} = 4P \text{ bytes}.$$
