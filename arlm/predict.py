@@ -1,8 +1,9 @@
-"""The on-device path: a ``.tflite`` file, its sidecar and vocabulary, a pure-Python tokenizer, no TensorFlow.
+"""The on-device path: a ``.tflite`` (or ``.onnx``) file, its sidecar and vocabulary, a pure-Python tokenizer.
 
-This is what would run on a phone or a Raspberry Pi: ``ai-edge-litert`` executes the file, and
-`arlm.tokenizer.WordPieceTokenizer` turns text into ids. Neither TensorFlow nor Keras is imported, so
-the path works where they are not installed (the tests make ``import tensorflow`` fail to prove it).
+This is what would run on a phone or a Raspberry Pi: ``ai-edge-litert`` executes a ``.tflite`` file (ONNX
+Runtime an ``.onnx`` file, on a server), and `arlm.tokenizer.WordPieceTokenizer` turns text into ids. Neither
+TensorFlow nor Keras is imported, so the path works where they are not installed (the tests make
+``import tensorflow`` fail to prove it, for every deployment format).
 
 The sidecar ``<file>.json`` (written by `arlm.quantization.export.write_sidecar`) names the task, the
 labels in logit order, the sequence length and the vocabulary file ``<file>.vocab.txt``.
@@ -30,16 +31,20 @@ def softmax(logits):
 
 
 class Predictor:
-    """A loaded TFLite model with its tokenizer; `predict` takes text and returns labels, tags or a span."""
+    """A loaded ``.tflite`` or ``.onnx`` model with its tokenizer; `predict` takes text and returns labels, tags or
+    a span."""
 
     def __init__(self, tflite_path, num_threads=None):
-        from arlm.quantization.interpreter import TFLiteModel
+        from arlm.quantization.interpreter import open_model
         from arlm.tokenizer import WordPieceTokenizer
 
         self.path = Path(tflite_path)
         if not self.path.is_file():
             what = "is not a file" if self.path.exists() else "does not exist"
-            raise ArtifactError(f"{self.path} {what} (parameter FILE.tflite): make one with `arlm export`")
+            raise ArtifactError(f"{self.path} {what} (parameter FILE): make one with `arlm export`")
+        if self.path.suffix not in (".tflite", ".onnx"):
+            raise ArtifactError(f"{self.path}: expected a .tflite or .onnx file written by `arlm export` "
+                                "(parameter FILE)")
         sidecar = self.path.with_suffix(".json")
         if not sidecar.is_file():
             raise ArtifactError(
@@ -61,7 +66,7 @@ class Predictor:
             raise ArtifactError(f"{sidecar}: its vocabulary {vocab} is missing (`arlm export` writes it beside "
                                 f"{self.path.name})")
         self.tokenizer = WordPieceTokenizer(vocab)
-        self.model = TFLiteModel(self.path, num_threads=num_threads)
+        self.model = open_model(self.path, num_threads=num_threads)
         self.max_seq_length = self.model.max_seq_length
         outputs = self.model.output_shapes.get("logits")
         if self.task in ("classification", "tagging") and outputs is not None and outputs[-1] != len(self.labels):

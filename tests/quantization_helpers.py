@@ -86,4 +86,16 @@ def finetuned_classifier():
     model.fit(train, train_labels, epochs=3, batch_size=32, verbose=0)
     files = export_all(model, folder, "tiny", PRECISIONS, train, max_seq_length=MAX_SEQ)
     return {"folder": folder, "vocab": vocab, "model": model, "test": test, "labels": test_labels, "files": files,
-            "label_names": list(classification_task().labels)}
+            "onnx_files": onnx_files(model, folder), "label_names": list(classification_task().labels)}
+
+
+def onnx_files(model, folder):
+    """``{precision: path}`` of the model's ``.onnx`` files, or ``{}`` without the onnx extra."""
+    import importlib.util
+
+    from arlm.quantization import ONNX_PRECISIONS
+    from arlm.quantization.onnx_export import export_onnx
+
+    if not all(importlib.util.find_spec(name) for name in ("onnx", "onnxruntime", "tf2onnx")):
+        return {}
+    return {p: export_onnx(model, folder / f"tiny.{p}.onnx", p, max_seq_length=MAX_SEQ) for p in ONNX_PRECISIONS}

@@ -64,6 +64,31 @@ def test_quantized_files_stay_close_to_keras(finetuned):
     assert rows["float16"]["max_logit_diff"] < 0.05
 
 
+def test_onnx_files_predict_what_keras_predicts(finetuned):
+    if not finetuned["onnx_files"]:
+        pytest.skip("the onnx extra (onnx, onnxruntime, tf2onnx) is not installed: pip install 'arlm[onnx]'")
+    rows = {
+        r["precision"]: r
+        for r in evaluate_files(finetuned["model"], finetuned["onnx_files"], finetuned["test"], finetuned["labels"],
+                                num_threads=1)
+    }
+    assert rows["float32"]["agreement"] == 1.0 and rows["float32"]["max_logit_diff"] < 1e-4
+    assert rows["dynamic"]["agreement"] >= 0.9, rows["dynamic"]
+    assert abs(rows["dynamic"]["metric"] - rows["keras"]["metric"]) <= 0.1, rows["dynamic"]
+    sizes = {p: path.stat().st_size for p, path in finetuned["onnx_files"].items()}
+    # int8 weights; the long tensor names of the graph weigh more in a tiny model than in the .tflite file
+    assert sizes["dynamic"] <= 0.4 * sizes["float32"]
+
+
+def test_onnx_export_refuses_what_it_cannot_write(finetuned, tmp_path):
+    from arlm.quantization.onnx_export import export_onnx
+
+    with pytest.raises(ParameterError, match="--quantize"):
+        export_onnx(finetuned["model"], tmp_path / "x.onnx", "int8")
+    with pytest.raises(ParameterError, match=".onnx"):
+        export_onnx(finetuned["model"], tmp_path / "x.tflite", "float32")
+
+
 def test_dynamic_range_int8_is_at_most_35_percent_of_float32(finetuned):
     sizes = {p: path.stat().st_size for p, path in finetuned["files"].items()}
     params = finetuned["model"].count_params()
@@ -162,6 +187,15 @@ def test_cli_export_writes_file_sidecar_and_vocabulary(finetuned, tmp_path):
     args = parser.parse_args(["export", str(models), "--quantize", "dynamic", "--out", str(out)])
     assert args.func(args) == 0
     assert out.is_file() and out.with_suffix(".json").is_file() and out.with_suffix(".vocab.txt").is_file()
+    if finetuned["onnx_files"]:  # --format onnx (or an .onnx --out) writes the ONNX Runtime file the same way
+        out = tmp_path / "tiny.dynamic.onnx"
+        args = parser.parse_args(["export", str(models), "--format", "onnx", "--out", str(out)])
+        assert args.func(args) == 0
+        assert out.is_file() and out.with_suffix(".json").is_file() and out.with_suffix(".vocab.txt").is_file()
+        assert Predictor(out, num_threads=1).predict(TEXT)["label"] in ["negative", "positive"]
+    with pytest.raises(ParameterError, match="--quantize"):
+        args = parser.parse_args(["export", str(models), "--quantize", "int8", "--out", str(tmp_path / "x.onnx")])
+        args.func(args)
 
 
 def write_json_index(models, vocab):

@@ -1,30 +1,35 @@
-"""`arlm export MODEL --quantize {float32,dynamic,float16,int8} --out FILE.tflite` and `arlm predict FILE.tflite TEXT`.
+"""`arlm export MODEL --quantize PRECISION --out FILE.tflite|FILE.onnx` and `arlm predict FILE TEXT`.
 
 Neither TensorFlow nor Keras is imported here at import time: `arlm predict` runs with the TFLite
-interpreter and the pure-Python tokenizer only; `arlm export` imports TensorFlow inside its function.
+interpreter (or ONNX Runtime for an ``.onnx`` file) and the pure-Python tokenizer only; `arlm export` imports
+TensorFlow inside its function.
 """
 
 import json
 
 from arlm.cli.checks import input_file, int_at_least, output_file, positive_int
-from arlm.quantization import PRECISIONS
+from arlm.quantization import FORMATS, ONNX_PRECISIONS, PRECISIONS
 
 
 def register(subparsers):
     export = subparsers.add_parser(
-        "export", help="write a fine-tuned model as a .tflite file (plus its sidecar and vocabulary)"
+        "export", help="write a fine-tuned model as a .tflite or .onnx file (plus its sidecar and vocabulary)"
     )
     export.add_argument("model", metavar="MODEL_DIR", help="a fine-tuned .keras file, or chapter 5's models/ folder")
     export.add_argument("--name", help="which model of the folder, e.g. mberta_ajgt")
-    export.add_argument("--quantize", default="dynamic", choices=list(PRECISIONS), help="precision (default dynamic)")
-    export.add_argument("--out", required=True, metavar="FILE.tflite", help="output file")
+    export.add_argument("--quantize", default="dynamic", choices=list(PRECISIONS),
+                        help=f"precision (default dynamic; an .onnx file: {', '.join(ONNX_PRECISIONS)})")
+    export.add_argument("--format", choices=list(FORMATS),
+                        help="tflite (LiteRT, phones) or onnx (ONNX Runtime, x86 servers; the onnx extra); "
+                             "default: from --out's suffix, else tflite")
+    export.add_argument("--out", required=True, metavar="FILE.tflite", help="output file (.tflite or .onnx)")
     export.add_argument("--max-seq-length", type=int_at_least(3), help="input length (default: the model's)")
     export.add_argument("--vocab", help="vocabulary file (default: the one named in index.json)")
     export.add_argument("--calibration", metavar="TEXTS.txt", help="int8: texts, one a line, for calibration")
     export.set_defaults(func=_export)
 
-    predict = subparsers.add_parser("predict", help="run a .tflite file on a text, without TensorFlow")
-    predict.add_argument("tflite", metavar="FILE.tflite")
+    predict = subparsers.add_parser("predict", help="run a .tflite or .onnx file on a text, without TensorFlow")
+    predict.add_argument("tflite", metavar="FILE", help="a .tflite or .onnx file written by `arlm export`")
     predict.add_argument("text", metavar="TEXT", help="the text (for QA: the question)")
     predict.add_argument("--context", help="QA: the passage")
     predict.add_argument("--threads", type=positive_int, help="interpreter threads (default: all cores)")
@@ -39,6 +44,7 @@ def _export(args):
     from arlm.errors import ParameterError
     from arlm.io import move_into
     from arlm.quantization.export import (
+        CALIBRATED,
         export_tflite,
         input_length,
         load_finetuned,
@@ -50,7 +56,12 @@ def _export(args):
 
     # every input is checked before the (slow) model load, and nothing is written before the export succeeded
     path, meta = model_entry(args.model, args.name)
-    out = output_file(args.out, "--out", ".tflite")
+    file_format = args.format or ("onnx" if Path(args.out).suffix == ".onnx" else "tflite")
+    out = output_file(args.out, "--out", f".{file_format}")
+    if file_format == "onnx":
+        from arlm.quantization.onnx_export import check_onnx_precision
+
+        check_onnx_precision(args.quantize)
     for companion in (sidecar_path(out), out.with_suffix(".vocab.txt")):
         output_file(companion, "--out")
     vocab = args.vocab or meta.get("vocab")
@@ -59,9 +70,10 @@ def _export(args):
     named = "--vocab" if args.vocab else f"vocab of {path.parent / 'index.json'}"
     vocab_size = len(read_vocabulary(vocab, parameter=named))
     calibration = None
-    if args.quantize == "int8":
+    if args.quantize in CALIBRATED:
         if not args.calibration:
-            raise ParameterError("--quantize int8 needs --calibration TEXTS.txt (texts from the task's training data)")
+            raise ParameterError(f"--quantize {args.quantize} needs --calibration TEXTS.txt (texts from the task's "
+                                 "training data)")
         calibration = _calibration_texts(input_file(args.calibration, "--calibration"))
     model = load_finetuned(path)
     length = args.max_seq_length or meta.get("max_seq_length") or input_length(model)
@@ -74,8 +86,13 @@ def _export(args):
     representative = _encode_texts(calibration, vocab, length) if calibration else None
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as staging:
-        staged = export_tflite(model, Path(staging) / out.name, args.quantize, max_seq_length=length,
-                               representative_features=representative)
+        if file_format == "onnx":
+            from arlm.quantization.onnx_export import export_onnx
+
+            staged = export_onnx(model, Path(staging) / out.name, args.quantize, max_seq_length=length)
+        else:
+            staged = export_tflite(model, Path(staging) / out.name, args.quantize, max_seq_length=length,
+                                   representative_features=representative)
         write_sidecar(staged, vocab, kind, labels, length, args.quantize, source=str(path), dataset=meta.get("task"))
         # the vocabulary and the sidecar first: a reader that finds the new .tflite finds its companions
         move_into([staged.with_suffix(".vocab.txt"), sidecar_path(staged), staged], out.parent)

@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from arlm.errors import ArtifactError
-from arlm.quantization.interpreter import TFLiteModel
+from arlm.quantization.interpreter import open_model
 
 
 def accuracy(outputs, labels, features=None):
@@ -74,7 +74,7 @@ def compare(reference, outputs, features):
 def evaluate_files(model, files, features, labels, metric=accuracy, num_threads=None, reference=None):
     """Rows ``{precision, file, bytes, metric, agreement, max_logit_diff}``, the Keras model first.
 
-    `files` maps a precision name to a ``.tflite`` path; `features` is a dict of int32 arrays encoded at
+    `files` maps a precision name to a ``.tflite`` or ``.onnx`` path; `features` is a dict of int32 arrays encoded at
     the files' sequence length; `metric(outputs, labels, features)` returns the task's score.
     """
     reference = reference if reference is not None else keras_outputs(model, features)
@@ -89,7 +89,7 @@ def evaluate_files(model, files, features, labels, metric=accuracy, num_threads=
         }
     ]
     for precision, path in files.items():
-        outputs = TFLiteModel(path, num_threads=num_threads)(features)
+        outputs = open_model(path, num_threads=num_threads)(features)
         outputs = _align(outputs, reference)
         rows.append(
             {
@@ -111,6 +111,6 @@ def _align(outputs, reference):
         return {next(iter(reference)): next(iter(outputs.values()))}
     missing = set(reference) - set(outputs)
     raise ArtifactError(
-        f"TFLite outputs {sorted(outputs)} do not match the Keras outputs {sorted(reference)} "
+        f"the file's outputs {sorted(outputs)} do not match the Keras outputs {sorted(reference)} "
         f"(missing {sorted(missing)})"
     )

@@ -10,6 +10,11 @@ by `tf.lite.TFLiteConverter` once per precision:
 * ``float16``: the same with ``supported_types=[float16]``: float16 weights.
 * ``int8``: ``Optimize.DEFAULT`` plus a representative dataset: int8 weights and activations, with
   float kernels only where no int8 kernel exists (the int32 token ids stay int32).
+* ``int8_mixed``: ``int8`` with the attention scores in float32: both batch matmuls (QK^T, PV), the scale, the
+  -6 mask and the softmax (`tf.lite.experimental.QuantizationDebugger`'s selective quantization). XNNPACK has
+  no int8 kernel for the broadcast mask ADD or for softmax, and its int8 batch matmul of two activations
+  is far slower than its float32 one, so the plain ``int8`` file runs slower than float32 (chapter 6 shows
+  it op by op with `arlm.quantization.profile`).
 
 Only TFLite builtin ops are allowed, so the standalone ``ai-edge-litert`` interpreter runs every file. Every
 file has the fixed input signature ``[batch_size, max_seq_length]`` int32 ``token_ids``, ``segment_ids`` and
@@ -33,6 +38,7 @@ from arlm.errors import ParameterError
 from arlm.io import atomic_path, write_json
 from arlm.quantization import INPUT_NAMES, PRECISIONS
 
+CALIBRATED = ("int8", "int8_mixed")  # the precisions that need a representative dataset
 
 def check_precision(precision):
     if precision not in PRECISIONS:
@@ -75,9 +81,9 @@ def converter_kwargs(precision, representative=None):
     elif precision == "float16":
         kwargs["optimizations"] = [tf.lite.Optimize.DEFAULT]
         kwargs["target_spec"]["supported_types"] = [tf.float16]
-    elif precision == "int8":
+    elif precision in CALIBRATED:
         if representative is None:
-            raise ParameterError("precision 'int8' needs a representative dataset (parameter representative)")
+            raise ParameterError(f"precision {precision!r} needs a representative dataset (parameter representative)")
         kwargs["optimizations"] = [tf.lite.Optimize.DEFAULT]
         kwargs["representative_dataset"] = representative
         kwargs["target_spec"]["supported_ops"] = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, builtins]
@@ -111,6 +117,24 @@ def convert(saved_model, path, precision="float32", representative=None):
     import tensorflow as tf
 
     path = _check_out(path)
+    with quiet():
+        flatbuffer = _converter(saved_model, precision, representative).convert()
+        if precision == "int8_mixed":
+            # the same calibration, with the attention-score ops of the plain int8 graph left in float32
+            options = tf.lite.experimental.QuantizationDebugOptions(
+                denylisted_ops=["BATCH_MATMUL", "SOFTMAX"], denylisted_nodes=attention_score_nodes(flatbuffer))
+            debugger = tf.lite.experimental.QuantizationDebugger(
+                converter=_converter(saved_model, precision, representative), debug_dataset=representative,
+                debug_options=options)
+            flatbuffer = debugger.get_nondebug_quantized_model()
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(flatbuffer)
+    return path
+
+
+def _converter(saved_model, precision, representative):
+    import tensorflow as tf
+
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
     for name, value in converter_kwargs(precision, representative).items():
         if name == "target_spec":
@@ -118,11 +142,30 @@ def convert(saved_model, path, precision="float32", representative=None):
                 setattr(converter.target_spec, key, item)
         else:
             setattr(converter, name, value)
-    with quiet():
-        flatbuffer = converter.convert()
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(flatbuffer)
-    return path
+    return converter
+
+
+def attention_score_nodes(flatbuffer):
+    """Names of the ops between each attention's two batch matmuls, softmax excluded (the scale and the mask).
+
+    Found from the graph, not from layer names: walking back from every SOFTMAX's input through the ops whose
+    output has the scores' shape, up to the BATCH_MATMUL that computes QK^T.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=bytes(flatbuffer))
+    tensors = {d["index"]: d for d in interpreter.get_tensor_details()}
+    ops = interpreter._get_ops_details()
+    producer = {int(out): op for op in ops for out in op["outputs"]}
+    nodes = []
+    for softmax in (op for op in ops if op["op_name"] == "SOFTMAX"):
+        shape = tuple(tensors[int(softmax["inputs"][0])]["shape"])
+        op = producer.get(int(softmax["inputs"][0]))
+        while op is not None and op["op_name"] != "BATCH_MATMUL":
+            nodes.append(tensors[int(op["outputs"][0])]["name"])
+            same = [int(i) for i in op["inputs"] if i >= 0 and tuple(tensors[int(i)]["shape"]) == shape]
+            op = producer.get(same[0]) if same else None
+    return nodes
 
 
 def export_tflite(
@@ -137,7 +180,7 @@ def export_tflite(
     """Write `model` as a TFLite file at `precision`; returns the path.
 
     `max_seq_length` defaults to the model's input length; `representative_features` (a dict of int32
-    arrays, e.g. encoded training examples) is required for ``int8``.
+    arrays, e.g. encoded training examples) is required for ``int8`` and ``int8_mixed``.
     """
     return export_all(
         model,
@@ -165,7 +208,7 @@ def export_all(
 ):
     """Export `model` once per precision as ``folder/<stem>.<precision>.tflite``; returns ``{precision: path}``.
 
-    The model is traced and saved once, then converted per precision. ``int8`` needs
+    The model is traced and saved once, then converted per precision. ``int8`` and ``int8_mixed`` need
     `representative_features` (encoded training examples) for calibration.
     """
     paths = paths or {p: Path(folder) / f"{stem}.{p}.tflite" for p in precisions}
@@ -173,13 +216,15 @@ def export_all(
         check_precision(precision)
         _check_out(paths[precision])
     representative = None
-    if "int8" in precisions:
+    calibrated = [p for p in precisions if p in CALIBRATED]
+    if calibrated:
         if representative_features is None:
-            raise ParameterError("precision 'int8' needs representative_features (encoded training examples)")
+            raise ParameterError(f"precision {calibrated[0]!r} needs representative_features (encoded training "
+                                 "examples)")
         representative = representative_dataset(representative_features, num_calibration_examples, batch_size)
     with tempfile.TemporaryDirectory(prefix="arlm-savedmodel-") as saved:
         save_for_conversion(model, saved, max_seq_length, batch_size)
-        return {p: convert(saved, paths[p], p, representative if p == "int8" else None) for p in precisions}
+        return {p: convert(saved, paths[p], p, representative if p in CALIBRATED else None) for p in precisions}
 
 
 @contextlib.contextmanager

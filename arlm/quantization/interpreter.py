@@ -18,7 +18,34 @@ from arlm.errors import ArtifactError, ParameterError
 from arlm.quantization import INPUT_NAMES
 
 
-class TFLiteModel:
+class FixedShapeModel:
+    """A loaded model file with a fixed input shape ``[batch_size, max_seq_length]`` (`TFLiteModel`, `OnnxModel`).
+
+    Subclasses set ``path``, ``batch_size``, ``max_seq_length``, ``output_names``, ``output_shapes`` and define
+    `run_batch`; calling the model runs any number of rows batch by batch.
+    """
+
+    def __call__(self, features):
+        arrays = {name: np.asarray(features[name], dtype=np.int32) for name in INPUT_NAMES}
+        n, length = arrays["token_ids"].shape
+        if length != self.max_seq_length:
+            raise ParameterError(
+                f"{self.path} takes sequences of length {self.max_seq_length}, got {length}: "
+                f"encode with max_seq_length={self.max_seq_length}"
+            )
+        pieces = []
+        for start in range(0, n, self.batch_size):
+            chunk = {name: a[start : start + self.batch_size] for name, a in arrays.items()}
+            rows = len(chunk["token_ids"])
+            if rows < self.batch_size:  # pad the last batch with copies of its first row
+                chunk = {
+                    name: np.concatenate([a, np.repeat(a[:1], self.batch_size - rows, 0)]) for name, a in chunk.items()
+                }
+            pieces.append({name: value[:rows] for name, value in self.run_batch(chunk).items()})
+        return {name: np.concatenate([piece[name] for piece in pieces]) for name in pieces[0]}
+
+
+class TFLiteModel(FixedShapeModel):
     """A loaded ``.tflite`` file with a fixed input shape ``[batch_size, max_seq_length]``.
 
     Calling it with arrays of any number of rows runs the file batch by batch (padding the last batch)
@@ -64,21 +91,17 @@ class TFLiteModel:
             return {"logits": next(iter(outputs.values()))}
         return dict(outputs)  # a dict-output model keeps its Keras output names
 
-    def __call__(self, features):
-        arrays = {name: np.asarray(features[name], dtype=np.int32) for name in INPUT_NAMES}
-        n, length = arrays["token_ids"].shape
-        if length != self.max_seq_length:
-            raise ParameterError(
-                f"{self.path} takes sequences of length {self.max_seq_length}, got {length}: "
-                f"encode with max_seq_length={self.max_seq_length}"
-            )
-        pieces = []
-        for start in range(0, n, self.batch_size):
-            chunk = {name: a[start : start + self.batch_size] for name, a in arrays.items()}
-            rows = len(chunk["token_ids"])
-            if rows < self.batch_size:  # pad the last batch with copies of its first row
-                chunk = {
-                    name: np.concatenate([a, np.repeat(a[:1], self.batch_size - rows, 0)]) for name, a in chunk.items()
-                }
-            pieces.append({name: value[:rows] for name, value in self.run_batch(chunk).items()})
-        return {name: np.concatenate([piece[name] for piece in pieces]) for name in pieces[0]}
+
+def open_model(path, num_threads=None, xnnpack=True):
+    """A `TFLiteModel` for a ``.tflite`` file, an `arlm.quantization.onnx_model.OnnxModel` for an ``.onnx`` file.
+
+    Args:
+        path (str | Path): the file, as `arlm export` writes it.
+        num_threads (int | None): runtime threads (default: all cores).
+        xnnpack (bool): TFLite only: False runs the built-in kernels without the XNNPACK delegate.
+    """
+    if Path(path).suffix == ".onnx":
+        from arlm.quantization.onnx_model import OnnxModel
+
+        return OnnxModel(path, num_threads=num_threads)
+    return TFLiteModel(path, num_threads=num_threads, xnnpack=xnnpack)

@@ -1,4 +1,4 @@
-"""Latency, throughput and memory of a TFLite file on this CPU (no TensorFlow needed).
+"""Latency, throughput and memory of a TFLite or ONNX file on this CPU (no TensorFlow needed).
 
 * latency: median wall time of one invocation on a batch (batch 1, sequence 128 is the paper's setting
   for a phone answering one request), in milliseconds per example;
@@ -10,8 +10,12 @@
 """
 
 import gc
+import json
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -34,13 +38,14 @@ def resident_mib():
 def measure(path, num_threads=1, runs=10, warmup=2, features=None, xnnpack=True):
     """Time `runs` invocations of the file after `warmup` ones; returns a dict of numbers.
 
-    ``xnnpack=False``: TFLite's built-in kernels only, without the XNNPACK delegate the runtime applies by default.
+    ``xnnpack=False``: TFLite's built-in kernels only, without the XNNPACK delegate the runtime applies by default
+    (an ``.onnx`` file runs with ONNX Runtime and ignores it).
     """
-    from arlm.quantization.interpreter import TFLiteModel
+    from arlm.quantization.interpreter import open_model
 
     gc.collect()
     before = resident_mib()
-    model = TFLiteModel(path, num_threads=num_threads, xnnpack=xnnpack)
+    model = open_model(path, num_threads=num_threads, xnnpack=xnnpack)
     if features is None:
         features = example_batch(model.batch_size, model.max_seq_length)
     batch = {name: np.asarray(features[name][: model.batch_size], dtype=np.int32) for name in INPUT_NAMES}
@@ -67,12 +72,19 @@ def measure(path, num_threads=1, runs=10, warmup=2, features=None, xnnpack=True)
     }
 
 
-def measure_files(files, threads=(1, 2), runs=10, warmup=2, xnnpack=True):
-    """`measure` for each ``{precision: path}`` and each thread count; a list of rows with ``precision``."""
-    from arlm.quantization.interpreter import TFLiteModel
+def measure_files(files, threads=(1, 2), runs=10, warmup=2, xnnpack=True, isolated=False):
+    """`measure` for each ``{precision: path}`` and each thread count; a list of rows with ``precision``.
 
+    ``isolated=True`` measures each file in a fresh Python process (`measure_isolated`): its memory is then
+    not lowered by pages an earlier file freed, and no other runtime's threads share the process.
+    """
+    from arlm.quantization.interpreter import open_model
+
+    if isolated:
+        return [{"precision": precision, **row} for precision, path in files.items()
+                for row in measure_isolated(path, threads, runs, warmup, xnnpack)]
     if files:  # load the runtime once first, so its own memory is not charged to the first file
-        first = TFLiteModel(next(iter(files.values())), num_threads=1)
+        first = open_model(next(iter(files.values())), num_threads=1)
         first.run_batch(example_batch(first.batch_size, first.max_seq_length))
         del first
     return [
@@ -80,3 +92,54 @@ def measure_files(files, threads=(1, 2), runs=10, warmup=2, xnnpack=True):
         for precision, path in files.items()
         for n in threads
     ]
+
+
+def measure_isolated(path, threads=(1, 2), runs=10, warmup=2, xnnpack=True, python=None):
+    """`measure` of one file at each thread count in a fresh process (``python -m arlm.quantization.latency``).
+
+    Args:
+        path (str | Path): a ``.tflite`` or ``.onnx`` file.
+        threads (tuple[int]): thread counts; memory is that of the first.
+        runs (int): timed invocations per thread count.
+        warmup (int): untimed invocations before them.
+        xnnpack (bool): TFLite only: False runs the built-in kernels.
+        python (str | None): the interpreter to use (default: this one).
+    """
+    command = [python or sys.executable, "-m", "arlm.quantization.latency", str(path),
+               "--threads", ",".join(str(n) for n in threads), "--runs", str(runs), "--warmup", str(warmup)]
+    if not xnnpack:
+        command.append("--no-xnnpack")
+    env_path = str(Path(__file__).resolve().parents[2])
+    import os
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (env_path, os.environ.get("PYTHONPATH")) if p)}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"measuring {path} failed: {result.stderr.strip().splitlines()[-1:]}")
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def main(argv=None):
+    """``python -m arlm.quantization.latency FILE [--threads 1,2] [--runs N]``: one JSON row per thread count."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="latency and memory of one .tflite/.onnx file, JSON rows")
+    parser.add_argument("file")
+    parser.add_argument("--threads", default="1")
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--no-xnnpack", action="store_true")
+    args = parser.parse_args(argv)
+    # the runtime's own library is loaded before the first measurement: memory is the model's, not the library's
+    if Path(args.file).suffix == ".onnx":
+        import onnxruntime  # noqa: F401
+    else:
+        import ai_edge_litert.interpreter  # noqa: F401
+    for n in (int(t) for t in args.threads.split(",")):
+        row = measure(args.file, n, args.runs, args.warmup, xnnpack=not args.no_xnnpack)
+        print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,202 @@
+"""Where a ``.tflite`` file spends its time, op by op, and which ops XNNPACK leaves to TFLite's own kernels.
+
+The Python interpreter has no op profiler, so `op_profile` times a split graph: the file's ops are grouped by
+what they compute (op, input and output types and shapes, options: the 24 identical blocks of MBERTA give 24
+ops per group), and each group becomes a small ``.tflite`` model of its own that runs all of the group's real
+ops side by side, with their real weights, on the activations that the whole file computed for one input. Each
+group model is timed with the default XNNPACK delegate and with the built-in kernels alone; a group whose
+model the delegate does not take is an op that leaves XNNPACK in the whole file too (the delegate decides op
+by op, from types, shapes and options). The group times add up to about the file's latency; the difference is
+what a single graph saves (one delegate call, tensors that stay in cache) or adds (the hand-over between
+XNNPACK and a built-in kernel).
+
+>>> rows = op_profile("mberta_ajgt.int8.tflite", num_threads=1)
+>>> [(r["op"], r["count"], r["xnnpack"], round(r["share"], 2)) for r in rows[:2]]
+[('FULLY_CONNECTED', 168, True, 0.41), ('BATCH_MATMUL', 48, False, 0.22)]
+
+Needs only ``ai-edge-litert`` (no TensorFlow).
+"""
+
+import collections
+import copy
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from arlm.errors import ArtifactError
+from arlm.quantization import INPUT_NAMES
+
+
+def _tools():
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    return schema, flatbuffer_utils
+
+
+def _interpreter(content, num_threads, xnnpack=True, preserve=False):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    return Interpreter(model_content=bytes(content), num_threads=num_threads, experimental_op_resolver_type=resolver,
+                       experimental_preserve_all_tensors=preserve)
+
+
+def _activations(content, features, num_threads):
+    """Every tensor of the main subgraph after one run on `features` (built-in kernels, all tensors kept)."""
+    interpreter = _interpreter(content, num_threads, xnnpack=False, preserve=True)
+    runner = interpreter.get_signature_runner()
+    details = runner.get_input_details()
+    size = tuple(int(n) for n in details["token_ids"]["shape"])
+    runner(**{name: np.asarray(features[name], np.int32)[: size[0], : size[1]] for name in INPUT_NAMES})
+    values = {}
+    for detail in interpreter.get_tensor_details():
+        try:
+            values[detail["index"]] = np.array(interpreter.get_tensor(detail["index"]))
+        except ValueError:  # a tensor that holds no data (an optional input)
+            continue
+    return values
+
+
+def _describe(model, subgraph, index):
+    """``int8[128x512] per-channel`` for a tensor; ``const`` when it holds weights."""
+    _, flatbuffer_utils = _tools()
+    tensor = subgraph.tensors[index]
+    text = f"{flatbuffer_utils.type_to_name(tensor.type).lower()}[{'x'.join(str(int(n)) for n in tensor.shape)}]"
+    quantization = tensor.quantization
+    if quantization is not None and quantization.scale is not None and len(quantization.scale) > 1:
+        text += " per-channel"
+    buffer = model.buffers[tensor.buffer]
+    if buffer.data is not None and len(buffer.data):
+        text += " const"
+    return text
+
+
+def _options(op):
+    options = op.builtinOptions
+    return tuple(sorted(vars(options).items())) if options is not None else ()
+
+
+def _is_constant(model, subgraph, index):
+    data = model.buffers[subgraph.tensors[index].buffer].data
+    return data is not None and len(data) > 0
+
+
+def _group_model(model, ops, schema):
+    """A model of `ops` side by side: each op reads fresh copies of its inputs (graph inputs), keeps its weights."""
+    subgraph = model.subgraphs[0]
+    tensors = list(subgraph.tensors)
+    new_ops, inputs, outputs, keep = [], [], [], {0}
+    for op in ops:
+        op = copy.copy(op)
+        wired = []
+        for index in op.inputs:
+            if index < 0 or _is_constant(model, subgraph, index):
+                if index >= 0:
+                    keep.add(tensors[index].buffer)
+                wired.append(index)
+                continue
+            fresh = copy.copy(tensors[index])
+            fresh.buffer = 0
+            tensors.append(fresh)
+            inputs.append((len(tensors) - 1, index))
+            wired.append(len(tensors) - 1)
+        op.inputs = wired
+        outputs.extend(i for i in op.outputs if i >= 0)
+        new_ops.append(op)
+    single = schema.SubGraphT()
+    single.tensors, single.operators = tensors, new_ops
+    single.inputs, single.outputs = [i for i, _ in inputs], outputs
+    single.name = "profile"
+    group = copy.copy(model)
+    group.subgraphs, group.signatureDefs = [single], None
+    keep.update(m.buffer for m in (model.metadata or []))
+    empty = schema.BufferT()
+    group.buffers = [buffer if i in keep else empty for i, buffer in enumerate(model.buffers)]
+    return group, inputs
+
+
+def _time(content, feeds, num_threads, xnnpack, runs, warmup):
+    interpreter = _interpreter(content, num_threads, xnnpack=xnnpack)
+    interpreter.allocate_tensors()
+    positions = {detail["index"]: detail for detail in interpreter.get_input_details()}
+    for (index, source), value in feeds:
+        if index not in positions:
+            raise ArtifactError(f"profile: input tensor {index} (a copy of {source}) is not an input of its model")
+        interpreter.set_tensor(index, value)
+    for _ in range(warmup):
+        interpreter.invoke()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        interpreter.invoke()
+        times.append(time.perf_counter() - start)
+    delegated = any(op["op_name"] == "DELEGATE" for op in interpreter._get_ops_details())
+    return 1000 * statistics.median(times), delegated
+
+
+def op_profile(path, num_threads=1, runs=20, warmup=2, features=None):
+    """Rows ``{op, inputs, outputs, count, xnnpack, ms, ms_builtin, share}``, the slowest group first.
+
+    `ms` is the time of all `count` ops of the group per inference with the default XNNPACK delegate,
+    `ms_builtin` with TFLite's built-in kernels alone; `share` is `ms` over the sum of `ms`; `xnnpack` says
+    whether the delegate takes these ops. `features` (``{input name: int32 array}``) is the input whose
+    activations the ops run on (default: a batch of random ids).
+
+    Args:
+        path (str | Path): a ``.tflite`` file written by `arlm.quantization.export`.
+        num_threads (int): interpreter threads.
+        runs (int): timed invocations of each group model (the median is kept).
+        warmup (int): untimed invocations before them.
+        features (dict | None): the input the activations come from.
+    """
+    from arlm.quantization.interpreter import TFLiteModel
+    from arlm.quantization.latency import example_batch
+
+    path = Path(path)
+    loaded = TFLiteModel(path, num_threads=num_threads)  # checks the file and its signature
+    if features is None:
+        features = example_batch(loaded.batch_size, loaded.max_seq_length)
+    del loaded
+    schema, flatbuffer_utils = _tools()
+    content = path.read_bytes()
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
+    subgraph = model.subgraphs[0]
+    values = _activations(content, features, num_threads)
+    groups = collections.defaultdict(list)
+    for op in subgraph.operators:
+        name = flatbuffer_utils.opcode_to_name(model, op.opcodeIndex)
+        key = (name,
+               ", ".join(_describe(model, subgraph, i) for i in op.inputs if i >= 0),
+               ", ".join(_describe(model, subgraph, i) for i in op.outputs if i >= 0),
+               _options(op))
+        groups[key].append(op)
+    rows = []
+    for (name, inputs, outputs, _), ops in groups.items():
+        group, feeds = _group_model(model, ops, schema)
+        content = flatbuffer_utils.convert_object_to_bytearray(group)
+        feeds = [((index, source), values[source]) for index, source in feeds]
+        ms, delegated = _time(content, feeds, num_threads, True, runs, warmup)
+        ms_builtin, _ = _time(content, feeds, num_threads, False, runs, warmup)
+        rows.append({"op": name, "inputs": inputs, "outputs": outputs, "count": len(ops), "xnnpack": delegated,
+                     "ms": ms, "ms_builtin": ms_builtin})
+    total = sum(row["ms"] for row in rows) or 1.0
+    for row in rows:
+        row["share"] = row["ms"] / total
+    return sorted(rows, key=lambda row: -row["ms"])
+
+
+def by_op(rows):
+    """`op_profile` rows summed per op name: ``{op, count, ms, share, off_xnnpack}`` (``off_xnnpack``: how many of
+    the ops run on built-in kernels), the slowest op first."""
+    summary = {}
+    for row in rows:
+        entry = summary.setdefault(row["op"], {"op": row["op"], "count": 0, "ms": 0.0, "share": 0.0,
+                                               "off_xnnpack": 0})
+        entry["count"] += row["count"]
+        entry["ms"] += row["ms"]
+        entry["share"] += row["share"]
+        entry["off_xnnpack"] += 0 if row["xnnpack"] else row["count"]
+    return sorted(summary.values(), key=lambda entry: -entry["ms"])
