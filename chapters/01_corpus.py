@@ -126,11 +126,12 @@ display(pd.DataFrame(stats.word_counts.most_common(15), columns=["word", "count"
 # %% [markdown]
 # ## 1.2 One normalization convention
 #
-# The paper removes diacritics and "normalises character forms". There is a trap ([spec section 4](#spec-4)): Google's BERT
-# tokenizer with `do_lower_case=True`, the default in data creation *and* fine-tuning, decomposes text (NFD) and
-# deletes every combining mark. In Arabic that removes the tashkeel and also the hamza and madda written on a
-# carrier: أ, إ, آ become ا, ؤ becomes و, ئ becomes ي. A vocabulary trained on text that still has hamza forms
-# holds tokens the tokenizer can never produce.
+# The paper removes diacritics and "normalises character forms". There is a trap ([spec
+# section 4](#spec-4)): Google's BERT tokenizer with `do_lower_case=True`, the default
+# in data creation *and* fine-tuning, decomposes text (NFD) and deletes every combining
+# mark. In Arabic that removes the tashkeel and also the hamza and madda written on a
+# carrier: أ, إ, آ become ا, ؤ becomes و, ئ becomes ي. A vocabulary trained on text that
+# still has hamza forms holds tokens the tokenizer can never produce.
 #
 # `arlm.text.normalize` applies the same decision before any tokenizer sees the text, at every stage:
 # lowercase, NFKD and drop combining marks, drop tatweel and invisible characters, unify ٱ→ا, ى→ي, Persian
