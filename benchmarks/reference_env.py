@@ -23,3 +23,17 @@ def build_venv(venv, packages, no_deps=(), timeout=1800):
             subprocess.run([*pip, "--no-deps", *no_deps], check=True, timeout=timeout)
         marker.write_text("ok\n")
     return python
+
+
+TORCH_PACKAGES = ["torch", "transformers<5"]
+
+
+def torch_python(workdir):
+    """A python that imports torch and transformers: this one, or one in a virtual environment built for them."""
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+
+        return Path(sys.executable)
+    except ImportError:
+        return build_venv(Path(workdir) / "torch-venv", TORCH_PACKAGES)

@@ -24,7 +24,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -34,13 +33,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from reference_env import build_venv  # noqa: E402
+from reference_env import torch_python  # noqa: E402
 
 from arlm.models import MobileBertBackbone, MobileBertPretrainer, get_preset  # noqa: E402
 from arlm.optimizers import Lamb  # noqa: E402
 
 ISSUE_TOKENS_PER_S = {"backbone": 830.0, "pretraining": 475.0}  # PyTorch transformers, mberta, 2 cores
-TORCH_PACKAGES = ["torch", "transformers<5"]
 BATCH, LENGTH, PREDICTIONS = 8, 128, 20
 
 
@@ -118,17 +116,6 @@ def measure(preset, kind, jit, steps, rng):
     seconds = time_steps(model, x, y, steps)
     flops = 3 * BATCH * forward_flops_per_sequence(config, heads=kind == "pretraining")
     return BATCH * LENGTH / seconds, flops / seconds
-
-
-def torch_python(workdir):
-    """A python that imports torch and transformers: this one, or one in a virtual environment built for them."""
-    try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-
-        return Path(sys.executable)
-    except ImportError:
-        return build_venv(workdir / "torch-venv", TORCH_PACKAGES)
 
 
 def torch_reference(python, kind, steps):

@@ -142,6 +142,34 @@ def test_latency_rows_cover_precisions_and_threads(finetuned):
     assert all(r["latency_ms"] > 0 and r["throughput"] > 0 and r["memory_mib"] >= 0 for r in rows)
 
 
+def test_isolated_latency_times_each_format_in_its_own_process(finetuned):
+    files = {"float32": finetuned["files"]["float32"], **{f"onnx {p}": f for p, f in finetuned["onnx_files"].items()}}
+    rows = measure_files(files, threads=(1, 2), runs=2, warmup=1, isolated=True)
+    assert [(r["precision"], r["num_threads"]) for r in rows] == [(name, n) for name in files for n in (1, 2)]
+    assert all(r["latency_ms"] > 0 and r["memory_mib"] > 0 for r in rows)
+
+
+def test_op_profile_times_every_op_and_names_those_off_xnnpack(finetuned):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from arlm.quantization.profile import by_op, op_profile
+
+    for precision in ("float32", "float16", "int8"):
+        path = finetuned["files"][precision]
+        rows = op_profile(path, num_threads=1, runs=2, warmup=1)
+        builtin = Interpreter(model_path=str(path),
+                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        assert sum(r["count"] for r in rows) == len(builtin._get_ops_details())  # every op, once
+        assert sum(r["share"] for r in rows) == pytest.approx(1.0)
+        assert all(r["ms"] >= 0 and r["ms_builtin"] >= 0 for r in rows)
+        ops = {entry["op"]: entry for entry in by_op(rows)}
+        assert ops["FULLY_CONNECTED"]["off_xnnpack"] == 0 and ops["FULLY_CONNECTED"]["ms"] > 0
+        if precision == "float16":  # the weights' DEQUANTIZE runs once at load; XNNPACK folds it into its users
+            assert ops["DEQUANTIZE"]["ms"] == 0
+    # XNNPACK has no int8 kernel for the attention's batch matmuls: they run on TFLite's reference kernels
+    assert ops["BATCH_MATMUL"]["off_xnnpack"] > 0
+
+
 def test_builtin_kernels_compute_what_xnnpack_computes(finetuned):
     from arlm.quantization.interpreter import TFLiteModel
 
