@@ -23,11 +23,13 @@
 # **Learning objectives**
 # - Read Table 4 as arithmetic: a checkpoint with Adam state is 12 bytes per parameter, and the paper's
 #   "quantized" column is 4 bytes per parameter, i.e. float32 files.
-# - Export a fine-tuned model to TFLite in float32, dynamic-range int8, float16 and full int8, with a fixed
-#   input signature.
+# - Export a fine-tuned model to TFLite in float32, dynamic-range int8, float16, full int8 and int8 with
+#   float attention scores, with a fixed input signature.
 # - Check each file against the Keras model: task metric, agreement of predictions, largest logit change.
-# - Measure latency, throughput and interpreter memory on this CPU with 1 and 2 threads.
-# - Run a model from the shell without TensorFlow, as a device would.
+# - Measure latency, throughput and interpreter memory on this CPU with 1 and 2 threads, and find op by op
+#   where the time goes and which ops leave the XNNPACK delegate.
+# - Run a model from the shell without TensorFlow, as a device would, as a `.tflite` file or, for an x86
+#   server, an ONNX Runtime `.onnx` file.
 
 # %%
 # On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
@@ -92,7 +94,7 @@ paper.round(2)
 # The "quantized" column is 4.0 bytes per parameter for every model (the small excess comes from the
 # parameter counts being rounded to 0.1M in the paper). A genuinely int8 file is about a quarter of that.
 #
-# ## 6.2 Four ways to write a TFLite file
+# ## 6.2 Five ways to write a TFLite file
 #
 # Integer quantization stores a tensor $w$ as 8-bit integers $q$ with a scale $s$ and a zero point $z$:
 #
@@ -104,6 +106,9 @@ paper.round(2)
 # * **float16**: weights stored as float16, computed in float32.
 # * **int8** (full integer): activations are int8 too; their ranges are calibrated by running a
 #   *representative dataset* (training examples) through the model.
+# * **int8_mixed**: full integer except the attention scores: $QK^\top$, its scale, the $-6$ mask, the
+#   softmax and the product with $V$ stay float32 (the converter's selective quantization). Section 6.5 shows
+#   why this pays.
 #
 # Each is one set of `tf.lite.TFLiteConverter` settings. `arlm.quantization.export` saves the model once as a
 # SavedModel (`model.export(dir, format="tf_saved_model")`, the first step of `format="litert"`) and converts
@@ -112,7 +117,8 @@ paper.round(2)
 # %%
 for precision, meaning in PRECISIONS.items():
     print(f"{precision:8s} {meaning}")
-    kwargs = export.converter_kwargs(precision, representative=(lambda: iter([])) if precision == "int8" else None)
+    calibrated = precision in export.CALIBRATED
+    kwargs = export.converter_kwargs(precision, representative=(lambda: iter([])) if calibrated else None)
     print(f"{'':8s} {kwargs}")
 
 # %% [markdown]
@@ -215,11 +221,17 @@ plt.show()
 #
 # Latency per example at batch 1 (the median of `latency_runs` invocations), throughput, and the growth of
 # the process's memory while the interpreter loads. The runtime hands every file to its default XNNPACK
-# delegate, whose float32 kernels are fast. Int8 matmuls only pay off where the processor has int8
-# dot-product instructions (ARM's `dotprod` on most current phones, VNNI on recent x86): on a CPU with AVX2
-# alone, like the 2-core machine this book's numbers come from, dynamic-range int8 ran at 0.9x the float32
-# speed at `cpu` scale (`benchmarks/tflite_latency.py`) and 1.08x for an untrained MBERTA of the paper's size
-# (23.7M parameters, same interpreter; `benchmarks/README.md`). Its gain on such a machine is the file size.
+# delegate, whose float32 kernels are fast. Int8 matmuls pay off most where the processor has int8
+# dot-product instructions (ARM's `dotprod` on most current phones, VNNI on recent x86); on a CPU with AVX2
+# alone an int8 file gains mostly its size. This machine:
+
+# %%
+from pathlib import Path
+
+cpu_flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[-1].split("\n", 1)[0].split() \
+    if Path("/proc/cpuinfo").exists() else []
+dot_product = [f for f in ("avx512_vnni", "avx_vnni", "amx_int8", "asimddp") if f in cpu_flags]
+print(f"{os.cpu_count()} cores; int8 dot-product instructions: {', '.join(dot_product) or 'none found'}")
 
 # %%
 latency = pd.DataFrame([row for r in results for row in r["latency"]])
@@ -242,6 +254,60 @@ classifier_files = next(r["files"] for r in results if r["model"] == classifier_
 builtin = pd.DataFrame(measure_files(classifier_files, threads=(1,), runs=cfg.latency_runs, xnnpack=False))
 pd.DataFrame({"XNNPACK (default), ms": pivot[1],
               "built-in kernels, ms": builtin.set_index("precision")["latency_ms"]}).round(3)
+
+# %% [markdown]
+# ### Where the time goes, op by op
+#
+# The interpreter has no op profiler in Python, so `arlm.quantization.profile.op_profile` times a split
+# graph: it groups the file's ops by what they compute (op, tensor types and shapes), builds a small model
+# of each group with its real weights, feeds it the activations the whole file computed, and times it with
+# XNNPACK and with the built-in kernels. A group the delegate does not take is an op that leaves XNNPACK in
+# the whole file too. Per op, summed over its instances (ms per inference, one thread; `off`: instances
+# that run on TFLite's own kernels):
+
+# %%
+from arlm.quantization.profile import by_op, op_profile
+
+profiles = {p: by_op(op_profile(f, num_threads=1, runs=cfg.latency_runs)) for p, f in classifier_files.items()}
+op_table = pd.DataFrame([{"precision": p, **entry} for p, entries in profiles.items() for entry in entries])
+op_ms = op_table.pivot(index="op", columns="precision", values="ms").loc[:, list(classifier_files)]
+op_off = op_table.pivot(index="op", columns="precision", values="off_xnnpack").loc[:, list(classifier_files)]
+display(op_ms.fillna(0).sort_values("float32", ascending=False).round(3).head(10))
+display(op_off.fillna(0).astype(int).loc[lambda t: t.sum(axis=1) > 0].rename_axis("ops off XNNPACK"))
+
+# %%
+def _off(precision):
+    """The ops that leave XNNPACK in `precision`'s file but not in the float32 file, and their share of its time."""
+    float32_off = {e["op"]: e["off_xnnpack"] for e in profiles["float32"]}
+    entries = [e for e in profiles[precision] if e["off_xnnpack"] > float32_off.get(e["op"], 0)]
+    names = ", ".join(f"{e['op']} ({e['off_xnnpack']} of {e['count']})" for e in entries) or "none"
+    return names, sum(e["share"] for e in entries)
+
+
+common = ", ".join(e["op"] for e in profiles["float32"] if e["off_xnnpack"])
+print(f"off XNNPACK in every file, float32 included (integer and index ops on the ids and the mask): {common}")
+
+
+ms1 = pivot[1]
+int8_names, int8_share = _off("int8")
+mixed_names, _ = _off("int8_mixed")
+print(f"{classifier_stem}, sequence {length}, 1 thread, on this machine:\n"
+      f"- full int8 runs at {ms1['float32'] / ms1['int8']:.2f}x the float32 speed; ops that leave XNNPACK in it "
+      f"alone: {int8_names}, {int8_share:.0%} of its op time (each also costs a hand-over between XNNPACK and a "
+      f"built-in kernel);\n"
+      f"- int8_mixed keeps the attention scores in float32 (ops that leave XNNPACK in it alone: {mixed_names}) and "
+      f"runs at {ms1['float32'] / ms1['int8_mixed']:.2f}x float32 and {ms1['int8'] / ms1['int8_mixed']:.2f}x full "
+      f"int8;\n"
+      f"- dynamic-range int8 (int8 weights, float activations) runs at {ms1['float32'] / ms1['dynamic']:.2f}x float32.")
+
+# %% [markdown]
+# What the profile shows, whatever the scale: XNNPACK has int8 kernels for the fully connected layers,
+# which hold most of the model's arithmetic, but not for a batch matmul of two int8 activations ($QK^\top$,
+# $PV$), for the broadcast $-6$ mask ADD, or for an int8 softmax. In the full-int8 file those ops fall back to
+# TFLite's reference kernels, and the graph is cut into many delegate partitions with a hand-over at each
+# cut. `int8_mixed` gives those ops back their float32 XNNPACK kernels and keeps int8 everywhere else. The
+# `benchmarks/tflite_latency.py` script measures the same files at the paper's MBERTA shape next to ONNX
+# Runtime's int8 file (`transformers` MobileBERT quantized with `quantize_dynamic`), with this profile.
 
 # %% [markdown]
 # ## 6.6 Table 4, paper vs. this book
@@ -282,6 +348,35 @@ from arlm.predict import predict
 
 device_file = next(r["files"]["dynamic"] for r in results if r["model"] == classifier_stem)
 print(device_file.name, predict(device_file, "الخدمة ممتازة والموظفين محترمين", num_threads=1))
+
+# %% [markdown]
+# On an x86 server, ONNX Runtime's int8 kernels are the other common choice. `arlm export --format onnx`
+# writes the same model as an `.onnx` file (float32, or `dynamic`: `onnxruntime.quantization.quantize_dynamic`,
+# int8 weights per output channel), and `arlm predict` runs it with ONNX Runtime, again without TensorFlow
+# (`pip install "arlm[onnx]"`):
+#
+# ```bash
+# arlm export runs/cpu/05_finetuning/models --name mberta_ajgt --format onnx --out mberta_ajgt.onnx
+# arlm predict mberta_ajgt.onnx "الخدمة ممتازة والموظفين محترمين"
+# ```
+
+# %%
+import importlib.util
+
+if all(importlib.util.find_spec(name) for name in ("onnx", "onnxruntime", "tf2onnx")):
+    from arlm.quantization.evaluate import evaluate_files
+    from arlm.quantization.onnx_export import export_onnx
+
+    model, task, tokenizer, length = loaded[classifier_stem]
+    onnx_file = export_onnx(model, ch.path("onnx", f"{classifier_stem}.dynamic.onnx"), "dynamic", length)
+    onnx_test = task_data(task, tokenizer, length, "test", cfg.quant_eval_examples)
+    onnx_rows = evaluate_files(model, {"onnx dynamic": onnx_file}, onnx_test.features, onnx_test.labels,
+                               onnx_test.metric, num_threads=1)
+    display(pd.DataFrame(onnx_rows).drop(columns=["file"]).round(4))
+    display(pd.DataFrame(measure_files({"onnx dynamic": onnx_file}, threads=(1, 2), runs=cfg.latency_runs))
+            [["precision", "num_threads", "latency_ms", "memory_mib"]].round(3))
+else:
+    print('ONNX Runtime is not installed here: pip install "arlm[onnx]" to write and time the .onnx file')
 
 # %% [markdown]
 # ## Exercises
@@ -340,4 +435,9 @@ ch.write_results({
     ),
     "dynamic_accuracy_drop": float(main_rows.loc["keras", "metric"] - main_rows.loc["dynamic", "metric"]),
     "paper_quantized_bytes_per_param": [round(r["quantized_bytes_per_param"], 3) for r in sizes.paper_rows()],
+    "int8_dot_product": dot_product,
+    "profile_by_op": profiles,
+    "int8_mixed_speedup_1_thread": float(
+        main_lat.loc[("float32", 1), "latency_ms"] / main_lat.loc[("int8_mixed", 1), "latency_ms"]
+    ),
 })

@@ -14,6 +14,7 @@ Needs the ``onnx`` extra (``tf2onnx``, ``onnx``, ``onnxruntime``) and TensorFlow
 PosixPath('mberta_ajgt.dynamic.onnx')
 """
 
+import logging
 import tempfile
 from pathlib import Path
 
@@ -77,8 +78,12 @@ def export_onnx(model, path, precision="float32", max_seq_length=None, batch_siz
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             quantized = Path(work) / "dynamic.onnx"
-            with quiet():
-                quantize_dynamic(str(named), str(quantized), per_channel=True, weight_type=QuantType.QInt8)
+            logging.disable(logging.WARNING)  # its advice to run shape inference first, through the root logger
+            try:
+                with quiet():
+                    quantize_dynamic(str(named), str(quantized), per_channel=True, weight_type=QuantType.QInt8)
+            finally:
+                logging.disable(logging.NOTSET)
             named = quantized
         with atomic_path(path) as tmp:
             tmp.write_bytes(named.read_bytes())
