@@ -11,6 +11,7 @@
 
 import gc
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -109,10 +110,8 @@ def measure_isolated(path, threads=(1, 2), runs=10, warmup=2, xnnpack=True, pyth
                "--threads", ",".join(str(n) for n in threads), "--runs", str(runs), "--warmup", str(warmup)]
     if not xnnpack:
         command.append("--no-xnnpack")
-    env_path = str(Path(__file__).resolve().parents[2])
-    import os
-
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (env_path, os.environ.get("PYTHONPATH")) if p)}
+    root = str(Path(__file__).resolve().parents[2])  # this arlm, also when it is a checkout, not an installed one
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"measuring {path} failed: {result.stderr.strip().splitlines()[-1:]}")
