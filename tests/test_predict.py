@@ -111,3 +111,17 @@ def test_arlm_predict_runs_each_format_where_tensorflow_cannot_be_imported(expor
     features = encode_texts([TEXT], WordPieceTokenizer(exported["vocab"]), MAX_SEQ)
     keras_label = exported["labels"][int(np.argmax(exported["model"].predict(features, verbose=0)[0]))]
     assert json.loads(result.stdout.strip().splitlines()[0])["label"] == keras_label
+
+
+def test_an_onnx_file_without_onnx_runtime_says_how_to_install_it(exported, tmp_path, monkeypatch):
+    from arlm.quantization.export import write_sidecar
+
+    onnx_files = finetuned_classifier()["onnx_files"]
+    if not onnx_files:
+        pytest.skip("the onnx extra (onnx, onnxruntime, tf2onnx) is not installed: pip install 'arlm[onnx]'")
+    path = tmp_path / "classifier.onnx"
+    path.write_bytes(onnx_files["dynamic"].read_bytes())
+    write_sidecar(path, exported["vocab"], "classification", exported["labels"], MAX_SEQ, "dynamic")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(ParameterError, match=r"arlm\[onnx\]"):
+        Predictor(path)

@@ -59,9 +59,10 @@ def _export(args):
     file_format = args.format or ("onnx" if Path(args.out).suffix == ".onnx" else "tflite")
     out = output_file(args.out, "--out", f".{file_format}")
     if file_format == "onnx":
-        from arlm.quantization.onnx_export import check_onnx_precision
+        from arlm.quantization.onnx_export import check_onnx_precision, requirements
 
         check_onnx_precision(args.quantize)
+        requirements()
     for companion in (sidecar_path(out), out.with_suffix(".vocab.txt")):
         output_file(companion, "--out")
     vocab = args.vocab or meta.get("vocab")

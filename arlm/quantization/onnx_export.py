@@ -31,7 +31,8 @@ def check_onnx_precision(precision):
     return precision
 
 
-def _requirements():
+def requirements():
+    """The `onnx` module, after checking that tf2onnx and onnxruntime import; else a `ParameterError` saying how."""
     try:
         import onnx
         import onnxruntime.quantization  # noqa: F401
@@ -63,7 +64,7 @@ def export_onnx(model, path, precision="float32", max_seq_length=None, batch_siz
     if path.suffix != ".onnx":
         raise ParameterError(f"{path}: an ONNX file name must end with .onnx (parameter --out)")
     check_onnx_precision(precision)
-    onnx = _requirements()
+    onnx = requirements()
     max_seq_length = max_seq_length or input_length(model)
     with tempfile.TemporaryDirectory(prefix="arlm-onnx-") as work:
         raw = Path(work) / "model.onnx"
