@@ -8,7 +8,9 @@ group model is timed with the default XNNPACK delegate and with the built-in ker
 model the delegate does not take is an op that leaves XNNPACK in the whole file too (the delegate decides op
 by op, from types, shapes and options). The group times add up to about the file's latency; the difference is
 what a single graph saves (one delegate call, tensors that stay in cache) or adds (the hand-over between
-XNNPACK and a built-in kernel).
+XNNPACK and a built-in kernel). A group model holds only its own weights, which can stay in the CPU's cache from
+one timed run to the next: where the whole file is bound by memory bandwidth (int8 weights of a large model,
+or a machine whose cache other processes share), the group times undercount it.
 
 >>> rows = op_profile("mberta_ajgt.int8.tflite", num_threads=1)
 >>> [(r["op"], r["count"], r["xnnpack"], round(r["share"], 2)) for r in rows[:2]]
