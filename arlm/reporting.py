@@ -122,6 +122,27 @@ def table3(run):
     return rows
 
 
+def table3_finding(rows, scale):
+    """A sentence on how much of Table 3 this run filled and how far its scores are from the paper's.
+
+    Args:
+        rows (list[dict]): `table3`'s rows.
+        scale (str): the run's scale, named in the sentence.
+    """
+    cells = [(row[f"paper {m}"], row[f"ours {m}"]) for row in rows for m in PAPER_NAMES.values()
+             if row[f"paper {m}"] is not None]
+    scored = [(p, o) for p, o in cells if o is not None]
+    if not scored:
+        return (f"No cell of Table 3 holds a score of this run (`{scale}` scale): the tasks above were not run, so "
+                "this table shows the paper's numbers only.")
+    gap = sum(p - o for p, o in scored) / len(scored)
+    said = (f"{len(scored)} of {len(cells)} cells of Table 3 hold a score of this run (`{scale}` scale); "
+            f"on those, ours are {abs(gap):.1f} points {'below' if gap > 0 else 'above'} the paper's on average.")
+    if scale == "tiny":
+        said += " At `tiny` the models have seen a few hundred sentences: the numbers show the pipeline runs."
+    return said
+
+
 def other_scores(run):
     """Chapter 5's scores on tasks outside Table 3 (the ASTD 4-class variant, the embedded hadith task)."""
     from arlm.tasks.experiments import TABLE3

@@ -28,18 +28,21 @@
 # - Compare static masking (BERT) with dynamic masking (RoBERTa).
 
 # %%
-# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
-# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with the
+# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
+# Elsewhere this cell does nothing.
 import os
 import sys
 
-REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
-REVISION = "main"  # ... and the commit the chapter runs with
+REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
+REVISION = "main"  # the commit the chapter runs with (both written by `arlm run`)
 if "google.colab" in sys.modules:
     import subprocess
 
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
-    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
+    tpu = tpu or os.path.exists("/dev/accel0")
+    extras = "book,gcs,tpu" if tpu else "book,gcs"
+    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
     from arlm.runtime import choose_backend
 
@@ -55,7 +58,7 @@ import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("01_corpus", scale, run_dir, config=cfg)
-arlm.runtime.setup(cfg)
+runtime = arlm.runtime.setup(cfg)  # prints what it chose
 
 # %%
 import time
@@ -67,6 +70,7 @@ from IPython.display import display
 
 from arlm import corpus, text, tokenizer
 from arlm import pretraining_data as pdata
+from arlm.prose import say
 
 # %% [markdown]
 # ## 1.1 The corpus
@@ -96,15 +100,16 @@ display(pd.DataFrame(stats.sources).T)
 # %% [markdown]
 # ### Table 1, paper beside this corpus
 #
-# The paper counts tokens; we count whitespace words after normalization. The absolute numbers differ by four
-# orders of magnitude, so compare the *shares*: news dominates both corpora.
+# The paper counts tokens; we count whitespace words after normalization. The absolute numbers differ by
+# orders of magnitude, so compare the *shares* (per cent of each column's total):
 
 # %%
 table1 = pd.DataFrame(corpus.table1(stats, selection.sources))
-display(table1)
+display(table1.set_index("paper_dataset")[["paper_share", "ours_source", "ours_share"]])
+say(corpus.table1_finding(table1.to_dict("records")))
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+fig, axes = plt.subplots(1, 3, figsize=(7, 2.6))
 axes[0].hist(np.log10(np.maximum(1, stats.document_words)), bins=40, color="tab:blue")
 axes[0].set(title="Document length", xlabel="log10(words per document)", ylabel="documents")
 lengths = sorted(stats.word_lengths.items())
@@ -117,8 +122,9 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The most frequent words (printed as text: matplotlib does not shape Arabic letters) are function words, as in
-# any language: prepositions, conjunctions and the like.
+# The most frequent words, as a table (one word per cell keeps each right to left). In a large general
+# corpus the head of this list is function words (prepositions such as في and من, conjunctions); a
+# single-genre corpus adds its own formulas (in hadith: the chain of narrators, عن and قال).
 
 # %%
 display(pd.DataFrame(stats.word_counts.most_common(15), columns=["word", "count"]).T)
@@ -202,7 +208,7 @@ batches = tf.data.Dataset.from_tensor_slices(probe).batch(32).map(in_graph)
 graph_ids = [row for batch in batches for row in batch.to_list()]
 same = graph_ids == [tok.encode(line) for line in probe]
 print("in-graph ids == Python ids:", same)
-print(tok.tokenize(probe[0])[:25])
+display(pd.DataFrame({"piece": tok.tokenize(probe[0])[:10]}).T)  # a table: bidi keeps each cell whole
 
 # %% [markdown]
 # ## 1.4 Pretraining examples
@@ -219,8 +225,13 @@ print(tok.tokenize(probe[0])[:25])
 # with $P$ = `max_predictions_per_seq` (20 in the paper), $p$ = `masked_lm_prob` = 0.15, and each masked
 # position $i$ becomes
 #
-# $$ \tilde x_i = \begin{cases} \texttt{[MASK]} & \text{with probability } 0.8,\\ x_i & \text{with probability } 0.1,\\
-#    v \sim \mathcal U(\text{vocabulary}) & \text{with probability } 0.1. \end{cases} $$
+# $$ \tilde x_i = \begin{cases}
+#   \texttt{[MASK]} & \text{probability } 0.8\\
+#   x_i & \text{probability } 0.1\\
+#   v \sim \mathcal U(V) & \text{probability } 0.1
+# \end{cases} $$
+#
+# ($V$ the vocabulary).
 #
 # The corpus is processed in shards (one TFRecord file each) by all cores; memory depends on the shard size,
 # not the corpus size. Every shard is written with BERT's feature names and shapes.
@@ -231,15 +242,11 @@ meta = {}
 for name, folder in (("vocab.txt", "pretraining"), ("vocab_small.txt", "pretraining_small")):
     meta[folder] = pdata.create_pretraining_data(train_docs, ch.path(name), ch.path(folder), config,
                                                  words_per_shard=max(50_000, cfg.corpus_max_words // 4 or 10**6))
-keys = ["instances", "files", "next_sentence_random_ratio", "masked_per_instance", "long_lines", "seconds",
-        "instances_per_second"]
-display(pd.DataFrame({k: {key: meta[k][key] for key in keys} for k in meta}))
+keys = ["instances", "next_sentence_random_ratio", "masked_per_instance", "long_lines", "seconds"]
+display(pd.DataFrame({k: {key: meta[k][key] for key in keys} for k in meta}).round(3))
+say(pdata.random_next_finding(meta["pretraining"], cfg.max_seq_length))
 
 # %% [markdown]
-# The share of random next segments is above one half: every chunk made of a single sentence gets a random
-# B, and news sentences are long compared with a short `max_seq_length`; random-next chunks also put their
-# unused sentences back, so they produce more examples.
-#
 # One example as the model will see it (`load_dataset` returns `(x, y)` batches ready for `model.fit`):
 
 # %%
@@ -249,22 +256,27 @@ x, y = next(iter(dataset))
 row = x["token_ids"][0].numpy()
 print(tok.decode(row))
 print("segment ids:", x["segment_ids"][0].numpy()[: int(x["padding_mask"][0].numpy().sum())])
-print("masked:", [(int(p), tok.id_to_token(int(t))) for p, t, w in
-                  zip(x["mask_positions"][0], y["masked_lm_ids"][0], y["masked_lm_weights"][0], strict=True) if w])
 print("next sentence is random:", bool(y["next_sentence_labels"][0]))
+weights = y["masked_lm_weights"][0].numpy() > 0
+display(pd.DataFrame({"position": x["mask_positions"][0].numpy()[weights],
+                      "original": [tok.id_to_token(int(t)) for t in y["masked_lm_ids"][0].numpy()[weights]]}).T)
 
 # %%
 lengths, masked = [], []
 for x, y in dataset.take(40):
     lengths.extend(x["padding_mask"].numpy().sum(1))
     masked.extend(y["masked_lm_weights"].numpy().sum(1))
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+fig, axes = plt.subplots(1, 2, figsize=(7, 2.6))
 axes[0].hist(lengths, bins=30, color="tab:blue")
-axes[0].set(title="Tokens per example (short_seq_prob makes the left tail)", xlabel="tokens")
+axes[0].set(title="Tokens per example", xlabel="tokens")
 axes[1].hist(masked, bins=np.arange(0.5, cfg.max_predictions_per_seq + 1.5), color="tab:orange")
 axes[1].set(title="Masked positions per example", xlabel="masked tokens")
 plt.tight_layout()
 plt.show()
+short = np.mean(np.array(lengths) < 0.9 * cfg.max_seq_length)
+say(f"{short:.0%} of these examples are shorter than 90% of `max_seq_length` "
+    f"({cfg.max_seq_length}): the targets that `short_seq_prob` shortens and the last "
+    "chunks of documents. Chunks hold whole sentences, so long sentences fill examples.")
 
 # %% [markdown]
 # ## 1.5 Static or dynamic masking?

@@ -25,18 +25,21 @@
 #   a disconnect, and keep snapshots of a 50K- and a 30K-vocabulary teacher for Figure 1.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
-# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with the
+# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
+# Elsewhere this cell does nothing.
 import os
 import sys
 
-REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
-REVISION = "main"  # ... and the commit the chapter runs with
+REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
+REVISION = "main"  # the commit the chapter runs with (both written by `arlm run`)
 if "google.colab" in sys.modules:
     import subprocess
 
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
-    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
+    tpu = tpu or os.path.exists("/dev/accel0")
+    extras = "book,gcs,tpu" if tpu else "book,gcs"
+    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
     from arlm.runtime import choose_backend
 
@@ -52,7 +55,7 @@ import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("02_teacher", scale, run_dir, config=cfg)
-arlm.runtime.setup(cfg)
+runtime = arlm.runtime.setup(cfg)  # prints what it chose
 
 # %%
 import keras
@@ -116,7 +119,7 @@ print({k: (tuple(v.shape) if not isinstance(v, list) else f"{len(v)} x {tuple(v[
        for k, v in outputs.items()})
 
 logits = ops.convert_to_numpy(outputs["attention_logits"][0])[0, 0]
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(7, 3))
 axes[0].imshow(logits, cmap="viridis")
 axes[0].set(title="layer 1, head 1: masked logits", xlabel="key j", ylabel="query i")
 probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
@@ -196,7 +199,7 @@ for name, (vocab_file, data_folder) in teachers.items():
         teacher = pretrainer
 write_snapshot_index(ch.path("figure1", "index.json"), figure1)
 arlm.io.save_model(teacher, ch.path("teacher.keras"))
-print("saved", ch.path("teacher.keras"))
+print("saved", ch.path("teacher.keras").relative_to(ch.run_dir))
 
 # %% [markdown]
 # ### Interrupted runs
@@ -226,7 +229,7 @@ print({name: sorted(p.name for p in ch.path("train", name).iterdir() if not p.na
 plateau = frequent_piece_accuracy(arlm.pretraining_data.load_dataset(
     data_dir, 64, meta["max_seq_length"], meta["max_predictions_per_seq"], shuffle=False, repeat=False))
 print(f"most frequent masked piece: {100 * plateau:.1f}% of the masked positions")
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+fig, axes = plt.subplots(1, 3, figsize=(7, 2.6))
 for name, records in histories.items():
     frame = pd.DataFrame(records)
     for ax, key in zip(axes, ("loss", "mlm_accuracy", "nsp_accuracy"), strict=True):

@@ -31,18 +31,21 @@
 # - Train, resume and inspect the transfer: per-layer losses and attention maps of teacher and student.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
-# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with the
+# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
+# Elsewhere this cell does nothing.
 import os
 import sys
 
-REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
-REVISION = "main"  # ... and the commit the chapter runs with
+REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
+REVISION = "main"  # the commit the chapter runs with (both written by `arlm run`)
 if "google.colab" in sys.modules:
     import subprocess
 
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
-    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
+    tpu = tpu or os.path.exists("/dev/accel0")
+    extras = "book,gcs,tpu" if tpu else "book,gcs"
+    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
     from arlm.runtime import choose_backend
 
@@ -58,7 +61,7 @@ import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("03_knowledge_transfer", scale, run_dir, config=cfg)
-arlm.runtime.setup(cfg)
+runtime = arlm.runtime.setup(cfg)  # prints what it chose
 
 # %%
 import keras
@@ -67,6 +70,7 @@ import numpy as np
 import pandas as pd
 
 from arlm.distillation import losses, schedules, stages, transfer
+from arlm.prose import say
 from arlm.tokenizer import WordPieceTokenizer
 
 STUDENT = "mberta"  # the paper's MBERTA; "mberta_ii" (one FFN per block) distills the same way
@@ -187,7 +191,7 @@ print(f"{cfg.name} scale: {cfg.kt_steps_per_layer} steps per layer x {len(transf
 L, S = len(transfer.encoder_blocks(student.backbone)), cfg.kt_steps_per_layer
 # sampled (phase boundaries exact) when L * S is large: at full scale, 240K steps x 24 blocks
 steps, background, multipliers = schedules.multiplier_curves(L, S)
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
+fig, axes = plt.subplots(1, 2, figsize=(7, 2.6))
 axes[0].plot(steps, background)
 axes[0].set(title="background rate bg(t)", xlabel="step t")
 for layer in range(L):
@@ -211,18 +215,20 @@ history = pd.DataFrame(history)
 history.tail()
 
 # %% [markdown]
-# The weighted terms of the current block at every step. Each phase starts high (a fresh, random block) and
-# falls; the vertical lines mark phase boundaries.
+# The weighted terms of the current block at every step; the vertical lines mark phase boundaries. A
+# phase should start high (a fresh, random block) and fall; whether it does with this run's steps:
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
+say(transfer.phase_finding(history.to_dict("records")))
+fig, axes = plt.subplots(1, 4, figsize=(7, 2.2))
 for ax, name in zip(axes, ["fmt", "at", "mean", "var"], strict=True):
     for layer, part in history.groupby("layer"):
         ax.plot(part.step, part[name], label=f"block {int(layer)}")
     for boundary in range(S, L * S, S):
         ax.axvline(boundary + 0.5, color="grey", lw=0.5)
     ax.set(title=name, xlabel="step", yscale="log")
-axes[0].legend(fontsize=8)
+    ax.tick_params(labelsize=7)
+axes[0].legend(fontsize=6)
 plt.tight_layout()
 plt.show()
 
@@ -241,13 +247,14 @@ pieces = [tokenizer.vocab[i] for i in ids]
 layer = L - 1
 maps = {"teacher": transfer.attention_probabilities(teacher.backbone, one, layer),
         "student": transfer.attention_probabilities(student.backbone, one, layer)}
-fig, axes = plt.subplots(1, 2, figsize=(11, 5))
+say(transfer.attention_finding(maps["teacher"]))
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.6))
 for ax, (name, probs) in zip(axes, maps.items(), strict=True):
-    ax.imshow(probs[0].mean(0), cmap="viridis", vmin=0)
+    image = ax.imshow(probs[0].mean(0), cmap="viridis", vmin=0, vmax=1)
     ax.set(title=f"{name}, block {layer}, mean over heads")
     ax.set_xticks(range(len(pieces)), pieces, rotation=90, fontsize=7)
     ax.set_yticks(range(len(pieces)), pieces, fontsize=7)
-plt.tight_layout()
+fig.colorbar(image, ax=axes, shrink=0.7, label="attention probability")
 plt.show()
 attention_kl = float(losses.attention_transfer_loss(
     teacher.backbone(one)["attention_logits"][layer], student.backbone(one)["attention_logits"][layer]))

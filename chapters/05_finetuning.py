@@ -27,18 +27,21 @@
 #   fine-tune on your own data with one command.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
-# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with the
+# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
+# Elsewhere this cell does nothing.
 import os
 import sys
 
-REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
-REVISION = "main"  # ... and the commit the chapter runs with
+REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
+REVISION = "main"  # the commit the chapter runs with (both written by `arlm run`)
 if "google.colab" in sys.modules:
     import subprocess
 
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
-    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
+    tpu = tpu or os.path.exists("/dev/accel0")
+    extras = "book,gcs,tpu" if tpu else "book,gcs"
+    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
     from arlm.runtime import choose_backend
 
@@ -56,7 +59,7 @@ import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("05_finetuning", scale, run_dir, config=cfg)
-arlm.runtime.setup(cfg)
+runtime = arlm.runtime.setup(cfg)  # prints what it chose
 
 # %%
 import matplotlib.pyplot as plt
@@ -64,6 +67,7 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import display
 
+from arlm.prose import say
 from arlm.tasks import baselines, experiments, finetune, loaders, metrics
 from arlm.tokenizer import WordPieceTokenizer
 
@@ -177,6 +181,7 @@ for model in models:
         scores[(model.name, name)] = result
         print(f"{model.name:8s} {name:12s} accuracy {result['accuracy']:.3f}  macro-F1 {result['macro_f1']:.3f}  "
               f"({result['train_seconds']:.1f} s)")
+say(experiments.baseline_finding(scores, baseline_rows))
 
 # %% [markdown]
 # ## 5.4 PoS tagging on PADT
@@ -237,10 +242,12 @@ if "arcd" in tasks:
 # %% [markdown]
 # ## 5.6 Table 3: the paper and this book
 #
-# Paper numbers come from `arlm.paper.table("table3_results")`. Ours are at scale `scale`: at `tiny` the
-# models are minutes old and the numbers say only that the pipeline runs end to end.
+# Paper numbers come from `arlm.paper.table("table3_results")`; ours are this run's:
 
 # %%
+say(f"This run is at scale `{scale}`: its models saw {cfg.teacher_steps:,} teacher updates and "
+    f"at most {cfg.finetune_max_train_examples or 'all'} training examples per task. "
+    + ("At `tiny` the numbers say only that the pipeline runs end to end." if scale == "tiny" else ""))
 columns = {model.name: model.column for model in models}
 table = pd.DataFrame(experiments.table3({(columns[m], t): s for (m, t), s in scores.items()}))
 if table.empty:
@@ -249,7 +256,7 @@ else:
     display(table)
     long = table.melt(id_vars=["dataset", "metric", "model"], value_vars=["paper", "ours"], var_name="source")
     long["row"] = long["dataset"] + " " + long["metric"] + " (" + long["model"] + ")"  # one bar pair per model
-    fig, ax = plt.subplots(figsize=(9, 0.45 * long["row"].nunique() + 1.5))
+    fig, ax = plt.subplots(figsize=(7, 0.45 * long["row"].nunique() + 1.5))
     sns.barplot(data=long, y="row", x="value", hue="source", ax=ax)
     ax.set(xlabel="score (%)", ylabel="", title=f"Table 3, paper vs. this book ({scale} scale)")
     plt.show()

@@ -28,18 +28,21 @@
 # - Relate accuracy to model size, and size to the bytes stored per parameter before and after quantization.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
-# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with the
+# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
+# Elsewhere this cell does nothing.
 import os
 import sys
 
-REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
-REVISION = "main"  # ... and the commit the chapter runs with
+REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
+REVISION = "main"  # the commit the chapter runs with (both written by `arlm run`)
 if "google.colab" in sys.modules:
     import subprocess
 
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
-    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
+    tpu = tpu or os.path.exists("/dev/accel0")
+    extras = "book,gcs,tpu" if tpu else "book,gcs"
+    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
     from arlm.runtime import choose_backend
 
@@ -62,6 +65,7 @@ import pandas as pd
 from IPython.display import display
 
 from arlm import reporting
+from arlm.prose import say
 
 run = reporting.collect(ch.run_dir)
 pd.set_option("display.max_colwidth", None)  # sources and reasons in full
@@ -134,6 +138,7 @@ table3 = reporting.table3(run)
 display(reporting.display(table3))
 for task, reason in reporting.not_run_tasks(run).items():
     print(f"{task}: {reason}")
+say(reporting.table3_finding(table3, scale))
 
 # %% [markdown]
 # Tasks outside the paper's table that chapter 5 also ran (the ASTD 4-class variant, and the embedded hadith task
@@ -149,8 +154,8 @@ else:
 # %%
 frame3 = pd.DataFrame(table3)
 models = [name for name in arlm.params.PAPER_NAMES.values() if frame3[f"ours {name}"].notna().any()]
-fig, axes = plt.subplots(1, max(1, len(models)), figsize=(6 * max(1, len(models)), 4), squeeze=False)
-for ax, model in zip(axes[0], models or ["MBERTA"], strict=False):
+fig, axes = plt.subplots(max(1, len(models)), 1, figsize=(7, 3.6 * max(1, len(models))), squeeze=False)
+for ax, model in zip(axes[:, 0], models or ["MBERTA"], strict=False):
     labels = frame3.dataset + " " + frame3.metric.str.replace("exact_match", "EM")
     y = range(len(frame3))
     ax.barh([i + 0.2 for i in y], frame3[f"paper {model}"], height=0.4, label="paper")
@@ -163,9 +168,8 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# At `tiny` scale the models have seen a few hundred sentences, so their scores sit near the majority class;
-# the comparison checks that every task is loaded, fine-tuned and scored the paper's way. The `cpu` and larger
-# scales are where the numbers begin to mean something (chapter 4 reports the distillation evidence).
+# The `cpu` and larger scales are where these numbers begin to mean something (chapter 4 reports the
+# distillation evidence).
 #
 # ## 7.5 Accuracy against model size
 #
@@ -211,7 +215,7 @@ if files.empty:
     print("chapter 6 has not run: no TFLite files to show")
 else:
     display(files)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7, 3))
     paper4 = pd.DataFrame(reporting.table4(run)).set_index("model")
     paper4[["paper_finetuned_mb", "paper_quantized_mb", "ours_int8_mib"]].plot.bar(ax=left, rot=0)
     left.set_ylabel("MB")
