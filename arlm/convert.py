@@ -235,7 +235,7 @@ def config_from_transformers(hf, where, heads=False):
         raise ArtifactError(f"{where}: model_type is {hf.get('model_type')!r}; expected 'mobilebert'")
     hf = {**_HF_DEFAULTS, **hf}
     act = hf["hidden_act"]
-    if act not in FROM_HF_ACTIVATION:
+    if not isinstance(act, str) or act not in FROM_HF_ACTIVATION:
         why = (" (transformers' 'gelu' is the erf form; arlm's and the official GELU is the tanh form, "
                "transformers' 'gelu_new')" if act == "gelu" else "")
         raise ArtifactError(f"{where}: hidden_act {act!r} has no arlm equivalent{why}; arlm takes "
@@ -261,7 +261,7 @@ def config_from_transformers(hf, where, heads=False):
     try:
         config = MobileBertConfig(**fields)
         check_expressible(config)
-    except ParameterError as error:
+    except (ValueError, TypeError) as error:  # ParameterError, or a field of the wrong type
         raise ArtifactError(f"{where}: {error}") from None
     return config
 
@@ -279,7 +279,7 @@ def config_from_official(official, where):
     fields = {_RENAMED.get(key, key): values[key] for key in ("vocab_size", *_OFFICIAL_DEFAULTS)}
     try:
         return MobileBertConfig(**fields)
-    except (ParameterError, TypeError) as error:
+    except (ValueError, TypeError) as error:  # ParameterError, or a field of the wrong type
         raise ArtifactError(f"{where}: {error}") from None
 
 
@@ -334,6 +334,9 @@ def transformers_state(model):
         width = config.hidden_size
         tensors[prefix + "embeddings.embedding_transformation.weight"] = np.eye(width, dtype="float32")
         tensors[prefix + "embeddings.embedding_transformation.bias"] = np.zeros(width, "float32")
+    if pretrainer is not None and pretrainer.mlm_head.extra_output_weights is None:
+        # E = H: no extra output columns, but transformers still builds the (empty) Linear(V, H - E)
+        tensors["cls.predictions.dense.weight"] = np.zeros((0, config.vocab_size), "float32")
     return tensors, pretrainer is not None
 
 

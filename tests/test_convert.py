@@ -19,6 +19,7 @@ from arlm.errors import ArtifactError, ParameterError  # noqa: E402
 from arlm.models import MobileBertBackbone, MobileBertPretrainer, load_model, preset_at_scale  # noqa: E402
 
 PRESETS = ("iberta", "mberta", "mberta_ii")
+BERT = "arabert_base"  # no bottleneck, E = H: transformers' MobileBERT runs it as a plain BERT
 TOLERANCE = 1e-5
 LENGTH = 9
 
@@ -27,6 +28,12 @@ def tiny(name, **overrides):
     """The preset's tiny-scale shape (IBERTA: B = H; MBERTA: B = H/2, key/query-shared, NoNorm, 4 or 1 FFNs)."""
     return preset_at_scale(name, scales.resolve("tiny"), **{"vocab_size": 100, "max_position_embeddings": 32,
                                                             **overrides})
+
+
+def explicit(config):
+    """`config` with the sizes that default to H written out (as a transformers config.json has them)."""
+    return config.replace(embedding_size=config.embedding_size or config.hidden_size,
+                          intra_bottleneck_size=config.intra_bottleneck_size or config.hidden_size)
 
 
 def pretrainer_of(config, seed=0):
@@ -100,23 +107,28 @@ def interop():
     return pytest.importorskip("transformers", reason=reason)
 
 
-@pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.parametrize("name", [*PRESETS, BERT])
 def test_arlm_to_transformers_matches(name, tmp_path):
     transformers = interop()
     model = pretrainer_of(tiny(name))
     convert.to_transformers(model, tmp_path / "hf")
     config = json.loads((tmp_path / "hf" / "config.json").read_text())
-    assert config["hidden_act"] == {"iberta": "gelu_new"}.get(name, "relu")
+    assert config["hidden_act"] == ("relu" if name.startswith("mberta") else "gelu_new")
     assert config["architectures"] == ["MobileBertForPreTraining"]
     x = inputs()
     ours = arlm_outputs(model, x)
-    pretraining = align_layer_norm_eps(transformers.MobileBertForPreTraining.from_pretrained(tmp_path / "hf").eval())
+    pretraining, info = transformers.MobileBertForPreTraining.from_pretrained(tmp_path / "hf",
+                                                                              output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"] and not info["mismatched_keys"], info
+    align_layer_norm_eps(pretraining.eval())
     assert_match(ours, transformers_outputs(pretraining, x), ["sequence_output", "pooled_output", "mlm", "nsp"])
-    base = align_layer_norm_eps(transformers.MobileBertModel.from_pretrained(tmp_path / "hf").eval())
+    base, info = transformers.MobileBertModel.from_pretrained(tmp_path / "hf", output_loading_info=True)
+    assert not info["missing_keys"], info
+    base = align_layer_norm_eps(base.eval())
     assert_match(ours, transformers_outputs(base, x), ["sequence_output", "pooled_output"])
 
 
-@pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.parametrize("name", [*PRESETS, BERT])
 def test_transformers_to_arlm_matches(name, tmp_path):
     transformers = interop()
     import torch
@@ -129,9 +141,12 @@ def test_transformers_to_arlm_matches(name, tmp_path):
             parameter.add_(0.05 * torch.randn_like(parameter))
     model.save_pretrained(tmp_path / "hf")  # transformers' own file: prefixed keys, the tied decoder left out
     ours, ignored = convert.from_transformers(tmp_path / "hf")
-    assert isinstance(ours, MobileBertPretrainer) and ours.backbone.config == tiny(name)
-    assert all(key.startswith(("mobilebert.embeddings.embedding_transformation", "cls.predictions.decoder"))
-               for key in ignored)
+    assert isinstance(ours, MobileBertPretrainer) and ours.backbone.config == explicit(tiny(name))
+    unused = ["cls.predictions.decoder.weight"]  # tied to the word embeddings
+    if name == BERT:  # E = H without trigrams: transformers builds the projection and skips it, and an empty
+        unused += ["mobilebert.embeddings.embedding_transformation.bias",  # Linear(V, H - E) of extra columns
+                   "mobilebert.embeddings.embedding_transformation.weight", "cls.predictions.dense.weight"]
+    assert set(ignored) <= set(unused), ignored
     x = inputs()
     assert_match(arlm_outputs(ours, x), transformers_outputs(align_layer_norm_eps(model), x))
 
@@ -268,7 +283,9 @@ def copy_of(folder, tmp_path, config=None, tensors=None):
 
 def run_convert(source, out, capsys):
     code = main(["convert", str(source), "--out", str(out)])
-    return code, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return code, err
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -323,3 +340,22 @@ def test_cli_refuses_unknown_sources_and_a_tf1_checkpoint_without_config(tmp_pat
     code = main(["convert", str(tmp_path / "model.ckpt"), "--config", str(tmp_path / "missing.json"),
                  "--out", str(tmp_path / "out.keras")])
     assert code == 2 and "--config" in capsys.readouterr().err
+    (tmp_path / "bert_config.json").write_text(json.dumps(official_config(tiny("mberta"))))
+    code = main(["convert", str(tmp_path / "model.ckpt"), "--config", str(tmp_path / "bert_config.json"),
+                 "--out", str(tmp_path / "out.keras")])
+    assert code == 2 and "model.ckpt: not a readable TF checkpoint" in capsys.readouterr().err
+    (tmp_path / "bert_config.json").write_text(json.dumps({"vocab_size": 100, "hidden_size": "wide"}))
+    with pytest.raises(ArtifactError, match="bert_config.json"):
+        convert.config_from_official(json.loads((tmp_path / "bert_config.json").read_text()),
+                                     tmp_path / "bert_config.json")
+    assert not (tmp_path / "out.keras").exists()
+
+
+def test_cli_checks_out_before_converting(hf_folder, tmp_path, capsys):
+    code, err = run_convert(hf_folder, tmp_path / "model.h5", capsys)
+    assert code == 2 and "--out" in err and "must end with .keras" in err
+    convert.save_arlm(pretrainer_of(tiny("mberta_ii")), tmp_path / "model.keras")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    code, err = run_convert(tmp_path / "model.keras", tmp_path / "taken", capsys)
+    assert code == 2 and "notes.txt" in err and (tmp_path / "taken" / "notes.txt").read_text() == "mine"
