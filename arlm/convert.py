@@ -21,8 +21,9 @@ match after a conversion):
 * LayerNorm epsilon: the official value is 1e-12 everywhere (arlm's ``layer_norm``). Two of `transformers`'
   LayerNorms ignore ``layer_norm_eps`` and use PyTorch's default 1e-5: the embeddings norm and the norm after
   the last FFN of each block (``MobileBertOutput.LayerNorm``). With ``normalization_type="no_norm"`` (the
-  MBERTA students) there is no epsilon and the outputs match to float rounding; with ``layer_norm`` (IBERTA,
-  AraBERT) they differ by the epsilon's effect, which is large where activations are small (random weights).
+  MBERTA students) there is no epsilon and the outputs match to float rounding (about 1e-7); with
+  ``layer_norm`` (IBERTA, AraBERT) they differ by the epsilon's effect, largest where activations are small: up
+  to 8e-4 on the tiny random IBERTA of ``tests/test_convert.py``, and under 1e-6 once those two norms use 1e-12.
 * Padding: the official code and arlm set a padded key's attention logit to -6 (a padded key keeps about
   $e^{-6}$ of relative mass); `transformers` adds the float minimum (no mass). Outputs match only without
   padding.
@@ -46,7 +47,7 @@ from arlm.tokenizer import PAD_ID
 
 LAYER_NORM_EPS = 1e-12  # the official (and arlm's `layer_norm`) epsilon
 TO_HF_ACTIVATION = {"gelu": "gelu_new", "relu": "relu", "relu6": "relu6", "tanh": "tanh", "linear": "linear"}
-# both are the tanh form of GELU in transformers
+# transformers' `gelu_new` and `gelu_pytorch_tanh` are both the tanh form, arlm's `gelu`
 FROM_HF_ACTIVATION = {**{v: k for k, v in TO_HF_ACTIVATION.items()}, "gelu_pytorch_tanh": "gelu"}
 HF_FILES = ("config.json", "model.safetensors")
 
