@@ -537,6 +537,22 @@ def save_arlm(model, path):
     return save_model(model, path)
 
 
+def check_arlm_out(path, parameter="--out"):
+    """Check, before converting, that `save_arlm` can write `path` (a ``.keras`` file name in a writable place).
+
+    Args:
+        path (str | os.PathLike): the output.
+        parameter (str): the flag named in errors.
+    """
+    from arlm.io import check_writable
+
+    path = Path(path)
+    if path.suffix != ".keras" or path.is_dir():
+        raise ParameterError(f"{parameter} {path}: expected a file name ending with .keras (an arlm model)")
+    check_writable(path.parent, parameter, path)
+    return path
+
+
 def load_arlm(path, parameter="SOURCE"):
     """Load an arlm model saved by `save_arlm` (or any chapter), checked first; errors name `parameter`.
 
@@ -569,6 +585,12 @@ def detect_source(path, parameter="SOURCE"):
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ArtifactError(f"{parameter} {path}: the folder has no config.json; {expected}")
-        return "transformers"
+        try:
+            config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            config = None  # `read_transformers` says what is wrong with it
+        # a Keras / keras-hub saved model's config.json names its class; a transformers one its model_type
+        keras_config = isinstance(config, dict) and "class_name" in config and "model_type" not in config
+        return "arlm" if keras_config else "transformers"
     raise ParameterError(f"{parameter} {path}: {'no such file or folder' if not path.exists() else 'unknown kind'}; "
                          f"{expected}")

@@ -353,9 +353,21 @@ def test_cli_refuses_unknown_sources_and_a_tf1_checkpoint_without_config(tmp_pat
 
 def test_cli_checks_out_before_converting(hf_folder, tmp_path, capsys):
     code, err = run_convert(hf_folder, tmp_path / "model.h5", capsys)
-    assert code == 2 and "--out" in err and "must end with .keras" in err
+    assert code == 2 and "--out" in err and "ending with .keras" in err
     convert.save_arlm(pretrainer_of(tiny("mberta_ii")), tmp_path / "model.keras")
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "notes.txt").write_text("mine")
     code, err = run_convert(tmp_path / "model.keras", tmp_path / "taken", capsys)
     assert code == 2 and "notes.txt" in err and (tmp_path / "taken" / "notes.txt").read_text() == "mine"
+
+
+def test_detect_source(hf_folder, tmp_path):
+    assert convert.detect_source(hf_folder) == "transformers"
+    assert convert.detect_source(tmp_path / "model.keras") == "arlm"
+    preset = tmp_path / "preset"  # a keras-hub preset folder: its config.json names a Keras class
+    preset.mkdir()
+    (preset / "config.json").write_text(json.dumps({"module": "arlm.models.backbone", "class_name": "X"}))
+    assert convert.detect_source(preset) == "arlm"
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-10"\n')
+    assert convert.detect_source(tmp_path / "ckpt") == "tf1"

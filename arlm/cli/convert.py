@@ -8,7 +8,7 @@ The direction follows from SOURCE (`arlm.convert.detect_source`). A pretraining 
 heads both ways; a task model converts its backbone. Every input is checked before anything is written.
 """
 
-from arlm.cli.checks import input_file, output_file
+from arlm.cli.checks import input_file
 
 
 def register(subparsers):
@@ -38,7 +38,7 @@ def _convert(args):
         architecture = "MobileBertForPreTraining" if _has_heads(model) else "MobileBertModel"
         print(f"arlm convert: {out} (transformers {architecture}: {', '.join(convert.HF_FILES)})")
         return 0
-    out = output_file(args.out, "--out", ".keras")
+    out = convert.check_arlm_out(args.out)
     if kind == "tf1":
         if not args.config:
             raise ParameterError(f"{args.source} is a TF1 checkpoint: pass its official bert_config.json as --config")
