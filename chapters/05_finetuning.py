@@ -308,6 +308,37 @@ if "hadith" in tasks:
     print(len(texts), "rows, labels", sorted(set(labels)))
 
 # %% [markdown]
+# ## 5.9 The same weights in PyTorch
+#
+# `arlm convert` (module `arlm.convert`, extra `interop`) writes any MobileBERT of this book as a Hugging
+# Face `transformers` folder (`config.json` + `model.safetensors`, loaded by `MobileBertModel` or, with the
+# pretraining heads, `MobileBertForPreTraining`), reads such a folder back, and reads the official TF1
+# checkpoints of `google-research/mobilebert` with their `bert_config.json`:
+#
+# ```bash
+# pip install -e ".[interop]"
+# arlm convert runs/cpu/04_distillation/student.keras --out student-hf/
+# arlm convert student-hf/ --out student.keras
+# arlm convert ckpt/model.ckpt --config ckpt/bert_config.json --out mobilebert.keras
+# ```
+#
+# The weights are the same; the code around them differs in three measured ways:
+#
+# - **GELU.** The official code and this book use the tanh form, which `transformers` calls `gelu_new`
+#   (its `gelu` is the erf form). The converter writes `gelu_new` and refuses an erf `gelu`.
+# - **LayerNorm's epsilon.** The official value is $10^{-12}$. Two of `transformers`' LayerNorms ignore
+#   `layer_norm_eps` and use $10^{-5}$: the embeddings norm and the norm after each block's last FFN.
+# - **Padding.** A padded key's attention logit is set to $-6$ here and officially (it keeps about $e^{-6}$
+#   of relative weight); `transformers` adds the most negative float (no weight at all).
+#
+# So, on inputs without padding, the MBERTA students (NoNorm has no epsilon) give the same sequence output,
+# `[CLS]` state, MLM and NSP logits in both libraries, to float rounding. IBERTA and AraBERT (LayerNorm) do
+# not match exactly: on the tiny random IBERTA of `tests/test_convert.py` the sequence output moves by up to
+# $8\cdot10^{-4}$, and it matches to float rounding once those two norms use $10^{-12}$. With padding, no
+# model matches exactly, because the real tokens still give padded keys that $e^{-6}$ weight here. The
+# test checks each of these facts, in both directions, for IBERTA, MBERTA and MBERTA II.
+
+# %% [markdown]
 # ## Exercises
 #
 # **Exercise 1.** A tagger predicts `ADJ ADJ ADP` for gold `ADJ ADP ADP` (ids 1, 1, 2 vs. 1, 2, 2, plus `[CLS]`
