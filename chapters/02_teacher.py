@@ -79,8 +79,9 @@ print("dtype policy:", keras.config.dtype_policy().name, "| jit_compile:", cfg.j
 # MobileBERT stores the table at width $E = 128$ and widens each position by looking at its neighbours
 # ([spec 1.3](#spec-1-3)):
 #
-# $$\tilde e_t = [e_{t+1};\ e_t;\ e_{t-1}] \in \mathbb{R}^{3E},\qquad
-# h_t = \tilde e_t W_{et} + b_{et} + P_t + S_{s_t}.$$
+# $$\tilde e_t = [e_{t+1};\ e_t;\ e_{t-1}] \in \mathbb{R}^{3E}$$
+#
+# $$h_t = \tilde e_t W_{et} + b_{et} + P_t + S_{s_t}.$$
 #
 # The concatenation followed by a dense layer is a width-3 convolution with "same" zero padding
 # (`arlm.layers.TrigramEmbedding`; the test suite checks it against `keras.layers.Conv1D`).
@@ -96,9 +97,12 @@ print("word table", tuple(embedding(ids).shape), "->", tuple(embedding.embedding
 #
 # Inside each block the width drops from $H$ to $B$ ([spec 1.4](#spec-1-4)):
 #
-# $$Z = \mathrm{Norm}(X W_{in} + b_{in}),\quad A = \mathrm{Norm}(\mathrm{MHA}(\cdot) W_o + b_o + Z),\quad
-# A \leftarrow \mathrm{Norm}(\varphi(A W_1 + b_1) W_2 + b_2 + A)\ (n\text{ times}),$$
-# $$Y = \mathrm{Norm}(\mathrm{Dropout}(A W_{ob} + b_{ob}) + X).$$
+# $$\begin{aligned}
+# Z &= \mathrm{Norm}(X W_{in} + b_{in})\\
+# A &= \mathrm{Norm}(\mathrm{MHA}(\cdot) W_o + b_o + Z)\\
+# A &\leftarrow \mathrm{Norm}(\varphi(A W_1 + b_1) W_2 + b_2 + A)\quad (n\text{ times})\\
+# Y &= \mathrm{Norm}(\mathrm{Dropout}(A W_{ob} + b_{ob}) + X).
+# \end{aligned}$$
 #
 # The teacher uses LayerNorm and GELU; the students use $\mathrm{NoNorm}(x) = \gamma \odot x + \beta$ and
 # ReLU, which fold into integer kernels. Padded keys do not get $-\infty$ but a fixed logit:
@@ -155,14 +159,18 @@ pd.DataFrame([{"preset": name, "H": c.hidden_size, "B": c.intra_bottleneck_size 
 # The teacher learns masked-LM and next-sentence prediction ([spec 3.1](#spec-3-1)). Only the (at most) $P$ masked
 # positions go through the $V$-wide output layer, whose weights are the word table tied to extra columns:
 #
-# $$L = \frac{\sum_i w_i\,\mathrm{CE}(y_i, g_i [W_{word} | W_{extra}]^\top + b)}{\sum_i w_i + 10^{-5}}
-# + \frac{1}{N}\sum_n \mathrm{CE}(\ell_n, p_n W_{nsp}^\top + b_{nsp}).$$
+# $$\begin{aligned}
+# L = {} & \frac{\sum_i w_i\,\mathrm{CE}(y_i,\ g_i [W_{word} | W_{extra}]^\top + b)}
+#              {\sum_i w_i + 10^{-5}} \\
+#   & + \frac{1}{N}\sum_n \mathrm{CE}(\ell_n,\ p_n W_{nsp}^\top + b_{nsp}).
+# \end{aligned}$$
 #
 # The optimizer is the official LAMB (`arlm.optimizers.Lamb`): no bias correction, weight decay inside the
 # update and a per-variable trust ratio, both skipped for norms and biases:
 #
-# $$u = \frac{m}{\sqrt v + \epsilon} + \lambda w,\qquad
-# w \leftarrow w - \eta(t)\,\frac{\lVert w\rVert}{\lVert u\rVert}\,u,$$
+# $$u = \frac{m}{\sqrt v + \epsilon} + \lambda w$$
+#
+# $$w \leftarrow w - \eta(t)\,\frac{\lVert w\rVert}{\lVert u\rVert}\,u$$
 #
 # with a linear warmup and a linear decay to $10^{-4}\eta_0$, and gradients clipped to global norm 1.
 

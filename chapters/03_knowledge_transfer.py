@@ -116,12 +116,15 @@ print("trainable student variables:", len(student.trainable_weights), "of", len(
 # For block $l$ with outputs $Y_{l+1}$ ($[b, T, H]$) and masked attention logits $s_l$ ($[b, N, T, T]$, padded
 # keys at $-6$), with teacher quantities under stop-gradient:
 #
-# $$\mathrm{FMT}_l = \operatorname{mean}_{b,t,c}\big(\mathrm{LN}_0(Y^T_{l+1}) - \mathrm{LN}_0(Y^S_{l+1})\big)^2
-# \qquad \mathrm{AT}_l = \operatorname{mean}_{b,h,i} -\sum_j \operatorname{softmax}(s^T_l)_{ij}
-#   \log \operatorname{softmax}(s^S_l)_{ij}$$
+# $$\mathrm{FMT}_l = \operatorname{mean}_{b,t,c}\big(\mathrm{LN}_0(Y^T_{l+1})
+#   - \mathrm{LN}_0(Y^S_{l+1})\big)^2$$
 #
-# $$\mathrm{MEAN}_l = \operatorname{mean}_{b,t}\big(\mu^T_{l+1} - \mu^S_{l+1}\big)^2 \qquad
-#   \mathrm{VAR}_l = \operatorname{mean}_{b,t}\big|\sigma^{2,T}_{l+1} - \sigma^{2,S}_{l+1}\big|$$
+# $$\mathrm{AT}_l = \operatorname{mean}_{b,h,i}
+#   -\sum_j \operatorname{softmax}(s^T_l)_{ij} \log \operatorname{softmax}(s^S_l)_{ij}$$
+#
+# $$\mathrm{MEAN}_l = \operatorname{mean}_{b,t}\big(\mu^T_{l+1} - \mu^S_{l+1}\big)^2$$
+#
+# $$\mathrm{VAR}_l = \operatorname{mean}_{b,t}\big|\sigma^{2,T}_{l+1} - \sigma^{2,S}_{l+1}\big|$$
 #
 # $\mathrm{LN}_0$ is a layer normalisation without parameters ($\epsilon = 10^{-12}$), $\mu$ and $\sigma^2$
 # the mean and population variance over the hidden axis. FMT is blind to the scale of the features; MEAN and
@@ -138,8 +141,11 @@ pd.Series({name: float(value) for name, value in terms.items()}, name="block 0 b
 # %% [markdown]
 # The stage-2 loss at step $t$ adds them with the weights of Table 2, for the block whose gate is open:
 #
-# $$L_{KT}(t) = \frac{1}{L}\sum_l g_l(t)\,\big(\lambda_h \mathrm{FMT}_l + \lambda_a \mathrm{AT}_l
-#   + \lambda_\beta \mathrm{MEAN}_l + \lambda_\gamma \mathrm{VAR}_l\big)$$
+# $$\begin{aligned}
+# L_{KT}(t) = \frac{1}{L}\sum_l g_l(t)\,\big(
+#   & \lambda_h \mathrm{FMT}_l + \lambda_a \mathrm{AT}_l \\
+#   & + \lambda_\beta \mathrm{MEAN}_l + \lambda_\gamma \mathrm{VAR}_l\big)
+# \end{aligned}$$
 #
 # There is no MLM, NSP or distillation term in this stage.
 
@@ -179,8 +185,11 @@ print(f"{cfg.name} scale: {cfg.kt_steps_per_layer} steps per layer x {len(transf
 # The optimizer (the official LAMB, `arlm.optimizers.Lamb`) runs at a constant rate $\eta_0$ and multiplies
 # the rate of each variable:
 #
-# $$\mathrm{mult}_l(t) = 3\,bg(t)\,c_l(t),\qquad bg(t) = \min\big(0.9 + 0.1\sqrt{1-\tau},\ 10\tau\big),\quad
-#   \tau = \frac{t \bmod S}{S},$$
+# $$\mathrm{mult}_l(t) = 3\,bg(t)\,c_l(t)$$
+#
+# $$bg(t) = \min\big(0.9 + 0.1\sqrt{1-\tau},\ 10\tau\big)$$
+#
+# $$\tau = \frac{t \bmod S}{S}$$
 #
 # with $c_l = 0$ before block $l$'s phase, 1 during it and 0.1 after it. A block with multiplier 0 also keeps
 # its Adam moments at zero (the gate $[\mathrm{mult} > 0]$), so each block's moments start fresh when its

@@ -77,11 +77,14 @@ from arlm.tokenizer import WordPieceTokenizer
 # For every masked slot $i$ (weight $w_i = 1$ for a real slot, 0 for padding) the student's distribution
 # $p^S_i$ is trained towards a mixture of the true word and the teacher's distribution:
 #
-# $$y_i = \alpha\,\mathrm{onehot}(x_i) + (1-\alpha)\,p^T_i,\qquad
-#   p^T_i = \operatorname{softmax}\big(\mathrm{MLM}_T(\tau\, Y^T_L)\big)_i$$
+# $$y_i = \alpha\,\mathrm{onehot}(x_i) + (1-\alpha)\,p^T_i$$
 #
-# $$L_{PD} = \frac{\sum_i w_i\,\mathrm{CE}(y_i, p^S_i)}{\sum_i w_i + 10^{-5}} + L_{NSP}
-#   = \alpha L_{MLM} + (1-\alpha) L_{KD} + L_{NSP}$$
+# $$p^T_i = \operatorname{softmax}\big(\mathrm{MLM}_T(\tau\, Y^T_L)\big)_i$$
+#
+# $$\begin{aligned}
+# L_{PD} &= \frac{\sum_i w_i\,\mathrm{CE}(y_i, p^S_i)}{\sum_i w_i + 10^{-5}} + L_{NSP} \\
+#        &= \alpha L_{MLM} + (1-\alpha) L_{KD} + L_{NSP}
+# \end{aligned}$$
 #
 # The equality holds because cross-entropy is linear in its target. $L_{KD}$ is the cross-entropy to the
 # teacher's soft labels (KL plus the teacher's entropy). With $\alpha = 0.5$ and $\tau = 1$ (Table 2 and the

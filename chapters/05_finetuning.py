@@ -142,17 +142,24 @@ display(baseline_table.round(3))
 #
 # The classifier of `run_classifier.py` reads the `[CLS]` position of `[CLS] text [SEP]`:
 #
-# $$\text{logits} = \mathrm{Dropout}_{0.1}(p)\,W_c^\top + b_c,\qquad
-# p = \begin{cases}\tanh(h_{[CLS]} W_p + b_p) & \text{teachers (IBERTA, AraBERT)}\\
-# h_{[CLS]} & \text{students (MBERTA)}\end{cases}$$
+# $$\text{logits} = \mathrm{Dropout}_{0.1}(p)\,W_c^\top + b_c$$
+#
+# $$p = \begin{cases}
+#   \tanh(h_{[CLS]} W_p + b_p) & \text{teachers}\\
+#   h_{[CLS]} & \text{students}
+# \end{cases}$$
+#
+# (the teachers IBERTA and AraBERT have a pooler, the MBERTA students none).
 #
 # trained with the mean softmax cross-entropy by the official AdamW (no bias correction, weight decay 0.01
 # inside the update, none on norms and biases) under 10% warmup and linear decay:
 #
-# $$\eta_t = \eta_0\,\frac{t}{t_w}\ (t < t_w),\qquad \eta_t = \eta_0\Big[(1 - r)\Big(1 - \frac{t}{N}\Big) + r\Big]
-#   \ \text{after, with } r = 10^{-4}$$
+# $$\eta_t = \eta_0\,\frac{t}{t_w}\ (t < t_w)$$
 #
-# (the floor $r$ keeps the last step's rate above zero; it changes nothing measurable).
+# $$\eta_t = \eta_0\Big[(1 - r)\Big(1 - \frac{t}{N}\Big) + r\Big]\quad (t \ge t_w)$$
+#
+# with $r = 10^{-4}$ (the floor keeps the last step's rate above zero; it changes nothing
+# measurable).
 #
 # The paper fine-tunes for 5 epochs at $\eta_0 = 3\cdot10^{-5}$ (PoS: $2\cdot10^{-3}$); this scale uses:
 
@@ -189,15 +196,16 @@ say(experiments.baseline_finding(scores, baseline_rows))
 # Each word's **first** word-piece carries its tag; continuation pieces are labelled `X`, position 0 is
 # `[CLS]`, and no `[SEP]` is appended. With the CRF option a transition matrix $A$ scores tag paths:
 #
-# $$s(y) = \sum_t \text{logits}_{t,y_t} + \sum_{t>0} A_{y_{t-1},y_t},\qquad
-# \mathcal{L} = -\Big(s(y) - \log\sum_{y'} e^{s(y')}\Big).$$
+# $$s(y) = \sum_t \text{logits}_{t,y_t} + \sum_{t>0} A_{y_{t-1},y_t}$$
+#
+# $$\mathcal{L} = -\Big(s(y) - \log\sum_{y'} e^{s(y')}\Big).$$
 #
 # The authors' metric builds a confusion matrix $M$ over every non-pad position and label ids 0..17, computes
 # each class's $P_c = M_{cc}/\sum_r M_{rc}$, $R_c = M_{cc}/\sum_k M_{ck}$ and $F_c = 2P_cR_c/(P_c+R_c)$, and
 # averages **over all 18 ids**, absent ones and `[PAD]` included:
 #
 # $$P = \tfrac{1}{18}\textstyle\sum_{c=0}^{17} P_c,\quad R = \tfrac{1}{18}\sum_c R_c,\quad
-# F = \tfrac{1}{18}\sum_c F_c.$$
+#   F = \tfrac{1}{18}\sum_c F_c.$$
 #
 # So the paper's F1 is not the harmonic mean of its P and R. We report it, and beside it the token accuracy
 # over words' first pieces.
@@ -226,8 +234,11 @@ if "padt" in tasks:
 # a/an/the), so an answer that differs from the gold one by «ال» or «،» is wrong; we also print a clearly
 # labelled Arabic-normalised EM/F1:
 #
-# $$\text{EM} = \max_{g}\,[\text{norm}(\hat a) = \text{norm}(g)],\qquad
-# \text{F1} = \max_g \frac{2\,P R}{P + R},\ P = \frac{|\hat a \cap g|}{|\hat a|},\ R = \frac{|\hat a \cap g|}{|g|}.$$
+# $$\text{EM} = \max_{g}\,[\text{norm}(\hat a) = \text{norm}(g)]$$
+#
+# $$\text{F1} = \max_g \frac{2\,P R}{P + R}$$
+#
+# $$P = \frac{|\hat a \cap g|}{|\hat a|},\quad R = \frac{|\hat a \cap g|}{|g|}.$$
 
 # %%
 if "arcd" in tasks:

@@ -76,8 +76,12 @@ from arlm.quantization.latency import measure_files
 # Table 4 gives two sizes per model. Divide them by the parameter count $P$ and two constants appear
 # ([spec section 2.4](#spec-2-4)):
 #
-# $$\text{fine-tuned size} = \underbrace{4P}_{\text{weights}} + \underbrace{4P + 4P}_{\text{Adam } m,\ v}
-#   = 12P \text{ bytes}, \qquad \text{"quantized" size} = 4P \text{ bytes}.$$
+# $$\begin{aligned}
+# \text{fine-tuned size} &= \underbrace{4P}_{\text{weights}}
+#   + \underbrace{4P + 4P}_{\text{Adam } m,\ v} = 12P \text{ bytes}
+# \end{aligned}$$
+#
+# $$\text{"quantized" size} = 4P \text{ bytes}.$$
 #
 # A TF checkpoint stores each variable with its two Adam slots, hence 12 bytes. The "quantized" file is the
 # size of float32 weights: the authors' export applied `optimizations` only behind a flag, so the file they
@@ -99,7 +103,9 @@ paper.round(2)
 #
 # Integer quantization stores a tensor $w$ as 8-bit integers $q$ with a scale $s$ and a zero point $z$:
 #
-# $$w \approx s\,(q - z), \qquad q = \operatorname{clip}\big(\operatorname{round}(w / s) + z,\ -128,\ 127\big).$$
+# $$w \approx s\,(q - z)$$
+#
+# $$q = \operatorname{clip}\big(\operatorname{round}(w / s) + z,\ -128,\ 127\big).$$
 #
 # * **float32**: no quantization (the paper's file).
 # * **dynamic** range: weights of matmuls and the embedding table are int8, symmetric ($z = 0$,

@@ -200,8 +200,11 @@ plt.show()
 # checkpoint stores the weights and Adam's two moments, and the paper's "quantized" file stores 4 bytes per
 # parameter, i.e. float32:
 #
-# $$\text{size}_{\text{fine-tuned}} = 12P \text{ bytes}, \qquad \text{size}_{\text{paper, quantized}} = 4P,
-#   \qquad \text{size}_{\text{int8}} \approx P.$$
+# $$\text{size}_{\text{fine-tuned}} = 12P \text{ bytes}$$
+#
+# $$\text{size}_{\text{paper, quantized}} = 4P$$
+#
+# $$\text{size}_{\text{int8}} \approx P.$$
 
 # %%
 display(reporting.display(reporting.table4(run)))
