@@ -16,16 +16,19 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/07_results.ipynb)
 #
-# Chapters 1 to 6 each wrote a `results.json` into the run folder. This chapter reads them all and puts every
-# number the paper published beside the one this run produced: Table 1 (the pretraining corpus), Table 2
-# (distillation hyper-parameters), Table 3 (fine-tuning), Table 4 (sizes) and Figure 1 (vocabulary size).
-# It trains nothing, so it runs in seconds on any run folder, including one copied from a TPU run.
+# Chapters 1 to 6 each wrote a `results.json` into the run folder. This chapter reads
+# them all and puts every number the paper published beside the one this run produced:
+# Table 1 (the pretraining corpus), Table 2 (distillation hyper-parameters), Table 3
+# (fine-tuning), Table 4 (sizes) and Figure 1 (vocabulary size). It trains nothing, so
+# it runs in seconds on any run folder, including one copied from a TPU run.
 #
 # **Learning objectives**
 # - Trace each number to the chapter, scale and data that produced it.
-# - Read a replication honestly: a number this run did not produce is "not run", never zero, and a number
-#   at reduced scale is a check of the pipeline, not of the paper's claim.
-# - Relate accuracy to model size, and size to the bytes stored per parameter before and after quantization.
+# - Read a replication honestly: a number this run did not produce is "not run", never
+#   zero, and a number at reduced scale is a check of the pipeline, not of the paper's
+#   claim.
+# - Relate accuracy to model size, and size to the bytes stored per parameter before and
+#   after quantization.
 
 # %%
 # On Colab: install this book's library at the commit this page was run with (with the
@@ -73,9 +76,9 @@ pd.set_option("display.max_colwidth", None)  # sources and reasons in full
 # %% [markdown]
 # ## 7.0 How far this run is from the paper
 #
-# Before any score: what this run did next to what the paper did. The paper's side comes from its Tables 1
-# and 4 and from its training settings, which this book's `full` scale holds (appendix B.3). The last column
-# says how many times larger the paper's side is.
+# Before any score: what this run did next to what the paper did. The paper's side comes
+# from its Tables 1 and 4 and from its training settings, which this book's `full` scale
+# holds (appendix B.3). The last column says how many times larger the paper's side is.
 
 # %%
 display(reporting.display(reporting.gap_table(run), paper_columns=("the paper",)))
@@ -83,8 +86,9 @@ display(reporting.display(reporting.gap_table(run), paper_columns=("the paper",)
 # %% [markdown]
 # ## 7.1 Where each number comes from
 #
-# Every chapter records its scale; chapter 1 records the corpus it read (the data mirror's stand-ins for the
-# paper's sources, or the embedded default corpus when there is no mirror), chapter 5 the tasks it could load.
+# Every chapter records its scale; chapter 1 records the corpus it read (the data
+# mirror's stand-ins for the paper's sources, or the embedded default corpus when there
+# is no mirror), chapter 5 the tasks it could load.
 
 # %%
 display(reporting.display(reporting.provenance(run)))
@@ -93,8 +97,9 @@ print("pretraining data:", run.get("01_corpus", "data_source", default=reporting
 # %% [markdown]
 # ## 7.2 Table 1: the pretraining corpus
 #
-# The paper pretrained on 1.6B tokens from four sources. None of them is redistributable; chapter 1 maps each to
-# a stand-in of the same genre. The *shares* are what a replication can keep:
+# The paper pretrained on 1.6B tokens from four sources. None of them is
+# redistributable; chapter 1 maps each to a stand-in of the same genre. The *shares* are
+# what a replication can keep:
 #
 # $$\text{share}_s = \frac{\text{tokens}_s}{\sum_{s'} \text{tokens}_{s'}}.$$
 
@@ -115,13 +120,14 @@ else:
 # %% [markdown]
 # ## 7.3 Table 2: distillation hyper-parameters
 #
-# Chapter 3's layer-wise loss weighs the mean and variance terms by $\beta$ and $\gamma$ and the feature maps by
-# the hidden factor; chapter 4 mixes ground truth and teacher with $\alpha$:
+# Chapter 3's layer-wise loss weighs the mean and variance terms by $\beta$ and $\gamma$
+# and the feature maps by the hidden factor; chapter 4 mixes ground truth and teacher
+# with $\alpha$:
 #
 # $$\mathcal{L}_{PD} = \alpha\,\mathcal{L}_{MLM} + (1-\alpha)\,\mathcal{L}_{KD} + \mathcal{L}_{NSP}.$$
 #
-# The paper's Table 2 prints $\beta = 500$; the authors' scripts use 5000, and so does this book
-# (chapter 3 explains why; `arlm.distillation` offers both).
+# The paper's Table 2 prints $\beta = 500$; the authors' scripts use 5000, and so does
+# this book (chapter 3 explains why; `arlm.distillation` offers both).
 
 # %%
 display(reporting.display(reporting.table2(run)))
@@ -129,9 +135,10 @@ display(reporting.display(reporting.table2(run)))
 # %% [markdown]
 # ## 7.4 Table 3: fine-tuning on the eight tasks
 #
-# Scores are percentages: accuracy for the classification tasks, the paper's macro precision, recall and F1 over
-# the label ids for PADT, and SQuAD v1.1 exact match and F1 for ARCD. "not run" marks a model this run did not
-# fine-tune (set `finetune_models` in chapter 5) or a task whose data was not available.
+# Scores are percentages: accuracy for the classification tasks, the paper's macro
+# precision, recall and F1 over the label ids for PADT, and SQuAD v1.1 exact match and
+# F1 for ARCD. "not run" marks a model this run did not fine-tune (set `finetune_models`
+# in chapter 5) or a task whose data was not available.
 
 # %%
 table3 = reporting.table3(run)
@@ -141,8 +148,8 @@ for task, reason in reporting.not_run_tasks(run).items():
 say(reporting.table3_finding(table3, scale))
 
 # %% [markdown]
-# Tasks outside the paper's table that chapter 5 also ran (the ASTD 4-class variant, and the embedded hadith task
-# that stands in for all of them without the data mirror):
+# Tasks outside the paper's table that chapter 5 also ran (the ASTD 4-class variant, and
+# the embedded hadith task that stands in for all of them without the data mirror):
 
 # %%
 other = reporting.other_scores(run)
@@ -168,13 +175,14 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The `cpu` and larger scales are where these numbers begin to mean something (chapter 4 reports the
-# distillation evidence).
+# The `cpu` and larger scales are where these numbers begin to mean something (chapter 4
+# reports the distillation evidence).
 #
 # ## 7.5 Accuracy against model size
 #
-# The paper's argument in one plot: MBERTA keeps most of the teacher's accuracy with about a third of its
-# parameters. The mean is over the classification tasks each model has scores for.
+# The paper's argument in one plot: MBERTA keeps most of the teacher's accuracy with
+# about a third of its parameters. The mean is over the classification tasks each model
+# has scores for.
 
 # %%
 size_rows = pd.DataFrame(reporting.accuracy_vs_size(run))
@@ -196,9 +204,9 @@ plt.show()
 # %% [markdown]
 # ## 7.6 Table 4: parameters and sizes
 #
-# Chapter 2 reproduces the parameter counts exactly; chapter 6 explains the size columns: a fine-tuned
-# checkpoint stores the weights and Adam's two moments, and the paper's "quantized" file stores 4 bytes per
-# parameter, i.e. float32:
+# Chapter 2 reproduces the parameter counts exactly; chapter 6 explains the size
+# columns: a fine-tuned checkpoint stores the weights and Adam's two moments, and the
+# paper's "quantized" file stores 4 bytes per parameter, i.e. float32:
 #
 # $$\text{size}_{\text{fine-tuned}} = 12P \text{ bytes}$$
 #
@@ -210,7 +218,8 @@ plt.show()
 display(reporting.display(reporting.table4(run)))
 
 # %% [markdown]
-# The files chapter 6 exported at this run's scale, with their task metric and agreement with the Keras model:
+# The files chapter 6 exported at this run's scale, with their task metric and agreement
+# with the Keras model:
 
 # %%
 files = pd.DataFrame(reporting.quantized_files(run))
@@ -235,8 +244,9 @@ else:
 # %% [markdown]
 # ## 7.7 Figure 1: 30K against 50K vocabulary
 #
-# The paper plots AJGT accuracy of the two teachers against pretraining iterations and finds the 50K
-# vocabulary ahead at every iteration; it publishes no numbers, so the check is that statement.
+# The paper plots AJGT accuracy of the two teachers against pretraining iterations and
+# finds the 50K vocabulary ahead at every iteration; it publishes no numbers, so the
+# check is that statement.
 
 # %%
 points = pd.DataFrame(reporting.figure1(run))
