@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from arlm.artifacts import CHAPTERS
+from arlm.book import BOOK
 
 pytestmark = [pytest.mark.chapters, pytest.mark.browser]
 
@@ -140,6 +141,15 @@ def test_chapter_renders_offline_and_fits_the_column_at_1280_px(browser, site, c
     if arabic is not None:
         assert arabic["rtl"], f"Arabic text drawn left to right: {arabic['text']}"
     assert not page.evaluate(DIR_CHECK), "Arabic outputs without a dir attribute"
+    layout = page.evaluate(LAYOUT_CHECK)
+    assert not layout["wide"], f"wider than the {layout['column']} px text column: {layout['wide'][:10]}"
+    assert not problems, problems
+    page.close()
+
+
+@pytest.mark.parametrize("page_name", sorted(p.stem for p in BOOK.glob("*.md") if p.stem != "intro"))
+def test_book_page_fits_the_column_at_1280_px(browser, site, page_name):
+    page, problems = _open(browser, f"{site}/{page_name}.html", site)
     layout = page.evaluate(LAYOUT_CHECK)
     assert not layout["wide"], f"wider than the {layout['column']} px text column: {layout['wide'][:10]}"
     assert not problems, problems
