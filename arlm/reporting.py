@@ -215,6 +215,58 @@ def figure1_finding(points):
     return all(large[step] > small[step] for step in steps) if steps else None
 
 
+def claims(run):
+    """The paper's four claims, each checked on this run: the paper's evidence, this run's, and whether the claim
+    holds here in the direction the paper reports (True / False, or None when this run cannot test it).
+
+    1. IBERTA is close to AraBERT on Table 3; 2. MBERTA is close to IBERTA at about a third of its size;
+    3. the 50K vocabulary is ahead of the 30K one at every step of Figure 1; 4. the quantized model is within a
+    point of the float model. "Close" means within the paper's own gap plus one point.
+    """
+    rows = []
+    means = {(row["source"], row["model"]): row["mean_accuracy"] for row in accuracy_vs_size(run)}
+    paper_gap = means.get(("paper", "AraBERT"), 0) - means.get(("paper", "IBERTA"), 0)
+    rows.append({"claim": "IBERTA is close to AraBERT (Table 3 accuracy)",
+                 "paper": f"{paper_gap:+.1f} points (AraBERT - IBERTA)",
+                 "this run": "AraBERT is not fine-tuned by this book", "holds": None})
+    paper_gap = means.get(("paper", "IBERTA"), 0) - means.get(("paper", "MBERTA"), 0)
+    ours = [means.get(("ours", m)) for m in ("IBERTA", "MBERTA")]
+    gap = None if None in ours else ours[0] - ours[1]
+    rows.append({"claim": "MBERTA is close to IBERTA at a third of its size",
+                 "paper": f"{paper_gap:+.1f} points (IBERTA - MBERTA)",
+                 "this run": "needs both fine-tuned" if gap is None else f"{gap:+.1f} points (IBERTA - MBERTA)",
+                 "holds": None if gap is None else gap <= paper_gap + 1})
+    finding = figure1_finding(figure1(run))
+    rows.append({"claim": "50K vocabulary ahead of 30K at every step (Figure 1)", "paper": "ahead at every step",
+                 "this run": {None: "no Figure 1 points", True: "ahead at every step",
+                              False: "not ahead at every step"}[finding], "holds": finding})
+    drop = run.get("06_quantization", "dynamic_accuracy_drop")
+    rows.append({"claim": "quantized within a point of float (dynamic int8)", "paper": "within a point",
+                 "this run": "chapter 6 has not run" if drop is None else f"{100 * drop:.1f} points lower",
+                 "holds": None if drop is None else 100 * drop <= 1})
+    return rows
+
+
+def claims_finding(rows, scale):
+    """A sentence summing up `claims`: how many hold at this scale, how many do not and why, how many are untested.
+
+    Args:
+        rows (list[dict]): `claims`'s rows.
+        scale (str): the run's scale.
+    """
+    held = [row["claim"] for row in rows if row["holds"] is True]
+    failed = [row["claim"] for row in rows if row["holds"] is False]
+    untested = [row["claim"] for row in rows if row["holds"] is None]
+    said = f"At `{scale}` scale {len(held)} of the paper's {len(rows)} claims hold in the paper's direction"
+    if failed:
+        why = ("these models had a small fraction of the paper's training (the gap table above)" if scale != "full"
+               else "chapters 4-6 discuss each")
+        said += f"; {len(failed)} {'does' if len(failed) == 1 else 'do'} not ({'; '.join(failed)}): {why}"
+    if untested:
+        said += f"; {len(untested)} cannot be tested by this run ({'; '.join(untested)})"
+    return said + "."
+
+
 def accuracy_vs_size(run):
     """Mean Table 3 classification accuracy against parameters, paper and ours (full-size counts).
 

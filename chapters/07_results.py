@@ -84,6 +84,17 @@ pd.set_option("display.max_colwidth", None)  # sources and reasons in full
 display(reporting.display(reporting.gap_table(run), paper_columns=("the paper",)))
 
 # %% [markdown]
+# ### The paper's claims at this scale
+#
+# The paper's four findings, each checked on this run's numbers ("close" means within the
+# paper's own gap plus one point; `reporting.claims`):
+
+# %%
+claim_rows = reporting.claims(run)
+display(pd.DataFrame(claim_rows).set_index("claim"))
+say(reporting.claims_finding(claim_rows, scale))
+
+# %% [markdown]
 # ## 7.1 Where each number comes from
 #
 # Every chapter records its scale; chapter 1 records the corpus it read (the data
@@ -309,4 +320,4 @@ print(close_to_paper(reporting.table3(run)) or "none at this scale")
 # ## Results
 
 # %%
-ch.write_results(reporting.summary(run))
+ch.write_results({**reporting.summary(run), "claims": claim_rows})
