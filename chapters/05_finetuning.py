@@ -68,6 +68,7 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import display
 
+from arlm import reporting
 from arlm.prose import say
 from arlm.tasks import baselines, experiments, finetune, loaders, metrics
 from arlm.tokenizer import WordPieceTokenizer
@@ -305,6 +306,11 @@ if figure1_points:
     sns.lineplot(data=points, x="step", y="accuracy", hue="teacher", marker="o", ax=ax)
     ax.set(xlabel="pretraining steps", ylabel="AJGT accuracy", title="Figure 1 at this scale")
     plt.show()
+    ahead = reporting.figure1_finding(figure1_points)
+    say({True: "As in the paper, the larger vocabulary's teacher is ahead at every step.",
+         False: f"Unlike the paper's, the larger vocabulary's teacher is not ahead at every step "
+                f"at `{scale}` scale, with {len(points)} points.",
+         None: "The two teachers have no step in common to compare."}[ahead])
 else:
     print(f"Figure 1 not run: {figure1_note}")
 
