@@ -122,6 +122,36 @@ def table3(run):
     return rows
 
 
+def baselines(run):
+    """``{Table 3 dataset: {"majority": %, "tfidf": %}}``: chapter 5's baselines on the same test examples."""
+    from arlm.tasks.experiments import TABLE3
+
+    return {TABLE3[row["task"]][0]: {"majority": _percent(row["majority_accuracy"]),
+                                     "tfidf": _percent(row["tfidf_lr_accuracy"])}
+            for row in run.get("05_finetuning", "baselines", default=[]) if row["task"] in TABLE3}
+
+
+def table3_compact(run):
+    """`table3` for a narrow page: one column per model holding "paper / ours" ("–" where the paper has no
+    number or this run none), and the majority-class and TF-IDF baselines of this run beside the accuracy
+    rows."""
+    found = baselines(run)
+    rows = []
+    for row in table3(run):
+        record = {"dataset": row["dataset"], "metric": row["metric"].replace("exact_match", "EM")}
+        for model in PAPER_NAMES.values():
+            paper_value, ours = row[f"paper {model}"], row[f"ours {model}"]
+            record[model] = f"{_cell(paper_value)} / {_cell(ours)}"
+        base = found.get(row["dataset"], {}) if row["metric"] == "accuracy" else {}
+        record["majority"], record["TF-IDF"] = base.get("majority"), base.get("tfidf")
+        rows.append(record)
+    return rows
+
+
+def _cell(value):
+    return "–" if value is None else f"{value:.1f}"
+
+
 def table3_finding(rows, scale):
     """A sentence on how much of Table 3 this run filled and how far its scores are from the paper's.
 

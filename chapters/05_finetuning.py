@@ -277,12 +277,14 @@ say(f"This run is at scale `{scale}`: its models saw {cfg.teacher_steps:,} teach
     f"at most {cfg.finetune_max_train_examples or 'all'} training examples per task. "
     + ("At `tiny` the numbers say only that the pipeline runs end to end." if scale == "tiny" else ""))
 columns = {model.name: model.column for model in models}
-table = pd.DataFrame(experiments.table3({(columns[m], t): s for (m, t), s in scores.items()}))
+ours = {(columns[m], t): s for (m, t), s in scores.items()}
+table = pd.DataFrame(experiments.table3(ours, baseline_rows))
 if table.empty:
     print("no Table 3 task ran")
 else:
     display(table)
-    long = table.melt(id_vars=["dataset", "metric", "model"], value_vars=["paper", "ours"], var_name="source")
+    bars = [c for c in ("paper", "ours", "majority", "tfidf") if c in table]
+    long = table.melt(id_vars=["dataset", "metric", "model"], value_vars=bars, var_name="source")
     long["row"] = long["dataset"] + " " + long["metric"] + " (" + long["model"] + ")"  # one bar pair per model
     fig, ax = plt.subplots(figsize=(7, 0.45 * long["row"].nunique() + 1.5))
     sns.barplot(data=long, y="row", x="value", hue="source", ax=ax)

@@ -77,3 +77,24 @@ def test_claims_read_figure1_and_quantization_results(tmp_path):
     assert figure1["holds"] is True and quantized["holds"] is False and "2.0 points lower" in quantized["this run"]
     said = reporting.claims_finding(reporting.claims(run), "cpu")
     assert "1 does not (quantized within a point" in said and "gap table" in said
+
+
+def test_table3_compact_puts_paper_and_ours_in_one_cell_with_the_baselines(tmp_path):
+    run = reporting.Run(tmp_path, {"05_finetuning": {
+        "table3": [{"dataset": "AJGT", "metric": "accuracy", "model": "MBERTA", "ours": 61.2}],
+        "baselines": [{"task": "ajgt", "majority_accuracy": 0.5, "tfidf_lr_accuracy": 0.83}]}})
+    rows = {(row["dataset"], row["metric"]): row for row in reporting.table3_compact(run)}
+    ajgt = rows[("AJGT", "accuracy")]
+    assert ajgt["MBERTA"].endswith(" / 61.2") and ajgt["IBERTA"].endswith(" / –")
+    assert (ajgt["majority"], ajgt["TF-IDF"]) == (50.0, 83.0)
+    assert rows[("PADT", "f1")]["majority"] is None and ("ARCD", "EM") in rows
+
+
+def test_chapter5_table3_has_the_baselines_beside_accuracy_rows():
+    baselines = [{"task": "ajgt", "majority_accuracy": 0.531, "tfidf_lr_accuracy": 0.93}]
+    rows = experiments.table3({("MBERTA", "ajgt"): {"accuracy": 0.5}, ("MBERTA", "padt"):
+                               {"precision": 0.1, "recall": 0.2, "f1": 0.15}}, baselines)
+    ajgt = next(row for row in rows if row["dataset"] == "AJGT")
+    assert (ajgt["ours"], ajgt["majority"], ajgt["tfidf"]) == (50.0, 53.1, 93.0)
+    assert all(row["majority"] is None for row in rows if row["dataset"] == "PADT")
+    assert "majority" not in experiments.table3({("MBERTA", "ajgt"): {"accuracy": 0.5}})[0]

@@ -114,11 +114,13 @@ def save_model(ch, keras_model, stem, task, vocab_path, max_seq_length):
     return folder / f"{stem}.keras"
 
 
-def table3(results):
+def table3(results, baseline_rows=()):
     """Rows (dataset, metric, model column, paper, ours) for every score we have; ours in percent.
 
     `results` maps ``(column, task name)`` to a scores dict (fractions for accuracy/PADT, percent for SQuAD).
+    With `baseline_rows` (chapter 5's, per task), accuracy rows also get ``majority`` and ``tfidf`` (percent).
     """
+    baselines = {row["task"]: row for row in baseline_rows}
     from arlm import paper
 
     paper_rows = {(row["dataset"], row["metric"]): row for row in paper.table("table3_results")}
@@ -132,6 +134,10 @@ def table3(results):
             reference = paper_rows.get((dataset, metric), {}).get(column)
             rows.append({"dataset": dataset, "metric": metric, "model": column, "paper": reference,
                          "ours": round(float(ours), 1)})
+            if baseline_rows:
+                base = baselines.get(task_name) if metric == "accuracy" else None
+                rows[-1]["majority"] = None if base is None else round(100 * base["majority_accuracy"], 1)
+                rows[-1]["tfidf"] = None if base is None else round(100 * base["tfidf_lr_accuracy"], 1)
     return rows
 
 
