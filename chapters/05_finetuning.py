@@ -99,10 +99,12 @@ tasks, not_run = {}, {}
 for name in loaders.LOADERS:
     try:
         tasks[name] = loaders.load_task(name, dev=dev_split, seed=cfg.seed)
+    except arlm.errors.DownloadError:
+        not_run[name] = "not run: not in the data mirror, and no network to download it"
     except arlm.errors.DatasetError as error:
-        not_run[name] = f"not run (offline): {error}"
-for name, reason in not_run.items():
-    print(f"{name}: {reason}")
+        not_run[name] = f"not run: {error}"
+if not_run:
+    display(pd.DataFrame({"reason": not_run}).rename_axis("task"))
 summary = pd.DataFrame([task.summary() for task in tasks.values()]).set_index("task")
 display(summary.drop(columns=["labels"]))
 

@@ -156,8 +156,9 @@ display(reporting.display(reporting.table2(run)))
 # %%
 table3 = reporting.table3(run)
 display(reporting.display(reporting.table3_compact(run)).set_index(["dataset", "metric"]))
-for task, reason in reporting.not_run_tasks(run).items():
-    print(f"{task}: {reason}")
+not_run = reporting.not_run_tasks(run)
+if not_run:
+    display(pd.DataFrame({"reason": not_run}).rename_axis("task"))
 say(reporting.table3_finding(table3, scale))
 
 # %% [markdown]
