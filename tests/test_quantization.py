@@ -170,6 +170,24 @@ def test_op_profile_times_every_op_and_names_those_off_xnnpack(finetuned):
     assert ops["BATCH_MATMUL"]["off_xnnpack"] > 0
 
 
+def test_profile_finding_names_the_ops_each_file_moves_off_xnnpack():
+    from arlm.quantization.profile import profile_finding
+
+    def entry(op, count, off, share):
+        return {"op": op, "count": count, "off_xnnpack": off, "ms": share, "share": share}
+
+    profiles = {"float32": [entry("FULLY_CONNECTED", 10, 0, 0.9), entry("GATHER", 2, 2, 0.1)],
+                "int8": [entry("BATCH_MATMUL", 4, 4, 0.6), entry("FULLY_CONNECTED", 10, 0, 0.3),
+                         entry("GATHER", 2, 2, 0.1)],
+                "int8_mixed": [entry("FULLY_CONNECTED", 10, 0, 0.8), entry("GATHER", 2, 2, 0.2)]}
+    text = profile_finding(profiles, {"float32": 2.0, "int8": 4.0, "int8_mixed": 1.0}, "m, 1 thread")
+    lines = text.splitlines()
+    assert "`GATHER`" in lines[0]
+    assert "0.50x the float32 speed" in lines[1] and "`BATCH_MATMUL` (4 of 4), 60%" in lines[1]
+    assert "GATHER" not in lines[1]  # off XNNPACK in float32 too: not this file's doing
+    assert "2.00x faster than float32" in lines[2] and "runs here too" in lines[2]
+
+
 def test_builtin_kernels_compute_what_xnnpack_computes(finetuned):
     from arlm.quantization.interpreter import TFLiteModel
 

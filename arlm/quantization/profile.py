@@ -223,3 +223,34 @@ def by_op(rows):
         entry["share"] += row["share"]
         entry["off_xnnpack"] += 0 if row["xnnpack"] else row["count"]
     return sorted(summary.values(), key=lambda entry: -entry["ms"])
+
+
+def _off_xnnpack(profiles, precision):
+    """`by_op` entries of `precision` with more instances off XNNPACK than in the float32 file."""
+    float32_off = {entry["op"]: entry["off_xnnpack"] for entry in profiles.get("float32", [])}
+    return [e for e in profiles[precision] if e["off_xnnpack"] > float32_off.get(e["op"], 0)]
+
+
+def profile_finding(profiles, latency_ms, label):
+    """Sentences (Markdown) on what the profile says about each quantized file against the float32 one.
+
+    Args:
+        profiles (dict): ``{precision: by_op(op_profile(file))}``, ``float32`` among them.
+        latency_ms (dict): ``{precision: whole-file latency in ms}`` at the profile's thread count.
+        label (str): what was measured, e.g. ``"mberta_ajgt, sequence 64, 1 thread"``.
+    """
+    common = ", ".join(f"`{e['op']}`" for e in profiles["float32"] if e["off_xnnpack"])
+    lines = [f"{label}. Ops off XNNPACK in every file, float32 included: {common or 'none'}."]
+    for precision in (p for p in profiles if p != "float32" and p in latency_ms):
+        ratio = latency_ms["float32"] / latency_ms[precision]
+        speed = f"{ratio:.2f}x the float32 speed" if ratio < 1 else f"{ratio:.2f}x faster than float32"
+        off = _off_xnnpack(profiles, precision)
+        if off:
+            names = ", ".join(f"`{e['op']}` ({e['off_xnnpack']} of {e['count']})" for e in off)
+            share = sum(e["share"] for e in off)
+            where = (f"ops that leave XNNPACK in this file alone: {names}, {share:.0%} of its op time, each also "
+                     "a hand-over between XNNPACK and a built-in kernel")
+        else:
+            where = "every op that XNNPACK runs in the float32 file, it runs here too"
+        lines.append(f"- **{precision}** runs at {speed}; {where}.")
+    return "\n".join(lines)
