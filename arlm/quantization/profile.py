@@ -243,7 +243,8 @@ def profile_finding(profiles, latency_ms, label):
     lines = [f"{label}. Ops off XNNPACK in every file, float32 included: {common or 'none'}."]
     for precision in (p for p in profiles if p != "float32" and p in latency_ms):
         ratio = latency_ms["float32"] / latency_ms[precision]
-        speed = f"{ratio:.2f}x the float32 speed" if ratio < 1 else f"{ratio:.2f}x faster than float32"
+        verdict = "slower" if ratio < 0.95 else "faster" if ratio > 1.05 else "about as fast"
+        speed = f"{ratio:.2f}x the float32 speed ({verdict})"
         off = _off_xnnpack(profiles, precision)
         if off:
             names = ", ".join(f"`{e['op']}` ({e['off_xnnpack']} of {e['count']})" for e in off)
