@@ -131,11 +131,8 @@ paper.round(2)
 # instead of tracing the model four times:
 
 # %%
-for precision, meaning in PRECISIONS.items():
-    print(f"{precision:8s} {meaning}")
-    calibrated = precision in export.CALIBRATED
-    kwargs = export.converter_kwargs(precision, representative=(lambda: iter([])) if calibrated else None)
-    print(f"{'':8s} {kwargs}")
+display(pd.DataFrame({precision: {"meaning": meaning, **export.converter_settings(precision)}
+                      for precision, meaning in PRECISIONS.items()}).T.fillna(""))
 
 # %% [markdown]
 # Every file has the fixed input signature `[1, max_seq_length]` int32 `token_ids`,

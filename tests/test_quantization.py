@@ -268,3 +268,13 @@ def test_sidecar_records_what_predict_needs(finetuned, tmp_path):
     write_sidecar(path, finetuned["vocab"], "classification", ["0", "1"], MAX_SEQ, "float32")
     info = json.loads(path.with_suffix(".json").read_text())
     assert info["vocab"] == "m.vocab.txt" and info["labels"] == ["0", "1"] and info["max_seq_length"] == MAX_SEQ
+
+
+def test_converter_settings_read_as_names():
+    from arlm.quantization import PRECISIONS, export
+
+    settings = {precision: export.converter_settings(precision) for precision in PRECISIONS}
+    assert settings["float32"] == {"supported_ops": "TFLITE_BUILTINS"}
+    assert settings["int8"]["representative_dataset"] == "calibration examples"
+    assert settings["float16"]["supported_types"] == "float16"
+    assert not any("<" in value for row in settings.values() for value in row.values())

@@ -90,6 +90,14 @@ def converter_kwargs(precision, representative=None):
     return kwargs
 
 
+def converter_settings(precision):
+    """`converter_kwargs` of `precision` for reading: ``{setting: "A, B"}`` with enum names, not reprs."""
+    kwargs = converter_kwargs(precision, representative=(lambda: iter([])) if precision in CALIBRATED else None)
+    flat = {**kwargs.pop("target_spec"), **kwargs}
+    return {key: "calibration examples" if callable(value)
+            else ", ".join(getattr(v, "name", str(v)) for v in value) for key, value in flat.items()}
+
+
 def input_signature(max_seq_length, batch_size=1):
     import tensorflow as tf
 
