@@ -297,10 +297,7 @@ axes[1].hist(masked, bins=np.arange(0.5, cfg.max_predictions_per_seq + 1.5), col
 axes[1].set(title="Masked positions per example", xlabel="masked tokens")
 plt.tight_layout()
 plt.show()
-short = np.mean(np.array(lengths) < 0.9 * cfg.max_seq_length)
-say(f"{short:.0%} of these examples are shorter than 90% of `max_seq_length` "
-    f"({cfg.max_seq_length}): the targets that `short_seq_prob` shortens and the last "
-    "chunks of documents. Chunks hold whole sentences, so long sentences fill examples.")
+say(pdata.length_finding(lengths, cfg.max_seq_length))
 
 # %% [markdown]
 # ## 1.5 Static or dynamic masking?

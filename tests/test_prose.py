@@ -98,3 +98,8 @@ def test_chapter5_table3_has_the_baselines_beside_accuracy_rows():
     assert (ajgt["ours"], ajgt["majority"], ajgt["tfidf"]) == (50.0, 53.1, 93.0)
     assert all(row["majority"] is None for row in rows if row["dataset"] == "PADT")
     assert "majority" not in experiments.table3({("MBERTA", "ajgt"): {"accuracy": 0.5}})[0]
+
+
+def test_length_finding_reads_full_and_partly_short_examples():
+    assert pdata.length_finding([64, 64, 63], 64).startswith("None of these 3 examples")
+    assert pdata.length_finding([64, 20, 64, 30], 64).startswith("50% of these examples")

@@ -207,6 +207,22 @@ def random_next_finding(meta, max_seq_length):
             "and a random B puts the chunk's unused sentences back, so such chunks make more examples.")
 
 
+def length_finding(lengths, max_seq_length):
+    """A sentence on how full the examples are, from their token counts.
+
+    Args:
+        lengths (list[int]): tokens per example (``padding_mask`` sums).
+        max_seq_length (int): the examples' length.
+    """
+    short = sum(length < 0.9 * max_seq_length for length in lengths) / max(1, len(lengths))
+    if not short:
+        return (f"None of these {len(lengths)} examples is shorter than 90% of `max_seq_length` "
+                f"({max_seq_length}): chunks hold whole sentences, and here one sentence already fills even "
+                "the short targets that `short_seq_prob` asks for.")
+    return (f"{short:.0%} of these examples are shorter than 90% of `max_seq_length` ({max_seq_length}): "
+            "the short targets that `short_seq_prob` asks for and the last chunks of documents.")
+
+
 def read_meta(directory):
     from arlm.io import read_json
 
