@@ -287,7 +287,8 @@ def claims_finding(rows, scale):
     held = [row["claim"] for row in rows if row["holds"] is True]
     failed = [row["claim"] for row in rows if row["holds"] is False]
     untested = [row["claim"] for row in rows if row["holds"] is None]
-    said = f"At `{scale}` scale {len(held)} of the paper's {len(rows)} claims hold in the paper's direction"
+    said = (f"At `{scale}` scale {len(held)} of the paper's {len(rows)} claims "
+            f"{'holds' if len(held) == 1 else 'hold'} in the paper's direction")
     if failed:
         why = ("these models had a small fraction of the paper's training (the gap table above)" if scale != "full"
                else "chapters 4-6 discuss each")

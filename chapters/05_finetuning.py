@@ -275,8 +275,9 @@ if "arcd" in tasks:
 # Paper numbers come from `arlm.paper.table("table3_results")`; ours are this run's:
 
 # %%
-say(f"This run is at scale `{scale}`: its models saw {cfg.teacher_steps:,} teacher updates and "
-    f"at most {cfg.finetune_max_train_examples or 'all'} training examples per task. "
+say(f"This run is at scale `{scale}`: its teacher was pretrained for {cfg.teacher_steps:,} updates, "
+    f"and each model fine-tuned on at most {cfg.finetune_max_train_examples or 'all'} training "
+    "examples per task. "
     + ("At `tiny` the numbers say only that the pipeline runs end to end." if scale == "tiny" else ""))
 columns = {model.name: model.column for model in models}
 ours = {(columns[m], t): s for (m, t), s in scores.items()}

@@ -65,7 +65,7 @@ def test_claims_on_an_empty_run_are_untested_and_said_so(tmp_path):
     rows = reporting.claims(run)
     assert len(rows) == 4 and all(row["holds"] is None for row in rows)
     said = reporting.claims_finding(rows, "tiny")
-    assert said.startswith("At `tiny` scale 0 of the paper's 4 claims hold") and "4 cannot be tested" in said
+    assert said.startswith("At `tiny` scale 0 of the paper's 4 claims hold in") and "4 cannot be tested" in said
 
 
 def test_claims_read_figure1_and_quantization_results(tmp_path):
