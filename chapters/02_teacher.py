@@ -272,8 +272,8 @@ first = summarize_history(histories["iberta"])
 display(Markdown(
     f"In this run (`{scale}`) the IBERTA teacher took {first['steps']} steps; its loss "
     f"went from {first['loss_first']:.2f} to {first['loss_last']:.2f} and its "
-    f"masked-LM accuracy ended at {first['mlm_accuracy_last']:.1%}, against {plateau:.1%} for "
-    f"always guessing the most frequent piece" + (
+    f"masked-LM accuracy ended at {first['mlm_accuracy_last']:.1%}, against "
+    f"{plateau:.1%} for always guessing the most frequent piece" + (
         ": it has not yet learnt more than the piece frequencies." if
         first["mlm_accuracy_last"] <= plateau else ".")))
 
