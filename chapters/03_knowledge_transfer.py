@@ -276,8 +276,8 @@ display(Markdown(
     f"In this run (`{scale}`): {L} blocks x {S} steps = {kt_model.total_steps} steps "
     f"of transfer. On the sentence of 3.5 the student's attention cross-entropy in "
     f"block {layer} is {attention_kl:.3f}; its floor, the teacher's own entropy "
-    f"(KL = 0), is {floor:.3f}, and uniform attention over {len(ids)} pieces would have "
-    f"{np.log(len(ids)):.3f}" + (
+    f"(KL = 0), is {floor:.3f}, and uniform attention over {len(ids)} pieces would "
+    f"have {np.log(len(ids)):.3f}" + (
         " (the teacher's maps are close to uniform: nothing to transfer yet)."
         if floor > 0.95 * np.log(len(ids)) else ".")))
 
