@@ -437,7 +437,7 @@ print(f"the two students' attention cross-entropies differ by {gap:.2e}; "
 # the squared error, bounded and flat where a probability nears 0 or 1, pushes less
 # where the maps disagree most. The KL form needs no run: it differs from the
 # cross-entropy by the teacher's entropy, a constant, so its gradients and the trained
-# student are the same (exercise 3.1).
+# student are the same ({ref}`ex-3-1`).
 # ```
 
 # %% [markdown]

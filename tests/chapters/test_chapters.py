@@ -79,6 +79,16 @@ def test_book_index_lists_every_chapter(built_book):
         assert (built_book / "chapters" / f"{chapter}.html").exists()
 
 
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_exercises_render_with_hidden_solutions(book_run, built_book, chapter):
+    page = (built_book / "chapters" / f"{chapter}.html").read_text(encoding="utf-8")
+    labels = re.findall(r'<div class="exercise admonition" id="(ex-\d+-\d+)">', page)
+    assert len(labels) >= 4, f"{chapter}: {len(labels)} exercises rendered"
+    # one solution per exercise, collapsed (a dropdown), and each solution's code input hidden
+    assert page.count('class="solution dropdown admonition"') == len(labels)
+    assert page.count("tag_hide-input") >= len(labels)
+
 def test_results_chapter_is_filled_from_the_run(book_run, built_book):
     page = (built_book / "chapters" / "07_results.html").read_text(encoding="utf-8")
     corpus = json.loads((book_run / "01_corpus" / "results.json").read_text(encoding="utf-8"))
