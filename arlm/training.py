@@ -114,7 +114,8 @@ def count_lines(path):
         return sum(1 for line in handle if line.strip())
 
 
-def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None, verbose="auto"):
+def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None, verbose="auto", optimizer="lamb",
+                  model_overrides=None):
     """Pretrain preset ``preset`` (shrunk to scale ``cfg``) on chapter 1's TFRecords in ``data_dir``.
 
     Reads ``meta.json`` for the sequence length and prediction slots; the vocabulary size is the number of
@@ -124,14 +125,23 @@ def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None
     steps. Builds and trains inside the current runtime's scope. The trained pretrainer is saved as
     ``work_dir/model.keras``; a rerun after that loads it instead of training again.
     Returns ``(pretrainer, history records)``.
+
+    Args:
+        optimizer (str): ``"lamb"`` (the paper's) or ``"adamw"`` (`arlm.optimizers.make_optimizer`).
+        model_overrides (dict | None): `MobileBertConfig` fields changed after scaling the preset, e.g.
+            ``{"normalization_type": "no_norm"}`` (a variant of the method; recorded in the stage's config).
     """
     from arlm.models import MobileBertBackbone, MobileBertPretrainer, load_model, preset_at_scale
     from arlm.pretraining_data import load_dataset, read_meta
 
     meta = read_meta(data_dir)
     config = preset_at_scale(preset, cfg, vocab_size=count_lines(vocab_path))
+    if model_overrides:
+        config = config.replace(**model_overrides)
+    # the paper's optimizer leaves the stage config as it was, so earlier runs are reused
+    extra = {} if optimizer == "lamb" else {"optimizer": optimizer}
     stage = Stage(work_dir, stage_config(cfg, TEACHER_KEYS, preset=preset, model=config.to_dict(),
-                                         max_seq_length=meta["max_seq_length"]))
+                                         max_seq_length=meta["max_seq_length"], **extra))
     if stage.finished:
         return load_model(stage.output("model")), stage.history()
     if meta["max_seq_length"] > config.max_position_embeddings:
@@ -147,7 +157,7 @@ def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None
         x, _ = next(iter(make_dataset().take(1)))
         pretrainer(x)  # built before a checkpoint is restored into it
         compile_pretrainer(pretrainer, cfg.teacher_learning_rate, cfg.teacher_steps, cfg.warmup_steps,
-                           jit_compile=runtime.current().jit_compile(cfg.jit_compile),
+                           optimizer=optimizer, jit_compile=runtime.current().jit_compile(cfg.jit_compile),
                            run_eagerly=eager(cfg, cfg.teacher_steps),
                            gradient_accumulation_steps=cfg.gradient_accumulation_steps)
     steps = snapshot_steps(cfg.teacher_steps, cfg.figure1_checkpoints) if snapshot_dir else ()

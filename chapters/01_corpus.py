@@ -335,35 +335,201 @@ print(f"{bytes_per_instance:.0f} bytes per stored example; static masking stores
       f"{cfg.dupe_factor} copies of each sequence, dynamic masking needs one.")
 
 # %% [markdown]
+# ## Summary
+#
+# - BERT's `do_lower_case=True` is not a no-op for Arabic: it decomposes (NFD) and drops
+#   every combining mark, so it removes the diacritics *and* the hamza and madda written
+#   above or below a letter (أ→ا, ؤ→و, آ→ا). `arlm.text.normalize` makes the same choice
+#   explicitly, before training the vocabulary.
+# - A WordPiece vocabulary is trained on the corpus itself; a larger vocabulary splits a
+#   word into fewer pieces, so the same text gives shorter sequences.
+# - A pretraining example is `[CLS] A [SEP] B [SEP]`; B is a random span of another
+#   document half the time, and always when the chunk holds a single sentence, so the
+#   random-next share is at least one half.
+# - $n = \min(P, \max(1, \mathrm{round}(0.15\,|x|)))$ positions are masked, 80%
+#   `[MASK]`, 10% kept, 10% random: `max_predictions_per_seq` $P$ caps the rate on long
+#   examples.
+# - Static masking stores `dupe_factor` masked copies of each sequence; dynamic masking
+#   stores one and draws new positions every epoch, so it masks more distinct tokens
+#   over the same epochs.
+
+# %%
+from IPython.display import Markdown
+
+pieces = oov_table["pieces_per_word"]
+names = ", ".join(s.name for s in selection.sources)
+random_next = meta["pretraining"]["next_sentence_random_ratio"]
+display(Markdown(
+    f"In this run (`{scale}`, corpus {names}): {pieces['vocab.txt']:.2f} pieces per "
+    f"held-out word with `vocab.txt` ({tok.vocab_size:,} tokens) and "
+    f"{pieces['vocab_small.txt']:.2f} with `vocab_small.txt` "
+    f"({tok_small.vocab_size:,}); {random_next:.0%} of the examples have a random next "
+    f"segment; after 4 epochs dynamic masking has masked "
+    f"{coverage['dynamic (RoBERTa)'][-1]:.0%} of the tokens, static masking "
+    f"{coverage['static (BERT)'][-1]:.0%}."))
+
+# %% [markdown]
 # ## Exercises
 #
-# **Exercise 1.** Which of the words سأل، مسؤول، قرآن keep their spelling under BERT's `do_lower_case=True`?
-# Check with `arlm.text.bert_lowercase` and compare with `arlm.text.normalize`.
+# ```{exercise} Easy: BERT lowercasing and the hamza
+# :label: ex-1-1
+# Which of the words سأل، مسؤول، قرآن keep their spelling under BERT's
+# `do_lower_case=True`? Check with `arlm.text.bert_lowercase` and compare with
+# `arlm.text.normalize`.
+# ```
 
-# %% tags=["solution", "hide-cell"]
-for word in ("سأل", "مسؤول", "قرآن"):
-    print(word, "->", text.bert_lowercase(word), "| normalize:", text.normalize(word))
-# None keeps it: the hamza and the madda are combining marks after NFD. normalize makes the same choice up front.
-
-# %% [markdown]
-# **Exercise 2.** How many positions are masked in a full 128-token example with `max_predictions_per_seq` 20,
-# and in a full 512-token example? What share of the 512 tokens is that?
-
-# %% tags=["solution", "hide-cell"]
-for length in (128, 512):
-    n = min(20, max(1, round(0.15 * length)))
-    print(length, n, f"{n / length:.1%}")
-# 19 of 128 (14.8%), but only 20 of 512 (3.9%): the paper's max_predictions_per_seq of 20 caps masking at 512.
+# %% tags=["solution", "hide-input"]
+words = ["سأل", "مسؤول", "قرآن"]
+display(pd.DataFrame({"word": words,
+                      "bert_lowercase": [text.bert_lowercase(w) for w in words],
+                      "normalize": [text.normalize(w) for w in words]}))
+kept = [w for w in words if text.bert_lowercase(w) == w]
+print("keep their spelling:", "، ".join(kept) if kept else "none of them")
 
 # %% [markdown]
-# **Exercise 3.** With `meta.json`, compute how full the examples are on average (tokens per example divided by
-# `max_seq_length`). Why is it below 1?
+# ```{solution} ex-1-1
+# :class: dropdown
+# The line under the table names the words that survive. After NFD the hamza (أ، ؤ) and
+# the madda (آ) are combining marks, and BERT's lowercasing deletes every combining
+# mark, as it deletes the diacritics. The normalizer makes the same choice up front, so
+# the vocabulary never sees the marks.
+# ```
 
-# %% tags=["solution", "hide-cell"]
+# %% [markdown]
+# ```{exercise} Easy: the cap on masked positions
+# :label: ex-1-2
+# How many positions are masked in a full example of 128 tokens with
+# `max_predictions_per_seq` 20, in a full example of 512 tokens, and in a full example
+# of this run's `max_seq_length` with its `max_predictions_per_seq`? What share of the
+# tokens is that each time?
+# ```
+
+# %% tags=["solution", "hide-input"]
+def masked_count(length, cap, prob=0.15):
+    return min(cap, max(1, round(prob * length)))
+
+
+cases = [(128, 20), (512, 20), (cfg.max_seq_length, cfg.max_predictions_per_seq)]
+display(pd.DataFrame([{"tokens": n, "cap P": p, "masked": masked_count(n, p),
+                       "share": f"{masked_count(n, p) / n:.1%}"} for n, p in cases]))
+
+# %% [markdown]
+# ```{solution} ex-1-2
+# :class: dropdown
+# $0.15 \cdot 128 = 19.2$ rounds to 19 (14.8%), under the cap; $0.15 \cdot 512 = 76.8$
+# is capped at 20, only 3.9% of the tokens. The paper's `max_predictions_per_seq` of 20
+# with 512-token examples masks a quarter of what BERT's 15% asks for; BERT itself used
+# 76 at 512. The last row is this run's setting.
+# ```
+
+# %% [markdown]
+# ```{exercise} Medium: how full are the examples?
+# :label: ex-1-3
+# From `meta.json` (`pdata.read_meta`), compute how full the examples are on average
+# (tokens per example divided by `max_seq_length`), and from the batches of 1.7
+# (`lengths`) the share of examples shorter than half of `max_seq_length`. Which two
+# rules of the generator make examples short, and which rule fills them?
+# ```
+
+# %% tags=["solution", "hide-input"]
 m = pdata.read_meta(ch.path("pretraining"))
-print(f"{m['tokens'] / m['instances'] / m['max_seq_length']:.1%} full")
-# short_seq_prob = 0.1 asks for a short target length, and a document's last chunk may be short; but chunks hold
-# whole sentences, and one long news sentence already overshoots a short target, so examples are nearly full.
+fullness = m["tokens"] / m["instances"] / m["max_seq_length"]
+short = float(np.mean(np.asarray(lengths) < m["max_seq_length"] / 2))
+half = m["max_seq_length"] // 2
+print(f"examples are {fullness:.1%} full on average; {short:.1%} of them are shorter "
+      f"than {half} tokens (short_seq_prob = {m['short_seq_prob']})")
+print("nearly full: sentences overshoot short targets" if fullness > 0.9 else
+      "well below full: short targets and short documents show")
+
+# %% [markdown]
+# ```{solution} ex-1-3
+# :class: dropdown
+# Examples are short when `short_seq_prob` (10% of the documents) draws a target length
+# in $[2, \texttt{max\_seq\_length} - 3]$, and when a document's last chunk has too
+# little text left. They are filled because a chunk takes whole sentences until it
+# reaches its target: one long sentence overshoots a short target and is then truncated
+# to the full length. The printed values say how much each rule shows on this corpus:
+# with long sentences (news) examples are nearly full, with short ones (hadith) the
+# short targets show.
+# ```
+
+# %% [markdown]
+# ```{exercise} Medium: what the vocabulary size buys
+# :label: ex-1-4
+# Take the 8 most frequent words of the corpus (letters only, no attached punctuation)
+# that `vocab_small.txt` splits into more than one piece. How does each vocabulary split
+# them? Show one piece per table cell.
+# ```
+
+# %% tags=["solution", "hide-input"]
+split = [w for w, _ in stats.word_counts.most_common()
+         if w.isalpha() and len(tok_small.tokenize_word(w)) > 1][:8]
+rows = {f"{w} ({name})": t.tokenize_word(w) for w in split
+        for name, t in (("small", tok_small), ("large", tok))}
+width = max(map(len, rows.values()))
+padded = {k: v + [""] * (width - len(v)) for k, v in rows.items()}
+display(pd.DataFrame.from_dict(padded, orient="index"))
+fewer = sum(len(tok.tokenize_word(w)) < len(tok_small.tokenize_word(w)) for w in split)
+print(f"vocab.txt needs fewer pieces for {fewer} of these {len(split)} words")
+
+# %% [markdown]
+# ```{solution} ex-1-4
+# :class: dropdown
+# The small vocabulary cuts frequent words into a stem and `##` suffixes (or single
+# letters); the large one keeps more of them whole, which is why its pieces per word in
+# 1.5 are fewer. The count under the table says for how many of these words the larger
+# vocabulary helps in this run.
+# ```
+
+# %% [markdown]
+# ```{exercise} Hard: change the masking
+# :label: ex-1-5
+# Change the method: generate the pretraining examples of 200 documents with whole-word
+# masking (`do_whole_word_mask=True`), and again with a masking rate of 25% instead of
+# 15%, first with the cap $P$ of this run, then with the cap raised to fit. Compare with
+# BERT's setting the masked tokens per example, the share of tokens masked, and the
+# share of masked positions in a word of which another piece stays visible
+# (`pdata.masking_stats`). Why does the 25% rate alone change nothing?
+# ```
+
+# %% tags=["solution", "hide-input"]
+import dataclasses
+
+raised = round(0.25 * cfg.max_seq_length)
+variants = {
+    "BERT (15%, per token)": {},
+    "whole-word masking": {"do_whole_word_mask": True},
+    "25%, same cap": {"masked_lm_prob": 0.25},
+    f"25%, cap {raised}": {"masked_lm_prob": 0.25, "max_predictions_per_seq": raised},
+}
+rows = {}
+for label, change in variants.items():
+    folder = ch.path("exercise_masking", f"v{len(rows)}")
+    variant = dataclasses.replace(config, **change)  # `config` of 1.7, one flag changed
+    pdata.create_pretraining_data(train_docs[:200], ch.path("vocab.txt"), folder,
+                                  variant, workers=1, progress=False)
+    batches = pdata.load_dataset(folder, 32, variant.max_seq_length,
+                                 variant.max_predictions_per_seq, shuffle=False,
+                                 repeat=False, drop_remainder=False)
+    rows[label] = pdata.masking_stats(batches, tok.is_continuation())
+columns = ["masked_per_example", "masked_share", "partial_word_share"]
+display(pd.DataFrame(rows).T[columns].round(3))
+capped = masked_count(cfg.max_seq_length, cfg.max_predictions_per_seq, 0.25)
+print(f"a full {cfg.max_seq_length}-token example gets "
+      f"min({cfg.max_predictions_per_seq}, {raised}) = {capped} masks at 25% "
+      "with the cap of this run")
+
+# %% [markdown]
+# ```{solution} ex-1-5
+# :class: dropdown
+# Per-token masking often hides one piece of a word and leaves the others visible (the
+# last column), so the model can guess the piece from its neighbours; whole-word masking
+# picks words, masks every piece of a chosen word and brings that share to zero, with
+# about the same $n$ per example. The 25% rate asks for more masks, but
+# `max_predictions_per_seq` caps them (the printed line), so the first 25% row is BERT's
+# up to the random draw; only with the cap raised does the share of masked tokens move
+# to about 25%. The paper's cap of 20 at 512 tokens binds the same way.
+# ```
 
 # %% [markdown]
 # ## Results

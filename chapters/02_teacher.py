@@ -287,45 +287,182 @@ difference = np.abs(ops.convert_to_numpy(restored(sample)["mlm_logits"]) -
 print(f"largest difference after reloading: {difference:.2e}")
 
 # %% [markdown]
+# ## Summary
+#
+# - The teacher is a MobileBERT-style backbone: the word table has width $E$, each
+#   position sees its neighbours' embeddings (a trigram, $3E$ wide) projected to $H$, so
+#   the table costs $V E$ parameters instead of $V H$.
+# - Every block squeezes $H$ to the bottleneck $B$, attends and runs its feed-forward
+#   networks at width $B$, and expands back to $H$; IBERTA as the authors ran it has $B
+#   = H = 256$, which is what reproduces Table 4's 66.7M.
+# - The attention mask adds $-6$ to padded keys instead of $-\infty$, as the authors'
+#   code does: padding keeps $e^{-6}$ of a real key's weight.
+# - The teacher is pretrained on masked-LM and next-sentence losses with LAMB, a linear
+#   warmup and a linear decay, checkpointed so that a resumed run ends with the same
+#   weights.
+
+# %%
+from IPython.display import Markdown, display
+
+first = summarize_history(histories["iberta"])
+display(Markdown(
+    f"In this run (`{scale}`) the IBERTA teacher took {first['steps']} steps; its loss "
+    f"went from {first['loss_first']:.2f} to {first['loss_last']:.2f} and its "
+    f"masked-LM accuracy ended at {first['mlm_accuracy_last']:.1%}, against "
+    f"{plateau:.1%} for always guessing the most frequent piece" + (
+        ": it has not yet learnt more than the piece frequencies." if
+        first["mlm_accuracy_last"] <= plateau else ".")))
+
+# %% [markdown]
 # ## Exercises
 #
-# **Exercise 1.** The paper says IBERTA has an "inner block-neck of 256 instead of 1024", and the authors'
-# config says `"bottleneck_size": 1024`. Count the parameters of IBERTA with `intra_bottleneck_size=1024`
-# and compare with Table 4's 66.7M. Which reading did the authors run?
+# ```{exercise} Easy: which bottleneck did the authors run?
+# :label: ex-2-1
+# The paper says IBERTA has an "inner block-neck of 256 instead of 1024", and the
+# authors' config says `"bottleneck_size": 1024`. Count the parameters of IBERTA with
+# `intra_bottleneck_size=1024` and with 256 (`arlm.params.count_parameters`), and
+# compare with Table 4 (`arlm.paper.table("table4_sizes")`). Which reading did the
+# authors run?
+# ```
 
-# %% tags=["solution", "hide-cell"]
-as_described = arlm.models.get_preset("iberta", intra_bottleneck_size=1024)
-print(f"B = 1024: {arlm.params.count_parameters(as_described) / 1e6:.1f}M, "
-      f"B = 256: {arlm.params.count_parameters(arlm.models.get_preset('iberta')) / 1e6:.3f}M (Table 4: 66.7M)")
-# The ignored key leaves B = H = 256: only that reading reproduces Table 4 (appendix C, spec finding 2).
+# %% tags=["solution", "hide-input"]
+table4 = {r["model"]: r["parameters_millions"]
+          for r in arlm.paper.table("table4_sizes")}
+readings = {B: arlm.params.count_parameters(
+    arlm.models.get_preset("iberta", intra_bottleneck_size=B)) / 1e6
+    for B in (1024, 256)}
+for B, millions in readings.items():
+    print(f"B = {B:4d}: {millions:6.1f}M (Table 4: {table4['IBERTA']}M)")
+closest = min(readings, key=lambda B: abs(readings[B] - table4["IBERTA"]))
+print(f"the reading B = {closest} reproduces Table 4")
 
 # %% [markdown]
-# **Exercise 2.** Where do MBERTA's 23.7M parameters sit? Split the count into the embeddings, the 24
-# blocks and the rest, and compare how much of IBERTA's budget its word table takes.
+# ```{solution} ex-2-1
+# :class: dropdown
+# Only the printed reading reproduces Table 4: the authors' training code never reads
+# the key `bottleneck_size`, so $B$ stays equal to $H = 256$ and the block is not
+# inverted at all inside; the other reading would be several times larger (appendix C,
+# spec finding 2).
+# ```
 
-# %% tags=["solution", "hide-cell"]
-for name in ("iberta", "mberta"):
-    c = arlm.models.get_preset(name)
+# %% [markdown]
+# ```{exercise} Easy: what the word table costs
+# :label: ex-2-2
+# For each of the paper's models, how many parameters are in the word-embedding table
+# ($V \times E$), how many in the trigram projection ($3E \times H$), and what share of
+# the backbone is the word table? Use the presets' fields and `count_parameters(c,
+# "backbone")`.
+# ```
+
+# %% tags=["solution", "hide-input"]
+rows = []
+for preset, model in arlm.params.PAPER_NAMES.items():
+    c = arlm.models.get_preset(preset)
+    e = c.embedding_size or c.hidden_size
     total = arlm.params.count_parameters(c, "backbone")
-    one = arlm.params.count_parameters(c.replace(num_layers=1), "backbone")
-    two = arlm.params.count_parameters(c.replace(num_layers=2), "backbone")
-    block = two - one
-    rest = total - c.num_layers * block
-    print(f"{name}: per block {block:,}; blocks {c.num_layers * block / 1e6:.2f}M; "
-          f"embeddings and pooler {rest / 1e6:.2f}M ({rest / total:.0%} of {total / 1e6:.2f}M)")
+    projection = 3 * e * c.hidden_size if c.trigram_input else 0
+    rows.append({"model": model, "V": c.vocab_size, "E": e, "H": c.hidden_size,
+                 "word table (M)": c.vocab_size * e / 1e6,
+                 "projection (M)": projection / 1e6,
+                 "table share": f"{c.vocab_size * e / total:.0%}"})
+display(pd.DataFrame(rows).set_index("model").round(2))
 
 # %% [markdown]
-# **Exercise 3.** The $-6$ mask does not remove padded keys completely. For a query whose real keys all
-# have logit 0, what share of attention goes to padding when a sequence has 100 real tokens and 412 padded
-# ones (a short sentence at `max_seq_length` 512)? Check it with `arlm.layers.masked_logits`.
+# ```{solution} ex-2-2
+# :class: dropdown
+# AraBERT keeps a full-width table ($E = H = 768$), a large part of its budget. The
+# MobileBERT models store $E = 128$ and pay a small projection for the trigram, so the
+# table is a modest share of IBERTA and a larger share of MBERTA, whose blocks are thin:
+# at MBERTA's size the vocabulary, not the depth, is where parameters go.
+# ```
 
-# %% tags=["solution", "hide-cell"]
+# %% [markdown]
+# ```{exercise} Medium: how much the $-6$ mask leaks
+# :label: ex-2-3
+# The $-6$ mask does not remove padded keys completely. For a query whose real keys all
+# have logit 0, what share of attention goes to padding when a sequence has 100 real
+# tokens and 412 padded ones (a short sentence at `max_seq_length` 512)? Check it with
+# `arlm.layers.masked_logits` against the formula.
+# ```
+
+# %% tags=["solution", "hide-input"]
 q = np.zeros((1, 512, 1, 4), "float32")  # zero queries: every real logit is 0
 mask = (np.arange(512) < 100).astype("int32")[None]
 s = ops.convert_to_numpy(arlm.layers.masked_logits(q, q, mask))[0, 0, 0]
 p = np.exp(s) / np.exp(s).sum()
+formula = 412 * np.exp(-6) / (100 + 412 * np.exp(-6))
 print(f"share on padding: {p[100:].sum():.3f} (formula 412e^-6 / (100 + 412e^-6) = "
-      f"{412 * np.exp(-6) / (100 + 412 * np.exp(-6)):.3f})")
+      f"{formula:.3f})")
+
+# %% [markdown]
+# ```{solution} ex-2-3
+# :class: dropdown
+# Each padded key gets $e^{-6} \approx 0.0025$ of a real key's weight, but there are
+# four times more of them, so about 1% of the attention goes to padding: small, but not
+# zero, and a port must keep it to match the authors' numbers.
+# ```
+
+# %% [markdown]
+# ```{exercise} Medium: the learning rate over a run
+# :label: ex-2-4
+# With `arlm.optimizers.WarmupLinearDecay` and the `full` scale's settings
+# (`arlm.scales.resolve("full")`: the paper's steps, warmup and peak rate), at which
+# step is the rate highest, what is it half-way through the warmup and at the last step?
+# And for this run's schedule (`schedule` of 2.4)?
+# ```
+
+# %% tags=["solution", "hide-input"]
+full = arlm.scales.resolve("full")
+paper_rate = arlm.optimizers.WarmupLinearDecay(full.teacher_learning_rate,
+                                               full.teacher_steps, full.warmup_steps)
+for name, sched in (("full", paper_rate), (scale, schedule)):
+    at = {t: float(sched(t)) for t in (sched.warmup_steps // 2, sched.warmup_steps,
+                                       sched.total_steps)}
+    rates = ", ".join(f"step {t:,}: {v:.2e}" for t, v in at.items())
+    print(f"{name}: {sched.total_steps:,} steps; {rates}")
+
+# %% [markdown]
+# ```{solution} ex-2-4
+# :class: dropdown
+# The rate climbs linearly to its peak at the end of the warmup (half of it half-way)
+# and then falls linearly to $10^{-4}\eta_0$ at the last step, as the official LAMB
+# recipe does. The rows print both the paper's and this run's schedule: a scale changes
+# the number of steps, not the shape.
+# ```
+
+# %% [markdown]
+# ```{exercise} Hard: change the teacher's recipe
+# :label: ex-2-5
+# Change the method: pretrain the tiny IBERTA teacher again for this run's steps, once
+# with AdamW instead of LAMB and once with MobileBERT's NoNorm instead of LayerNorm
+# (`train_teacher(..., optimizer=..., model_overrides=...)`). Compare the final loss and
+# masked-LM accuracy with the chapter's teacher. What would it take for this comparison
+# to mean something?
+# ```
+
+# %% tags=["solution", "hide-input"]
+variants = {"AdamW": {"optimizer": "adamw"},
+            "NoNorm": {"model_overrides": {"normalization_type": "no_norm"}}}
+compared = {"LAMB + LayerNorm (2.5)": summarize_history(histories["iberta"])}
+for label, change in variants.items():
+    _, records = train_teacher("iberta", cfg, data_dir, vocab_path, verbose=0,
+                               work_dir=ch.path("exercise_recipe", label), **change)
+    compared[label] = summarize_history(records)
+display(pd.DataFrame(compared).T[["steps", "loss_last", "mlm_accuracy_last"]].round(3))
+spread = np.ptp([r["loss_last"] for r in compared.values()])
+print(f"the final losses differ by {spread:.3f} after {cfg.teacher_steps} steps")
+
+# %% [markdown]
+# ```{solution} ex-2-5
+# :class: dropdown
+# Both variants train: one argument each changes the recipe. But one run of each, after
+# this run's steps, cannot tell a better recipe from a faster start: an early loss
+# mostly measures how fast an optimizer leaves the initialization. LAMB's per-layer
+# trust ratio is meant for large batches and long runs, and NoNorm trades stability for
+# speed on devices, effects that show over thousands of steps. A fair comparison repeats
+# each run over several seeds at `cpu` scale or above and sets the gap between recipes
+# against the spread between seeds.
+# ```
 
 # %% [markdown]
 # ## Results

@@ -388,42 +388,160 @@ else:
     print('ONNX Runtime is not installed here: pip install "arlm[onnx]" to write and time the .onnx file')
 
 # %% [markdown]
-# ## Exercises
+# ## Summary
 #
-# **Exercise 1.** Compute from Table 4 alone how many bytes per parameter the "fine-tuned" column implies
-# for AraBERT, and explain why it is not exactly 12.
+# - Table 4's "quantized" sizes are float32 TFLite files (4 bytes per parameter) and its
+#   "fine-tuned" sizes TensorFlow checkpoints with Adam's two slots (12 bytes per
+#   parameter); a real int8 file is about 1 byte per parameter.
+# - Dynamic-range quantization stores large kernels as int8 with one scale per output
+#   channel and computes in float; tensors under 1,024 elements stay float32.
+# - Full-integer quantization also quantizes activations, so it needs a representative
+#   dataset to calibrate their ranges.
+# - Agreement with the Keras model (the share of identical predictions) and the largest
+#   logit difference measure what quantization changed, apart from the test metric.
 
-# %% tags=["solution", "hide-cell"]
-row = paper.iloc[0]
-print(row["model"], row["finetuned_size_on_disk_mb"] * 2**20 / (row["parameters_millions"] * 1e6))
-# 12.4: the paper prints "1.6 GB" (1,600 MiB) for 1,547.2 MiB; 1.6 is 1,547 rounded up to one decimal in GB.
+# %%
+from IPython.display import Markdown
+
+rows_main = evaluation[evaluation.model == classifier_stem].set_index("precision")
+lat_main = latency[(latency.model == classifier_stem) & (latency.num_threads == 1)]
+lat_main = lat_main.set_index("precision")["latency_ms"]
+size_ratio = rows_main.loc["dynamic", "bytes"] / rows_main.loc["float32", "bytes"]
+display(Markdown(
+    f"In this run (`{scale}`, {classifier_stem} on {first_task}): the dynamic-range "
+    f"file is {size_ratio:.0%} of the float32 one, runs in "
+    f"{lat_main['dynamic']:.2f} ms against {lat_main['float32']:.2f} ms on one thread, "
+    f"and agrees with Keras on "
+    f"{rows_main.loc['dynamic', 'agreement']:.1%} of the test examples."))
 
 # %% [markdown]
-# **Exercise 2.** Dynamic-range quantization leaves tensors with fewer than 1,024 elements in float32. For
-# the classifier above, what fraction of its parameters live in tensors that small, and how does that
-# explain the ratio between its float32 and dynamic file sizes?
+# ## Exercises
+#
+# ```{exercise} Easy: bytes per parameter in Table 4
+# :label: ex-6-1
+# Compute from Table 4 alone how many bytes per parameter the "fine-tuned" column
+# implies for AraBERT, and explain why it is not exactly 12.
+# ```
 
-# %% tags=["solution", "hide-cell"]
+# %% tags=["solution", "hide-input"]
+row = paper.iloc[0]
+implied = row["finetuned_size_on_disk_mb"] * 2**20 / (row["parameters_millions"] * 1e6)
+exact = sizes.du_mib(sizes.checkpoint_bytes(row["parameters_millions"] * 1e6))
+printed = row["finetuned_size_on_disk_mb"]
+print(f"{row['model']}: {implied:.2f} bytes per parameter; 12 bytes per parameter "
+      f"would be {exact:,.1f} MiB against the printed {printed:,}")
+
+# %% [markdown]
+# ```{solution} ex-6-1
+# :class: dropdown
+# A checkpoint with Adam holds three float32 copies of each parameter (the weight and
+# two moment slots): 12 bytes. The paper prints a rounded "1.6 GB" for what 12 bytes per
+# parameter give (the MiB printed), so the implied ratio comes out a little above 12.
+# ```
+
+# %% [markdown]
+# ```{exercise} Medium: what stays float32
+# :label: ex-6-2
+# Dynamic-range quantization leaves tensors with fewer than 1,024 elements in float32.
+# For the classifier above, what fraction of its parameters live in tensors that small,
+# and how does that explain the ratio between its float32 and dynamic file sizes?
+# ```
+
+# %% tags=["solution", "hide-input"]
+model, task, tokenizer, length = loaded[classifier_stem]
 weights = [w.numpy() for w in model.weights]
 small = sum(w.size for w in weights if w.size < 1024)
 total = sum(w.size for w in weights)
-sizes_now = {p: f.stat().st_size for p, f in next(r for r in results if r["model"] == classifier_stem)["files"].items()}
-print(f"{small / total:.1%} of parameters stay float32")
-print(f"dynamic / float32 file size = {sizes_now['dynamic'] / sizes_now['float32']:.2f}")
-# Almost every parameter is in a large tensor, so the weights shrink 4x; what keeps the ratio above 0.25 is the
-# file's fixed part (the graph, op and tensor metadata, int8 scales), which weighs more the smaller the model.
+files = next(r for r in results if r["model"] == classifier_stem)["files"]
+ratio = files["dynamic"].stat().st_size / files["float32"].stat().st_size
+print(f"{small / total:.1%} of {total:,} parameters stay float32; "
+      f"dynamic / float32 file size = {ratio:.2f} (0.25 if every weight were int8)")
 
 # %% [markdown]
-# **Exercise 3.** Calibrate the full-int8 file on 5 examples instead of 100. What happens to agreement?
+# ```{solution} ex-6-2
+# :class: dropdown
+# Almost every parameter sits in a large tensor, so the weights shrink fourfold. What
+# keeps the ratio above 0.25 is the small float32 share printed and the file's fixed
+# part (the graph, op and tensor metadata, the int8 scales), which weighs more the
+# smaller the model: at `tiny` it is a large share of the file, at the paper's sizes a
+# small one.
+# ```
 
-# %% tags=["solution", "hide-cell"]
+# %% [markdown]
+# ```{exercise} Medium: calibrating on too little data
+# :label: ex-6-3
+# Calibrate the full-int8 file on 5 training examples instead of 100. What happens to
+# its agreement with Keras and to the test metric?
+# ```
+
+# %% tags=["solution", "hide-input"]
 from arlm.quantization.evaluate import evaluate_files
 
-model, task, tokenizer, length = loaded[classifier_stem]
 test = task_data(task, tokenizer, length, "test", cfg.quant_eval_examples)
 few = task_data(task, tokenizer, length, "train", 5).features
-path = export.export_tflite(model, ch.path("tflite", "few.int8.tflite"), "int8", length, representative_features=few)
-print(evaluate_files(model, {"int8, 5 calibration examples": path}, test.features, test.labels, test.metric)[1])
+path = export.export_tflite(model, ch.path("tflite", "few.int8.tflite"), "int8", length,
+                            representative_features=few)
+calibrated = evaluate_files(model, {"int8, 5 calibration examples": path,
+                                    "int8, 100 (6.3)": files["int8"]},
+                            test.features, test.labels, test.metric)
+display(pd.DataFrame(calibrated).set_index("precision")[["metric", "agreement",
+                                                         "max_logit_diff"]].round(4))
+
+# %% [markdown]
+# ```{solution} ex-6-3
+# :class: dropdown
+# The activation ranges come from the calibration examples only: with 5, some ranges are
+# too narrow and larger activations of other inputs are clipped, so the logits move more
+# (compare the largest logit difference) and agreement can fall. With a tiny model whose
+# predictions barely depend on its input, the metric may not move at all.
+# ```
+
+# %% [markdown]
+# ```{exercise} Hard: quantize only the feed-forward networks
+# :label: ex-6-4
+# Change the method: quantize only the FFN kernels of every block to int8 (weights
+# rounded per output channel, as dynamic-range quantization does), and compare with
+# quantizing every other large kernel instead, and with all of them. The converter
+# cannot do this, so simulate it in Keras
+# (`arlm.quantization.simulate.quantized_weights`). Which part of the model is more
+# sensitive per parameter quantized?
+# ```
+
+# %% tags=["solution", "hide-input"]
+from arlm.quantization import simulate
+from arlm.quantization.evaluate import compare, keras_outputs
+
+reference = keras_outputs(model, test.features)
+choices = {"FFNs only": lambda p: "ffn_" in p,
+           "all but the FFNs": lambda p: "ffn_" not in p,
+           "every large kernel": lambda p: True}
+partial = {}
+for label, select in choices.items():
+    with simulate.quantized_weights(model, select) as count:
+        outputs = keras_outputs(model, test.features)
+    score = test.metric(outputs, test.labels, test.features)
+    partial[label] = {"parameters int8": count, "share": count / model.count_params(),
+                      test.metric_name: score,
+                      **compare(reference, outputs, test.features)}
+partial = pd.DataFrame(partial).T
+display(partial.round(4))
+if partial["max_logit_diff"].max() < 1e-3:
+    print("every variant moves the logits by less than 0.001: this model's outputs "
+          "hardly depend on the fine detail of its weights; the comparison needs a "
+          "trained model")
+
+# %% [markdown]
+# ```{solution} ex-6-4
+# :class: dropdown
+# Three lines of selection change the method. The share column says how much of this
+# model the FFNs are: at the paper's sizes the stacked FFNs of MobileBERT blocks are a
+# large part of the weights, at `tiny` the embeddings weigh more. The largest logit
+# difference per share quantized says which part is more sensitive in this run; rounding
+# errors in the embeddings and attention projections reach every later block, so they
+# often cost more per parameter. A real mixed-precision file (FFNs in int8, the rest in
+# float) needs the converter's per-op quantization debugger, or a Keras model whose FFN
+# layers are int8 (Keras's `quantize("int8")` on those layers).
+# ```
 
 # %% [markdown]
 # ## Results

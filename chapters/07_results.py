@@ -279,45 +279,154 @@ print("paper: the larger vocabulary is ahead at every iteration; this run:",
       {True: "it is", False: "it is not", None: "not run"}[finding])
 
 # %% [markdown]
+# ## Summary
+#
+# - Every number of the paper's tables is set beside this run's, with the scale and data
+#   it came from; a cell this run did not produce says "not run", never a guess.
+# - Parameter counts reproduce Table 4 from the presets alone; sizes on disk follow from
+#   them (12 bytes per parameter for a checkpoint with Adam, 4 for a float32 TFLite
+#   file, about 1 for dynamic-range int8).
+# - How close this run comes to the paper's accuracies depends on its scale: at `tiny`
+#   the pipeline is checked end to end, not the paper's numbers.
+
+# %%
+from IPython.display import Markdown
+
+close = [row for row in table3 for name in arlm.params.PAPER_NAMES.values()
+         if row[f"ours {name}"] is not None]
+display(Markdown(
+    f"This run (`{scale}`) fills {len(close)} of the {len(table3) * 4} model cells of "
+    f"Table 3; the tasks it did not run are listed under the table in 7.4."))
+
+# %% [markdown]
 # ## Exercises
 #
-# **Exercise 1.** Without running anything, predict the size in MiB of a dynamic-range int8 MBERTA II file
-# and of a float16 one. Then compute them from the parameter count.
+# ```{exercise} Easy: sizes from the parameter count
+# :label: ex-7-1
+# Without running anything, predict the size in MiB of a dynamic-range int8 MBERTA II
+# file and of a float16 one. Then compute them from the parameter count.
+# ```
 
-# %% tags=["solution", "hide-cell"]
+# %% tags=["solution", "hide-input"]
 from arlm.models.config import get_preset
 from arlm.params import count_parameters
 from arlm.quantization import sizes
 
 count = count_parameters(get_preset("mberta_ii"), "classifier")
-print(f"int8 about {sizes.du_mib(count)} MiB, float16 about {sizes.du_mib(2 * count)} MiB")
-# About 1 and 2 bytes per parameter: 14 and 28 MiB, against the paper's 55 MB "quantized" (float32) file.
+paper_mb = {r["model"]: r["finetuned_quantized_size_mb"]
+            for r in arlm.paper.table("table4_sizes")}["MBERTA_II"]
+print(f"{count / 1e6:.1f}M parameters: int8 about {sizes.du_mib(count)} MiB, "
+      f"float16 about {sizes.du_mib(2 * count)} MiB; the paper's 'quantized' file: "
+      f"{paper_mb} MB")
 
 # %% [markdown]
-# **Exercise 2.** For each model the paper reports, how much accuracy (mean over the six classification tasks)
-# does it lose against IBERTA per million parameters saved?
+# ```{solution} ex-7-1
+# :class: dropdown
+# About 1 and 2 bytes per parameter, plus a small fixed part: the printed sizes. The
+# paper's "quantized" file is about 4 bytes per parameter, a float32 TFLite file
+# (chapter 6).
+# ```
 
-# %% tags=["solution", "hide-cell"]
-paper_sizes = pd.DataFrame(reporting.accuracy_vs_size(run)).query("source == 'paper'").set_index("model")
+# %% [markdown]
+# ```{exercise} Medium: accuracy per parameter saved
+# :label: ex-7-2
+# For each model the paper reports, how much accuracy (mean over the six classification
+# tasks) does it lose against IBERTA per million parameters saved?
+# ```
+
+# %% tags=["solution", "hide-input"]
+paper_sizes = pd.DataFrame(reporting.accuracy_vs_size(run)).query("source == 'paper'")
+paper_sizes = paper_sizes.set_index("model")
 teacher = paper_sizes.loc["IBERTA"]
-trade = (teacher.mean_accuracy - paper_sizes.mean_accuracy) / (teacher.parameters_millions
-                                                                  - paper_sizes.parameters_millions)
-print(trade.drop("IBERTA").round(3))
-# MBERTA gives up about 0.03 points per million parameters; AraBERT is larger *and* less accurate (negative saved).
+saved = teacher.parameters_millions - paper_sizes.parameters_millions
+trade = pd.DataFrame({"points lost": teacher.mean_accuracy - paper_sizes.mean_accuracy,
+                      "M parameters saved": saved})
+trade["points per M saved"] = trade["points lost"] / trade["M parameters saved"]
+display(trade.drop("IBERTA").round(3))
 
 # %% [markdown]
-# **Exercise 3.** Write a function that lists every Table 3 cell where this run is within 5 points of the paper,
-# and run it on this run. What would you need to change to make the list longer?
+# ```{solution} ex-7-2
+# :class: dropdown
+# The students give up a few hundredths of a point of mean accuracy per million
+# parameters saved (the last column). AraBERT's row has negative "parameters saved": it
+# is larger than IBERTA, and the sign of its points lost says whether it is also less
+# accurate on these tasks.
+# ```
 
-# %% tags=["solution", "hide-cell"]
+# %% [markdown]
+# ```{exercise} Medium: which cells are close to the paper?
+# :label: ex-7-3
+# Write a function that lists every Table 3 cell where this run is within 5 points of
+# the paper, and run it on this run. What would you need to change to make the list
+# longer?
+# ```
+
+# %% tags=["solution", "hide-input"]
 def close_to_paper(rows, tolerance=5.0):
-    return [(row["dataset"], row["metric"], model) for row in rows for model in arlm.params.PAPER_NAMES.values()
-            if row[f"ours {model}"] is not None and abs(row[f"ours {model}"] - row[f"paper {model}"]) <= tolerance]
+    return [(row["dataset"], row["metric"], model)
+            for row in rows for model in arlm.params.PAPER_NAMES.values()
+            if row[f"ours {model}"] is not None
+            and abs(row[f"ours {model}"] - row[f"paper {model}"]) <= tolerance]
 
 
-print(close_to_paper(reporting.table3(run)) or "none at this scale")
-# A larger scale (more pretraining and fine-tuning steps, full task data) and the full model sizes: at `tiny`
-# the pipeline is checked, not the paper's numbers.
+print(close_to_paper(table3) or f"none at `{scale}` scale")
+
+# %% [markdown]
+# ```{solution} ex-7-3
+# :class: dropdown
+# A larger scale: more pretraining and fine-tuning steps, the full task data and the
+# full model sizes. At `tiny` the students barely leave their initialization, so a cell
+# close to the paper is a coincidence of a task's label balance, not a replication.
+# ```
+
+# %% [markdown]
+# ```{exercise} Hard: drop half of the blocks
+# :label: ex-7-4
+# Change the method: make the distilled student of chapter 4 smaller by keeping only its
+# even blocks (0, 2, ...) or only its odd ones, without retraining
+# (`arlm.distillation.transfer.drop_blocks`). Compare the parameters and the held-out
+# masked-LM accuracy and loss with the full student, and compute what the int8 file of a
+# full-size MBERTA with 12 of its 24 blocks would weigh.
+# ```
+
+# %% tags=["solution", "hide-input"]
+from arlm.distillation import stages, transfer
+
+student_path = ch.find("04_distillation", "student.keras")
+if student_path is None:
+    print("chapter 4 has not run: no distilled student to drop blocks from")
+else:
+    distilled = stages.load_pretrainer(student_path)
+    held_out = stages.evaluation_batches(ch.require("01_corpus", "pretraining"), cfg,
+                                         distilled.backbone.config.vocab_size)
+    n = stages.num_layers(distilled)
+    dropped = {}
+    for label, keep in (("all blocks", range(n)), ("even blocks", range(0, n, 2)),
+                        ("odd blocks", range(1, n, 2))):
+        smaller = transfer.drop_blocks(distilled, list(keep), held_out[0][0])
+        scores_ = stages.evaluate_masked_lm(smaller, held_out)
+        dropped[label] = {"blocks": len(keep),
+                          "parameters": smaller.backbone.count_params(),
+                          "mlm_accuracy": scores_["mlm_accuracy"],
+                          "mlm_loss": scores_["mlm_loss"]}
+    display(pd.DataFrame(dropped).T.convert_dtypes().round(4))
+half = count_parameters(get_preset("mberta", num_layers=12), "classifier")
+full_mberta = count_parameters(get_preset("mberta"), "classifier")
+print(f"full-size MBERTA, 12 of 24 blocks: {half / 1e6:.1f}M parameters "
+      f"(all 24: {full_mberta / 1e6:.1f}M), int8 about {sizes.du_mib(half)} MiB")
+
+# %% [markdown]
+# ```{solution} ex-7-4
+# :class: dropdown
+# Dropping blocks removes their parameters but not the embeddings and heads, so the
+# model shrinks by less than half (the printed full-size count). Without retraining, the
+# blocks that are left receive inputs they were not trained on (each block was fitted to
+# its predecessor's output in chapter 3), so with a well-trained student the masked-LM
+# loss rises; a short stage-3 distillation of the smaller student (`drop_blocks`, then
+# `run_pretraining_distillation` of chapter 4) recovers much of it, which is how
+# layer-dropped students are usually made. At `tiny` the student is barely trained, so
+# the differences in the table are small and may go either way.
+# ```
 
 # %% [markdown]
 # ## Results

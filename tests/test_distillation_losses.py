@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from arlm.distillation import losses
+from arlm.errors import ParameterError
 from arlm.losses import masked_lm_accuracy
 
 pytestmark = pytest.mark.backend
@@ -35,6 +36,28 @@ def test_attention_transfer_is_the_cross_entropy_over_keys_averaged_over_queries
     expected = (LN2 + 0.5 * (math.log(4.0) + math.log(4.0 / 3.0))) / 2.0
     assert float(losses.attention_transfer_loss(teacher, student)) == pytest.approx(expected, rel=1e-6)
 
+
+
+def test_attention_transfer_variants_kl_and_mse():
+    teacher = np.array([[[[0.0, LN3], [0.0, 0.0]]]])  # p_T rows [1/4, 3/4], [1/2, 1/2]
+    student = np.array([[[[0.0, 0.0], [0.0, LN3]]]])  # p_S rows [1/2, 1/2], [1/4, 3/4]
+    entropy = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75) + math.log(0.5)) / 2
+    ce = float(losses.attention_transfer_loss(teacher, student))
+    assert float(losses.attention_transfer_loss(teacher, student, "kl")) == pytest.approx(ce - entropy, rel=1e-6)
+    assert float(losses.attention_transfer_loss(teacher, teacher, "kl")) == pytest.approx(0.0, abs=1e-7)
+    # each row: (1/4)^2 + (1/4)^2 = 1/8
+    assert float(losses.attention_transfer_loss(teacher, student, "mse")) == pytest.approx(0.125, rel=1e-6)
+    with pytest.raises(ParameterError, match="cross_entropy, kl, mse"):
+        losses.attention_transfer_loss(teacher, student, "l1")
+    with pytest.raises(ParameterError, match="attention_loss"):
+        losses.DistillationFactors(attention_loss="l1")
+    # the factor reaches the stage-2 loss; the paper's form stays out of as_dict (stage configs of earlier runs)
+    outputs = {"hidden_states": [np.ones((1, 2, 2))] * 2, "attention_logits": [teacher]}
+    other = {"hidden_states": [np.ones((1, 2, 2))] * 2, "attention_logits": [student]}
+    _, terms = losses.knowledge_transfer_loss(outputs, other, [1.0], losses.DistillationFactors(attention_loss="mse"))
+    assert float(terms["at_0"]) == pytest.approx(0.125, rel=1e-6)
+    assert "attention_loss" not in losses.DistillationFactors().as_dict()
+    assert losses.DistillationFactors(attention_loss="kl").as_dict()["attention_loss"] == "kl"
 
 def test_attention_transfer_reads_the_minus_six_masked_logits():
     # a masked key keeps logit -6 and so e^-6 of relative mass: the loss is not the unmasked log 2

@@ -128,3 +128,20 @@ def test_after_the_stage_every_student_layer_trains_again():
     assert len(student.trainable_weights) < everything
     transfer.unfreeze(student)
     assert len(student.trainable_weights) == everything
+
+
+def test_drop_blocks_keeps_the_chosen_blocks_and_everything_else():
+    model = tiny_pretrainer("student", seed=3, hidden_dropout=0.0, attention_dropout=0.0)
+    x, _ = batches(1)
+    reference = keras.ops.convert_to_numpy(model(x)["mlm_logits"])
+    same = transfer.drop_blocks(model, [0, 1], x)
+    assert np.allclose(keras.ops.convert_to_numpy(same(x)["mlm_logits"]), reference, atol=1e-5)
+    second = transfer.drop_blocks(model, [1], x)
+    assert second.backbone.config.num_layers == 1
+    kept = transfer.encoder_blocks(second.backbone)[0].weights
+    original = transfer.encoder_blocks(model.backbone)[1].weights
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(kept, original, strict=True))
+    assert second.backbone.count_params() < model.backbone.count_params()
+    assert not np.allclose(keras.ops.convert_to_numpy(second(x)["mlm_logits"]), reference, atol=1e-5)
+    with pytest.raises(transfer.ParameterError, match="block indices"):
+        transfer.drop_blocks(model, [2], x)

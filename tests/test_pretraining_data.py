@@ -18,6 +18,7 @@ from arlm.pretraining_data import (
     create_whole_word_masks,
     load_dataset,
     mask_instances,
+    masking_stats,
     read_meta,
     tokenize_documents,
     truncate_seq_pair,
@@ -346,3 +347,25 @@ def test_a_rerun_replaces_the_folder_only_when_it_succeeds(tmp_path, documents, 
     second = create_pretraining_data(documents[:10], tokenizer.vocab_path, out, CONFIG, workers=1, progress=False)
     assert sorted(p.name for p in out.iterdir()) == sorted([*second["files"], "meta.json"])  # no stale shard
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_masking_stats_counts_masks_and_whole_word_masking_leaves_no_piece_visible(tmp_path, documents, tokenizer):
+    pytest.importorskip("tensorflow")
+    docs = documents[:80]
+    stats = {}
+    for wwm in (False, True):
+        config = PretrainingConfig(max_seq_length=64, max_predictions_per_seq=8, dupe_factor=1,
+                                   do_whole_word_mask=wwm)
+        meta = create_pretraining_data(docs, tokenizer.vocab_path, tmp_path / str(wwm), config, workers=1,
+                                       progress=False)
+        dataset = load_dataset(tmp_path / str(wwm), 16, 64, 8, shuffle=False, repeat=False, drop_remainder=False)
+        stats[wwm] = masking_stats(dataset, tokenizer.is_continuation())
+        assert stats[wwm]["examples"] == meta["instances"] and stats[wwm]["masked"] == meta["masked"]
+        assert stats[wwm]["tokens"] == meta["tokens"]
+        assert stats[wwm]["masked_per_example"] == pytest.approx(meta["masked_per_instance"])
+    # both mask ## pieces; per-token masking leaves other pieces of a masked word visible, whole-word masking never
+    assert 0 < stats[False]["continuation_share"] < 1 and 0 < stats[True]["continuation_share"] < 1
+    assert stats[False]["partial_word_share"] > 0.05 and stats[True]["partial_word_share"] == 0
+    one = masking_stats(load_dataset(tmp_path / "False", 16, 64, 8, shuffle=False), tokenizer.is_continuation(),
+                        batches=2)
+    assert one["examples"] == 32

@@ -83,3 +83,29 @@ def test_frequent_piece_accuracy_counts_real_labels_only():
     weights = np.array([[1, 1, 1], [1, 1, 0]], "float32")  # the padded slot (id 0) must not count
     dataset = tf.data.Dataset.from_tensor_slices(({"x": ids}, {"masked_lm_ids": ids, "masked_lm_weights": weights}))
     assert frequent_piece_accuracy(dataset.batch(1), batches=2) == 3 / 5
+
+
+def test_train_teacher_with_another_optimizer_and_normalization(tmp_path):
+    from arlm import corpus, scales
+    from arlm.optimizers import AdamW
+    from arlm.pretraining_data import PretrainingConfig, create_pretraining_data
+    from arlm.tokenizer import train_vocabulary
+    from arlm.training import train_teacher
+
+    documents = [d.lines for d in corpus.iter_corpus(corpus.default_sources().sources[:1], max_words=8000)]
+    train_vocabulary(documents, 400, tmp_path / "vocab.txt")
+    create_pretraining_data(documents, tmp_path / "vocab.txt", tmp_path / "data",
+                            PretrainingConfig(max_seq_length=32, max_predictions_per_seq=5, dupe_factor=1),
+                            workers=1, progress=False)
+    cfg = scales.resolve("tiny", teacher_steps=2, warmup_steps=1, checkpoint_every=2, batch_size=4)
+    pretrainer, records = train_teacher("iberta", cfg, tmp_path / "data", tmp_path / "vocab.txt", tmp_path / "run",
+                                        verbose=0, optimizer="adamw",
+                                        model_overrides={"normalization_type": "no_norm"})
+    assert isinstance(pretrainer.optimizer, AdamW) and len(records) == 2
+    assert pretrainer.backbone.config.normalization_type == "no_norm"
+    assert "NoNorm" in {type(layer).__name__ for layer in pretrainer.backbone._flatten_layers()}
+    # the stage records the variant: the same folder refuses the paper's optimizer instead of reusing the run
+    from arlm.errors import ArlmError
+
+    with pytest.raises(ArlmError):
+        train_teacher("iberta", cfg, tmp_path / "data", tmp_path / "vocab.txt", tmp_path / "run", verbose=0)

@@ -28,7 +28,11 @@ import dataclasses
 from keras import ops
 
 from arlm import paper
+from arlm.errors import ParameterError
 from arlm.losses import masked_lm_cross_entropy, next_sentence_loss
+
+# the AT term's forms: the paper's cross-entropy, and two variants of the method (`attention_transfer_loss`)
+ATTENTION_LOSSES = ("cross_entropy", "kl", "mse")
 
 # LN_0's epsilon: the official `layer_norm` used for the FMT term (spec 3.3).
 STANDARDIZE_EPSILON = 1e-12
@@ -50,6 +54,8 @@ class DistillationFactors:
         temperature: multiplies the teacher's last hidden state before its MLM head (``distill_temperature``).
         replicate_official_stat_bug: compare each student layer's mean/variance with those of *every* teacher
             hidden state, as the official code does (spec 3.3), instead of the matching layer's.
+        attention_loss: the AT term, one of `ATTENTION_LOSSES` (`attention_transfer_loss`): ``"cross_entropy"``
+            (the paper's and the official code's), ``"kl"`` or ``"mse"`` (variants of the method).
     """
 
     hidden: float = 100.0
@@ -59,6 +65,12 @@ class DistillationFactors:
     alpha: float = 0.5
     temperature: float = 1.0
     replicate_official_stat_bug: bool = False
+    attention_loss: str = "cross_entropy"
+
+    def __post_init__(self):
+        if self.attention_loss not in ATTENTION_LOSSES:
+            raise ParameterError(f"DistillationFactors.attention_loss must be one of {', '.join(ATTENTION_LOSSES)}, "
+                                 f"got {self.attention_loss!r}")
 
     @classmethod
     def paper(cls, **changes):
@@ -73,7 +85,10 @@ class DistillationFactors:
         return cls(**{**values, **changes})
 
     def as_dict(self):
-        return dataclasses.asdict(self)
+        values = dataclasses.asdict(self)
+        if values["attention_loss"] == "cross_entropy":  # the paper's: absent, as in runs made before the option
+            del values["attention_loss"]
+        return values
 
     def term_weights(self):
         """The stage-2 weight of each term: ``{"fmt": hidden, "at": attention, "mean": beta, "var": gamma}``."""
@@ -108,20 +123,30 @@ def feature_map_transfer_loss(teacher_hidden, student_hidden, epsilon=STANDARDIZ
     return ops.mean(ops.square(standardize(teacher_hidden, epsilon) - standardize(student_hidden, epsilon)))
 
 
-def attention_transfer_loss(teacher_logits, student_logits):
+def attention_transfer_loss(teacher_logits, student_logits, kind="cross_entropy"):
     """AT: $\\mathrm{mean}_{b,h,i}\\, -\\sum_j \\mathrm{softmax}(s^T)_{ij} \\log\\mathrm{softmax}(s^S)_{ij}$ (spec 3.3).
 
     Inputs are the -6-masked, scaled attention logits ``[batch, heads, T, T]`` of one block; the softmax runs
     over keys (last axis). The value is KL(P_T || P_S) plus the teacher's entropy, a constant for the student.
+    ``kind`` picks a variant of the method: ``"kl"`` subtracts that entropy (same gradients, a loss that is 0
+    when the maps agree), ``"mse"`` is $\\mathrm{mean}_{b,h,i} \\sum_j (P^T_{ij} - P^S_{ij})^2$ on the
+    probabilities (bounded, and weak where the student is far off).
 
     >>> import numpy as np
     >>> round(float(attention_transfer_loss(np.zeros((1, 1, 1, 2)), np.zeros((1, 1, 1, 2)))), 4)  # log 2
     0.6931
     """
+    if kind not in ATTENTION_LOSSES:
+        raise ParameterError(f"attention_transfer_loss kind must be one of {', '.join(ATTENTION_LOSSES)}, got {kind!r}")
     teacher_logits = ops.convert_to_tensor(teacher_logits, "float32")
     student_logits = ops.convert_to_tensor(student_logits, "float32")
-    cross_entropy = -ops.sum(ops.softmax(teacher_logits, axis=-1) * ops.log_softmax(student_logits, axis=-1), axis=-1)
-    return ops.mean(cross_entropy)
+    p_teacher = ops.softmax(teacher_logits, axis=-1)
+    if kind == "mse":
+        return ops.mean(ops.sum(ops.square(p_teacher - ops.softmax(student_logits, axis=-1)), axis=-1))
+    log_student = ops.log_softmax(student_logits, axis=-1)
+    if kind == "kl":
+        return ops.mean(ops.sum(p_teacher * (ops.log_softmax(teacher_logits, axis=-1) - log_student), axis=-1))
+    return ops.mean(-ops.sum(p_teacher * log_student, axis=-1))
 
 
 def mean_matching_loss(teacher_hidden, student_hidden):
@@ -145,7 +170,7 @@ def variance_matching_loss(teacher_hidden, student_hidden):
     return ops.mean(ops.abs(teacher_variance - student_variance))
 
 
-def layer_transfer_terms(teacher, student, layer, replicate_official_stat_bug=False):
+def layer_transfer_terms(teacher, student, layer, replicate_official_stat_bug=False, attention_loss="cross_entropy"):
     """The four unweighted stage-2 terms of block ``layer`` (0-based) as a dict ``{fmt, at, mean, var}``.
 
     ``teacher`` and ``student`` are backbone output dicts with ``hidden_states`` (embedding output then each
@@ -157,7 +182,8 @@ def layer_transfer_terms(teacher, student, layer, replicate_official_stat_bug=Fa
     stats_source = ops.stack(list(teacher["hidden_states"])) if replicate_official_stat_bug else teacher_hidden
     return {
         "fmt": feature_map_transfer_loss(teacher_hidden, student_hidden),
-        "at": attention_transfer_loss(teacher["attention_logits"][layer], student["attention_logits"][layer]),
+        "at": attention_transfer_loss(teacher["attention_logits"][layer], student["attention_logits"][layer],
+                                      attention_loss),
         "mean": mean_matching_loss(stats_source, student_hidden),
         "var": variance_matching_loss(stats_source, student_hidden),
     }
@@ -178,7 +204,8 @@ def knowledge_transfer_loss(teacher, student, gates, factors=None):
     summed = {name: 0.0 for name in weights}
     terms = {}
     for layer, gate in enumerate(gates):
-        values = layer_transfer_terms(teacher, student, layer, factors.replicate_official_stat_bug)
+        values = layer_transfer_terms(teacher, student, layer, factors.replicate_official_stat_bug,
+                                      factors.attention_loss)
         for name, value in values.items():
             terms[f"{name}_{layer}"] = value
             summed[name] = summed[name] + gate * value

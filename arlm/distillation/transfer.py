@@ -101,6 +101,35 @@ def init_student_from_teacher(student, teacher):
     return copied
 
 
+
+def drop_blocks(pretrainer, keep, x):
+    """A smaller copy of a `MobileBertPretrainer` keeping only the encoder blocks ``keep`` (a layer drop).
+
+    Args:
+        pretrainer: the trained model; left unchanged.
+        keep (list of int): indices of the blocks to keep, in the order they run.
+        x: one input batch (with ``mask_positions``), to build the new model before weights are copied.
+
+    Returns a new pretrainer with ``len(keep)`` blocks: every non-encoder weight (embeddings, heads) and each kept
+    block's weights are copies of the original's.
+    """
+    from arlm.models import MobileBertBackbone
+    from arlm.models.pretraining import MobileBertPretrainer
+
+    blocks = encoder_blocks(pretrainer.backbone)
+    keep = [int(i) for i in keep]
+    if not keep or any(not 0 <= i < len(blocks) for i in keep):
+        raise ParameterError(f"drop_blocks: keep must list block indices in [0, {len(blocks)}), got {keep}")
+    config = pretrainer.backbone.config.replace(num_layers=len(keep))
+    with runtime.scope():
+        smaller = MobileBertPretrainer(MobileBertBackbone.from_mobilebert_config(config))
+        smaller(x)
+    init_student_from_teacher(smaller, pretrainer)
+    for block, index in zip(encoder_blocks(smaller.backbone), keep, strict=True):
+        for target, value in zip(block.weights, blocks[index].weights, strict=True):
+            target.assign(ops.copy(value))
+    return smaller
+
 def freeze_non_encoder(pretrainer):
     """Make everything but the encoder blocks non-trainable (multiplier 0 for the whole stage)."""
     for layer in non_encoder_layers(pretrainer).values():

@@ -129,3 +129,45 @@ def load_dataset(file_pattern_or_list, batch_size, max_seq_length, max_predictio
     # one stateful generator draws the new masks: parallel calls would take its draws in any order
     parallel = None if dynamic_masking and seed is not None else tf.data.AUTOTUNE
     return dataset.map(parse, num_parallel_calls=parallel).prefetch(tf.data.AUTOTUNE)
+
+
+def masking_stats(dataset, is_continuation, batches=None):
+    """What the masking of a pretraining dataset did: masked tokens per example and how they cut words.
+
+    Args:
+        dataset: batches of `load_dataset` (finite, or cut with `batches`).
+        is_continuation: one bool per vocabulary id, `WordPieceTokenizer.is_continuation()` (``##`` pieces).
+        batches (int | None): read at most this many batches (None: all).
+
+    Returns a dict: ``examples``, ``tokens`` (real, with [CLS]/[SEP]), ``masked``, ``masked_per_example``,
+    ``masked_share`` (masked / tokens), ``continuation_share`` (the share of masked positions whose original
+    token is a ``##`` piece) and ``partial_word_share`` (the share of masked positions in a word of which some
+    piece stays visible: 0 with whole-word masking).
+    """
+    import numpy as np
+
+    continuation = np.asarray(is_continuation, bool)
+    examples = tokens = masked = pieces = partial = 0
+    for x, y in dataset.take(batches) if batches is not None else dataset:
+        weights = y["masked_lm_weights"].numpy() > 0
+        positions, labels = x["mask_positions"].numpy(), y["masked_lm_ids"].numpy()
+        original, real = x["token_ids"].numpy().copy(), x["padding_mask"].numpy() > 0
+        rows = np.broadcast_to(np.arange(len(original))[:, None], positions.shape)
+        original[rows[weights], positions[weights]] = labels[weights]
+        is_masked = np.zeros(original.shape, bool)
+        is_masked[rows[weights], positions[weights]] = True
+        # a word: a piece that is not ## and the ## pieces after it (never across [CLS]/[SEP]/padding, where
+        # truncation may leave a ## piece first); numbered over the whole batch
+        special = ~real | np.isin(original, (CLS_ID, SEP_ID))
+        after_special = np.pad(special[:, :-1], ((0, 0), (1, 0)), constant_values=True)
+        word = np.cumsum(~continuation[original] | special | after_special, axis=None).reshape(original.shape)
+        size = np.bincount(word.ravel())
+        hidden = np.bincount(word.ravel(), weights=is_masked.ravel())
+        examples += len(original)
+        tokens += int(real.sum())
+        masked += int(weights.sum())
+        pieces += int(continuation[labels[weights]].sum())
+        partial += int((hidden[word[is_masked]] < size[word[is_masked]]).sum())
+    return {"examples": examples, "tokens": tokens, "masked": masked,
+            "masked_per_example": masked / max(examples, 1), "masked_share": masked / max(tokens, 1),
+            "continuation_share": pieces / max(masked, 1), "partial_word_share": partial / max(masked, 1)}

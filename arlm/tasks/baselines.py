@@ -39,3 +39,21 @@ def tfidf_logreg(train_texts, train_labels, test_texts, test_labels, c=4.0, seed
     model.fit(train_texts, train_labels)
     scores = classification_scores(test_labels, model.predict(test_texts))
     return {**scores, "model": model}
+
+
+def tune_c(train_texts, train_labels, dev_texts, dev_labels, grid=(0.25, 1.0, 4.0, 16.0), seed=12345):
+    """Choose `tfidf_logreg`'s regularisation ``C`` by accuracy on a dev split.
+
+    Args:
+        train_texts, train_labels: the split the model is fitted on.
+        dev_texts, dev_labels: the split ``C`` is chosen on (choosing it on the test split makes the test score
+            optimistic by construction: the paper's AJGT dev split is its test split).
+        grid (tuple of float): the values tried; ties go to the smallest.
+        seed (int): the logistic regression's random state.
+
+    Returns ``{"c": the chosen value, "dev_accuracy": {c: accuracy}}``.
+    """
+    accuracy = {c: tfidf_logreg(train_texts, train_labels, dev_texts, dev_labels, c=c, seed=seed)["accuracy"]
+                for c in grid}
+    best = max(accuracy.values())
+    return {"c": min(c for c, value in accuracy.items() if value == best), "dev_accuracy": accuracy}

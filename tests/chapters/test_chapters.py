@@ -5,6 +5,7 @@ that run instead of executing every chapter a second time; without it they execu
 """
 
 import json
+import re
 
 import nbformat
 import pytest
@@ -13,6 +14,9 @@ from arlm.artifacts import CHAPTERS
 from arlm.runner import book_repository, chapters_dir, colab_url
 
 pytestmark = pytest.mark.chapters
+
+# an exercise's opening: ```{exercise} Easy|Medium|Hard: its title, then :label: ex-N-M
+EXERCISE = r"^```\{exercise\} (?P<level>Easy|Medium|Hard): .+\n:label: (?P<label>ex-\d+-\d+)$"
 
 
 def _cells(book_run, chapter):
@@ -43,11 +47,28 @@ def test_chapter_has_the_books_parts(book_run, chapter):
     cells = _cells(book_run, chapter)
     tags = [set(cell.metadata.get("tags", [])) for cell in cells]
     assert any("parameters" in t for t in tags) and any("injected-parameters" in t for t in tags)
-    solutions = [cell for cell, t in zip(cells, tags, strict=True) if "solution" in t]
-    assert len(solutions) >= 3, f"{chapter} has {len(solutions)} exercise solutions"
-    # every solution ran (papermill executes them with the chapter) and is hidden until clicked
-    assert all(cell.execution_count for cell in solutions)
-    assert all("hide-cell" in cell.metadata.tags for cell in solutions)
+    sources = [cell.source for cell in cells]
+    assert any(s.startswith("## Summary") for s in sources), f"{chapter} has no Summary"
+    _check_exercises(chapter, cells, tags)
+
+
+def _check_exercises(chapter, cells, tags):
+    """sphinx-exercise directives: >= 4 exercises marked Easy/Medium/Hard (>= 1 Hard), each followed by its
+    solution code (run, with output, its code hidden) and a hidden ``solution`` directive for its label."""
+    exercises = [(i, re.search(EXERCISE, cell.source, re.M)) for i, cell in enumerate(cells)
+                 if cell.cell_type == "markdown" and "```{exercise}" in cell.source]
+    assert all(match for _, match in exercises), [cells[i].source[:80] for i, m in exercises if not m]
+    levels = [match["level"] for _, match in exercises]
+    assert len(exercises) >= 4 and "Hard" in levels, f"{chapter}: exercises {levels}"
+    for i, match in exercises:
+        label = match["label"]
+        assert label.startswith(f"ex-{int(chapter[:2])}-"), label
+        code, answer = cells[i + 1], cells[i + 2]
+        assert code.cell_type == "code" and {"solution", "hide-input"} <= tags[i + 1], f"{label}: no solution code"
+        # it ran (papermill executes it with the chapter) and printed or displayed its answer
+        assert code.execution_count and code.get("outputs"), f"{label}: the solution printed nothing"
+        assert not any(out.output_type == "error" for out in code.outputs)
+        assert re.search(rf"^```{{solution}} {label}\n:class: dropdown$", answer.source, re.M), answer.source[:80]
 
 
 def test_book_index_lists_every_chapter(built_book):
@@ -57,6 +78,16 @@ def test_book_index_lists_every_chapter(built_book):
         assert f"chapters/{chapter}.html" in index
         assert (built_book / "chapters" / f"{chapter}.html").exists()
 
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_exercises_render_with_hidden_solutions(book_run, built_book, chapter):
+    page = (built_book / "chapters" / f"{chapter}.html").read_text(encoding="utf-8")
+    labels = re.findall(r'<div class="exercise admonition" id="(ex-\d+-\d+)">', page)
+    assert len(labels) >= 4, f"{chapter}: {len(labels)} exercises rendered"
+    # one solution per exercise, collapsed (a dropdown), and each solution's code input hidden
+    assert page.count('class="solution dropdown admonition"') == len(labels)
+    assert page.count("tag_hide-input") >= len(labels)
 
 def test_results_chapter_is_filled_from_the_run(book_run, built_book):
     page = (built_book / "chapters" / "07_results.html").read_text(encoding="utf-8")
