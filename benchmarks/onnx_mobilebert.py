@@ -13,18 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-
-def hf_config(c, num_labels):
-    import transformers
-
-    return transformers.MobileBertConfig(
-        vocab_size=c["vocab_size"], hidden_size=c["hidden_size"], num_hidden_layers=c["num_layers"],
-        num_attention_heads=c["num_heads"], intermediate_size=c["intermediate_size"], hidden_act=c["hidden_act"],
-        embedding_size=c["embedding_size"], trigram_input=c["trigram_input"], use_bottleneck=c["use_bottleneck"],
-        intra_bottleneck_size=c["intra_bottleneck_size"], key_query_shared_bottleneck=c["key_query_shared_bottleneck"],
-        num_feedforward_networks=c["num_feedforward_networks"], normalization_type=c["normalization_type"],
-        classifier_activation=c["classifier_activation"], max_position_embeddings=c["max_position_embeddings"],
-        type_vocab_size=c["type_vocab_size"], num_labels=num_labels)
+from hf_reference import hf_config
 
 
 def export(config, num_labels, seq, out):
@@ -34,7 +23,9 @@ def export(config, num_labels, seq, out):
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     torch.manual_seed(0)
-    model = transformers.MobileBertForSequenceClassification(hf_config(config, num_labels)).eval()
+    hf = hf_config(config, max_position_embeddings=config["max_position_embeddings"],
+                   type_vocab_size=config["type_vocab_size"], num_labels=num_labels)
+    model = transformers.MobileBertForSequenceClassification(hf).eval()
     ids = torch.randint(5, config["vocab_size"], (1, seq), dtype=torch.int32)
     args = (ids, torch.ones_like(ids), torch.zeros_like(ids))
     float32 = out / "reference.float32.onnx"

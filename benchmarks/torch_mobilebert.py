@@ -11,6 +11,8 @@ import json
 import statistics
 import time
 
+from hf_reference import hf_config
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -24,14 +26,7 @@ def main():
     import transformers
 
     c = json.loads(args.config)
-    hf = transformers.MobileBertConfig(
-        vocab_size=c["vocab_size"], hidden_size=c["hidden_size"], num_hidden_layers=c["num_layers"],
-        num_attention_heads=c["num_heads"], intermediate_size=c["intermediate_size"], hidden_act=c["hidden_act"],
-        embedding_size=c["embedding_size"], trigram_input=c["trigram_input"], use_bottleneck=c["use_bottleneck"],
-        intra_bottleneck_size=c["intra_bottleneck_size"], key_query_shared_bottleneck=c["key_query_shared_bottleneck"],
-        num_feedforward_networks=c["num_feedforward_networks"], normalization_type=c["normalization_type"],
-        classifier_activation=c["classifier_activation"], hidden_dropout_prob=c["hidden_dropout"],
-        attention_probs_dropout_prob=c["attention_dropout"])
+    hf = hf_config(c, hidden_dropout_prob=c["hidden_dropout"], attention_probs_dropout_prob=c["attention_dropout"])
     torch.manual_seed(0)
     model = transformers.MobileBertModel(hf) if args.kind == "backbone" else transformers.MobileBertForPreTraining(hf)
     model.train()
