@@ -105,7 +105,7 @@ def time_steps(model, x, y, steps):
 def measure(preset, kind, jit, steps, rng):
     config = get_preset(preset)
     keras.utils.set_random_seed(0)
-    backbone = MobileBertBackbone.from_preset(preset)
+    backbone = MobileBertBackbone.from_config_name(preset)
     x, y = inputs(config.vocab_size, rng)
     if kind == "backbone":
         model = keras.Model(backbone.input, backbone.output["sequence_output"])

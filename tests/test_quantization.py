@@ -164,6 +164,25 @@ def test_cli_export_writes_file_sidecar_and_vocabulary(finetuned, tmp_path):
     assert out.is_file() and out.with_suffix(".json").is_file() and out.with_suffix(".vocab.txt").is_file()
 
 
+def test_cli_export_of_a_preset_uses_its_vocabulary_and_metadata(finetuned, tmp_path):
+    import json
+
+    from arlm.cli import export as cli_export
+    from arlm.io import save_model
+
+    preset = save_model(finetuned["model"], tmp_path / "preset", tokenizer=finetuned["vocab"],
+                        metadata={"task": "classification", "labels": ["negative", "positive"],
+                                  "max_seq_length": MAX_SEQ})
+    parser = argparse.ArgumentParser()
+    cli_export.register(parser.add_subparsers())
+    out = tmp_path / "tiny.float32.tflite"
+    args = parser.parse_args(["export", str(preset), "--quantize", "float32", "--out", str(out)])
+    assert args.func(args) == 0
+    sidecar = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert sidecar["labels"] == ["negative", "positive"] and sidecar["max_seq_length"] == MAX_SEQ
+    assert out.with_suffix(".vocab.txt").read_text(encoding="utf-8") == finetuned["vocab"].read_text(encoding="utf-8")
+
+
 def write_json_index(models, vocab):
     from arlm.io import write_json
 

@@ -17,10 +17,9 @@ H = B = 512), ``mberta`` (4 stacked FFNs), ``mberta_ii`` (1 FFN) and ``arabert_b
 import dataclasses
 
 from arlm.errors import ParameterError
+from arlm.names import ACTIVATIONS, NORMALIZATION_TYPES
 
 # keras-free on purpose: `arlm params` and the closed-form counts import this module without TensorFlow
-ACTIVATIONS = ("gelu", "relu", "relu6", "tanh", "linear")  # the official `hidden_act` values
-NORMALIZATION_TYPES = ("layer_norm", "no_norm", "manual_layer_norm")
 
 # the full-scale width and depth that a scale's `hidden_size` / `num_layers` stand for (IBERTA's)
 REFERENCE_HIDDEN_SIZE = 256
@@ -30,7 +29,32 @@ REFERENCE_VOCAB_SIZE = 50_000
 
 @dataclasses.dataclass(frozen=True)
 class MobileBertConfig:
-    """Every architecture field of the official `BertConfig` (spec 1.1); ``None`` sizes default to H."""
+    """Every architecture field of the official `BertConfig` (spec 1.1), validated; ``None`` sizes default to H.
+
+    Frozen: `replace` returns a changed copy (unknown fields are a `ParameterError` listing the valid ones),
+    `to_dict` the constructor arguments of `MobileBertBackbone`.
+
+    Args:
+        vocab_size (int): V. hidden_size (int): H. num_layers (int): L. num_heads (int): N.
+        intermediate_size (int): F, each FFN's inner width.
+        hidden_act (str): ``gelu`` (tanh form), ``relu``, ``relu6``, ``tanh`` or ``linear``.
+        hidden_dropout (float), attention_dropout (float): the official ``*_prob`` dropouts.
+        max_position_embeddings (int), type_vocab_size (int): rows of the position and segment tables.
+        initializer_range (float): sigma of every truncated-normal initializer (heads included).
+        embedding_size (int | None): E. trigram_input (bool): the trigram projection 3E -> H.
+        use_bottleneck (bool), intra_bottleneck_size (int | None): inverted-bottleneck blocks of width B.
+        use_bottleneck_attention (bool), key_query_shared_bottleneck (bool): what Q, K and V read.
+        num_feedforward_networks (int): stacked FFNs per block.
+        normalization_type (str): ``layer_norm``, ``no_norm`` or ``manual_layer_norm``.
+        classifier_activation (bool): the tanh pooler.
+        remat (bool): recompute block activations in the backward pass (memory, not architecture).
+
+    >>> config = get_preset("mberta")                                    # the paper's MBERTA
+    >>> config.intra_bottleneck_size, config.attention_width
+    (128, 128)
+    >>> MobileBertConfig(vocab_size=10, hidden_size=8, num_layers=2, num_heads=2, intermediate_size=16).hidden_act
+    'gelu'
+    """
 
     vocab_size: int
     hidden_size: int = 768

@@ -10,6 +10,8 @@
 Importing this package loads neither TensorFlow nor Keras.
 """
 
+from arlm.names import INPUT_NAMES  # noqa: F401  (the fixed input signature of every exported file: [batch, T] int32)
+
 # precision name -> what the converter does (spec section 6)
 PRECISIONS = {
     "float32": "no optimisation: the paper's 'quantized' column (4 bytes per parameter)",
@@ -17,6 +19,3 @@ PRECISIONS = {
     "float16": "float16 weights, dequantized to float32 at load time (2 bytes per parameter)",
     "int8": "full integer: int8 weights and activations, calibrated on a representative dataset",
 }
-
-# the fixed input signature of every exported file: [batch, max_seq] int32
-INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")

@@ -260,17 +260,3 @@ def model_kind(model):
     if isinstance(outputs, dict):
         return "qa" if "start_logits" in outputs else "classification"
     return "tagging" if len(outputs.shape) == 3 else "classification"
-
-
-def load_finetuned(path):
-    """Load a fine-tuned ``.keras`` file, registering the book's model classes first (a truncated or foreign file is
-    an `ArtifactError` naming it)."""
-    import keras
-
-    import arlm.models.backbone  # noqa: F401 (registers MobileBertBackbone)
-    import arlm.models.classifier  # noqa: F401 (registers MobileBertClassifier)
-    import arlm.optimizers  # noqa: F401 (fine-tuned files carry their AdamW)
-    import arlm.tasks.heads  # noqa: F401 (registers TokenTagger, SpanQA)
-    from arlm.io import check_keras_file
-
-    return keras.saving.load_model(check_keras_file(path, "MODEL_DIR"))
