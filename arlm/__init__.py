@@ -3,6 +3,9 @@
 Importing ``arlm`` loads neither TensorFlow nor Keras: submodules and the public classes load on first
 use, so the on-device predict path (``arlm.predict``) runs where TensorFlow is not installed. It does turn on
 TensorFlow's oneDNN CPU kernels for a TensorFlow imported later (``TF_ENABLE_ONEDNN_OPTS``, see below).
+
+"spec N.N" in the docstrings and comments of this package is section N.N of the book's specification appendix
+(Appendix C, ``book/appendix_specification.md``), which describes the official code each part follows.
 """
 
 import importlib

@@ -112,23 +112,58 @@ class Chapter:
 
 
 def environment():
-    """Versions and devices behind a result: Python, arlm, Keras and its backend, the runtime (devices,
-    distribution, dtype policy), and TensorFlow and JAX when loaded."""
+    """What a result depends on besides its parameters: versions (Python, arlm and its git commit, Keras and its
+    backend, TensorFlow and JAX when loaded), the runtime (devices, distribution, dtype policy), the machine
+    (cores, CPU model), whether the data mirror was used, and when it ran (UTC)."""
+    import datetime
+    import os
     import platform
     import sys
 
     import keras
 
     import arlm
-    from arlm import runtime
+    from arlm import datasets, runtime
 
-    info = {"python": platform.python_version(), "arlm": arlm.__version__, "keras": keras.__version__,
-            "backend": keras.backend.backend(), "runtime": runtime.current().describe()}
+    mirror = datasets.mirror_dir()
+    info = {"python": platform.python_version(), "arlm": arlm.__version__, "commit": source_commit(),
+            "keras": keras.__version__, "backend": keras.backend.backend(), "runtime": runtime.current().describe(),
+            "machine": {"cores": os.cpu_count(), "cpu": cpu_model()},
+            "data_mirror": bool(mirror and mirror.is_dir()),
+            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")}
     if "jax" in sys.modules:
         info["jax"] = sys.modules["jax"].__version__
     if "tensorflow" in sys.modules:
         info["tensorflow"] = sys.modules["tensorflow"].__version__
     return info
+
+
+def source_commit():
+    """The git commit of this checkout of arlm (``+`` when it has uncommitted changes), or None outside git."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+" if dirty else "") if commit else None
+
+
+def cpu_model():
+    """The processor's model name (Linux: /proc/cpuinfo), else what `platform` knows."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 # --- the model index: chapter 5's models/index.json, read by chapter 6 and `arlm export` ---------------------------

@@ -27,6 +27,7 @@ def stage_notebooks(runs, book=BOOK, log=print):
         executed = runs / f"{chapter}.ipynb"
         if executed.exists():
             notebook = nbformat.read(executed, as_version=4)
+            _insert_after_title(notebook, banner(runs / chapter, notebook))
         else:
             missing.append(chapter)
             notebook = notebook_of(chapter)
@@ -42,6 +43,46 @@ def stage_notebooks(runs, book=BOOK, log=print):
     if missing:
         log(f"arlm book: not executed in {runs}, shown without outputs: {', '.join(missing)}")
     return target
+
+
+def banner(chapter_dir, notebook):
+    """The note at the top of an executed chapter: which run the page shows (scale, overrides, data, date and
+    duration, machine, backend, code), from the chapter's ``results.json`` and papermill's record."""
+    import json
+
+    from arlm.scales import SCALES
+
+    results_path = Path(chapter_dir) / "results.json"
+    if not results_path.is_file():
+        return "```{warning}\nThis chapter did not finish in this run: it wrote no `results.json`.\n```"
+    results = json.loads(results_path.read_text(encoding="utf-8"))
+    env, config = results.get("environment", {}), dict(results.get("config", {}))
+    scale = config.pop("scale", results.get("scale"))
+    preset = SCALES.get(scale, {})
+    changed = [f"`{key}={value}`" for key, value in config.items() if preset.get(key, value) != value]
+    seconds = notebook.metadata.get("papermill", {}).get("duration")
+    machine = env.get("machine", {})
+    data = {True: "the data mirror", False: "no data mirror (the embedded hadith corpus and task stand in)",
+            None: ""}[env.get("data_mirror")]
+    date = env.get("date") or str(notebook.metadata.get("papermill", {}).get("end_time", ""))[:16].replace("T", " ")
+    parts = [f"**Scale** `{scale}`" + (" (the paper's settings)" if scale == "full" else
+                                         " (the paper's settings are `full`, appendix B.3)"),
+             f"**overrides** {', '.join(changed)}" if changed else "",
+             f"**data** {data}" if data else "",
+             f"**run** {date or 'date not recorded'}" + (f", {seconds:.0f} s" if seconds else "") +
+             (f" on {machine['cores']} cores ({machine['cpu']})" if machine else ""),
+             f"**runtime** {env.get('runtime') or env.get('backend', '?')}",
+             f"**code** arlm {env.get('arlm', '?')}" + (f", commit `{env['commit']}`" if env.get("commit") else "")]
+    body = " ·\n".join(part for part in parts if part)
+    return f"```{{admonition}} The run on this page\n:class: tip\n{body}\n```"
+
+
+def _insert_after_title(notebook, text):
+    """Put ``text`` at the top of the chapter: after its title and Colab badge, before the objectives."""
+    first = notebook.cells[0]
+    lines = first.source.split("\n")
+    at = next((i + 1 for i, line in enumerate(lines) if "colab-badge" in line), 1)
+    first.source = "\n".join([*lines[:at], "", text, *lines[at:]])
 
 
 def build_book(runs="runs/tiny", book=BOOK, log=print):

@@ -156,6 +156,27 @@ class Checkpoints:
                                 f"done {restored} steps; delete the folder to start this stage over")
 
 
+class _ShowProgress(keras.callbacks.Callback):
+    """One `arlm.progress.Progress` over the run's updates, with the latest loss and accuracies."""
+
+    def __init__(self, desc, total_steps, start, accumulation):
+        super().__init__()
+        self.desc, self.total, self.start, self.accumulation = desc, total_steps, start, accumulation
+
+    def on_train_begin(self, logs=None):
+        from arlm.progress import Progress
+
+        self.progress = Progress(self.total, self.desc, initial=self.start, unit="step")
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (batch + 1) % self.accumulation == 0:
+            shown = {k: float(v) for k, v in (logs or {}).items() if k == "loss" or k.endswith("accuracy")}
+            self.progress.update(1, **shown)
+
+    def on_train_end(self, logs=None):
+        self.progress.close()
+
+
 def _generic(path):
     """A variable path without numbers: Keras' per-process name counters (``dense_3/kernel``, and inside optimizer
     slot names ``adam_1/dense_3_kernel_momentum``) differ between two processes that build the same model."""
@@ -231,7 +252,7 @@ def epoch_length(total_steps, checkpoint_every, extra_steps=()):
 
 
 def fit_resumable(model, make_dataset, total_steps, checkpoint_every, work_dir, callbacks=(), step_hooks=(),
-                  hook_steps=(), verbose="auto"):
+                  hook_steps=(), verbose=1, desc=None):
     """Train the compiled ``model`` for ``total_steps`` updates, checkpointed in ``work_dir``; returns the records.
 
     Args:
@@ -246,7 +267,8 @@ def fit_resumable(model, make_dataset, total_steps, checkpoint_every, work_dir, 
         step_hooks: functions ``hook(model, step)`` called when an epoch ends at one of ``hook_steps`` or at a
             checkpoint (e.g. snapshots); epochs are cut so that each hook step ends one.
         hook_steps: the steps at which ``step_hooks`` must run.
-        verbose: Keras' ``verbose``.
+        verbose: 0 for silence, else one progress indicator for the run (`arlm.progress`), labelled ``desc``
+            (default: the work folder's name).
 
     Returns:
         The per-step history ``[{"step": t, "loss": ..., ...}]`` of the whole run, resumed parts included.
@@ -279,9 +301,10 @@ def fit_resumable(model, make_dataset, total_steps, checkpoint_every, work_dir, 
         history = _History(history_dir, steps_per_epoch, start, accumulation)
         checkpointer = _Checkpointer(checkpoints, history, steps_per_epoch, checkpoint_every, total_steps,
                                      step_hooks, run)
+        shown = [_ShowProgress(desc or work_dir.name, total_steps, start, accumulation)] if verbose else []
         model.fit(make_dataset().skip(start * accumulation), epochs=total_steps // steps_per_epoch,
                   initial_epoch=start // steps_per_epoch, steps_per_epoch=steps_per_epoch * accumulation,
-                  shuffle=False, callbacks=[history, checkpointer, *callbacks], verbose=verbose)
+                  shuffle=False, callbacks=[history, checkpointer, *callbacks, *shown], verbose=0)
     return read_history(history_dir)
 
 

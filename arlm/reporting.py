@@ -215,6 +215,67 @@ def accuracy_vs_size(run):
     return rows
 
 
+def gap_table(run):
+    """How far this run is from the paper: sizes, steps, tokens, corpus and tasks, this run beside the paper.
+
+    The paper's side: parameters from Table 4, corpus tokens from Table 1, and the training lengths of its
+    settings as the `full` scale holds them (`arlm.scales`, appendix B.3). Ours: the run's configs and results.
+    """
+    from arlm.scales import SCALES
+
+    full = SCALES["full"]
+
+    def cfg(chapter, key, default=None):
+        return run.get(chapter, "config", key, default=default)
+
+    def tokens(steps, batch, length):
+        return None if None in (steps, batch, length) else steps * batch * length
+
+    paper_sizes = {row["model"]: row["parameters_millions"] for row in paper.table("table4_sizes")}
+    paper_tokens = sum(row["tokens"] for row in paper.table("table1_pretraining_tokens"))
+    kt = run.get("03_knowledge_transfer", "total_steps")
+    distill = run.get("04_distillation", "distill_steps")
+    tasks = {row["dataset"] for row in run.get("05_finetuning", "table3", default=[])}
+    full_kt = full["kt_steps_per_layer"] * full["num_layers"]
+    rows = [
+        ("teacher parameters (IBERTA)", run.get("03_knowledge_transfer", "teacher_parameters"),
+         paper_sizes["IBERTA"] * 1e6, "M"),
+        ("student parameters (MBERTA)", run.get("03_knowledge_transfer", "student_parameters"),
+         paper_sizes["MBERTA"] * 1e6, "M"),
+        ("vocabulary", cfg("01_corpus", "vocab_size"), full["vocab_size"], ""),
+        ("pretraining corpus (words; paper: tokens)", run.get("01_corpus", "corpus", "words"), paper_tokens, ""),
+        ("sequence length", cfg("02_teacher", "max_seq_length"), full["max_seq_length"], ""),
+        ("teacher updates x batch", _product(cfg("02_teacher", "teacher_steps"), cfg("02_teacher", "batch_size")),
+         _product(full["teacher_steps"], full["batch_size"]), ""),
+        ("tokens seen by the teacher", tokens(cfg("02_teacher", "teacher_steps"), cfg("02_teacher", "batch_size"),
+                                              cfg("02_teacher", "max_seq_length")),
+         tokens(full["teacher_steps"], full["batch_size"], full["max_seq_length"]), ""),
+        ("distillation updates (stage 2 + 3)", None if kt is None or distill is None else kt + distill,
+         full_kt + full["distill_steps"], ""),
+        ("Table 3 datasets fine-tuned", len(tasks) if "05_finetuning" in run.results else None,
+         len({row["dataset"] for row in paper.table("table3_results")}), ""),
+    ]
+    return [{"quantity": name, "this run": _readable(ours, unit), "the paper": _readable(theirs, unit),
+             "paper / run": None if not ours or not theirs else f"{theirs / ours:,.{0 if theirs >= 10 * ours else 1}f}"}
+            for name, ours, theirs, unit in rows]
+
+
+def _product(a, b):
+    return None if a is None or b is None else a * b
+
+
+def _readable(value, unit=""):
+    """1,234 / 12.3M / 1.6B: a count a reader can compare at a glance."""
+    if value is None:
+        return None
+    if unit == "M":
+        return f"{value / 1e6:,.1f}M"
+    for size, suffix in ((1e9, "B"), (1e6, "M")):
+        if value >= size:
+            return f"{value / size:,.1f}{suffix}"
+    return f"{value:,}"
+
+
 def display(rows, paper_columns=("paper",)):
     """A DataFrame of `rows` for reading: a missing value reads "not in paper" in columns whose name starts
     with one of `paper_columns`, and "not run" elsewhere."""

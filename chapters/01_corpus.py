@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 1. Arabic corpus, WordPiece vocabulary and pretraining data
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/book/chapters/01_corpus.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/01_corpus.ipynb)
 #
 # **Learning objectives**
 # - Read a pretraining corpus with its document boundaries, remove duplicates and compare its make-up with the
@@ -27,17 +27,21 @@
 #   pairs, 15% masking with 80/10/10 replacement), written as TFRecords that the official code can read.
 # - Compare static masking (BERT) with dynamic masking (RoBERTa).
 
-# %% tags=["remove-cell"]
-# Colab: install the book's library and pick the Keras backend (a no-op elsewhere).
+# %%
+# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
+# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+import os
 import sys
 
+REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
+REVISION = "main"  # ... and the commit the chapter runs with
 if "google.colab" in sys.modules:
-    # %pip would be the notebook idiom; subprocess keeps this cell valid Python for jupytext and ruff.
     import subprocess
 
-    source = "arlm[book] @ git+https://github.com/arlm-book/arlm"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
+    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    from arlm.runtime import choose_backend  # JAX on a TPU runtime, else TensorFlow; before Keras is imported
+    from arlm.runtime import choose_backend
 
     print("Keras backend:", choose_backend())
 
@@ -122,11 +126,12 @@ display(pd.DataFrame(stats.word_counts.most_common(15), columns=["word", "count"
 # %% [markdown]
 # ## 1.2 One normalization convention
 #
-# The paper removes diacritics and "normalises character forms". There is a trap (spec section 4): Google's BERT
-# tokenizer with `do_lower_case=True`, the default in data creation *and* fine-tuning, decomposes text (NFD) and
-# deletes every combining mark. In Arabic that removes the tashkeel and also the hamza and madda written on a
-# carrier: أ, إ, آ become ا, ؤ becomes و, ئ becomes ي. A vocabulary trained on text that still has hamza forms
-# holds tokens the tokenizer can never produce.
+# The paper removes diacritics and "normalises character forms". There is a trap ([spec
+# section 4](#spec-4)): Google's BERT tokenizer with `do_lower_case=True`, the default
+# in data creation *and* fine-tuning, decomposes text (NFD) and deletes every combining
+# mark. In Arabic that removes the tashkeel and also the hamza and madda written on a
+# carrier: أ, إ, آ become ا, ؤ becomes و, ئ becomes ي. A vocabulary trained on text that
+# still has hamza forms holds tokens the tokenizer can never produce.
 #
 # `arlm.text.normalize` applies the same decision before any tokenizer sees the text, at every stage:
 # lowercase, NFKD and drop combining marks, drop tatweel and invisible characters, unify ٱ→ا, ى→ي, Persian

@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 2. MobileBERT in Keras 3 and the IBERTA teacher
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/book/chapters/02_teacher.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/02_teacher.ipynb)
 #
 # **Learning objectives**
 # - Read the MobileBERT family as the official code builds it: the factorized trigram embedding, the
@@ -24,17 +24,21 @@
 # - Pretrain the IBERTA teacher with $L = L_{MLM} + L_{NSP}$ using `model.fit`, with checkpoints that survive
 #   a disconnect, and keep snapshots of a 50K- and a 30K-vocabulary teacher for Figure 1.
 
-# %% tags=["remove-cell"]
-# Colab: install the book's library and pick the Keras backend (a no-op elsewhere).
+# %%
+# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
+# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+import os
 import sys
 
+REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
+REVISION = "main"  # ... and the commit the chapter runs with
 if "google.colab" in sys.modules:
-    # %pip would be the notebook idiom; subprocess keeps this cell valid Python for jupytext and ruff.
     import subprocess
 
-    source = "arlm[book] @ git+https://github.com/arlm-book/arlm"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
+    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    from arlm.runtime import choose_backend  # JAX on a TPU runtime, else TensorFlow; before Keras is imported
+    from arlm.runtime import choose_backend
 
     print("Keras backend:", choose_backend())
 
@@ -70,7 +74,7 @@ print("dtype policy:", keras.config.dtype_policy().name, "| jit_compile:", cfg.j
 #
 # A vocabulary of 50,000 Arabic word pieces at width $H = 256$ would cost 12.8M parameters on its own.
 # MobileBERT stores the table at width $E = 128$ and widens each position by looking at its neighbours
-# (spec 1.3):
+# ([spec 1.3](#spec-1-3)):
 #
 # $$\tilde e_t = [e_{t+1};\ e_t;\ e_{t-1}] \in \mathbb{R}^{3E},\qquad
 # h_t = \tilde e_t W_{et} + b_{et} + P_t + S_{s_t}.$$
@@ -87,7 +91,7 @@ print("word table", tuple(embedding(ids).shape), "->", tuple(embedding.embedding
 # %% [markdown]
 # ## 2.2 The inverted-bottleneck block and the $-6$ mask
 #
-# Inside each block the width drops from $H$ to $B$ (spec 1.4):
+# Inside each block the width drops from $H$ to $B$ ([spec 1.4](#spec-1-4)):
 #
 # $$Z = \mathrm{Norm}(X W_{in} + b_{in}),\quad A = \mathrm{Norm}(\mathrm{MHA}(\cdot) W_o + b_o + Z),\quad
 # A \leftarrow \mathrm{Norm}(\varphi(A W_1 + b_1) W_2 + b_2 + A)\ (n\text{ times}),$$
@@ -125,7 +129,7 @@ plt.show()
 # ## 2.3 Four models, one class: parameter counts against Table 4
 #
 # The presets `iberta`, `mberta`, `mberta_ii` and `arabert_base` are the configs the authors ran
-# (spec 1.2). Counting as Table 4 does (backbone, pooler where configured, a 2-class classifier) gives the
+# ([spec 1.2](#spec-1-2)). Counting as Table 4 does (backbone, pooler where configured, a 2-class classifier) gives the
 # paper's numbers to within rounding; the 30K teacher of Figure 1 with its pretraining heads matches the
 # authors' training log to the parameter. `arlm params` prints the same table from the shell.
 
@@ -145,7 +149,7 @@ pd.DataFrame([{"preset": name, "H": c.hidden_size, "B": c.intra_bottleneck_size 
 # %% [markdown]
 # ## 2.4 The objective and the optimizer
 #
-# The teacher learns masked-LM and next-sentence prediction (spec 3.1). Only the (at most) $P$ masked
+# The teacher learns masked-LM and next-sentence prediction ([spec 3.1](#spec-3-1)). Only the (at most) $P$ masked
 # positions go through the $V$-wide output layer, whose weights are the word table tied to extra columns:
 #
 # $$L = \frac{\sum_i w_i\,\mathrm{CE}(y_i, g_i [W_{word} | W_{extra}]^\top + b)}{\sum_i w_i + 10^{-5}}
@@ -258,7 +262,7 @@ print(f"largest difference after reloading: {difference:.2e}")
 as_described = arlm.models.get_preset("iberta", intra_bottleneck_size=1024)
 print(f"B = 1024: {arlm.params.count_parameters(as_described) / 1e6:.1f}M, "
       f"B = 256: {arlm.params.count_parameters(arlm.models.get_preset('iberta')) / 1e6:.3f}M (Table 4: 66.7M)")
-# The ignored key leaves B = H = 256: only that reading reproduces Table 4 (spec finding 2).
+# The ignored key leaves B = H = 256: only that reading reproduces Table 4 (appendix C, spec finding 2).
 
 # %% [markdown]
 # **Exercise 2.** Where do MBERTA's 23.7M parameters sit? Split the count into the embeddings, the 24

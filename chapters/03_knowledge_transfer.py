@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 3. Progressive knowledge transfer: teaching MBERTA one layer at a time
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/book/chapters/03_knowledge_transfer.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/03_knowledge_transfer.ipynb)
 #
 # The paper does not pretrain its small models from scratch. It follows MobileBERT: a large teacher (IBERTA,
 # chapter 2) and a thin student (MBERTA) share the same width between blocks, so every block of the student
@@ -30,17 +30,21 @@
 #   240K or 500K steps) and which choice this book makes.
 # - Train, resume and inspect the transfer: per-layer losses and attention maps of teacher and student.
 
-# %% tags=["remove-cell"]
-# Colab: install the book's library and pick the Keras backend (a no-op elsewhere).
+# %%
+# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
+# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+import os
 import sys
 
+REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
+REVISION = "main"  # ... and the commit the chapter runs with
 if "google.colab" in sys.modules:
-    # %pip would be the notebook idiom; subprocess keeps this cell valid Python for jupytext and ruff.
     import subprocess
 
-    source = "arlm[book] @ git+https://github.com/arlm-book/arlm"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
+    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    from arlm.runtime import choose_backend  # JAX on a TPU runtime, else TensorFlow; before Keras is imported
+    from arlm.runtime import choose_backend
 
     print("Keras backend:", choose_backend())
 
@@ -71,7 +75,7 @@ STUDENT = "mberta"  # the paper's MBERTA; "mberta_ii" (one FFN per block) distil
 # ## 3.1 Teacher and student
 #
 # The teacher is chapter 2's IBERTA pretrainer. The student is MBERTA at this scale: the same vocabulary,
-# embedding size $E$, inter-block width $H$ and number of heads as the teacher (spec 1.2) — the layer-wise
+# embedding size $E$, inter-block width $H$ and number of heads as the teacher ([spec 1.2](#spec-1-2)) — the layer-wise
 # losses compare $H$-wide block outputs and $N \times T \times T$ attention maps — but a narrow inside
 # (intra-block width $B = H/2$, four small FFNs, NoNorm, ReLU).
 

@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 4. Pretraining distillation, and does it help?
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/book/chapters/04_distillation.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/04_distillation.ipynb)
 #
 # After chapter 3 every block of the student imitates its teacher block, but the student has never been
 # trained on the task the teacher was: predicting masked words. The last MobileBERT stage does that, with
@@ -29,17 +29,21 @@
 # - Compare a distilled and a from-scratch student at equal compute on masked-LM accuracy and on two
 #   sentiment tasks (AJGT, ASTD-B), and read the result honestly at small scale.
 
-# %% tags=["remove-cell"]
-# Colab: install the book's library and pick the Keras backend (a no-op elsewhere).
+# %%
+# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
+# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+import os
 import sys
 
+REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
+REVISION = "main"  # ... and the commit the chapter runs with
 if "google.colab" in sys.modules:
-    # %pip would be the notebook idiom; subprocess keeps this cell valid Python for jupytext and ruff.
     import subprocess
 
-    source = "arlm[book] @ git+https://github.com/arlm-book/arlm"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
+    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    from arlm.runtime import choose_backend  # JAX on a TPU runtime, else TensorFlow; before Keras is imported
+    from arlm.runtime import choose_backend
 
     print("Keras backend:", choose_backend())
 

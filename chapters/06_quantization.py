@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 6. Quantization and on-device inference
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/book/chapters/06_quantization.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/06_quantization.ipynb)
 #
 # The paper's last step is to make its models small enough for a phone: the fine-tuned models are converted to
 # TensorFlow Lite and "quantized", and Table 4 reports their size. This chapter does that step for real and
@@ -29,17 +29,21 @@
 # - Measure latency, throughput and interpreter memory on this CPU with 1 and 2 threads.
 # - Run a model from the shell without TensorFlow, as a device would.
 
-# %% tags=["remove-cell"]
-# Colab: install the book's library and pick the Keras backend (a no-op elsewhere).
+# %%
+# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
+# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+import os
 import sys
 
+REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
+REVISION = "main"  # ... and the commit the chapter runs with
 if "google.colab" in sys.modules:
-    # %pip would be the notebook idiom; subprocess keeps this cell valid Python for jupytext and ruff.
     import subprocess
 
-    source = "arlm[book] @ git+https://github.com/arlm-book/arlm"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
+    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    from arlm.runtime import choose_backend  # JAX on a TPU runtime, else TensorFlow; before Keras is imported
+    from arlm.runtime import choose_backend
 
     print("Keras backend:", choose_backend())
 
@@ -67,7 +71,7 @@ from arlm.quantization.latency import measure_files
 # ## 6.1 What Table 4 measured
 #
 # Table 4 gives two sizes per model. Divide them by the parameter count $P$ and two constants appear
-# (spec section 2.4):
+# ([spec section 2.4](#spec-2-4)):
 #
 # $$\text{fine-tuned size} = \underbrace{4P}_{\text{weights}} + \underbrace{4P + 4P}_{\text{Adam } m,\ v}
 #   = 12P \text{ bytes}, \qquad \text{"quantized" size} = 4P \text{ bytes}.$$

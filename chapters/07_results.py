@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 7. Results: the paper beside this book
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/book/chapters/07_results.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/07_results.ipynb)
 #
 # Chapters 1 to 6 each wrote a `results.json` into the run folder. This chapter reads them all and puts every
 # number the paper published beside the one this run produced: Table 1 (the pretraining corpus), Table 2
@@ -27,17 +27,21 @@
 #   at reduced scale is a check of the pipeline, not of the paper's claim.
 # - Relate accuracy to model size, and size to the bytes stored per parameter before and after quantization.
 
-# %% tags=["remove-cell"]
-# Colab: install the book's library and pick the Keras backend (a no-op elsewhere).
+# %%
+# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
+# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+import os
 import sys
 
+REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
+REVISION = "main"  # ... and the commit the chapter runs with
 if "google.colab" in sys.modules:
-    # %pip would be the notebook idiom; subprocess keeps this cell valid Python for jupytext and ruff.
     import subprocess
 
-    source = "arlm[book] @ git+https://github.com/arlm-book/arlm"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
+    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    from arlm.runtime import choose_backend  # JAX on a TPU runtime, else TensorFlow; before Keras is imported
+    from arlm.runtime import choose_backend
 
     print("Keras backend:", choose_backend())
 
@@ -61,6 +65,16 @@ from arlm import reporting
 
 run = reporting.collect(ch.run_dir)
 pd.set_option("display.max_colwidth", None)  # sources and reasons in full
+
+# %% [markdown]
+# ## 7.0 How far this run is from the paper
+#
+# Before any score: what this run did next to what the paper did. The paper's side comes from its Tables 1
+# and 4 and from its training settings, which this book's `full` scale holds (appendix B.3). The last column
+# says how many times larger the paper's side is.
+
+# %%
+display(reporting.display(reporting.gap_table(run), paper_columns=("the paper",)))
 
 # %% [markdown]
 # ## 7.1 Where each number comes from

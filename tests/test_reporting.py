@@ -99,3 +99,18 @@ def test_scores_outside_table3_are_listed(run_dir):
     (run_dir / "05_finetuning" / "results.json").write_text(json.dumps(results))
     assert reporting.other_scores(reporting.collect(run_dir)) == [
         {"model": "student", "task": "hadith", "accuracy": 75.0, "macro_f1": 70.0}]
+
+
+def test_the_gap_table_sets_this_run_beside_the_paper(run_dir):
+    write(run_dir, "03_knowledge_transfer", {"teacher_parameters": 400_000, "student_parameters": 200_000,
+                                             "total_steps": 20})
+    config = {"teacher_steps": 30, "batch_size": 16, "max_seq_length": 64, "vocab_size": 2000}
+    write(run_dir, "02_teacher", {"config": config})
+    rows = {row["quantity"]: row for row in reporting.gap_table(reporting.collect(run_dir))}
+    assert rows["teacher parameters (IBERTA)"] == {"quantity": "teacher parameters (IBERTA)", "this run": "0.4M",
+                                                    "the paper": "66.7M", "paper / run": "167"}
+    assert rows["tokens seen by the teacher"]["this run"] == "30,720"
+    assert rows["tokens seen by the teacher"]["the paper"] == "262.1B"  # 2M updates x 256 x 512, the full scale
+    tasks = rows["Table 3 datasets fine-tuned"]
+    assert (tasks["this run"], tasks["the paper"]) == ("1", "8")
+    assert rows["distillation updates (stage 2 + 3)"]["this run"] is None  # chapter 4 has not run: not guessed

@@ -142,13 +142,13 @@ def create_pretraining_data(documents, vocab_path, out_dir, config=None, workers
 
 
 def _write_shards(documents, vocab_path, out_dir, config, workers, words_per_shard, progress):
-    from tqdm.auto import tqdm
+    from arlm.progress import Progress
 
     totals = {"documents": 0, "empty_documents": 0, "long_lines": 0, "corpus_tokens": 0, "unk_tokens": 0,
               "instances": 0, "random_next": 0, "masked": 0, "tokens": 0}
     files = []
     start = time.perf_counter()
-    bar = tqdm(desc="pretraining instances", unit="ex", disable=not progress)
+    bar = Progress(desc="pretraining instances", unit="instances", disable=not progress)
 
     def finish(result):
         index, _, stats = result
@@ -156,7 +156,7 @@ def _write_shards(documents, vocab_path, out_dir, config, workers, words_per_sha
             files.append(f"shard-{index:05d}.tfrecord")
         for key in totals:
             totals[key] += stats[key]
-        bar.update(stats["instances"])
+        bar.update(stats["instances"], shards=len(files))
 
     shards = iter_shards(documents, words_per_shard)
     if workers == 1:
@@ -189,9 +189,6 @@ def _write_shards(documents, vocab_path, out_dir, config, workers, words_per_sha
     }
     write_json(out_dir / "meta.json", meta)
     return meta
-
-
-# --- reading back: a tf.data pipeline for model.fit ----------------------------------------------------------------
 
 
 def read_meta(directory):

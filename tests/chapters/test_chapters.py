@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from arlm.artifacts import CHAPTERS
-from arlm.runner import chapters_dir
+from arlm.runner import book_repository, chapters_dir, colab_url
 
 pytestmark = pytest.mark.chapters
 
@@ -31,12 +31,15 @@ def test_chapter_executed_without_errors_and_wrote_results(book_run, chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_has_the_books_parts(book_run, chapter):
     source = (chapters_dir() / f"{chapter}.py").read_text(encoding="utf-8")
-    badge = f"https://colab.research.google.com/github/arlm-book/arlm/blob/notebooks/book/chapters/{chapter}.ipynb"
-    assert badge in source and "Learning objectives" in source
-    # the first cell installs the package on Colab and picks the backend before Keras is imported
-    first_code = next(c for c in nbformat.read(book_run / f"{chapter}.ipynb", as_version=4).cells
-                      if c.cell_type == "code")
+    assert "Learning objectives" in source
+    executed = nbformat.read(book_run / f"{chapter}.ipynb", as_version=4)
+    assert colab_url(chapter) in executed.cells[0].source  # the badge opens the edition on the repository setting
+    # the first code cell installs the package on Colab, pinned, and picks the backend before Keras is imported;
+    # it is shown in the book (no remove tag)
+    first_code = next(c for c in executed.cells if c.cell_type == "code")
+    url, _ = book_repository()
     assert "pip" in first_code.source and "choose_backend()" in first_code.source
+    assert f'REPOSITORY = "{url}"' in first_code.source and "remove-cell" not in first_code.metadata.get("tags", [])
     cells = _cells(book_run, chapter)
     tags = [set(cell.metadata.get("tags", [])) for cell in cells]
     assert any("parameters" in t for t in tags) and any("injected-parameters" in t for t in tags)
