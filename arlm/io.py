@@ -7,7 +7,7 @@
   command could not replace without losing something (a file, a folder holding other files, an unwritable place);
 * `save_model(model, path)` / `load_model(source)`: the one save/load path of every model of the book, as a
   ``.keras`` file or a keras-hub preset folder (`save_preset` / `load_preset`, behind every class's
-  ``save_to_preset`` / ``from_preset``).
+  ``save_to_preset`` / ``from_preset``); `save_tokenizer` / `load_tokenizer` the same for the vocabulary.
 """
 
 import contextlib
@@ -498,14 +498,48 @@ def save_preset(model, preset_dir, tokenizer=None, metadata=None, max_shard_size
                 model.save_task_weights(str(staging / hub.TASK_WEIGHTS_FILE))
         saver.save_backbone(backbone, max_shard_size=max_shard_size)
         if vocabulary is not None:
-            from arlm.tokenizer import tf_tokenizer
-
-            saver.save_tokenizer(tf_tokenizer(vocabulary).layer)
+            _write_tokenizer(staging, vocabulary)
         if metadata:
             meta_path = staging / hub.METADATA_FILE
             meta_path.write_text(json.dumps({**read_json(meta_path), "arlm": metadata}, indent=4,
                                             default=_jsonable), encoding="utf-8")
     return target
+
+
+def save_tokenizer(tokenizer, preset_dir):
+    """Write a vocabulary into the preset folder `preset_dir` as keras-hub's WordPiece tokenizer with this book's
+    settings (``tokenizer.json``, ``assets/tokenizer/vocabulary.txt``): what ``WordPieceTokenizer.save_to_preset``
+    calls. The folder is created if missing; a model's files in it are kept. Both files are written in a staging
+    folder beside it and renamed in, the vocabulary before the ``tokenizer.json`` that points to it.
+
+    Args:
+        tokenizer (str | os.PathLike | arlm.tokenizer.WordPieceTokenizer): the vocabulary (checked first).
+        preset_dir (str | os.PathLike): the folder.
+
+    Returns the folder as a `Path`; `load_tokenizer` reads it back.
+    """
+    vocabulary = _vocabulary_path(tokenizer)
+    target = Path(preset_dir)
+    if target.exists() and not target.is_dir():
+        raise ParameterError(f"{target}: a file, not a preset folder (parameter preset_dir)")
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tokenizer.", dir=target.parent))
+    try:
+        _write_tokenizer(staging, vocabulary)
+        (target / VOCABULARY_FILE).parent.mkdir(parents=True, exist_ok=True)
+        move_into([staging / VOCABULARY_FILE], (target / VOCABULARY_FILE).parent)
+        move_into([staging / "tokenizer.json"], target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _write_tokenizer(folder, vocabulary):
+    from keras_hub.src.utils import preset_utils as hub
+
+    from arlm.tokenizer import tf_tokenizer
+
+    hub.get_preset_saver(str(folder)).save_tokenizer(tf_tokenizer(vocabulary).layer)
 
 
 def _vocabulary_path(tokenizer):
@@ -542,7 +576,8 @@ def preset_file(preset, name, parameter="preset"):
 
 
 def load_tokenizer(preset, parameter="preset"):
-    """The `arlm.tokenizer.WordPieceTokenizer` of a preset saved with a tokenizer (`save_preset`).
+    """The `arlm.tokenizer.WordPieceTokenizer` of a preset saved with a tokenizer (`save_preset`, `save_tokenizer`):
+    what ``WordPieceTokenizer.from_preset`` calls.
 
     Args:
         preset (str | os.PathLike): a preset folder, a keras-hub handle or a packaged preset's name.

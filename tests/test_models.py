@@ -17,6 +17,7 @@ from arlm.models import (  # noqa: E402
     get_preset,
     preset_at_scale,
 )
+from arlm.names import INPUT_NAMES  # noqa: E402
 
 STUDENT = tiny_config("mberta").to_dict()
 
@@ -35,7 +36,7 @@ def batch(rng, b=3, t=7, p=2, vocab=VOCAB, pad=2):
 
 
 def backbone_inputs(x):
-    return {k: x[k] for k in ("token_ids", "segment_ids", "padding_mask")}
+    return {k: x[k] for k in INPUT_NAMES}
 
 
 @pytest.mark.backend
@@ -235,8 +236,10 @@ def test_layering_config_without_keras_and_no_import_of_a_later_stage():
     import sys
     from pathlib import Path
 
+    # the config (`arlm params`) and the on-device path (`arlm predict`) import no TensorFlow, Keras or JAX
     code = ("import sys\nfor name in ('tensorflow', 'keras', 'keras_hub', 'jax'):\n    sys.modules[name] = None\n"
-            "import arlm.models.config, arlm.names, arlm.io\nprint(arlm.models.config.PRESETS['mberta'].hidden_size)")
+            "import arlm.models.config, arlm.names, arlm.io, arlm.predict, arlm.preprocessing\n"
+            "print(arlm.models.config.PRESETS['mberta'].hidden_size)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "256\n"
     package = Path(arlm.__file__).parent
     later = r"arlm\.(tasks|quantization|distillation|training|fitting|reporting|cli|predict|pretraining_data)\b"

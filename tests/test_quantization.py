@@ -8,6 +8,7 @@ from quantization_helpers import MAX_SEQ, finetuned_classifier
 
 from arlm.artifacts import model_entry
 from arlm.errors import ParameterError
+from arlm.io import save_model
 from arlm.predict import Predictor
 from arlm.quantization import PRECISIONS
 from arlm.quantization.evaluate import accuracy, evaluate_files, keras_outputs, span_accuracy, token_accuracy
@@ -153,7 +154,7 @@ def test_cli_export_writes_file_sidecar_and_vocabulary(finetuned, tmp_path):
 
     models = tmp_path / "models"
     models.mkdir()
-    finetuned["model"].save(models / "tiny_ajgt.keras")
+    save_model(finetuned["model"], models / "tiny_ajgt.keras")
     write_json_index(models, finetuned["vocab"])
     assert model_entry(models)[1]["labels"] == ["negative", "positive"]
     parser = argparse.ArgumentParser()
@@ -168,7 +169,6 @@ def test_cli_export_of_a_preset_uses_its_vocabulary_and_metadata(finetuned, tmp_
     import json
 
     from arlm.cli import export as cli_export
-    from arlm.io import save_model
 
     preset = save_model(finetuned["model"], tmp_path / "preset", tokenizer=finetuned["vocab"],
                         metadata={"task": "classification", "labels": ["negative", "positive"],
