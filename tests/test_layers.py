@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
-from helpers import run_layer_test  # noqa: E402
+from helpers import TINY, run_layer_test  # noqa: E402
 from keras import ops  # noqa: E402
 
 from arlm.layers import (  # noqa: E402
@@ -87,34 +87,37 @@ def test_block_padding_does_not_leak_into_real_positions_beyond_minus_six():
 
 # --- every layer through keras-hub's checks (tests/helpers.py) ------------------------------------------------------
 
+# the tests' one tiny configuration (tests/helpers.py): H = 8, N = 2, F = 16, E = 4, V = 40, 16 positions
+H, E, V = TINY["hidden_size"], TINY["embedding_size"], TINY["vocab_size"]
+BLOCK = {key: TINY[key] for key in ("hidden_size", "num_heads", "intermediate_size")}
 RNG = np.random.default_rng(7)
-X = RNG.normal(size=(2, 5, 8)).astype("float32")
+X = RNG.normal(size=(2, 5, H)).astype("float32")
 MASK = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], "int32")
-BLOCK = dict(hidden_size=8, num_heads=2, intermediate_size=16)
 
 
 def test_no_norm_checks(tmp_path):
-    run_layer_test(NoNorm, {}, (X,), (2, 5, 8), tmp_path, variable_length=True)
+    run_layer_test(NoNorm, {}, (X,), (2, 5, H), tmp_path, variable_length=True)
 
 
 def test_position_embedding_checks(tmp_path):
-    run_layer_test(PositionEmbedding, {"max_positions": 16}, (X,), (2, 5, 8), tmp_path, variable_length=True)
+    run_layer_test(PositionEmbedding, {"max_positions": TINY["max_position_embeddings"]}, (X,), (2, 5, H), tmp_path,
+                   variable_length=True)
 
 
 @pytest.mark.parametrize("trigram_input", [True, False])
 def test_trigram_embedding_checks(trigram_input, tmp_path):
-    ids = RNG.integers(0, 10, (2, 5)).astype("int32")
-    run_layer_test(TrigramEmbedding, dict(vocab_size=10, embedding_size=4, hidden_size=8, trigram_input=trigram_input),
-                   (ids,), (2, 5, 8), tmp_path, variable_length=True)
+    ids = RNG.integers(0, V, (2, 5)).astype("int32")
+    run_layer_test(TrigramEmbedding, dict(vocab_size=V, embedding_size=E, hidden_size=H, trigram_input=trigram_input),
+                   (ids,), (2, 5, H), tmp_path, variable_length=True)
 
 
 def test_masked_self_attention_checks(tmp_path):
-    run_layer_test(MaskedSelfAttention, dict(num_heads=2, attention_size=8, attention_dropout=0.1), (X, X, MASK),
-                   ((2, 5, 8), (2, 2, 5, 5)), tmp_path, variable_length=True)
+    run_layer_test(MaskedSelfAttention, dict(num_heads=TINY["num_heads"], attention_size=H, attention_dropout=0.1),
+                   (X, X, MASK), ((2, 5, H), (2, 2, 5, 5)), tmp_path, variable_length=True)
 
 
 def test_bert_block_checks(tmp_path):
-    run_layer_test(BertBlock, BLOCK, (X, MASK), ((2, 5, 8), (2, 2, 5, 5)), tmp_path, variable_length=True)
+    run_layer_test(BertBlock, BLOCK, (X, MASK), ((2, 5, H), (2, 2, 5, 5)), tmp_path, variable_length=True)
 
 
 @pytest.mark.parametrize("flags", [
@@ -124,8 +127,8 @@ def test_bert_block_checks(tmp_path):
     {"use_bottleneck_attention": True, "normalization_type": "manual_layer_norm"},  # Q, K, V from the bottleneck
 ])
 def test_bottleneck_block_checks(flags, tmp_path):
-    run_layer_test(BottleneckBlock, dict(BLOCK, intra_bottleneck_size=4, **flags), (X, MASK),
-                   ((2, 5, 8), (2, 2, 5, 5)), tmp_path, variable_length=True)
+    run_layer_test(BottleneckBlock, dict(BLOCK, intra_bottleneck_size=H // 2, **flags), (X, MASK),
+                   ((2, 5, H), (2, 2, 5, 5)), tmp_path, variable_length=True)
 
 
 def test_rematerialized_block_checks(tmp_path):
@@ -133,17 +136,17 @@ def test_rematerialized_block_checks(tmp_path):
     def scope():
         return keras.RematScope(mode="list_of_layers", layer_names=["remat_block"])
 
-    run_layer_test(BottleneckBlock, dict(BLOCK, intra_bottleneck_size=4, name="remat_block"), (X, MASK),
-                   ((2, 5, 8), (2, 2, 5, 5)), tmp_path, scope=scope)
+    run_layer_test(BottleneckBlock, dict(BLOCK, intra_bottleneck_size=H // 2, name="remat_block"), (X, MASK),
+                   ((2, 5, H), (2, 2, 5, 5)), tmp_path, scope=scope)
 
 
 @pytest.mark.filterwarnings("ignore:Gradients do not exist")  # the head reads the table, not the projection
 def test_masked_lm_head_checks(tmp_path):
     from arlm.models import MaskedLMHead
 
-    embedding = TrigramEmbedding(vocab_size=10, embedding_size=4, hidden_size=8)
+    embedding = TrigramEmbedding(vocab_size=V, embedding_size=E, hidden_size=H)
     positions = np.array([[1, 2, 0], [0, 0, 3]], "int32")
-    run_layer_test(MaskedLMHead, dict(token_embedding=embedding, hidden_size=8), (X, positions), (2, 3, 10), tmp_path)
+    run_layer_test(MaskedLMHead, dict(token_embedding=embedding, hidden_size=H), (X, positions), (2, 3, V), tmp_path)
 
 
 def test_crf_checks(tmp_path):

@@ -35,17 +35,25 @@ class MobileBertConfig:
     `to_dict` the constructor arguments of `MobileBertBackbone`.
 
     Args:
-        vocab_size (int): V. hidden_size (int): H. num_layers (int): L. num_heads (int): N.
+        vocab_size (int): V, rows of the word embedding.
+        hidden_size (int): H, the width between blocks.
+        num_layers (int): L, encoder blocks.
+        num_heads (int): N, attention heads (the attention width must divide by N).
         intermediate_size (int): F, each FFN's inner width.
-        hidden_act (str): ``gelu`` (tanh form), ``relu``, ``relu6``, ``tanh`` or ``linear``.
-        hidden_dropout (float), attention_dropout (float): the official ``*_prob`` dropouts.
-        max_position_embeddings (int), type_vocab_size (int): rows of the position and segment tables.
+        hidden_act (str): one of `arlm.names.ACTIVATIONS` (``gelu``: the tanh form).
+        hidden_dropout (float): the official ``hidden_dropout_prob`` (embeddings and block outputs).
+        attention_dropout (float): the official ``attention_probs_dropout_prob``.
+        max_position_embeddings (int): rows of the position table (the longest input).
+        type_vocab_size (int): rows of the segment table.
         initializer_range (float): sigma of every truncated-normal initializer (heads included).
-        embedding_size (int | None): E. trigram_input (bool): the trigram projection 3E -> H.
-        use_bottleneck (bool), intra_bottleneck_size (int | None): inverted-bottleneck blocks of width B.
-        use_bottleneck_attention (bool), key_query_shared_bottleneck (bool): what Q, K and V read.
+        embedding_size (int | None): E, the word embedding width (None: H).
+        trigram_input (bool): the trigram projection 3E -> H.
+        use_bottleneck (bool): inverted-bottleneck blocks (MobileBERT, IB-BERT) instead of BERT blocks.
+        intra_bottleneck_size (int | None): B, the width inside a bottleneck block (None: H).
+        use_bottleneck_attention (bool): Q, K and V read the bottleneck's output.
+        key_query_shared_bottleneck (bool): Q and K read a shared bottleneck of X, V reads X (the students).
         num_feedforward_networks (int): stacked FFNs per block.
-        normalization_type (str): ``layer_norm``, ``no_norm`` or ``manual_layer_norm``.
+        normalization_type (str): one of `arlm.names.NORMALIZATION_TYPES`.
         classifier_activation (bool): the tanh pooler.
         remat (bool): recompute block activations in the backward pass (memory, not architecture).
 
