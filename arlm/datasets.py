@@ -27,7 +27,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from arlm.errors import DatasetError, ParameterError
+from arlm.errors import DatasetError, DownloadError, ParameterError
 from arlm.io import atomic_path, check_writable
 
 _HERE = Path(__file__).resolve().parent
@@ -152,7 +152,7 @@ def _download(url):
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
             return response.read()
     except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise DatasetError(f"could not download {url}: {error}") from error
+        raise DownloadError(f"could not download {url}: {error}") from error
 
 
 def _member(payload, member, url):

@@ -13,5 +13,9 @@ class DatasetError(ArlmError):
     """A dataset that is missing, corrupt or malformed."""
 
 
+class DownloadError(DatasetError):
+    """A dataset that is neither in the data mirror nor in the cache, and could not be downloaded."""
+
+
 class ArtifactError(ArlmError, FileNotFoundError):
     """An artifact of an earlier chapter that is missing or unreadable."""

@@ -122,6 +122,57 @@ def table3(run):
     return rows
 
 
+def baselines(run):
+    """``{Table 3 dataset: {"majority": %, "tfidf": %}}``: chapter 5's baselines on the same test examples."""
+    from arlm.tasks.experiments import TABLE3
+
+    return {TABLE3[row["task"]][0]: {"majority": _percent(row["majority_accuracy"]),
+                                     "tfidf": _percent(row["tfidf_lr_accuracy"])}
+            for row in run.get("05_finetuning", "baselines", default=[]) if row["task"] in TABLE3}
+
+
+def table3_compact(run):
+    """`table3` for a narrow page: one column per model holding "paper / ours" ("–" where the paper has no
+    number or this run none), and the majority-class and TF-IDF baselines of this run beside the accuracy
+    rows."""
+    found = baselines(run)
+    rows = []
+    for row in table3(run):
+        record = {"dataset": row["dataset"], "metric": row["metric"].replace("exact_match", "EM")}
+        for model in PAPER_NAMES.values():
+            paper_value, ours = row[f"paper {model}"], row[f"ours {model}"]
+            record[model] = f"{_cell(paper_value)} / {_cell(ours)}"
+        base = found.get(row["dataset"], {}) if row["metric"] == "accuracy" else {}
+        record["majority"], record["TF-IDF"] = base.get("majority"), base.get("tfidf")
+        rows.append(record)
+    return rows
+
+
+def _cell(value):
+    return "–" if value is None else f"{value:.1f}"
+
+
+def table3_finding(rows, scale):
+    """A sentence on how much of Table 3 this run filled and how far its scores are from the paper's.
+
+    Args:
+        rows (list[dict]): `table3`'s rows.
+        scale (str): the run's scale, named in the sentence.
+    """
+    cells = [(row[f"paper {m}"], row[f"ours {m}"]) for row in rows for m in PAPER_NAMES.values()
+             if row[f"paper {m}"] is not None]
+    scored = [(p, o) for p, o in cells if o is not None]
+    if not scored:
+        return (f"No cell of Table 3 holds a score of this run (`{scale}` scale): the tasks above were not run, so "
+                "this table shows the paper's numbers only.")
+    gap = sum(p - o for p, o in scored) / len(scored)
+    said = (f"{len(scored)} of {len(cells)} cells of Table 3 hold a score of this run (`{scale}` scale); "
+            f"on those, ours are {abs(gap):.1f} points {'below' if gap > 0 else 'above'} the paper's on average.")
+    if scale == "tiny":
+        said += " At `tiny` the models have seen a few hundred sentences: the numbers show the pipeline runs."
+    return said
+
+
 def other_scores(run):
     """Chapter 5's scores on tasks outside Table 3 (the ASTD 4-class variant, the embedded hadith task)."""
     from arlm.tasks.experiments import TABLE3
@@ -192,6 +243,58 @@ def figure1_finding(points):
     small, large = (by_vocab[size] for size in sorted(by_vocab)[:2])
     steps = sorted(set(small) & set(large))
     return all(large[step] > small[step] for step in steps) if steps else None
+
+
+def claims(run):
+    """The paper's four claims, each checked on this run: the paper's evidence, this run's, and whether the claim
+    holds here in the direction the paper reports (True / False, or None when this run cannot test it).
+
+    1. IBERTA is close to AraBERT on Table 3; 2. MBERTA is close to IBERTA at about a third of its size;
+    3. the 50K vocabulary is ahead of the 30K one at every step of Figure 1; 4. the quantized model is within a
+    point of the float model. "Close" means within the paper's own gap plus one point.
+    """
+    rows = []
+    means = {(row["source"], row["model"]): row["mean_accuracy"] for row in accuracy_vs_size(run)}
+    paper_gap = means.get(("paper", "AraBERT"), 0) - means.get(("paper", "IBERTA"), 0)
+    rows.append({"claim": "IBERTA is close to AraBERT (Table 3 accuracy)",
+                 "paper": f"{paper_gap:+.1f} points (AraBERT - IBERTA)",
+                 "this run": "AraBERT is not fine-tuned by this book", "holds": None})
+    paper_gap = means.get(("paper", "IBERTA"), 0) - means.get(("paper", "MBERTA"), 0)
+    ours = [means.get(("ours", m)) for m in ("IBERTA", "MBERTA")]
+    gap = None if None in ours else ours[0] - ours[1]
+    rows.append({"claim": "MBERTA is close to IBERTA at a third of its size",
+                 "paper": f"{paper_gap:+.1f} points (IBERTA - MBERTA)",
+                 "this run": "needs both fine-tuned" if gap is None else f"{gap:+.1f} points (IBERTA - MBERTA)",
+                 "holds": None if gap is None else gap <= paper_gap + 1})
+    finding = figure1_finding(figure1(run))
+    rows.append({"claim": "50K vocabulary ahead of 30K at every step (Figure 1)", "paper": "ahead at every step",
+                 "this run": {None: "no Figure 1 points", True: "ahead at every step",
+                              False: "not ahead at every step"}[finding], "holds": finding})
+    drop = run.get("06_quantization", "dynamic_accuracy_drop")
+    rows.append({"claim": "quantized within a point of float (dynamic int8)", "paper": "within a point",
+                 "this run": "chapter 6 has not run" if drop is None else f"{100 * drop:.1f} points lower",
+                 "holds": None if drop is None else 100 * drop <= 1})
+    return rows
+
+
+def claims_finding(rows, scale):
+    """A sentence summing up `claims`: how many hold at this scale, how many do not and why, how many are untested.
+
+    Args:
+        rows (list[dict]): `claims`'s rows.
+        scale (str): the run's scale.
+    """
+    held = [row["claim"] for row in rows if row["holds"] is True]
+    failed = [row["claim"] for row in rows if row["holds"] is False]
+    untested = [row["claim"] for row in rows if row["holds"] is None]
+    said = f"At `{scale}` scale {len(held)} of the paper's {len(rows)} claims hold in the paper's direction"
+    if failed:
+        why = ("these models had a small fraction of the paper's training (the gap table above)" if scale != "full"
+               else "chapters 4-6 discuss each")
+        said += f"; {len(failed)} {'does' if len(failed) == 1 else 'do'} not ({'; '.join(failed)}): {why}"
+    if untested:
+        said += f"; {len(untested)} cannot be tested by this run ({'; '.join(untested)})"
+    return said + "."
 
 
 def accuracy_vs_size(run):

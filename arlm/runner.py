@@ -155,7 +155,8 @@ def run_chapter(chapter, scale, run_dir, overrides):
         with _stderr_to(log):
             papermill.execute_notebook(
                 str(source), str(running),
-                parameters={"scale": scale, "run_dir": given if mirror else str(run_dir), "overrides": overrides},
+                # "." (papermill runs in the run folder): a downloaded notebook carries no path of this machine
+                parameters={"scale": scale, "run_dir": given if mirror else ".", "overrides": overrides},
                 kernel_name="python3", cwd=str(run_dir), log_output=False,
                 progress_bar=sys.stderr.isatty(),  # a bar over the chapter's cells in a terminal, not in logs
                 # the kernel's raw stderr goes to the log rather than into the notebook's outputs

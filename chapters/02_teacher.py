@@ -17,26 +17,32 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/02_teacher.ipynb)
 #
 # **Learning objectives**
-# - Read the MobileBERT family as the official code builds it: the factorized trigram embedding, the
-#   inverted-bottleneck block, NoNorm and the quantization-friendly $-6$ attention mask.
-# - Check that the paper's four models, built as Keras presets, have exactly the parameter counts of Table 4.
+# - Read the MobileBERT family as the official code builds it: the factorized trigram
+#   embedding, the inverted-bottleneck block, NoNorm and the quantization-friendly $-6$
+#   attention mask.
+# - Check that the paper's four models, built as Keras presets, have exactly the
+#   parameter counts of Table 4.
 # - Know the official LAMB optimizer and how it differs from `keras.optimizers.Lamb`.
-# - Pretrain the IBERTA teacher with $L = L_{MLM} + L_{NSP}$ using `model.fit`, with checkpoints that survive
-#   a disconnect, and keep snapshots of a 50K- and a 30K-vocabulary teacher for Figure 1.
+# - Pretrain the IBERTA teacher with $L = L_{MLM} + L_{NSP}$ using `model.fit`, with
+#   checkpoints that survive a disconnect, and keep snapshots of a 50K- and a
+#   30K-vocabulary teacher for Figure 1.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
-# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with the
+# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
+# Elsewhere this cell does nothing.
 import os
 import sys
 
-REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
-REVISION = "main"  # ... and the commit the chapter runs with
+REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
+REVISION = "main"  # the commit the chapter runs with (both written by `arlm run`)
 if "google.colab" in sys.modules:
     import subprocess
 
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
-    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
+    tpu = tpu or os.path.exists("/dev/accel0")
+    extras = "book,gcs,tpu" if tpu else "book,gcs"
+    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
     from arlm.runtime import choose_backend
 
@@ -52,7 +58,7 @@ import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("02_teacher", scale, run_dir, config=cfg)
-arlm.runtime.setup(cfg)
+runtime = arlm.runtime.setup(cfg)  # prints what it chose
 
 # %%
 import keras
@@ -72,15 +78,18 @@ print("dtype policy:", keras.config.dtype_policy().name, "| jit_compile:", cfg.j
 # %% [markdown]
 # ## 2.1 The embedding: a narrow table and a trigram
 #
-# A vocabulary of 50,000 Arabic word pieces at width $H = 256$ would cost 12.8M parameters on its own.
-# MobileBERT stores the table at width $E = 128$ and widens each position by looking at its neighbours
-# ([spec 1.3](#spec-1-3)):
+# A vocabulary of 50,000 Arabic word pieces at width $H = 256$ would cost 12.8M
+# parameters on its own. MobileBERT {cite}`sun2020mobilebert` stores the table at width
+# $E = 128$ and widens each position by looking at its neighbours ([spec
+# 1.3](#spec-1-3)):
 #
-# $$\tilde e_t = [e_{t+1};\ e_t;\ e_{t-1}] \in \mathbb{R}^{3E},\qquad
-# h_t = \tilde e_t W_{et} + b_{et} + P_t + S_{s_t}.$$
+# $$\tilde e_t = [e_{t+1};\ e_t;\ e_{t-1}] \in \mathbb{R}^{3E}$$
 #
-# The concatenation followed by a dense layer is a width-3 convolution with "same" zero padding
-# (`arlm.layers.TrigramEmbedding`; the test suite checks it against `keras.layers.Conv1D`).
+# $$h_t = \tilde e_t W_{et} + b_{et} + P_t + S_{s_t}.$$
+#
+# The concatenation followed by a dense layer is a width-3 convolution with "same" zero
+# padding (`arlm.layers.TrigramEmbedding`; the test suite checks it against
+# `keras.layers.Conv1D`).
 
 # %%
 embedding = arlm.layers.TrigramEmbedding(vocab_size=20, embedding_size=4, hidden_size=8)
@@ -93,16 +102,28 @@ print("word table", tuple(embedding(ids).shape), "->", tuple(embedding.embedding
 #
 # Inside each block the width drops from $H$ to $B$ ([spec 1.4](#spec-1-4)):
 #
-# $$Z = \mathrm{Norm}(X W_{in} + b_{in}),\quad A = \mathrm{Norm}(\mathrm{MHA}(\cdot) W_o + b_o + Z),\quad
-# A \leftarrow \mathrm{Norm}(\varphi(A W_1 + b_1) W_2 + b_2 + A)\ (n\text{ times}),$$
-# $$Y = \mathrm{Norm}(\mathrm{Dropout}(A W_{ob} + b_{ob}) + X).$$
+# $$\begin{aligned}
+# Z &= \mathrm{Norm}(X W_{in} + b_{in})\\
+# A &= \mathrm{Norm}(\mathrm{MHA}(\cdot) W_o + b_o + Z)\\
+# A &\leftarrow \mathrm{Norm}(\varphi(A W_1 + b_1) W_2 + b_2 + A)\quad (n\text{ times})\\
+# Y &= \mathrm{Norm}(\mathrm{Dropout}(A W_{ob} + b_{ob}) + X).
+# \end{aligned}$$
 #
-# The teacher uses LayerNorm and GELU; the students use $\mathrm{NoNorm}(x) = \gamma \odot x + \beta$ and
-# ReLU, which fold into integer kernels. Padded keys do not get $-\infty$ but a fixed logit:
+# The teacher uses LayerNorm {cite}`ba2016layer` and GELU {cite}`hendrycks2016gelu`; the
+# students use $\mathrm{NoNorm}(x) = \gamma \odot x + \beta$ and ReLU, which fold into
+# integer kernels. Padded keys do not get $-\infty$ but a fixed logit:
 #
 # $$s_{h,i,j} = \frac{\langle q_{h,i}, k_{h,j}\rangle}{\sqrt d}\, m_j - 6\,(1 - m_j).$$
 #
-# These masked logits are what the backbone returns as `attention_logits`; chapter 3 distils them.
+# These masked logits are what the backbone returns as `attention_logits`; chapter 3
+# distils them. One block of the teacher and one of the student, at the paper's size,
+# with the width of every tensor (drawn from the presets, so the figure cannot drift
+# from the code):
+
+# %%
+for name in ("iberta", "mberta"):
+    figure = arlm.diagrams.bottleneck_block(arlm.models.get_preset(name))
+    plt.show()
 
 # %%
 config = preset_at_scale("iberta", cfg, vocab_size=count_lines(vocab_path))
@@ -116,7 +137,7 @@ print({k: (tuple(v.shape) if not isinstance(v, list) else f"{len(v)} x {tuple(v[
        for k, v in outputs.items()})
 
 logits = ops.convert_to_numpy(outputs["attention_logits"][0])[0, 0]
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(7, 3))
 axes[0].imshow(logits, cmap="viridis")
 axes[0].set(title="layer 1, head 1: masked logits", xlabel="key j", ylabel="query i")
 probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
@@ -128,17 +149,19 @@ plt.show()
 # %% [markdown]
 # ## 2.3 Four models, one class: parameter counts against Table 4
 #
-# The presets `iberta`, `mberta`, `mberta_ii` and `arabert_base` are the configs the authors ran
-# ([spec 1.2](#spec-1-2)). Counting as Table 4 does (backbone, pooler where configured, a 2-class classifier) gives the
-# paper's numbers to within rounding; the 30K teacher of Figure 1 with its pretraining heads matches the
-# authors' training log to the parameter. `arlm params` prints the same table from the shell.
+# The presets `iberta`, `mberta`, `mberta_ii` and `arabert_base` are the configs the
+# authors ran ([spec 1.2](#spec-1-2)). Counting as Table 4 does (backbone, pooler where
+# configured, a 2-class classifier) gives the paper's numbers to within rounding; the
+# 30K teacher of Figure 1 with its pretraining heads matches the authors' training log
+# to the parameter. `arlm params` prints the same table from the shell.
 
 # %%
 table = pd.DataFrame(arlm.params.parameter_table())
 table[["model", "paper_millions", "ours", "residual_millions", "graph"]]
 
 # %% [markdown]
-# At this scale the same presets shrink with their proportions kept (`arlm.models.preset_at_scale`):
+# At this scale the same presets shrink with their proportions kept
+# (`arlm.models.preset_at_scale`):
 
 # %%
 scaled = {name: preset_at_scale(name, cfg) for name in arlm.models.PRESETS}
@@ -149,19 +172,26 @@ pd.DataFrame([{"preset": name, "H": c.hidden_size, "B": c.intra_bottleneck_size 
 # %% [markdown]
 # ## 2.4 The objective and the optimizer
 #
-# The teacher learns masked-LM and next-sentence prediction ([spec 3.1](#spec-3-1)). Only the (at most) $P$ masked
-# positions go through the $V$-wide output layer, whose weights are the word table tied to extra columns:
+# The teacher learns masked-LM and next-sentence prediction ([spec 3.1](#spec-3-1)).
+# Only the (at most) $P$ masked positions go through the $V$-wide output layer, whose
+# weights are the word table tied to extra columns:
 #
-# $$L = \frac{\sum_i w_i\,\mathrm{CE}(y_i, g_i [W_{word} | W_{extra}]^\top + b)}{\sum_i w_i + 10^{-5}}
-# + \frac{1}{N}\sum_n \mathrm{CE}(\ell_n, p_n W_{nsp}^\top + b_{nsp}).$$
+# $$\begin{aligned}
+# L = {} & \frac{\sum_i w_i\,\mathrm{CE}(y_i,\ g_i [W_{word} | W_{extra}]^\top + b)}
+#              {\sum_i w_i + 10^{-5}} \\
+#   & + \frac{1}{N}\sum_n \mathrm{CE}(\ell_n,\ p_n W_{nsp}^\top + b_{nsp}).
+# \end{aligned}$$
 #
-# The optimizer is the official LAMB (`arlm.optimizers.Lamb`): no bias correction, weight decay inside the
-# update and a per-variable trust ratio, both skipped for norms and biases:
+# The optimizer is the official LAMB {cite}`you2020lamb` (`arlm.optimizers.Lamb`): no
+# bias correction, weight decay inside the update and a per-variable trust ratio, both
+# skipped for norms and biases:
 #
-# $$u = \frac{m}{\sqrt v + \epsilon} + \lambda w,\qquad
-# w \leftarrow w - \eta(t)\,\frac{\lVert w\rVert}{\lVert u\rVert}\,u,$$
+# $$u = \frac{m}{\sqrt v + \epsilon} + \lambda w$$
 #
-# with a linear warmup and a linear decay to $10^{-4}\eta_0$, and gradients clipped to global norm 1.
+# $$w \leftarrow w - \eta(t)\,\frac{\lVert w\rVert}{\lVert u\rVert}\,u$$
+#
+# with a linear warmup and a linear decay to $10^{-4}\eta_0$, and gradients clipped to
+# global norm 1.
 
 # %%
 schedule = arlm.optimizers.WarmupLinearDecay(cfg.teacher_learning_rate, cfg.teacher_steps, cfg.warmup_steps)
@@ -175,12 +205,13 @@ plt.show()
 # %% [markdown]
 # ## 2.5 Pretraining the teacher, and its 30K-vocabulary twin
 #
-# `arlm.training.train_teacher` builds the preset at this scale, compiles it with LAMB and calls `model.fit`
-# through `arlm.fitting.fit_resumable`, which checkpoints the training every `checkpoint_every` steps (see
-# *Interrupted runs* below). Snapshots of the backbone at
-# `figure1_checkpoints` step counts feed Figure 1 in chapter 5. The paper's 30K teacher is twice as wide
-# ($H = B = 512$); below the `gpu` scale the twin keeps IBERTA's shape (`figure1_width_ratio` = 1), which cuts
-# this cell's time by over a third and leaves the vocabulary as the only difference.
+# `arlm.training.train_teacher` builds the preset at this scale, compiles it with LAMB
+# and calls `model.fit` through `arlm.fitting.fit_resumable`, which checkpoints the
+# training every `checkpoint_every` steps (see *Interrupted runs* below). Snapshots of
+# the backbone at `figure1_checkpoints` step counts feed Figure 1 in chapter 5. The
+# paper's 30K teacher is twice as wide ($H = B = 512$); below the `gpu` scale the twin
+# keeps IBERTA's shape (`figure1_width_ratio` = 1), which cuts this cell's time by over
+# a third and leaves the vocabulary as the only difference.
 
 # %%
 figure1 = {}
@@ -196,37 +227,42 @@ for name, (vocab_file, data_folder) in teachers.items():
         teacher = pretrainer
 write_snapshot_index(ch.path("figure1", "index.json"), figure1)
 arlm.io.save_model(teacher, ch.path("teacher.keras"))
-print("saved", ch.path("teacher.keras"))
+print("saved", ch.path("teacher.keras").relative_to(ch.run_dir))
 
 # %% [markdown]
 # ### Interrupted runs
 #
-# Pretraining at `full` scale takes days, over many Colab sessions. Every `checkpoint_every` steps each teacher's
-# folder (`train/iberta/`, `train/iberta_30k/`) gets a checkpoint: every variable of the model (the weights, and
-# the random-number state behind dropout) and of the optimizer (LAMB's moments, the step), written under a
-# temporary name, renamed, and checked against its recorded checksum when it is read back; the per-step history
-# grows by one file per checkpoint. Run the cell above again after a disconnect, a `kill -9` or a preempted TPU:
-# a teacher that finished (`finished.json`) is loaded from `model.keras`, the interrupted one continues from its
-# last good checkpoint, and the cell ends with exactly the weights of an uninterrupted run. To start a teacher
-# over, delete its folder; a rerun with other parameters in the same folder is refused rather than mixed in.
+# Pretraining at `full` scale takes days, over many Colab sessions. Every
+# `checkpoint_every` steps each teacher's folder (`train/iberta/`, `train/iberta_30k/`)
+# gets a checkpoint: every variable of the model (the weights, and the random-number
+# state behind dropout) and of the optimizer (LAMB's moments, the step), written under a
+# temporary name, renamed, and checked against its recorded checksum when it is read
+# back; the per-step history grows by one file per checkpoint. Run the cell above again
+# after a disconnect, a `kill -9` or a preempted TPU: a teacher that finished
+# (`finished.json`) is loaded from `model.keras`, the interrupted one continues from its
+# last good checkpoint, and the cell ends with exactly the weights of an uninterrupted
+# run. To start a teacher over, delete its folder; a rerun with other parameters in the
+# same folder is refused rather than mixed in.
 
 # %%
 print({name: sorted(p.name for p in ch.path("train", name).iterdir() if not p.name.startswith("."))
        for name in teachers})
 
 # %% [markdown]
-# A model that has learned only how often each piece occurs answers every mask with the most frequent piece.
-# That accuracy is the plateau early pretraining sits on (the dashed line); a teacher that learned from
-# context climbs above it. With the paper's learning rate 1.5e-3, 1,000 LAMB steps at batch 16 (the `cpu` scale)
-# barely left it (3.2% against 2.6%), which is why `cpu` trains its teacher at 1e-2 (appendix B.3). One `cpu`
-# run at 1e-2, on a 2-core machine, averaged over each quarter of 250 steps: masked-LM accuracy 2.4%, 3.5%, 5.2%
-# and 6.2%, still rising; masked-LM loss 8.0, 7.6, 7.2 and 6.9 (9.0 at the first step).
+# A model that has learned only how often each piece occurs answers every mask with the
+# most frequent piece. That accuracy is the plateau early pretraining sits on (the
+# dashed line); a teacher that learned from context climbs above it. With the paper's
+# learning rate 1.5e-3, 1,000 LAMB steps at batch 16 (the `cpu` scale) barely left it
+# (3.2% against 2.6%), which is why `cpu` trains its teacher at 1e-2 (appendix B.3). One
+# `cpu` run at 1e-2, on a 2-core machine, averaged over each quarter of 250 steps:
+# masked-LM accuracy 2.4%, 3.5%, 5.2% and 6.2%, still rising; masked-LM loss 8.0, 7.6,
+# 7.2 and 6.9 (9.0 at the first step).
 
 # %%
 plateau = frequent_piece_accuracy(arlm.pretraining_data.load_dataset(
     data_dir, 64, meta["max_seq_length"], meta["max_predictions_per_seq"], shuffle=False, repeat=False))
 print(f"most frequent masked piece: {100 * plateau:.1f}% of the masked positions")
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+fig, axes = plt.subplots(1, 3, figsize=(7, 2.6))
 for name, records in histories.items():
     frame = pd.DataFrame(records)
     for ax, key in zip(axes, ("loss", "mlm_accuracy", "nsp_accuracy"), strict=True):
@@ -239,9 +275,10 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The `.keras` file holds the whole pretrainer (backbone, MLM and NSP heads, optimizer); it loads back with
-# `safe_mode` on through `arlm.io.load_model`, the one loader of every model in this book (a `.keras` file, or a
-# keras-hub preset folder written by `save_to_preset`), which is how chapters 3 to 6 read their models:
+# The `.keras` file holds the whole pretrainer (backbone, MLM and NSP heads, optimizer);
+# it loads back with `safe_mode` on through `arlm.io.load_model`, the one loader of every
+# model in this book (a `.keras` file, or a keras-hub preset folder written by
+# `save_to_preset`), which is how chapters 3 to 6 read their models:
 
 # %%
 restored = arlm.io.load_model(ch.path("teacher.keras"))

@@ -16,33 +16,42 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/03_knowledge_transfer.ipynb)
 #
-# The paper does not pretrain its small models from scratch. It follows MobileBERT: a large teacher (IBERTA,
-# chapter 2) and a thin student (MBERTA) share the same width between blocks, so every block of the student
-# can be told what the matching teacher block outputs and where it attends. This "attention transfer +
-# feature-map transfer" stage trains the student's blocks one after another, bottom to top.
+# The paper does not pretrain its small models from scratch. It follows MobileBERT
+# {cite}`sun2020mobilebert`: a large teacher (IBERTA, chapter 2) and a thin student
+# (MBERTA) share the same width between blocks, so every block of the student can be
+# told what the matching teacher block outputs and where it attends. This "attention
+# transfer + feature-map transfer" stage trains the student's blocks one after another,
+# bottom to top.
 #
 # **Learning objectives**
-# - Initialise a student from its teacher: which variables are copied, and why the student's NoNorm is not.
-# - Write the four layer-wise losses (feature maps, attention, mean, variance) and their weights (Table 2).
-# - Read the progressive schedule: loss gates, the background rate $bg(t)$ and per-block learning-rate
-#   multipliers, and how the official code softens "freeze the lower layers".
-# - Know where the paper and the code disagree ($\beta$ = 500 or 5000, a bug in the mean/variance terms,
-#   240K or 500K steps) and which choice this book makes.
-# - Train, resume and inspect the transfer: per-layer losses and attention maps of teacher and student.
+# - Initialise a student from its teacher: which variables are copied, and why the
+#   student's NoNorm is not.
+# - Write the four layer-wise losses (feature maps, attention, mean, variance) and their
+#   weights (Table 2).
+# - Read the progressive schedule: loss gates, the background rate $bg(t)$ and per-block
+#   learning-rate multipliers, and how the official code softens "freeze the lower
+#   layers".
+# - Know where the paper and the code disagree ($\beta$ = 500 or 5000, a bug in the
+#   mean/variance terms, 240K or 500K steps) and which choice this book makes.
+# - Train, resume and inspect the transfer: per-layer losses and attention maps of
+#   teacher and student.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
-# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with the
+# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
+# Elsewhere this cell does nothing.
 import os
 import sys
 
-REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
-REVISION = "main"  # ... and the commit the chapter runs with
+REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
+REVISION = "main"  # the commit the chapter runs with (both written by `arlm run`)
 if "google.colab" in sys.modules:
     import subprocess
 
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
-    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
+    tpu = tpu or os.path.exists("/dev/accel0")
+    extras = "book,gcs,tpu" if tpu else "book,gcs"
+    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
     from arlm.runtime import choose_backend
 
@@ -58,7 +67,7 @@ import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("03_knowledge_transfer", scale, run_dir, config=cfg)
-arlm.runtime.setup(cfg)
+runtime = arlm.runtime.setup(cfg)  # prints what it chose
 
 # %%
 import keras
@@ -67,6 +76,7 @@ import numpy as np
 import pandas as pd
 
 from arlm.distillation import losses, schedules, stages, transfer
+from arlm.prose import say
 from arlm.tokenizer import WordPieceTokenizer
 
 STUDENT = "mberta"  # the paper's MBERTA; "mberta_ii" (one FFN per block) distills the same way
@@ -74,10 +84,11 @@ STUDENT = "mberta"  # the paper's MBERTA; "mberta_ii" (one FFN per block) distil
 # %% [markdown]
 # ## 3.1 Teacher and student
 #
-# The teacher is chapter 2's IBERTA pretrainer. The student is MBERTA at this scale: the same vocabulary,
-# embedding size $E$, inter-block width $H$ and number of heads as the teacher ([spec 1.2](#spec-1-2)) — the layer-wise
-# losses compare $H$-wide block outputs and $N \times T \times T$ attention maps — but a narrow inside
-# (intra-block width $B = H/2$, four small FFNs, NoNorm, ReLU).
+# The teacher is chapter 2's IBERTA pretrainer. The student is MBERTA at this scale: the
+# same vocabulary, embedding size $E$, inter-block width $H$ and number of heads as the
+# teacher ([spec 1.2](#spec-1-2)) — the layer-wise losses compare $H$-wide block outputs
+# and $N \times T \times T$ attention maps — but a narrow inside (intra-block width $B =
+# H/2$, four small FFNs, NoNorm, ReLU).
 
 # %%
 teacher = arlm.io.load_model(ch.require("02_teacher", "teacher.keras"), compile=False)
@@ -94,12 +105,13 @@ sizes.loc[["parameters", "hidden_size", "intra_bottleneck_size", "intermediate_s
            "num_heads", "num_layers", "normalization_type", "hidden_act"]]
 
 # %% [markdown]
-# **Initialisation.** The official code (`init_from_teacher`) copies every student variable outside the
-# encoder whose name and shape match a teacher variable: the word, position and segment embeddings, the
-# embedding transformation (the trigram convolution), the MLM head and the NSP head. The student's embedding
-# NoNorm ($h \circ \gamma + \beta$) has no counterpart in the teacher's LayerNorm, so it keeps
-# $\gamma = 1, \beta = 0$. All of these stay **frozen** for the whole stage; only the encoder blocks learn.
-# `ProgressiveKnowledgeTransfer` does the copy when it is built:
+# **Initialisation.** The official code (`init_from_teacher`) copies every student
+# variable outside the encoder whose name and shape match a teacher variable: the word,
+# position and segment embeddings, the embedding transformation (the trigram
+# convolution), the MLM head and the NSP head. The student's embedding NoNorm ($h \circ
+# \gamma + \beta$) has no counterpart in the teacher's LayerNorm, so it keeps $\gamma =
+# 1, \beta = 0$. All of these stay **frozen** for the whole stage; only the encoder
+# blocks learn. `ProgressiveKnowledgeTransfer` does the copy when it is built:
 
 # %%
 kt_model = transfer.ProgressiveKnowledgeTransfer(teacher, student, cfg.kt_steps_per_layer)
@@ -109,21 +121,25 @@ print("trainable student variables:", len(student.trainable_weights), "of", len(
 # %% [markdown]
 # ## 3.2 Four losses per block
 #
-# For block $l$ with outputs $Y_{l+1}$ ($[b, T, H]$) and masked attention logits $s_l$ ($[b, N, T, T]$, padded
-# keys at $-6$), with teacher quantities under stop-gradient:
+# For block $l$ with outputs $Y_{l+1}$ ($[b, T, H]$) and masked attention logits $s_l$
+# ($[b, N, T, T]$, padded keys at $-6$), with teacher quantities under stop-gradient:
 #
-# $$\mathrm{FMT}_l = \operatorname{mean}_{b,t,c}\big(\mathrm{LN}_0(Y^T_{l+1}) - \mathrm{LN}_0(Y^S_{l+1})\big)^2
-# \qquad \mathrm{AT}_l = \operatorname{mean}_{b,h,i} -\sum_j \operatorname{softmax}(s^T_l)_{ij}
-#   \log \operatorname{softmax}(s^S_l)_{ij}$$
+# $$\mathrm{FMT}_l = \operatorname{mean}_{b,t,c}\big(\mathrm{LN}_0(Y^T_{l+1})
+#   - \mathrm{LN}_0(Y^S_{l+1})\big)^2$$
 #
-# $$\mathrm{MEAN}_l = \operatorname{mean}_{b,t}\big(\mu^T_{l+1} - \mu^S_{l+1}\big)^2 \qquad
-#   \mathrm{VAR}_l = \operatorname{mean}_{b,t}\big|\sigma^{2,T}_{l+1} - \sigma^{2,S}_{l+1}\big|$$
+# $$\mathrm{AT}_l = \operatorname{mean}_{b,h,i}
+#   -\sum_j \operatorname{softmax}(s^T_l)_{ij} \log \operatorname{softmax}(s^S_l)_{ij}$$
 #
-# $\mathrm{LN}_0$ is a layer normalisation without parameters ($\epsilon = 10^{-12}$), $\mu$ and $\sigma^2$
-# the mean and population variance over the hidden axis. FMT is blind to the scale of the features; MEAN and
-# VAR put the scale back, because the student's NoNorm does not normalise anything. AT is the KL divergence
-# from the teacher's attention to the student's, plus the teacher's entropy (a constant). Each term is one
-# function in `arlm.distillation.losses`:
+# $$\mathrm{MEAN}_l = \operatorname{mean}_{b,t}\big(\mu^T_{l+1} - \mu^S_{l+1}\big)^2$$
+#
+# $$\mathrm{VAR}_l = \operatorname{mean}_{b,t}\big|\sigma^{2,T}_{l+1} - \sigma^{2,S}_{l+1}\big|$$
+#
+# $\mathrm{LN}_0$ is a layer normalisation without parameters ($\epsilon = 10^{-12}$),
+# $\mu$ and $\sigma^2$ the mean and population variance over the hidden axis. FMT is
+# blind to the scale of the features; MEAN and VAR put the scale back, because the
+# student's NoNorm does not normalise anything. AT is the KL divergence from the
+# teacher's attention to the student's, plus the teacher's entropy (a constant). Each
+# term is one function in `arlm.distillation.losses`:
 
 # %%
 out_t = teacher.backbone(transfer.backbone_inputs(x))
@@ -132,10 +148,14 @@ terms = losses.layer_transfer_terms(out_t, out_s, layer=0)
 pd.Series({name: float(value) for name, value in terms.items()}, name="block 0 before training")
 
 # %% [markdown]
-# The stage-2 loss at step $t$ adds them with the weights of Table 2, for the block whose gate is open:
+# The stage-2 loss at step $t$ adds them with the weights of Table 2, for the block
+# whose gate is open:
 #
-# $$L_{KT}(t) = \frac{1}{L}\sum_l g_l(t)\,\big(\lambda_h \mathrm{FMT}_l + \lambda_a \mathrm{AT}_l
-#   + \lambda_\beta \mathrm{MEAN}_l + \lambda_\gamma \mathrm{VAR}_l\big)$$
+# $$\begin{aligned}
+# L_{KT}(t) = \frac{1}{L}\sum_l g_l(t)\,\big(
+#   & \lambda_h \mathrm{FMT}_l + \lambda_a \mathrm{AT}_l \\
+#   & + \lambda_\beta \mathrm{MEAN}_l + \lambda_\gamma \mathrm{VAR}_l\big)
+# \end{aligned}$$
 #
 # There is no MLM, NSP or distillation term in this stage.
 
@@ -147,12 +167,15 @@ pd.DataFrame({"this book (launch scripts)": code.as_dict(), "paper, Table 2": pa
 # %% [markdown]
 # ### Paper vs. code
 #
-# * **$\beta$ = 500 or 5000.** Table 2 prints $\beta = 500$; every launch script, the authors' and Google's,
-#   passes `--beta_distill_factor=5000`. We use 5000 (what ran); `DistillationFactors.paper()` gives 500.
-# * **The mean/variance bug.** The official code computes the teacher's mean and variance over the stacked
-#   list of *all* $L+1$ teacher hidden states, so each student block is pulled towards the average statistics
-#   of every teacher layer, not of its own. We implement the intended per-layer terms;
-#   `DistillationFactors(replicate_official_stat_bug=True)` reproduces the authors' run. The two differ:
+# * **$\beta$ = 500 or 5000.** Table 2 prints $\beta = 500$; every launch script, the
+#   authors' and Google's, passes `--beta_distill_factor=5000`. We use 5000 (what ran);
+#   `DistillationFactors.paper()` gives 500.
+# * **The mean/variance bug.** The official code computes the teacher's mean and
+#   variance over the stacked list of *all* $L+1$ teacher hidden states, so each student
+#   block is pulled towards the average statistics of every teacher layer, not of its
+#   own. We implement the intended per-layer terms;
+#   `DistillationFactors(replicate_official_stat_bug=True)` reproduces the authors' run.
+#   The two differ:
 
 # %%
 buggy = losses.layer_transfer_terms(out_t, out_s, layer=0, replicate_official_stat_bug=True)
@@ -160,9 +183,10 @@ pd.DataFrame({"per layer (ours)": {k: float(terms[k]) for k in ("mean", "var")},
               "official code (bug)": {k: float(buggy[k]) for k in ("mean", "var")}})
 
 # %% [markdown]
-# * **Length.** The paper says 500K steps; the authors' script runs `num_distill_steps=240000`, i.e. 10K per
-#   layer for 24 layers. This book keeps the *equal steps per layer* of the code and scales their number with
-#   the compute: `kt_steps_per_layer` (10K at `full` scale, as in the script).
+# * **Length.** The paper says 500K steps; the authors' script runs
+#   `num_distill_steps=240000`, i.e. 10K per layer for 24 layers. This book keeps the
+#   *equal steps per layer* of the code and scales their number with the compute:
+#   `kt_steps_per_layer` (10K at `full` scale, as in the script).
 
 # %%
 print(f"{cfg.name} scale: {cfg.kt_steps_per_layer} steps per layer x {len(transfer.encoder_blocks(student.backbone))}"
@@ -171,23 +195,27 @@ print(f"{cfg.name} scale: {cfg.kt_steps_per_layer} steps per layer x {len(transf
 # %% [markdown]
 # ## 3.3 The progressive schedule
 #
-# With $S$ steps per layer, block $l$'s losses count while $S l < t \le S(l+1)$: that is the gate $g_l(t)$.
-# The optimizer (the official LAMB, `arlm.optimizers.Lamb`) runs at a constant rate $\eta_0$ and multiplies
-# the rate of each variable:
+# With $S$ steps per layer, block $l$'s losses count while $S l < t \le S(l+1)$: that is
+# the gate $g_l(t)$. The optimizer (the official LAMB, `arlm.optimizers.Lamb`) runs at a
+# constant rate $\eta_0$ and multiplies the rate of each variable:
 #
-# $$\mathrm{mult}_l(t) = 3\,bg(t)\,c_l(t),\qquad bg(t) = \min\big(0.9 + 0.1\sqrt{1-\tau},\ 10\tau\big),\quad
-#   \tau = \frac{t \bmod S}{S},$$
+# $$\mathrm{mult}_l(t) = 3\,bg(t)\,c_l(t)$$
 #
-# with $c_l = 0$ before block $l$'s phase, 1 during it and 0.1 after it. A block with multiplier 0 also keeps
-# its Adam moments at zero (the gate $[\mathrm{mult} > 0]$), so each block's moments start fresh when its
-# phase begins. MobileBERT's paper says the lower layers are frozen; the code keeps training them at a tenth
-# of the rate. Every non-encoder variable has multiplier 0.
+# $$bg(t) = \min\big(0.9 + 0.1\sqrt{1-\tau},\ 10\tau\big)$$
+#
+# $$\tau = \frac{t \bmod S}{S}$$
+#
+# with $c_l = 0$ before block $l$'s phase, 1 during it and 0.1 after it. A block with
+# multiplier 0 also keeps its Adam moments at zero (the gate $[\mathrm{mult} > 0]$), so
+# each block's moments start fresh when its phase begins. MobileBERT's paper says the
+# lower layers are frozen; the code keeps training them at a tenth of the rate. Every
+# non-encoder variable has multiplier 0.
 
 # %%
 L, S = len(transfer.encoder_blocks(student.backbone)), cfg.kt_steps_per_layer
 # sampled (phase boundaries exact) when L * S is large: at full scale, 240K steps x 24 blocks
 steps, background, multipliers = schedules.multiplier_curves(L, S)
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
+fig, axes = plt.subplots(1, 2, figsize=(7, 2.6))
 axes[0].plot(steps, background)
 axes[0].set(title="background rate bg(t)", xlabel="step t")
 for layer in range(L):
@@ -198,12 +226,21 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
+# The same schedule as a chart of blocks over steps: which block learns at which rate.
+
+# %%
+figure = arlm.diagrams.transfer_schedule(L, S)
+plt.show()
+
+# %% [markdown]
 # ## 3.4 Training
 #
-# `stages.run_knowledge_transfer` compiles the transfer model with LAMB and the multipliers, and trains it
-# with `model.fit`, one Keras epoch per layer phase, checkpointed at each phase end (`arlm.fitting`, as in
-# chapter 2): interrupt the cell and run it again, and training continues exactly where it stopped (the dataset
-# skips the batches already used). It writes the student pretrainer (`student_kt.keras`) and its history.
+# `stages.run_knowledge_transfer` compiles the transfer model with LAMB and the
+# multipliers, and trains it with `model.fit`, one Keras epoch per layer phase,
+# checkpointed at each phase end (`arlm.fitting`, as in chapter 2): interrupt the cell
+# and run it again, and training continues exactly where it stopped (the dataset skips
+# the batches already used). It writes the student pretrainer (`student_kt.keras`) and
+# its history.
 
 # %%
 student, history = stages.run_knowledge_transfer(teacher, student, make_dataset, cfg, ch.dir, verbose=2)
@@ -211,25 +248,29 @@ history = pd.DataFrame(history)
 history.tail()
 
 # %% [markdown]
-# The weighted terms of the current block at every step. Each phase starts high (a fresh, random block) and
-# falls; the vertical lines mark phase boundaries.
+# The weighted terms of the current block at every step; the vertical lines mark phase
+# boundaries. A phase should start high (a fresh, random block) and fall; whether it
+# does with this run's steps:
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
+say(transfer.phase_finding(history.to_dict("records")))
+fig, axes = plt.subplots(1, 4, figsize=(7, 2.2))
 for ax, name in zip(axes, ["fmt", "at", "mean", "var"], strict=True):
     for layer, part in history.groupby("layer"):
         ax.plot(part.step, part[name], label=f"block {int(layer)}")
     for boundary in range(S, L * S, S):
         ax.axvline(boundary + 0.5, color="grey", lw=0.5)
     ax.set(title=name, xlabel="step", yscale="log")
-axes[0].legend(fontsize=8)
+    ax.tick_params(labelsize=7)
+axes[0].legend(fontsize=6)
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
 # ## 3.5 Attention: teacher and student on one Arabic sentence
 #
-# After transfer the student's attention maps should resemble the teacher's, block for block.
+# After transfer the student's attention maps should resemble the teacher's, block for
+# block.
 
 # %%
 tokenizer = WordPieceTokenizer(ch.require("01_corpus", "vocab.txt"))
@@ -241,13 +282,14 @@ pieces = [tokenizer.vocab[i] for i in ids]
 layer = L - 1
 maps = {"teacher": transfer.attention_probabilities(teacher.backbone, one, layer),
         "student": transfer.attention_probabilities(student.backbone, one, layer)}
-fig, axes = plt.subplots(1, 2, figsize=(11, 5))
+say(transfer.attention_finding(maps["teacher"]))
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.6))
 for ax, (name, probs) in zip(axes, maps.items(), strict=True):
-    ax.imshow(probs[0].mean(0), cmap="viridis", vmin=0)
+    image = ax.imshow(probs[0].mean(0), cmap="viridis", vmin=0, vmax=1)
     ax.set(title=f"{name}, block {layer}, mean over heads")
     ax.set_xticks(range(len(pieces)), pieces, rotation=90, fontsize=7)
     ax.set_yticks(range(len(pieces)), pieces, fontsize=7)
-plt.tight_layout()
+fig.colorbar(image, ax=axes, shrink=0.7, label="attention probability")
 plt.show()
 attention_kl = float(losses.attention_transfer_loss(
     teacher.backbone(one)["attention_logits"][layer], student.backbone(one)["attention_logits"][layer]))

@@ -16,32 +16,40 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/04_distillation.ipynb)
 #
-# After chapter 3 every block of the student imitates its teacher block, but the student has never been
-# trained on the task the teacher was: predicting masked words. The last MobileBERT stage does that, with
-# the teacher's predictions as soft labels. Then we test the claim behind the whole method: at the same
-# compute, is a distilled student better than the same student pretrained from scratch?
+# After chapter 3 every block of the student imitates its teacher block, but the student
+# has never been trained on the task the teacher was: predicting masked words. The last
+# MobileBERT stage does that, with the teacher's predictions as soft labels
+# {cite}`hinton2015distilling`. Then we test the claim behind the whole method: at the
+# same compute, is a distilled student better than the same student pretrained from
+# scratch?
 #
 # **Learning objectives**
-# - Write the pretraining-distillation loss $\alpha L_{MLM} + (1-\alpha) L_{KD} + L_{NSP}$ and see why it is
-#   one cross-entropy against a mixed target.
-# - Place the temperature where the official code puts it: on the teacher's hidden state, not its logits.
-# - Train with LAMB, warmup and linear decay, resumably, and follow each loss term and the MLM accuracy.
-# - Compare a distilled and a from-scratch student at equal compute on masked-LM accuracy and on two
-#   sentiment tasks (AJGT, ASTD-B), and read the result honestly at small scale.
+# - Write the pretraining-distillation loss $\alpha L_{MLM} + (1-\alpha) L_{KD} +
+#   L_{NSP}$ and see why it is one cross-entropy against a mixed target.
+# - Place the temperature where the official code puts it: on the teacher's hidden
+#   state, not its logits.
+# - Train with LAMB, warmup and linear decay, resumably, and follow each loss term and
+#   the MLM accuracy.
+# - Compare a distilled and a from-scratch student at equal compute on masked-LM
+#   accuracy and on two sentiment tasks (AJGT, ASTD-B), and read the result honestly at
+#   small scale.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
-# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with the
+# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
+# Elsewhere this cell does nothing.
 import os
 import sys
 
-REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
-REVISION = "main"  # ... and the commit the chapter runs with
+REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
+REVISION = "main"  # the commit the chapter runs with (both written by `arlm run`)
 if "google.colab" in sys.modules:
     import subprocess
 
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
-    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
+    tpu = tpu or os.path.exists("/dev/accel0")
+    extras = "book,gcs,tpu" if tpu else "book,gcs"
+    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
     from arlm.runtime import choose_backend
 
@@ -57,7 +65,7 @@ import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("04_distillation", scale, run_dir, config=cfg)
-arlm.runtime.setup(cfg)
+runtime = arlm.runtime.setup(cfg)  # prints what it chose
 
 # %%
 import matplotlib.pyplot as plt
@@ -71,20 +79,26 @@ from arlm.tokenizer import WordPieceTokenizer
 # %% [markdown]
 # ## 4.1 The loss
 #
-# For every masked slot $i$ (weight $w_i = 1$ for a real slot, 0 for padding) the student's distribution
-# $p^S_i$ is trained towards a mixture of the true word and the teacher's distribution:
+# For every masked slot $i$ (weight $w_i = 1$ for a real slot, 0 for padding) the
+# student's distribution $p^S_i$ is trained towards a mixture of the true word and the
+# teacher's distribution:
 #
-# $$y_i = \alpha\,\mathrm{onehot}(x_i) + (1-\alpha)\,p^T_i,\qquad
-#   p^T_i = \operatorname{softmax}\big(\mathrm{MLM}_T(\tau\, Y^T_L)\big)_i$$
+# $$y_i = \alpha\,\mathrm{onehot}(x_i) + (1-\alpha)\,p^T_i$$
 #
-# $$L_{PD} = \frac{\sum_i w_i\,\mathrm{CE}(y_i, p^S_i)}{\sum_i w_i + 10^{-5}} + L_{NSP}
-#   = \alpha L_{MLM} + (1-\alpha) L_{KD} + L_{NSP}$$
+# $$p^T_i = \operatorname{softmax}\big(\mathrm{MLM}_T(\tau\, Y^T_L)\big)_i$$
 #
-# The equality holds because cross-entropy is linear in its target. $L_{KD}$ is the cross-entropy to the
-# teacher's soft labels (KL plus the teacher's entropy). With $\alpha = 0.5$ and $\tau = 1$ (Table 2 and the
-# scripts), the temperature multiplies the teacher's last hidden state $Y^T_L$ before its MLM head, as in the
-# official code, not the logits. NSP uses hard labels on the student's raw [CLS] state (MBERTA has no pooler).
-# There are no hidden-state or attention losses in this stage, and every student variable trains.
+# $$\begin{aligned}
+# L_{PD} &= \frac{\sum_i w_i\,\mathrm{CE}(y_i, p^S_i)}{\sum_i w_i + 10^{-5}} + L_{NSP} \\
+#        &= \alpha L_{MLM} + (1-\alpha) L_{KD} + L_{NSP}
+# \end{aligned}$$
+#
+# The equality holds because cross-entropy is linear in its target. $L_{KD}$ is the
+# cross-entropy to the teacher's soft labels (KL plus the teacher's entropy). With
+# $\alpha = 0.5$ and $\tau = 1$ (Table 2 and the scripts), the temperature multiplies
+# the teacher's last hidden state $Y^T_L$ before its MLM head, as in the official code,
+# not the logits. NSP uses hard labels on the student's raw [CLS] state (MBERTA has no
+# pooler). There are no hidden-state or attention losses in this stage, and every
+# student variable trains.
 
 # %%
 y_demo = {"masked_lm_ids": np.array([[0]]), "masked_lm_weights": np.array([[1.0]], "float32"),
@@ -96,9 +110,10 @@ pd.Series({"total": float(total), **{k: float(v) for k, v in terms.items()}})
 # %% [markdown]
 # ## 4.2 Stage 3: distillation
 #
-# The student starts from chapter 3's weights with a fresh optimizer at step 0 (the official code restores
-# only the weights). LAMB at `distill_learning_rate`, warmup then linear decay to $10^{-4}\eta_0$,
-# gradient clipping at global norm 1; resumable like chapter 3.
+# The student starts from chapter 3's weights with a fresh optimizer at step 0 (the
+# official code restores only the weights). LAMB at `distill_learning_rate`, warmup then
+# linear decay to $10^{-4}\eta_0$, gradient clipping at global norm 1; resumable like
+# chapter 3.
 
 # %%
 teacher = arlm.io.load_model(ch.require("02_teacher", "teacher.keras"), compile=False)
@@ -113,7 +128,7 @@ history = pd.DataFrame(history)
 history.tail()
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
+fig, axes = plt.subplots(1, 2, figsize=(7, 2.6))
 for name in ("mlm", "kd", "nsp"):
     axes[0].plot(history.step, history[name], label=name)
 axes[0].set(title="loss terms (unweighted)", xlabel="step")
@@ -126,9 +141,10 @@ plt.show()
 # %% [markdown]
 # ## 4.3 The control: the same student from scratch
 #
-# Same architecture, random initialisation, plain $L_{MLM} + L_{NSP}$, the same optimizer and batches, and as
-# many updates as the distilled student received in stages 2 and 3 together. The teacher's own pretraining is
-# not charged to the distilled student: the question is what a given student budget buys.
+# Same architecture, random initialisation, plain $L_{MLM} + L_{NSP}$, the same
+# optimizer and batches, and as many updates as the distilled student received in stages
+# 2 and 3 together. The teacher's own pretraining is not charged to the distilled
+# student: the question is what a given student budget buys.
 
 # %%
 num_layers = stages.num_layers(student)
@@ -142,9 +158,10 @@ scratch_history = pd.DataFrame(scratch_history)
 # %% [markdown]
 # ## 4.4 Evidence
 #
-# Masked-LM accuracy on fixed batches (the training sentences masked afresh with another seed), then each
-# student fine-tuned on AJGT and ASTD-B with chapter 5's recipe at this scale (without the data mirror, on the
-# embedded hadith task, whose records chapter 1 held out of the pretraining corpus).
+# Masked-LM accuracy on fixed batches (the training sentences masked afresh with another
+# seed), then each student fine-tuned on AJGT and ASTD-B with chapter 5's recipe at this
+# scale (without the data mirror, on the embedded hadith task, whose records chapter 1
+# held out of the pretraining corpus).
 
 # %%
 tokenizer = WordPieceTokenizer(ch.require("01_corpus", "vocab.txt"))
@@ -161,7 +178,7 @@ finetune = pd.DataFrame(rows)
 finetune.round(3)
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+fig, axes = plt.subplots(1, 2, figsize=(7, 2.8))
 labels = ["distilled", "scratch"]
 axes[0].bar(labels, [mlm_scores[k]["mlm_accuracy"] for k in labels], color=["tab:blue", "tab:grey"])
 axes[0].axhline(mlm_scores["teacher"]["mlm_accuracy"], color="tab:red", ls="--", label="teacher")
@@ -178,17 +195,20 @@ summary = evidence.summarize({k: mlm_scores[k] for k in labels}, rows)
 print("distilled minus scratch:", {k: round(v, 4) for k, v in summary["gap"].items()})
 
 # %% [markdown]
-# At `tiny` scale both students see only a few dozen batches, and a teacher trained for a few dozen steps knows
-# little more than word frequencies, so the gap is small and can go either way. At `cpu` scale the teacher has
-# learned enough for its soft labels and block outputs to carry information, and this comparison is the
-# experiment to run; the numbers above, whatever they are, are written to `results.json`.
+# At `tiny` scale both students see only a few dozen batches, and a teacher trained for
+# a few dozen steps knows little more than word frequencies, so the gap is small and can
+# go either way. At `cpu` scale the teacher has learned enough for its soft labels and
+# block outputs to carry information, and this comparison is the experiment to run; the
+# numbers above, whatever they are, are written to `results.json`.
 #
-# One `cpu` run, on a 2-core machine (chapters 1-4 in 40 minutes, before arlm turned on TensorFlow's faster oneDNN
-# kernels): the distilled MBERTA reached 6.2% masked-LM accuracy against 2.8% for the same student pretrained from
-# scratch with the same 1,000 updates (its teacher: 5.9%; always answering the most frequent piece: 2.6%), and
-# fine-tuned to 80.3% against 70.0% on AJGT and to 63.8% against 50.0% (the majority class) on ASTD-B. The scratch
-# student is still at the frequent-piece plateau; the distilled one starts from the teacher's knowledge, and matches
-# it after 600 distillation steps.
+# One `cpu` run, on a 2-core machine (chapters 1-4 in 40 minutes, before arlm turned on
+# TensorFlow's faster oneDNN kernels): the distilled MBERTA reached 6.2% masked-LM
+# accuracy against 2.8% for the same student pretrained from scratch with the same 1,000
+# updates (its teacher: 5.9%; always answering the most frequent piece: 2.6%), and
+# fine-tuned to 80.3% against 70.0% on AJGT and to 63.8% against 50.0% (the majority
+# class) on ASTD-B. The scratch student is still at the frequent-piece plateau; the
+# distilled one starts from the teacher's knowledge, and matches it after 600
+# distillation steps.
 #
 # ## Exercises
 #

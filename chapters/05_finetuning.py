@@ -17,28 +17,32 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/05_finetuning.ipynb)
 #
 # **Learning objectives**
-# - Load the paper's eight evaluation tasks with the splits its authors used, and see where their dev set *is*
-#   their test set.
-# - Put the three heads of the paper on a MobileBERT backbone: a sentence classifier, a PoS tagger (softmax or
-#   CRF) and a span-QA head with document windows.
-# - Score them exactly as the paper did: accuracy, the authors' macro-averaged PoS precision/recall/F1, and the
-#   official SQuAD v1.1 EM/F1, next to the numbers a reader expects (micro-F1, an Arabic-aware EM).
-# - Compare with the baselines a reviewer asks for first, rebuild Table 3 and Figure 1 at this scale, and
-#   fine-tune on your own data with one command.
+# - Load the paper's eight evaluation tasks with the splits its authors used, and see
+#   where their dev set *is* their test set.
+# - Put the three heads of the paper on a MobileBERT backbone: a sentence classifier, a
+#   PoS tagger (softmax or CRF) and a span-QA head with document windows.
+# - Score them exactly as the paper did: accuracy, the authors' macro-averaged PoS
+#   precision/recall/F1, and the official SQuAD v1.1 EM/F1, next to the numbers a reader
+#   expects (micro-F1, an Arabic-aware EM).
+# - Compare with the baselines a reviewer asks for first, rebuild Table 3 and Figure 1
+#   at this scale, and fine-tune on your own data with one command.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
-# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with the
+# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
+# Elsewhere this cell does nothing.
 import os
 import sys
 
-REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
-REVISION = "main"  # ... and the commit the chapter runs with
+REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
+REVISION = "main"  # the commit the chapter runs with (both written by `arlm run`)
 if "google.colab" in sys.modules:
     import subprocess
 
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
-    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
+    tpu = tpu or os.path.exists("/dev/accel0")
+    extras = "book,gcs,tpu" if tpu else "book,gcs"
+    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
     from arlm.runtime import choose_backend
 
@@ -56,7 +60,7 @@ import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("05_finetuning", scale, run_dir, config=cfg)
-arlm.runtime.setup(cfg)
+runtime = arlm.runtime.setup(cfg)  # prints what it chose
 
 # %%
 import matplotlib.pyplot as plt
@@ -64,6 +68,8 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import display
 
+from arlm import reporting
+from arlm.prose import say
 from arlm.tasks import baselines, experiments, finetune, loaders, metrics
 from arlm.tokenizer import WordPieceTokenizer
 
@@ -72,12 +78,16 @@ sns.set_theme(style="whitegrid")
 # %% [markdown]
 # ## 5.1 The tasks
 #
-# Table 3 of the paper scores six sentiment datasets (AJGT, HARD, ArSenTD-LEV, LABR, TEAD, ASTD), PoS tagging
-# on the Prague Arabic Dependency Treebank (PADT) and reading comprehension on ARCD. Each loader reads its files
-# through `arlm.datasets`: the data mirror, then the cache, then a verified download. HARD's and LABR's texts
-# are too big for the offline mirror; without a network they are reported as *not run*, never faked. The
-# embedded hadith task (Bukhari vs. Muslim, on hadiths held out of chapter 1's corpus) always runs, so the
-# chapter has something to fine-tune even with no data at all.
+# Table 3 of the paper scores six sentiment datasets (AJGT {cite}`alomari2017ajgt`, HARD
+# {cite}`elnagar2018hard`, ArSenTD-LEV {cite}`baly2018arsentdlev`, LABR
+# {cite}`aly2013labr`, TEAD {cite}`abdellaoui2018tead`, ASTD {cite}`nabil2015astd`), PoS
+# tagging on the Prague Arabic Dependency Treebank (PADT) {cite}`hajic2004padt` and
+# reading comprehension on ARCD {cite}`mozannar2019arcd`. Each loader reads its files
+# through `arlm.datasets`: the data mirror, then the cache, then a verified download.
+# HARD's and LABR's texts are too big for the offline mirror; without a network they are
+# reported as *not run*, never faked. The embedded hadith task (Bukhari vs. Muslim, on
+# hadiths held out of chapter 1's corpus) always runs, so the chapter has something to
+# fine-tune even with no data at all.
 
 # %%
 status = []
@@ -89,21 +99,25 @@ tasks, not_run = {}, {}
 for name in loaders.LOADERS:
     try:
         tasks[name] = loaders.load_task(name, dev=dev_split, seed=cfg.seed)
+    except arlm.errors.DownloadError:
+        not_run[name] = "not run: not in the data mirror, and no network to download it"
     except arlm.errors.DatasetError as error:
-        not_run[name] = f"not run (offline): {error}"
-for name, reason in not_run.items():
-    print(f"{name}: {reason}")
+        not_run[name] = f"not run: {error}"
+if not_run:
+    display(pd.DataFrame({"reason": not_run}).rename_axis("task"))
 summary = pd.DataFrame([task.summary() for task in tasks.values()]).set_index("task")
 display(summary.drop(columns=["labels"]))
 
 # %% [markdown]
-# Read the `dev_is_test` column. For AJGT, ArSenTD-LEV and TEAD the authors' `dev.tsv` is a byte copy of
-# `test.tsv`: anything chosen on "dev" (an epoch, a learning rate) was chosen on the test set. ARCD and LABR
-# have no dev set at all. Run this chapter with `dev_split="held_out"` to carve a stratified 10% dev set out of
-# each training split instead; the test sets stay the paper's.
+# Read the `dev_is_test` column. For AJGT, ArSenTD-LEV and TEAD the authors' `dev.tsv`
+# is a byte copy of `test.tsv`: anything chosen on "dev" (an epoch, a learning rate) was
+# chosen on the test set. ARCD and LABR have no dev set at all. Run this chapter with
+# `dev_split="held_out"` to carve a stratified 10% dev set out of each training split
+# instead; the test sets stay the paper's.
 #
-# A PADT sentence is tagged word by word. Its multi-word tokens (عددها = عدد + ها) are split into syntactic
-# words, and UD v2's `CCONJ`/`SCONJ` become the `CONJ` of the authors' older label list:
+# A PADT sentence is tagged word by word. Its multi-word tokens (عددها = عدد + ها) are
+# split into syntactic words, and UD v2's `CCONJ`/`SCONJ` become the `CONJ` of the
+# authors' older label list:
 
 # %%
 padt = tasks.get("padt")
@@ -114,9 +128,10 @@ if padt is not None:
 # %% [markdown]
 # ## 5.2 Baselines first
 #
-# Before a transformer: the majority class, and TF-IDF (word 1-2-grams and character 2-5-grams) with a
-# logistic regression. Both see the same training examples as the transformers below (at this scale, at most
-# `finetune_max_train_examples`), and the same test examples.
+# Before a transformer: the majority class, and TF-IDF (word 1-2-grams and character
+# 2-5-grams) with a logistic regression. Both see the same training examples as the
+# transformers below (at this scale, at most `finetune_max_train_examples`), and the
+# same test examples.
 
 # %%
 baseline_rows = []
@@ -136,21 +151,32 @@ display(baseline_table.round(3))
 # %% [markdown]
 # ## 5.3 Sentence classification
 #
-# The classifier of `run_classifier.py` reads the `[CLS]` position of `[CLS] text [SEP]`:
+# The classifier of `run_classifier.py` reads the `[CLS]` position of `[CLS] text
+# [SEP]`:
 #
-# $$\text{logits} = \mathrm{Dropout}_{0.1}(p)\,W_c^\top + b_c,\qquad
-# p = \begin{cases}\tanh(h_{[CLS]} W_p + b_p) & \text{teachers (IBERTA, AraBERT)}\\
-# h_{[CLS]} & \text{students (MBERTA)}\end{cases}$$
+# $$\text{logits} = \mathrm{Dropout}_{0.1}(p)\,W_c^\top + b_c$$
 #
-# trained with the mean softmax cross-entropy by the official AdamW (no bias correction, weight decay 0.01
-# inside the update, none on norms and biases) under 10% warmup and linear decay:
+# $$p = \begin{cases}
+#   \tanh(h_{[CLS]} W_p + b_p) & \text{teachers}\\
+#   h_{[CLS]} & \text{students}
+# \end{cases}$$
 #
-# $$\eta_t = \eta_0\,\frac{t}{t_w}\ (t < t_w),\qquad \eta_t = \eta_0\Big[(1 - r)\Big(1 - \frac{t}{N}\Big) + r\Big]
-#   \ \text{after, with } r = 10^{-4}$$
+# (the teachers IBERTA and AraBERT {cite}`antoun2020arabert` have a pooler, the MBERTA
+# students none).
 #
-# (the floor $r$ keeps the last step's rate above zero; it changes nothing measurable).
+# trained with the mean softmax cross-entropy by the official AdamW (no bias correction,
+# weight decay 0.01 inside the update, none on norms and biases) under 10% warmup and
+# linear decay:
 #
-# The paper fine-tunes for 5 epochs at $\eta_0 = 3\cdot10^{-5}$ (PoS: $2\cdot10^{-3}$); this scale uses:
+# $$\eta_t = \eta_0\,\frac{t}{t_w}\ (t < t_w)$$
+#
+# $$\eta_t = \eta_0\Big[(1 - r)\Big(1 - \frac{t}{N}\Big) + r\Big]\quad (t \ge t_w)$$
+#
+# with $r = 10^{-4}$ (the floor keeps the last step's rate above zero; it changes
+# nothing measurable).
+#
+# The paper fine-tunes for 5 epochs at $\eta_0 = 3\cdot10^{-5}$ (PoS: $2\cdot10^{-3}$);
+# this scale uses:
 
 # %%
 print({key: cfg.values[key] for key in cfg.values if key.startswith(("finetune", "qa_", "pos_"))})
@@ -163,8 +189,9 @@ for model in models:
     print("model:", model.description)
 
 # %% [markdown]
-# A Keras model traces its training graph once; on a CPU that costs more than a tiny fine-tuning run. A
-# `ModelCache` keeps one compiled model per shape and resets its weights and optimizer between runs.
+# A Keras model traces its training graph once; on a CPU that costs more than a tiny
+# fine-tuning run. A `ModelCache` keeps one compiled model per shape and resets its
+# weights and optimizer between runs.
 
 # %%
 cache = finetune.ModelCache()
@@ -177,25 +204,29 @@ for model in models:
         scores[(model.name, name)] = result
         print(f"{model.name:8s} {name:12s} accuracy {result['accuracy']:.3f}  macro-F1 {result['macro_f1']:.3f}  "
               f"({result['train_seconds']:.1f} s)")
+say(experiments.baseline_finding(scores, baseline_rows))
 
 # %% [markdown]
 # ## 5.4 PoS tagging on PADT
 #
-# Each word's **first** word-piece carries its tag; continuation pieces are labelled `X`, position 0 is
-# `[CLS]`, and no `[SEP]` is appended. With the CRF option a transition matrix $A$ scores tag paths:
+# Each word's **first** word-piece carries its tag; continuation pieces are labelled
+# `X`, position 0 is `[CLS]`, and no `[SEP]` is appended. With the CRF option a
+# transition matrix $A$ scores tag paths:
 #
-# $$s(y) = \sum_t \text{logits}_{t,y_t} + \sum_{t>0} A_{y_{t-1},y_t},\qquad
-# \mathcal{L} = -\Big(s(y) - \log\sum_{y'} e^{s(y')}\Big).$$
+# $$s(y) = \sum_t \text{logits}_{t,y_t} + \sum_{t>0} A_{y_{t-1},y_t}$$
 #
-# The authors' metric builds a confusion matrix $M$ over every non-pad position and label ids 0..17, computes
-# each class's $P_c = M_{cc}/\sum_r M_{rc}$, $R_c = M_{cc}/\sum_k M_{ck}$ and $F_c = 2P_cR_c/(P_c+R_c)$, and
-# averages **over all 18 ids**, absent ones and `[PAD]` included:
+# $$\mathcal{L} = -\Big(s(y) - \log\sum_{y'} e^{s(y')}\Big).$$
+#
+# The authors' metric builds a confusion matrix $M$ over every non-pad position and
+# label ids 0..17, computes each class's $P_c = M_{cc}/\sum_r M_{rc}$, $R_c =
+# M_{cc}/\sum_k M_{ck}$ and $F_c = 2P_cR_c/(P_c+R_c)$, and averages **over all 18 ids**,
+# absent ones and `[PAD]` included:
 #
 # $$P = \tfrac{1}{18}\textstyle\sum_{c=0}^{17} P_c,\quad R = \tfrac{1}{18}\sum_c R_c,\quad
-# F = \tfrac{1}{18}\sum_c F_c.$$
+#   F = \tfrac{1}{18}\sum_c F_c.$$
 #
-# So the paper's F1 is not the harmonic mean of its P and R. We report it, and beside it the token accuracy
-# over words' first pieces.
+# So the paper's F1 is not the harmonic mean of its P and R. We report it, and beside it
+# the token accuracy over words' first pieces.
 
 # %%
 if "padt" in tasks:
@@ -210,19 +241,23 @@ if "padt" in tasks:
 # %% [markdown]
 # ## 5.5 Reading comprehension on ARCD
 #
-# A context longer than the window is cut into overlapping windows of `[CLS] question [SEP] window [SEP]`,
-# starting every `qa_doc_stride` pieces. A piece seen in several windows is scored only where it has the
-# most context:
+# A context longer than the window is cut into overlapping windows of `[CLS] question
+# [SEP] window [SEP]`, starting every `qa_doc_stride` pieces. A piece seen in several
+# windows is scored only where it has the most context:
 #
 # $$\text{score}(w, i) = \min(i - s_w,\ s_w + n_w - 1 - i) + 0.01\,n_w.$$
 #
-# Decoding keeps the 20 best starts and ends per window, drops invalid spans and maps the best one back to
-# the original words. The official SQuAD v1.1 metric normalises English only (lowercase, ASCII punctuation,
-# a/an/the), so an answer that differs from the gold one by «ال» or «،» is wrong; we also print a clearly
-# labelled Arabic-normalised EM/F1:
+# Decoding keeps the 20 best starts and ends per window, drops invalid spans and maps
+# the best one back to the original words. The official SQuAD v1.1
+# {cite}`rajpurkar2016squad` metric normalises English only (lowercase, ASCII
+# punctuation, a/an/the), so an answer that differs from the gold one by «ال» or «،» is
+# wrong; we also print a clearly labelled Arabic-normalised EM/F1:
 #
-# $$\text{EM} = \max_{g}\,[\text{norm}(\hat a) = \text{norm}(g)],\qquad
-# \text{F1} = \max_g \frac{2\,P R}{P + R},\ P = \frac{|\hat a \cap g|}{|\hat a|},\ R = \frac{|\hat a \cap g|}{|g|}.$$
+# $$\text{EM} = \max_{g}\,[\text{norm}(\hat a) = \text{norm}(g)]$$
+#
+# $$\text{F1} = \max_g \frac{2\,P R}{P + R}$$
+#
+# $$P = \frac{|\hat a \cap g|}{|\hat a|},\quad R = \frac{|\hat a \cap g|}{|g|}.$$
 
 # %%
 if "arcd" in tasks:
@@ -237,19 +272,23 @@ if "arcd" in tasks:
 # %% [markdown]
 # ## 5.6 Table 3: the paper and this book
 #
-# Paper numbers come from `arlm.paper.table("table3_results")`. Ours are at scale `scale`: at `tiny` the
-# models are minutes old and the numbers say only that the pipeline runs end to end.
+# Paper numbers come from `arlm.paper.table("table3_results")`; ours are this run's:
 
 # %%
+say(f"This run is at scale `{scale}`: its models saw {cfg.teacher_steps:,} teacher updates and "
+    f"at most {cfg.finetune_max_train_examples or 'all'} training examples per task. "
+    + ("At `tiny` the numbers say only that the pipeline runs end to end." if scale == "tiny" else ""))
 columns = {model.name: model.column for model in models}
-table = pd.DataFrame(experiments.table3({(columns[m], t): s for (m, t), s in scores.items()}))
+ours = {(columns[m], t): s for (m, t), s in scores.items()}
+table = pd.DataFrame(experiments.table3(ours, baseline_rows))
 if table.empty:
     print("no Table 3 task ran")
 else:
     display(table)
-    long = table.melt(id_vars=["dataset", "metric", "model"], value_vars=["paper", "ours"], var_name="source")
+    bars = [c for c in ("paper", "ours", "majority", "tfidf") if c in table]
+    long = table.melt(id_vars=["dataset", "metric", "model"], value_vars=bars, var_name="source")
     long["row"] = long["dataset"] + " " + long["metric"] + " (" + long["model"] + ")"  # one bar pair per model
-    fig, ax = plt.subplots(figsize=(9, 0.45 * long["row"].nunique() + 1.5))
+    fig, ax = plt.subplots(figsize=(7, 0.45 * long["row"].nunique() + 1.5))
     sns.barplot(data=long, y="row", x="value", hue="source", ax=ax)
     ax.set(xlabel="score (%)", ylabel="", title=f"Table 3, paper vs. this book ({scale} scale)")
     plt.show()
@@ -257,9 +296,10 @@ else:
 # %% [markdown]
 # ## 5.7 Figure 1: accuracy on AJGT vs. pretraining iterations
 #
-# The paper fine-tunes checkpoints of its 30K- and 50K-vocabulary teachers on AJGT and plots accuracy
-# against pretraining steps. Chapter 2 keeps snapshots of both teachers; each is fine-tuned here with the
-# same recipe. All snapshots of one teacher share a shape, so the cache traces each teacher's graph once.
+# The paper fine-tunes checkpoints of its 30K- and 50K-vocabulary teachers on AJGT and
+# plots accuracy against pretraining steps. Chapter 2 keeps snapshots of both teachers;
+# each is fine-tuned here with the same recipe. All snapshots of one teacher share a
+# shape, so the cache traces each teacher's graph once.
 
 # %%
 figure1_points, figure1_note = experiments.figure1(ch, tasks, cfg, cache)
@@ -270,23 +310,30 @@ if figure1_points:
     sns.lineplot(data=points, x="step", y="accuracy", hue="teacher", marker="o", ax=ax)
     ax.set(xlabel="pretraining steps", ylabel="AJGT accuracy", title="Figure 1 at this scale")
     plt.show()
+    ahead = reporting.figure1_finding(figure1_points)
+    say({True: "As in the paper, the larger vocabulary's teacher is ahead at every step.",
+         False: f"Unlike the paper's, the larger vocabulary's teacher is not ahead at every step "
+                f"at `{scale}` scale, with {len(points)} points.",
+         None: "The two teachers have no step in common to compare."}[ahead])
 else:
     print(f"Figure 1 not run: {figure1_note}")
 
 # %% [markdown]
 # ## 5.8 Your own data
 #
-# Any labelled Arabic texts in CSV, TSV (with a header row) or JSONL fine-tune the same way:
+# Any labelled Arabic texts in CSV, TSV (with a header row) or JSONL fine-tune the same
+# way:
 #
 # ```bash
 # arlm finetune --train train.csv --test test.csv --text-column text --label-column label \
 #               --model runs/cpu/04_distillation/student.keras --scale cpu --out my_model/
 # ```
 #
-# It prints accuracy and macro-F1, writes `my_model/metrics.json`, the fine-tuned `model.keras` and an
-# `index.json` that `arlm export my_model --out model.tflite` (chapter 6) understands. An empty text, a test
-# label the training file never had, a wrong column name or a file that is not UTF-8 stops it with the file
-# and line at fault. The same from Python:
+# It prints accuracy and macro-F1, writes `my_model/metrics.json`, the fine-tuned
+# `model.keras` and an `index.json` that `arlm export my_model --out model.tflite`
+# (chapter 6) understands. An empty text, a test label the training file never had, a
+# wrong column name or a file that is not UTF-8 stops it with the file and line at
+# fault. The same from Python:
 
 # %%
 from arlm.tasks.user_data import read_labelled
@@ -299,6 +346,43 @@ if "hadith" in tasks:
     pd.DataFrame({"text": [hadith.test.texts[i] for i in rows], "collection": names}).to_csv(demo, index=False)
     texts, labels = read_labelled(demo, "text", "collection")
     print(len(texts), "rows, labels", sorted(set(labels)))
+
+# %% [markdown]
+# ## 5.9 The same weights in PyTorch
+#
+# `arlm convert` (module `arlm.convert`, extra `interop`) writes any MobileBERT of this
+# book as a Hugging Face `transformers` folder (`config.json` + `model.safetensors`,
+# loaded by `MobileBertModel` or, with the pretraining heads,
+# `MobileBertForPreTraining`), reads such a folder back, and reads the official TF1
+# checkpoints of `google-research/mobilebert` with their `bert_config.json`:
+#
+# ```bash
+# pip install -e ".[interop]"
+# arlm convert runs/cpu/04_distillation/student.keras --out student-hf/
+# arlm convert student-hf/ --out student.keras
+# arlm convert ckpt/model.ckpt --config ckpt/bert_config.json --out mobilebert.keras
+# ```
+#
+# The weights are the same; the code around them differs in three measured ways:
+#
+# - **GELU.** The official code and this book use the tanh form, which `transformers`
+#   calls `gelu_new` (its `gelu` is the erf form). The converter writes `gelu_new` and
+#   refuses an erf `gelu`.
+# - **LayerNorm's epsilon.** The official value is $10^{-12}$. Two of `transformers`'
+#   LayerNorms ignore `layer_norm_eps` and use $10^{-5}$: the embeddings norm and the
+#   norm after each block's last FFN.
+# - **Padding.** A padded key's attention logit is set to $-6$ here and officially (it
+#   keeps about $e^{-6}$ of relative weight); `transformers` adds the most negative
+#   float (no weight at all).
+#
+# So, on inputs without padding, the MBERTA students (NoNorm has no epsilon) give the
+# same sequence output, `[CLS]` state, MLM and NSP logits in both libraries, to float
+# rounding. IBERTA and AraBERT (LayerNorm) do not match exactly: on the tiny random
+# IBERTA of `tests/test_convert.py` the sequence output moves by up to $8\cdot10^{-4}$,
+# and it matches to float rounding once those two norms use $10^{-12}$. With padding, no
+# model matches exactly, because the real tokens still give padded keys that $e^{-6}$
+# weight here. The test checks each of these facts, in both directions, for IBERTA,
+# MBERTA and MBERTA II.
 
 # %% [markdown]
 # ## Exercises

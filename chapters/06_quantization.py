@@ -16,32 +16,37 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/06_quantization.ipynb)
 #
-# The paper's last step is to make its models small enough for a phone: the fine-tuned models are converted to
-# TensorFlow Lite and "quantized", and Table 4 reports their size. This chapter does that step for real and
-# measures what the paper did not: the accuracy, latency and memory of every file.
+# The paper's last step is to make its models small enough for a phone: the fine-tuned
+# models are converted to TensorFlow Lite and "quantized", and Table 4 reports their
+# size. This chapter does that step for real and measures what the paper did not: the
+# accuracy, latency and memory of every file.
 #
 # **Learning objectives**
-# - Read Table 4 as arithmetic: a checkpoint with Adam state is 12 bytes per parameter, and the paper's
-#   "quantized" column is 4 bytes per parameter, i.e. float32 files.
-# - Export a fine-tuned model to TFLite in float32, dynamic-range int8, float16 and full int8, with a fixed
-#   input signature.
-# - Check each file against the Keras model: task metric, agreement of predictions, largest logit change.
+# - Read Table 4 as arithmetic: a checkpoint with Adam state is 12 bytes per parameter,
+#   and the paper's "quantized" column is 4 bytes per parameter, i.e. float32 files.
+# - Export a fine-tuned model to TFLite in float32, dynamic-range int8, float16 and full
+#   int8, with a fixed input signature.
+# - Check each file against the Keras model: task metric, agreement of predictions,
+#   largest logit change.
 # - Measure latency, throughput and interpreter memory on this CPU with 1 and 2 threads.
 # - Run a model from the shell without TensorFlow, as a device would.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
-# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with the
+# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
+# Elsewhere this cell does nothing.
 import os
 import sys
 
-REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
-REVISION = "main"  # ... and the commit the chapter runs with
+REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
+REVISION = "main"  # the commit the chapter runs with (both written by `arlm run`)
 if "google.colab" in sys.modules:
     import subprocess
 
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
-    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
+    tpu = tpu or os.path.exists("/dev/accel0")
+    extras = "book,gcs,tpu" if tpu else "book,gcs"
+    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
     from arlm.runtime import choose_backend
 
@@ -57,7 +62,7 @@ import arlm
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("06_quantization", scale, run_dir, config=cfg)
-arlm.runtime.setup(cfg)
+runtime = arlm.runtime.setup(cfg)  # prints what it chose
 
 # %%
 import matplotlib.pyplot as plt
@@ -70,15 +75,20 @@ from arlm.quantization.latency import measure_files
 # %% [markdown]
 # ## 6.1 What Table 4 measured
 #
-# Table 4 gives two sizes per model. Divide them by the parameter count $P$ and two constants appear
-# ([spec section 2.4](#spec-2-4)):
+# Table 4 gives two sizes per model. Divide them by the parameter count $P$ and two
+# constants appear ([spec section 2.4](#spec-2-4)):
 #
-# $$\text{fine-tuned size} = \underbrace{4P}_{\text{weights}} + \underbrace{4P + 4P}_{\text{Adam } m,\ v}
-#   = 12P \text{ bytes}, \qquad \text{"quantized" size} = 4P \text{ bytes}.$$
+# $$\begin{aligned}
+# \text{fine-tuned size} &= \underbrace{4P}_{\text{weights}}
+#   + \underbrace{4P + 4P}_{\text{Adam } m,\ v} = 12P \text{ bytes}
+# \end{aligned}$$
 #
-# A TF checkpoint stores each variable with its two Adam slots, hence 12 bytes. The "quantized" file is the
-# size of float32 weights: the authors' export applied `optimizations` only behind a flag, so the file they
-# measured was not int8. Sizes are MiB rounded **up**, as `du -h` prints them.
+# $$\text{"quantized" size} = 4P \text{ bytes}.$$
+#
+# A TF checkpoint stores each variable with its two Adam slots, hence 12 bytes. The
+# "quantized" file is the size of float32 weights: the authors' export applied
+# `optimizations` only behind a flag, so the file they measured was not int8. Sizes are
+# MiB rounded **up**, as `du -h` prints them.
 
 # %%
 paper = pd.DataFrame(sizes.paper_rows())
@@ -89,25 +99,31 @@ paper["real int8 estimate (MiB)"] = [sizes.du_mib(p) for p in params]
 paper.round(2)
 
 # %% [markdown]
-# The "quantized" column is 4.0 bytes per parameter for every model (the small excess comes from the
-# parameter counts being rounded to 0.1M in the paper). A genuinely int8 file is about a quarter of that.
+# The "quantized" column is 4.0 bytes per parameter for every model (the small excess
+# comes from the parameter counts being rounded to 0.1M in the paper). A genuinely int8
+# file is about a quarter of that.
 #
 # ## 6.2 Four ways to write a TFLite file
 #
-# Integer quantization stores a tensor $w$ as 8-bit integers $q$ with a scale $s$ and a zero point $z$:
+# Integer quantization {cite}`jacob2018quantization` stores a tensor $w$ as 8-bit
+# integers $q$ with a scale $s$ and a zero point $z$:
 #
-# $$w \approx s\,(q - z), \qquad q = \operatorname{clip}\big(\operatorname{round}(w / s) + z,\ -128,\ 127\big).$$
+# $$w \approx s\,(q - z)$$
+#
+# $$q = \operatorname{clip}\big(\operatorname{round}(w / s) + z,\ -128,\ 127\big).$$
 #
 # * **float32**: no quantization (the paper's file).
-# * **dynamic** range: weights of matmuls and the embedding table are int8, symmetric ($z = 0$,
-#   $s = \max|w| / 127$ per output channel); activations stay float and are quantized on the fly.
+# * **dynamic** range: weights of matmuls and the embedding table are int8, symmetric
+#   ($z = 0$, $s = \max|w| / 127$ per output channel); activations stay float and are
+#   quantized on the fly.
 # * **float16**: weights stored as float16, computed in float32.
-# * **int8** (full integer): activations are int8 too; their ranges are calibrated by running a
-#   *representative dataset* (training examples) through the model.
+# * **int8** (full integer): activations are int8 too; their ranges are calibrated by
+#   running a *representative dataset* (training examples) through the model.
 #
-# Each is one set of `tf.lite.TFLiteConverter` settings. `arlm.quantization.export` saves the model once as a
-# SavedModel (`model.export(dir, format="tf_saved_model")`, the first step of `format="litert"`) and converts
-# that SavedModel once per precision, instead of tracing the model four times:
+# Each is one set of `tf.lite.TFLiteConverter` settings. `arlm.quantization.export`
+# saves the model once as a SavedModel (`model.export(dir, format="tf_saved_model")`,
+# the first step of `format="litert"`) and converts that SavedModel once per precision,
+# instead of tracing the model four times:
 
 # %%
 for precision, meaning in PRECISIONS.items():
@@ -116,10 +132,11 @@ for precision, meaning in PRECISIONS.items():
     print(f"{'':8s} {kwargs}")
 
 # %% [markdown]
-# Every file has the fixed input signature `[1, max_seq_length]` int32 `token_ids`, `segment_ids`,
-# `padding_mask`: a device allocates its buffers once. MobileBERT was designed for this step: NoNorm
-# ($h \circ \gamma + \beta$) instead of LayerNorm, ReLU instead of GELU, and a $-6$ (not $-10^4$) additive
-# attention mask keep every activation in a range int8 can hold.
+# Every file has the fixed input signature `[1, max_seq_length]` int32 `token_ids`,
+# `segment_ids`, `padding_mask`: a device allocates its buffers once. MobileBERT was
+# designed for this step: NoNorm ($h \circ \gamma + \beta$) instead of LayerNorm, ReLU
+# instead of GELU, and a $-6$ (not $-10^4$) additive attention mask keep every
+# activation in a range int8 can hold.
 #
 # ## 6.3 The fine-tuned models of chapter 5
 
@@ -134,10 +151,11 @@ index = arlm.artifacts.read_model_index(models_dir)
 display(pd.DataFrame(index).T)
 
 # %% [markdown]
-# We export every classifier of the first classification task (so model sizes can be compared on one task),
-# plus a tagger and a QA model. When chapter 5 saved no tagger or QA model, we put `arlm.tasks.heads` on the
-# classifier's fine-tuned backbone: their heads are untrained, so their task metric is meaningless, but the
-# agreement between Keras and TFLite still tests the export.
+# We export every classifier of the first classification task (so model sizes can be
+# compared on one task), plus a tagger and a QA model. When chapter 5 saved no tagger or
+# QA model, we put `arlm.tasks.heads` on the classifier's fine-tuned backbone: their
+# heads are untrained, so their task metric is meaningless, but the agreement between
+# Keras and TFLite still tests the export.
 
 # %%
 tasks = {name: load_task(name) for name in {meta["task"] for meta in index.values()}}
@@ -186,8 +204,9 @@ for head, extra in zip(("tagging", "qa"), heads_on(model, len(POS_LABELS), lengt
 # %% [markdown]
 # ## 6.4 Accuracy of every file
 #
-# For each file: the task metric on the test set, the **agreement** (fraction of argmax predictions equal to
-# the Keras model's, over real tokens for per-token outputs), and the largest absolute logit difference.
+# For each file: the task metric on the test set, the **agreement** (fraction of argmax
+# predictions equal to the Keras model's, over real tokens for per-token outputs), and
+# the largest absolute logit difference.
 
 # %%
 evaluation = pd.DataFrame([{**row, "task": r["task"], "kind": r["kind"], "metric_name": r["metric_name"]}
@@ -213,13 +232,15 @@ plt.show()
 # %% [markdown]
 # ## 6.5 Latency on this CPU
 #
-# Latency per example at batch 1 (the median of `latency_runs` invocations), throughput, and the growth of
-# the process's memory while the interpreter loads. The runtime hands every file to its default XNNPACK
-# delegate, whose float32 kernels are fast. Int8 matmuls only pay off where the processor has int8
-# dot-product instructions (ARM's `dotprod` on most current phones, VNNI on recent x86): on a CPU with AVX2
-# alone, like the 2-core machine this book's numbers come from, dynamic-range int8 ran at 0.9x the float32
-# speed at `cpu` scale (`benchmarks/tflite_latency.py`) and 1.08x for an untrained MBERTA of the paper's size
-# (23.7M parameters, same interpreter; `benchmarks/README.md`). Its gain on such a machine is the file size.
+# Latency per example at batch 1 (the median of `latency_runs` invocations), throughput,
+# and the growth of the process's memory while the interpreter loads. The runtime hands
+# every file to its default XNNPACK delegate, whose float32 kernels are fast. Int8
+# matmuls only pay off where the processor has int8 dot-product instructions (ARM's
+# `dotprod` on most current phones, VNNI on recent x86): on a CPU with AVX2 alone, like
+# the 2-core machine this book's numbers come from, dynamic-range int8 ran at 0.9x the
+# float32 speed at `cpu` scale (`benchmarks/tflite_latency.py`) and 1.08x for an
+# untrained MBERTA of the paper's size (23.7M parameters, same interpreter;
+# `benchmarks/README.md`). Its gain on such a machine is the file size.
 
 # %%
 latency = pd.DataFrame([row for r in results for row in r["latency"]])
@@ -235,7 +256,8 @@ ax.legend(title="threads")
 plt.show()
 
 # %% [markdown]
-# What the delegate does: the same files on TFLite's built-in kernels alone (`xnnpack=False`), one thread.
+# What the delegate does: the same files on TFLite's built-in kernels alone
+# (`xnnpack=False`), one thread.
 
 # %%
 classifier_files = next(r["files"] for r in results if r["model"] == classifier_stem)
@@ -246,7 +268,8 @@ pd.DataFrame({"XNNPACK (default), ms": pivot[1],
 # %% [markdown]
 # ## 6.6 Table 4, paper vs. this book
 #
-# Our rows use the real parameter count of each fine-tuned model and the sizes of the files just written.
+# Our rows use the real parameter count of each fine-tuned model and the sizes of the
+# files just written.
 
 # %%
 ours = sizes.table4({r["model"]: {"parameters": r["parameters"],
@@ -255,11 +278,12 @@ ours = sizes.table4({r["model"]: {"parameters": r["parameters"],
 pd.DataFrame(ours)
 
 # %% [markdown]
-# A float32 file can hold slightly less than 4 bytes per parameter: the converter folds the slice of the
-# position table that a fixed sequence length uses, and drops the rest.
+# A float32 file can hold slightly less than 4 bytes per parameter: the converter folds
+# the slice of the position table that a fixed sequence length uses, and drops the rest.
 #
-# At the paper's sizes (the closed-form parameter counts of `arlm.params`, which match Table 4), the same
-# arithmetic gives MBERTA 91 MiB as float32 (the paper's "quantized" column) but about 23 MiB as int8:
+# At the paper's sizes (the closed-form parameter counts of `arlm.params`, which match
+# Table 4), the same arithmetic gives MBERTA 91 MiB as float32 (the paper's "quantized"
+# column) but about 23 MiB as int8:
 
 # %%
 paper_sizes = pd.DataFrame(sizes.table4(sizes.paper_models()))
@@ -268,9 +292,10 @@ display(paper_sizes)
 # %% [markdown]
 # ## 6.7 On the device: no TensorFlow
 #
-# `arlm.predict` loads a `.tflite` file with its sidecar (`<file>.json`: task, labels, sequence length) and
-# vocabulary, tokenizes with the pure-Python `WordPieceTokenizer`, and runs the `ai-edge-litert` interpreter.
-# It imports neither TensorFlow nor Keras. From the shell:
+# `arlm.predict` loads a `.tflite` file with its sidecar (`<file>.json`: task, labels,
+# sequence length) and vocabulary, tokenizes with the pure-Python `WordPieceTokenizer`,
+# and runs the `ai-edge-litert` interpreter. It imports neither TensorFlow nor Keras.
+# From the shell:
 #
 # ```bash
 # arlm export runs/cpu/05_finetuning/models --name mberta_ajgt --quantize dynamic --out mberta_ajgt.tflite
@@ -281,7 +306,10 @@ display(paper_sizes)
 from arlm.predict import predict
 
 device_file = next(r["files"]["dynamic"] for r in results if r["model"] == classifier_stem)
-print(device_file.name, predict(device_file, "الخدمة ممتازة والموظفين محترمين", num_threads=1))
+sentence, gold = task.test.texts[0], task.labels[task.test.labels[0]]  # from the task it was trained on
+print(f"{task.name} test example (gold label {gold}):")
+print(sentence)
+print(device_file.name, "->", predict(device_file, sentence, num_threads=1))
 
 # %% [markdown]
 # ## Exercises

@@ -16,30 +16,36 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/07_results.ipynb)
 #
-# Chapters 1 to 6 each wrote a `results.json` into the run folder. This chapter reads them all and puts every
-# number the paper published beside the one this run produced: Table 1 (the pretraining corpus), Table 2
-# (distillation hyper-parameters), Table 3 (fine-tuning), Table 4 (sizes) and Figure 1 (vocabulary size).
-# It trains nothing, so it runs in seconds on any run folder, including one copied from a TPU run.
+# Chapters 1 to 6 each wrote a `results.json` into the run folder. This chapter reads
+# them all and puts every number the paper published beside the one this run produced:
+# Table 1 (the pretraining corpus), Table 2 (distillation hyper-parameters), Table 3
+# (fine-tuning), Table 4 (sizes) and Figure 1 (vocabulary size). It trains nothing, so
+# it runs in seconds on any run folder, including one copied from a TPU run.
 #
 # **Learning objectives**
 # - Trace each number to the chapter, scale and data that produced it.
-# - Read a replication honestly: a number this run did not produce is "not run", never zero, and a number
-#   at reduced scale is a check of the pipeline, not of the paper's claim.
-# - Relate accuracy to model size, and size to the bytes stored per parameter before and after quantization.
+# - Read a replication honestly: a number this run did not produce is "not run", never
+#   zero, and a number at reduced scale is a check of the pipeline, not of the paper's
+#   claim.
+# - Relate accuracy to model size, and size to the bytes stored per parameter before and
+#   after quantization.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with, with the extras a TPU needs,
-# and pick the Keras backend (JAX on a TPU) before Keras is imported. Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with the
+# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
+# Elsewhere this cell does nothing.
 import os
 import sys
 
-REPOSITORY = "https://github.com/arlm-book/arlm"  # `arlm run` writes book/_config.yml's repository.url here
-REVISION = "main"  # ... and the commit the chapter runs with
+REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
+REVISION = "main"  # the commit the chapter runs with (both written by `arlm run`)
 if "google.colab" in sys.modules:
     import subprocess
 
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0"))
-    source = f"arlm[{'book,gcs,tpu' if tpu else 'book,gcs'}] @ git+{REPOSITORY}@{REVISION}"
+    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
+    tpu = tpu or os.path.exists("/dev/accel0")
+    extras = "book,gcs,tpu" if tpu else "book,gcs"
+    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
     from arlm.runtime import choose_backend
 
@@ -62,6 +68,7 @@ import pandas as pd
 from IPython.display import display
 
 from arlm import reporting
+from arlm.prose import say
 
 run = reporting.collect(ch.run_dir)
 pd.set_option("display.max_colwidth", None)  # sources and reasons in full
@@ -69,18 +76,30 @@ pd.set_option("display.max_colwidth", None)  # sources and reasons in full
 # %% [markdown]
 # ## 7.0 How far this run is from the paper
 #
-# Before any score: what this run did next to what the paper did. The paper's side comes from its Tables 1
-# and 4 and from its training settings, which this book's `full` scale holds (appendix B.3). The last column
-# says how many times larger the paper's side is.
+# Before any score: what this run did next to what the paper did. The paper's side comes
+# from its Tables 1 and 4 and from its training settings, which this book's `full` scale
+# holds (appendix B.3). The last column says how many times larger the paper's side is.
 
 # %%
 display(reporting.display(reporting.gap_table(run), paper_columns=("the paper",)))
 
 # %% [markdown]
+# ### The paper's claims at this scale
+#
+# The paper's four findings, each checked on this run's numbers ("close" means within the
+# paper's own gap plus one point; `reporting.claims`):
+
+# %%
+claim_rows = reporting.claims(run)
+display(pd.DataFrame(claim_rows).set_index("claim"))
+say(reporting.claims_finding(claim_rows, scale))
+
+# %% [markdown]
 # ## 7.1 Where each number comes from
 #
-# Every chapter records its scale; chapter 1 records the corpus it read (the data mirror's stand-ins for the
-# paper's sources, or the embedded default corpus when there is no mirror), chapter 5 the tasks it could load.
+# Every chapter records its scale; chapter 1 records the corpus it read (the data
+# mirror's stand-ins for the paper's sources, or the embedded default corpus when there
+# is no mirror), chapter 5 the tasks it could load.
 
 # %%
 display(reporting.display(reporting.provenance(run)))
@@ -89,8 +108,9 @@ print("pretraining data:", run.get("01_corpus", "data_source", default=reporting
 # %% [markdown]
 # ## 7.2 Table 1: the pretraining corpus
 #
-# The paper pretrained on 1.6B tokens from four sources. None of them is redistributable; chapter 1 maps each to
-# a stand-in of the same genre. The *shares* are what a replication can keep:
+# The paper pretrained on 1.6B tokens from four sources. None of them is
+# redistributable; chapter 1 maps each to a stand-in of the same genre. The *shares* are
+# what a replication can keep:
 #
 # $$\text{share}_s = \frac{\text{tokens}_s}{\sum_{s'} \text{tokens}_{s'}}.$$
 
@@ -111,13 +131,14 @@ else:
 # %% [markdown]
 # ## 7.3 Table 2: distillation hyper-parameters
 #
-# Chapter 3's layer-wise loss weighs the mean and variance terms by $\beta$ and $\gamma$ and the feature maps by
-# the hidden factor; chapter 4 mixes ground truth and teacher with $\alpha$:
+# Chapter 3's layer-wise loss weighs the mean and variance terms by $\beta$ and $\gamma$
+# and the feature maps by the hidden factor; chapter 4 mixes ground truth and teacher
+# with $\alpha$:
 #
 # $$\mathcal{L}_{PD} = \alpha\,\mathcal{L}_{MLM} + (1-\alpha)\,\mathcal{L}_{KD} + \mathcal{L}_{NSP}.$$
 #
-# The paper's Table 2 prints $\beta = 500$; the authors' scripts use 5000, and so does this book
-# (chapter 3 explains why; `arlm.distillation` offers both).
+# The paper's Table 2 prints $\beta = 500$; the authors' scripts use 5000, and so does
+# this book (chapter 3 explains why; `arlm.distillation` offers both).
 
 # %%
 display(reporting.display(reporting.table2(run)))
@@ -125,19 +146,24 @@ display(reporting.display(reporting.table2(run)))
 # %% [markdown]
 # ## 7.4 Table 3: fine-tuning on the eight tasks
 #
-# Scores are percentages: accuracy for the classification tasks, the paper's macro precision, recall and F1 over
-# the label ids for PADT, and SQuAD v1.1 exact match and F1 for ARCD. "not run" marks a model this run did not
-# fine-tune (set `finetune_models` in chapter 5) or a task whose data was not available.
+# Scores are percentages: accuracy for the classification tasks, the paper's macro
+# precision, recall and F1 over the label ids for PADT, and SQuAD v1.1 exact match and
+# F1 for ARCD. Each model's cell reads "paper / this run"; "–" on the right marks a model
+# this run did not fine-tune (set `finetune_models` in chapter 5) or a task whose data was
+# not available. Beside the accuracy rows: the majority class and TF-IDF + logistic
+# regression on the same test examples, the floor any model must clear.
 
 # %%
 table3 = reporting.table3(run)
-display(reporting.display(table3))
-for task, reason in reporting.not_run_tasks(run).items():
-    print(f"{task}: {reason}")
+display(reporting.display(reporting.table3_compact(run)).set_index(["dataset", "metric"]))
+not_run = reporting.not_run_tasks(run)
+if not_run:
+    display(pd.DataFrame({"reason": not_run}).rename_axis("task"))
+say(reporting.table3_finding(table3, scale))
 
 # %% [markdown]
-# Tasks outside the paper's table that chapter 5 also ran (the ASTD 4-class variant, and the embedded hadith task
-# that stands in for all of them without the data mirror):
+# Tasks outside the paper's table that chapter 5 also ran (the ASTD 4-class variant, and
+# the embedded hadith task that stands in for all of them without the data mirror):
 
 # %%
 other = reporting.other_scores(run)
@@ -149,8 +175,8 @@ else:
 # %%
 frame3 = pd.DataFrame(table3)
 models = [name for name in arlm.params.PAPER_NAMES.values() if frame3[f"ours {name}"].notna().any()]
-fig, axes = plt.subplots(1, max(1, len(models)), figsize=(6 * max(1, len(models)), 4), squeeze=False)
-for ax, model in zip(axes[0], models or ["MBERTA"], strict=False):
+fig, axes = plt.subplots(max(1, len(models)), 1, figsize=(7, 3.6 * max(1, len(models))), squeeze=False)
+for ax, model in zip(axes[:, 0], models or ["MBERTA"], strict=False):
     labels = frame3.dataset + " " + frame3.metric.str.replace("exact_match", "EM")
     y = range(len(frame3))
     ax.barh([i + 0.2 for i in y], frame3[f"paper {model}"], height=0.4, label="paper")
@@ -163,14 +189,14 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# At `tiny` scale the models have seen a few hundred sentences, so their scores sit near the majority class;
-# the comparison checks that every task is loaded, fine-tuned and scored the paper's way. The `cpu` and larger
-# scales are where the numbers begin to mean something (chapter 4 reports the distillation evidence).
+# The `cpu` and larger scales are where these numbers begin to mean something (chapter 4
+# reports the distillation evidence).
 #
 # ## 7.5 Accuracy against model size
 #
-# The paper's argument in one plot: MBERTA keeps most of the teacher's accuracy with about a third of its
-# parameters. The mean is over the classification tasks each model has scores for.
+# The paper's argument in one plot: MBERTA keeps most of the teacher's accuracy with
+# about a third of its parameters. The mean is over the classification tasks each model
+# has scores for.
 
 # %%
 size_rows = pd.DataFrame(reporting.accuracy_vs_size(run))
@@ -192,18 +218,22 @@ plt.show()
 # %% [markdown]
 # ## 7.6 Table 4: parameters and sizes
 #
-# Chapter 2 reproduces the parameter counts exactly; chapter 6 explains the size columns: a fine-tuned
-# checkpoint stores the weights and Adam's two moments, and the paper's "quantized" file stores 4 bytes per
-# parameter, i.e. float32:
+# Chapter 2 reproduces the parameter counts exactly; chapter 6 explains the size
+# columns: a fine-tuned checkpoint stores the weights and Adam's two moments, and the
+# paper's "quantized" file stores 4 bytes per parameter, i.e. float32:
 #
-# $$\text{size}_{\text{fine-tuned}} = 12P \text{ bytes}, \qquad \text{size}_{\text{paper, quantized}} = 4P,
-#   \qquad \text{size}_{\text{int8}} \approx P.$$
+# $$\text{size}_{\text{fine-tuned}} = 12P \text{ bytes}$$
+#
+# $$\text{size}_{\text{paper, quantized}} = 4P$$
+#
+# $$\text{size}_{\text{int8}} \approx P.$$
 
 # %%
 display(reporting.display(reporting.table4(run)))
 
 # %% [markdown]
-# The files chapter 6 exported at this run's scale, with their task metric and agreement with the Keras model:
+# The files chapter 6 exported at this run's scale, with their task metric and agreement
+# with the Keras model:
 
 # %%
 files = pd.DataFrame(reporting.quantized_files(run))
@@ -211,7 +241,7 @@ if files.empty:
     print("chapter 6 has not run: no TFLite files to show")
 else:
     display(files)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7, 3))
     paper4 = pd.DataFrame(reporting.table4(run)).set_index("model")
     paper4[["paper_finetuned_mb", "paper_quantized_mb", "ours_int8_mib"]].plot.bar(ax=left, rot=0)
     left.set_ylabel("MB")
@@ -228,8 +258,9 @@ else:
 # %% [markdown]
 # ## 7.7 Figure 1: 30K against 50K vocabulary
 #
-# The paper plots AJGT accuracy of the two teachers against pretraining iterations and finds the 50K
-# vocabulary ahead at every iteration; it publishes no numbers, so the check is that statement.
+# The paper plots AJGT accuracy of the two teachers against pretraining iterations and
+# finds the 50K vocabulary ahead at every iteration; it publishes no numbers, so the
+# check is that statement.
 
 # %%
 points = pd.DataFrame(reporting.figure1(run))
@@ -292,4 +323,4 @@ print(close_to_paper(reporting.table3(run)) or "none at this scale")
 # ## Results
 
 # %%
-ch.write_results(reporting.summary(run))
+ch.write_results({**reporting.summary(run), "claims": claim_rows})

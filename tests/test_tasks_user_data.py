@@ -9,7 +9,7 @@ from quantization_helpers import classification_task
 from arlm import cli
 from arlm.errors import DatasetError
 from arlm.tasks.finetune import limit
-from arlm.tasks.user_data import read_labelled, user_task
+from arlm.tasks.user_data import baseline_verdict, read_labelled, user_task
 
 
 @pytest.fixture
@@ -45,7 +45,9 @@ def test_finetune_cli_on_a_small_file(tmp_path, monkeypatch, run_cli, capsys):
     assert metrics["labels"] == labels and metrics["test_examples"] == 16
     assert metrics["max_seq_length"] == 32 and metrics["epochs"] == 1
     assert (tmp_path / "out" / "model.keras").is_file() and (tmp_path / "out" / "vocab.txt").is_file()
-    assert "macro-F1" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "macro-F1" in printed and "baselines on the same split: majority class" in printed
+    assert 0.0 <= metrics["majority_accuracy"] <= 1.0 and 0.0 <= metrics["tfidf_lr_accuracy"] <= 1.0
     from arlm.artifacts import model_entry  # chapter 6's reader finds the model and its metadata
 
     path, meta = model_entry(tmp_path / "out")
@@ -146,3 +148,11 @@ def test_finetune_help_says_the_label_rule(run_cli, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "numbers are labels by value" in out and "true/false are a kind of their own" in out
     assert "TSV (no quoting)" in out
+
+
+def test_the_verdict_says_when_the_model_does_not_beat_a_baseline():
+    scores = {"majority_accuracy": 0.5, "tfidf_lr_accuracy": 0.8}
+    assert baseline_verdict({"accuracy": 0.5, **scores}).endswith("does not beat the majority class "
+                                                                   "(it has learned nothing usable)")
+    assert "does not beat TF-IDF" in baseline_verdict({"accuracy": 0.7, **scores})
+    assert baseline_verdict({"accuracy": 0.9, **scores}).endswith("the model beats both")

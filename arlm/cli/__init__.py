@@ -14,6 +14,7 @@ MODULES = (
     "arlm.cli.params",
     "arlm.cli.finetune",
     "arlm.cli.export",
+    "arlm.cli.convert",
 )
 
 

@@ -3,7 +3,8 @@
     arlm finetune --train train.csv --test test.csv --text-column text --label-column label \\
                   --model mberta --scale tiny --out out/
 
-prints accuracy and macro-F1 and writes ``out/metrics.json``, ``out/model.keras``, ``out/vocab.txt`` and
+prints accuracy and macro-F1 beside the majority-class and TF-IDF baselines on the same split (saying when
+the model does not beat them) and writes ``out/metrics.json``, ``out/model.keras``, ``out/vocab.txt`` and
 ``out/index.json`` (``arlm export out --out model.tflite`` then makes the on-device file).
 """
 
@@ -49,7 +50,7 @@ def register(subparsers):
 
 
 def _finetune(args):
-    from arlm.tasks.user_data import finetune_user
+    from arlm.tasks.user_data import baseline_verdict, finetune_user
 
     for flag, path in (("--train", args.train), ("--test", args.test), ("--dev", args.dev)):
         if path is not None:
@@ -62,6 +63,7 @@ def _finetune(args):
                            dev=args.dev, scale=args.scale, vocab=args.vocab, verbose=2, **overrides)
     print(f"accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  "
           f"({result['test_examples']} test examples, labels {', '.join(result['labels'])})")
+    print(baseline_verdict(result))
     print(f"wrote {args.out}/metrics.json and {args.out}/model.keras")
     print(json.dumps({k: result[k] for k in ("accuracy", "macro_f1")}))
     return 0

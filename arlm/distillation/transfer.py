@@ -209,3 +209,43 @@ def attention_probabilities(backbone, x, layer):
     """Softmax over keys of block ``layer``'s masked attention logits: ``[batch, heads, T, T]`` (for plots)."""
     outputs = backbone(backbone_inputs(x), training=False)
     return ops.convert_to_numpy(ops.softmax(outputs["attention_logits"][layer], axis=-1))
+
+
+def phase_finding(history, terms=("fmt", "at")):
+    """A sentence on how each transferred term moved within its block's phase, from the transfer history.
+
+    Args:
+        history (list[dict]): one record per step with ``layer`` and the terms (`run_knowledge_transfer`).
+        terms (tuple[str]): the terms to describe.
+    """
+    changes = {term: [] for term in terms}
+    for layer in sorted({row["layer"] for row in history}):
+        phase = [row for row in history if row["layer"] == layer]
+        for term in terms:
+            first, last = phase[0][term], phase[-1][term]
+            changes[term].append((last - first) / first if first else 0.0)
+    said = []
+    for term, change in changes.items():
+        mean = sum(change) / len(change)
+        how = "stayed within 5%" if abs(mean) < 0.05 else f"{'fell' if mean < 0 else 'rose'} by {abs(mean):.0%}"
+        said.append(f"`{term}` {how}")
+    return "From the first to the last step of a block's phase (mean over blocks), " + ", ".join(said) + "."
+
+
+def attention_finding(probabilities):
+    """A sentence on how far an attention map (`attention_probabilities`, one example) is from uniform.
+
+    Args:
+        probabilities (numpy.ndarray): ``[1, heads, T, T]`` attention probabilities.
+    """
+    import numpy as np
+
+    p = np.asarray(probabilities, "float64")[0]
+    entropy = float(-(p * np.log(np.clip(p, 1e-12, None))).sum(-1).mean())
+    uniform = float(np.log(p.shape[-1]))
+    if entropy > 0.95 * uniform:
+        return (f"The teacher's attention is almost uniform (entropy {entropy:.2f} of at most {uniform:.2f} "
+                f"nats): at this scale it has not learned where to look, so attention transfer has little to "
+                "pass on and the maps below differ by noise.")
+    return (f"The teacher's attention is focused (entropy {entropy:.2f} nats, uniform would be {uniform:.2f}): "
+            "compare where each row of the two maps puts its weight.")

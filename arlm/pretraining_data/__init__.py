@@ -40,6 +40,7 @@ from arlm.pretraining_data.generate import (
     create_pretraining_data,
     iter_shards,
     process_shard,
+    random_next_finding,
     read_meta,
     tokenize_documents,
 )
@@ -56,8 +57,10 @@ from arlm.pretraining_data.instances import (
 from arlm.pretraining_data.loader import dynamic_mask, feature_spec, load_dataset
 from arlm.pretraining_data.records import FEATURES, ExampleEncoder, masked_crc32c, write_tfrecords
 
-__all__ = ["FEATURES", "OUTPUTS", "UNK_WARNING_RATE", "ExampleEncoder", "Instance", "PretrainingConfig",
-           "UnknownTokensWarning", "create_instances", "create_instances_from_document", "create_pretraining_data",
-           "create_whole_word_masks", "dynamic_mask", "feature_spec", "iter_shards", "load_dataset", "mask_instances",
-           "masked_crc32c", "process_shard", "read_meta", "tokenize_documents", "truncate_seq_pair",
-           "truncated_lengths", "write_tfrecords"]
+__all__ = [
+    "FEATURES", "OUTPUTS", "UNK_WARNING_RATE", "ExampleEncoder", "Instance", "PretrainingConfig",
+    "UnknownTokensWarning", "create_instances", "create_instances_from_document", "create_pretraining_data",
+    "create_whole_word_masks", "dynamic_mask", "feature_spec", "iter_shards", "load_dataset", "mask_instances",
+    "masked_crc32c", "process_shard", "random_next_finding", "read_meta", "tokenize_documents",
+    "truncate_seq_pair", "truncated_lengths", "write_tfrecords"
+]

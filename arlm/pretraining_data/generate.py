@@ -191,6 +191,22 @@ def _write_shards(documents, vocab_path, out_dir, config, workers, words_per_sha
     return meta
 
 
+def random_next_finding(meta, max_seq_length):
+    """A sentence on the share of "random next" pairs in `meta` (of `create_pretraining_data`), with its reason.
+
+    Args:
+        meta (dict): the meta record of a pretraining-data folder.
+        max_seq_length (int): its sequence length, for the reason.
+    """
+    ratio = meta["next_sentence_random_ratio"]
+    said = f"{ratio:.0%} of the pairs have a random segment B"
+    if ratio <= 0.55:
+        return f"{said}: about BERT's one half, as most chunks hold several sentences."
+    return (f"{said}, more than BERT's one half: a chunk of a single sentence always gets a random B "
+            f"({meta['long_lines']:,} lines here are longer than a whole example of {max_seq_length} tokens), "
+            "and a random B puts the chunk's unused sentences back, so such chunks make more examples.")
+
+
 def read_meta(directory):
     from arlm.io import read_json
 

@@ -58,10 +58,11 @@ def run_models(ch, cfg, wanted):
         (chapter, file), stem, column = RUN_MODELS[name]
         path = ch.find(chapter, file)
         if path is not None:
-            found.append(RunModel(name, stem, column, path, f"{name} from chapter {chapter} ({path})"))
+            where = path.relative_to(ch.run_dir)
+            found.append(RunModel(name, stem, column, path, f"{name} from chapter {chapter} ({where})"))
     if not found:
         found.append(RunModel("random", "mberta", "MBERTA", "mberta",
-                              f"no pretrained model in {ch.run_dir} (run chapters 2-4 first): MBERTA at scale "
+                              f"no pretrained model in the run folder (run chapters 2-4 first): MBERTA at scale "
                               f"{cfg.name!r} from random initialisation"))
     return found
 
@@ -70,7 +71,7 @@ def vocabulary(ch, fallback_texts, vocab_size):
     """Chapter 1's vocabulary, or (when chapter 1 has not run) one trained on `fallback_texts`; (path, note)."""
     path = ch.find("01_corpus", "vocab.txt")
     if path is not None:
-        return path, f"chapter 1 vocabulary {path}"
+        return path, f"chapter 1 vocabulary {path.relative_to(ch.run_dir)}"
     from arlm.tokenizer import train_vocabulary
 
     target = ch.path("vocab.txt")
@@ -113,11 +114,13 @@ def save_model(ch, keras_model, stem, task, vocab_path, max_seq_length):
     return folder / f"{stem}.keras"
 
 
-def table3(results):
+def table3(results, baseline_rows=()):
     """Rows (dataset, metric, model column, paper, ours) for every score we have; ours in percent.
 
     `results` maps ``(column, task name)`` to a scores dict (fractions for accuracy/PADT, percent for SQuAD).
+    With `baseline_rows` (chapter 5's, per task), accuracy rows also get ``majority`` and ``tfidf`` (percent).
     """
+    baselines = {row["task"]: row for row in baseline_rows}
     from arlm import paper
 
     paper_rows = {(row["dataset"], row["metric"]): row for row in paper.table("table3_results")}
@@ -131,7 +134,34 @@ def table3(results):
             reference = paper_rows.get((dataset, metric), {}).get(column)
             rows.append({"dataset": dataset, "metric": metric, "model": column, "paper": reference,
                          "ours": round(float(ours), 1)})
+            if baseline_rows:
+                base = baselines.get(task_name) if metric == "accuracy" else None
+                rows[-1]["majority"] = None if base is None else round(100 * base["majority_accuracy"], 1)
+                rows[-1]["tfidf"] = None if base is None else round(100 * base["tfidf_lr_accuracy"], 1)
     return rows
+
+
+def baseline_finding(scores, baseline_rows):
+    """A sentence on which fine-tuned classifiers beat the majority class and TF-IDF on the same test examples.
+
+    Args:
+        scores (dict): ``(model name, task name)`` -> scores with ``accuracy`` (the classification runs).
+        baseline_rows (list[dict]): per task, ``task``, ``majority_accuracy`` and ``tfidf_lr_accuracy``.
+    """
+    baselines = {row["task"]: row for row in baseline_rows}
+    runs = [(model, task, s["accuracy"]) for (model, task), s in scores.items() if task in baselines]
+    if not runs:
+        return "No classifier was fine-tuned in this run."
+    below_majority = [f"{model} on {task} ({accuracy:.1%} vs {baselines[task]['majority_accuracy']:.1%})"
+                      for model, task, accuracy in runs if accuracy <= baselines[task]["majority_accuracy"]]
+    beat_tfidf = sum(accuracy > baselines[task]["tfidf_lr_accuracy"] for _, task, accuracy in runs)
+    said = f"{beat_tfidf} of {len(runs)} fine-tuned classifiers beat TF-IDF + logistic regression."
+    if below_majority:
+        said += (" Not above the majority class, i.e. no better than always answering the most frequent label: "
+                 + "; ".join(below_majority) + ".")
+    else:
+        said += " Every one is above the majority class."
+    return said
 
 
 def figure1_runs(ch):

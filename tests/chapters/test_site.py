@@ -1,5 +1,7 @@
 """The built book in headless Chromium: every chapter opens with no console errors, every figure loads,
-Arabic renders right to left, and nothing is fetched from the internet (no CDN-only scripts)."""
+Arabic renders right to left with a direction set on every output that holds it, nothing is wider than the
+text column at 1280 px (a full-page screenshot of each chapter goes to the test artifacts), and nothing is
+fetched from the internet (no CDN-only scripts)."""
 
 import functools
 import http.server
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from arlm.artifacts import CHAPTERS
+from arlm.book import BOOK
 
 pytestmark = [pytest.mark.chapters, pytest.mark.browser]
 
@@ -35,6 +38,36 @@ RTL_CHECK = """() => {
   }
   return null;
 }"""
+
+
+# every element of the article within the text column, nothing that scrolls sideways (inline math excluded:
+# MathJax's inline containers report a scroll width of their own)
+LAYOUT_CHECK = """() => {
+  const article = document.querySelector('main article') || document.querySelector('main');
+  const column = article.getBoundingClientRect();
+  const wide = [];
+  const selector = 'pre, table, img, mjx-container[display="true"], div.cell_output, div.highlight, p, li, figure';
+  for (const el of article.querySelectorAll(selector)) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0) continue;
+    if (box.right > column.right + 1 || el.scrollWidth > el.clientWidth + 1) {
+      wide.push(`${el.tagName} ${Math.round(Math.max(box.width, el.scrollWidth))}px: ` +
+                (el.innerText || el.getAttribute('src') || '').slice(0, 50));
+    }
+  }
+  return {column: Math.round(column.width), wide};
+}"""
+
+# every output block and table cell holding Arabic has a direction
+DIR_CHECK = """() => {
+  const arabic = /[\\u0600-\\u06FF]/;
+  const missing = [];
+  for (const el of document.querySelectorAll('div.cell_output pre, div.cell_output td, div.cell_output th')) {
+    if (arabic.test(el.textContent) && !el.closest('[dir]')) missing.push(el.textContent.slice(0, 40));
+  }
+  return missing;
+}"""
+
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +127,10 @@ def test_index_shows_the_table_of_contents(browser, site):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_renders_offline(browser, site, chapter):
+def test_chapter_renders_offline_and_fits_the_column_at_1280_px(browser, site, chapter):
     page, problems = _open(browser, f"{site}/chapters/{chapter}.html", site)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{chapter}-1280.png"), full_page=True)
     broken = page.eval_on_selector_all(
         "main img", "images => images.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
     )
@@ -105,9 +140,18 @@ def test_chapter_renders_offline(browser, site, chapter):
         assert arabic is not None, "the corpus chapter shows no Arabic text"
     if arabic is not None:
         assert arabic["rtl"], f"Arabic text drawn left to right: {arabic['text']}"
-    if chapter == "01_corpus":
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{chapter}.png"), full_page=False)
+    assert not page.evaluate(DIR_CHECK), "Arabic outputs without a dir attribute"
+    layout = page.evaluate(LAYOUT_CHECK)
+    assert not layout["wide"], f"wider than the {layout['column']} px text column: {layout['wide'][:10]}"
+    assert not problems, problems
+    page.close()
+
+
+@pytest.mark.parametrize("page_name", sorted(p.stem for p in BOOK.glob("*.md") if p.stem != "intro"))
+def test_book_page_fits_the_column_at_1280_px(browser, site, page_name):
+    page, problems = _open(browser, f"{site}/{page_name}.html", site)
+    layout = page.evaluate(LAYOUT_CHECK)
+    assert not layout["wide"], f"wider than the {layout['column']} px text column: {layout['wide'][:10]}"
     assert not problems, problems
     page.close()
 

@@ -1,0 +1,100 @@
+"""Result-dependent sentences: each finding says what its numbers show, whichever way they fall."""
+
+import numpy as np
+
+from arlm import corpus, prose, reporting
+from arlm import pretraining_data as pdata
+from arlm.distillation import transfer
+from arlm.tasks import experiments
+
+
+def test_say_prints_outside_a_notebook(capsys):
+    prose.say("**42** words")
+    assert capsys.readouterr().out == "**42** words\n"
+
+
+def test_table1_finding_on_the_embedded_corpus_and_on_a_news_corpus():
+    stats = corpus.corpus_stats(list(corpus.iter_corpus([corpus.embedded_source()], max_words=20_000)))
+    hadith = corpus.table1_finding(corpus.table1(stats, [corpus.embedded_source()]))
+    assert "differs from the paper's" in hadith and "Billion Words Corpus" in hadith
+    news = [{"paper_dataset": "Billion Words Corpus", "paper_share": 79.9, "ours_source": "saudinewsnet",
+             "ours_share": 69.5},
+            {"paper_dataset": "Twitter", "paper_share": 4.2, "ours_source": "tweets", "ours_share": 30.5}]
+    assert "the paper's largest too (80%" in corpus.table1_finding(news)
+
+
+def test_random_next_finding_explains_a_share_above_one_half_only():
+    assert "about BERT's one half" in pdata.random_next_finding({"next_sentence_random_ratio": 0.5}, 128)
+    high = pdata.random_next_finding({"next_sentence_random_ratio": 0.71, "long_lines": 3498}, 64)
+    assert high.startswith("71% of the pairs") and "3,498 lines" in high
+
+
+def test_phase_finding_reads_falling_and_flat_terms():
+    history = [{"layer": layer, "fmt": fmt, "at": 2.0794} for layer in (0, 1) for fmt in (4.0, 3.0, 2.0)]
+    said = transfer.phase_finding(history)
+    assert "`fmt` fell by 50%" in said and "`at` stayed within 5%" in said
+
+
+def test_attention_finding_tells_uniform_from_focused_maps():
+    uniform = np.full((1, 2, 8, 8), 1 / 8)
+    assert "almost uniform" in transfer.attention_finding(uniform)
+    focused = np.tile(np.eye(8) * 0.93 + 0.01, (1, 2, 1, 1))
+    assert "focused" in transfer.attention_finding(focused)
+
+
+def test_baseline_finding_names_classifiers_at_or_below_the_majority_class():
+    baselines = [{"task": "ajgt", "majority_accuracy": 0.531, "tfidf_lr_accuracy": 0.93}]
+    below = experiments.baseline_finding({("mberta", "ajgt"): {"accuracy": 0.469}}, baselines)
+    assert "0 of 1" in below and "mberta on ajgt (46.9% vs 53.1%)" in below
+    above = experiments.baseline_finding({("iberta", "ajgt"): {"accuracy": 0.95}}, baselines)
+    assert "1 of 1" in above and "Every one is above" in above
+    assert "No classifier" in experiments.baseline_finding({}, baselines)
+
+
+def test_table3_finding_with_and_without_scores():
+    rows = [{"dataset": "AJGT", "metric": "accuracy", **{f"paper {m}": 90.0 for m in reporting.PAPER_NAMES.values()},
+             **{f"ours {m}": None for m in reporting.PAPER_NAMES.values()}}]
+    assert reporting.table3_finding(rows, "tiny").startswith("No cell of Table 3")
+    rows[0]["ours MBERTA"] = 60.0
+    said = reporting.table3_finding(rows, "cpu")
+    assert said.startswith("1 of ") and "30.0 points below" in said and "`tiny`" not in said
+
+
+def test_claims_on_an_empty_run_are_untested_and_said_so(tmp_path):
+    run = reporting.Run(tmp_path, {})
+    rows = reporting.claims(run)
+    assert len(rows) == 4 and all(row["holds"] is None for row in rows)
+    said = reporting.claims_finding(rows, "tiny")
+    assert said.startswith("At `tiny` scale 0 of the paper's 4 claims hold") and "4 cannot be tested" in said
+
+
+def test_claims_read_figure1_and_quantization_results(tmp_path):
+    points = [{"vocab_size": v, "step": s, "accuracy": a}
+              for v, s, a in ((30, 1, 0.5), (50, 1, 0.6), (30, 2, 0.6), (50, 2, 0.7))]
+    run = reporting.Run(tmp_path, {"05_finetuning": {"figure1": points},
+                                   "06_quantization": {"dynamic_accuracy_drop": 0.02}})
+    figure1, quantized = reporting.claims(run)[2:]
+    assert figure1["holds"] is True and quantized["holds"] is False and "2.0 points lower" in quantized["this run"]
+    said = reporting.claims_finding(reporting.claims(run), "cpu")
+    assert "1 does not (quantized within a point" in said and "gap table" in said
+
+
+def test_table3_compact_puts_paper_and_ours_in_one_cell_with_the_baselines(tmp_path):
+    run = reporting.Run(tmp_path, {"05_finetuning": {
+        "table3": [{"dataset": "AJGT", "metric": "accuracy", "model": "MBERTA", "ours": 61.2}],
+        "baselines": [{"task": "ajgt", "majority_accuracy": 0.5, "tfidf_lr_accuracy": 0.83}]}})
+    rows = {(row["dataset"], row["metric"]): row for row in reporting.table3_compact(run)}
+    ajgt = rows[("AJGT", "accuracy")]
+    assert ajgt["MBERTA"].endswith(" / 61.2") and ajgt["IBERTA"].endswith(" / –")
+    assert (ajgt["majority"], ajgt["TF-IDF"]) == (50.0, 83.0)
+    assert rows[("PADT", "f1")]["majority"] is None and ("ARCD", "EM") in rows
+
+
+def test_chapter5_table3_has_the_baselines_beside_accuracy_rows():
+    baselines = [{"task": "ajgt", "majority_accuracy": 0.531, "tfidf_lr_accuracy": 0.93}]
+    rows = experiments.table3({("MBERTA", "ajgt"): {"accuracy": 0.5}, ("MBERTA", "padt"):
+                               {"precision": 0.1, "recall": 0.2, "f1": 0.15}}, baselines)
+    ajgt = next(row for row in rows if row["dataset"] == "AJGT")
+    assert (ajgt["ours"], ajgt["majority"], ajgt["tfidf"]) == (50.0, 53.1, 93.0)
+    assert all(row["majority"] is None for row in rows if row["dataset"] == "PADT")
+    assert "majority" not in experiments.table3({("MBERTA", "ajgt"): {"accuracy": 0.5}})[0]
