@@ -554,16 +554,16 @@ def check_arlm_out(path, parameter="--out"):
 
 
 def load_arlm(path, parameter="SOURCE"):
-    """Load an arlm model saved by `save_arlm` (or any chapter), checked first; errors name `parameter`.
+    """Load an arlm model saved by `save_arlm` (or any chapter) through `arlm.io.load_model`, checked first;
+    errors name `parameter`.
 
     Args:
-        path (str | os.PathLike): a ``.keras`` file.
+        path (str | os.PathLike): a ``.keras`` file or a keras-hub preset folder (``save_to_preset``).
         parameter (str): the argument named in errors.
     """
-    from arlm.io import check_keras_file
-    from arlm.models import load_model
+    from arlm.io import load_model
 
-    return load_model(check_keras_file(path, parameter), compile=False)
+    return load_model(path, compile=False, parameter=parameter)
 
 
 def detect_source(path, parameter="SOURCE"):

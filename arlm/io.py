@@ -4,11 +4,15 @@
 * `staged_dir(target)`: an output folder is built beside `target` and swapped in only when the block succeeds, so
   a failing command leaves the previous result exactly as it was;
 * `check_out_dir(target, owned, parameter)`: refuse, before anything is written, an output folder that a
-  command could not replace without losing something (a file, a folder holding other files, an unwritable place).
+  command could not replace without losing something (a file, a folder holding other files, an unwritable place);
+* `save_model(model, path)` / `load_model(source)`: the one save/load path of every model of the book, as a
+  ``.keras`` file or a keras-hub preset folder (`save_preset` / `load_preset`, behind every class's
+  ``save_to_preset`` / ``from_preset``); `save_tokenizer` / `load_tokenizer` the same for the vocabulary.
 """
 
 import contextlib
 import fnmatch
+import importlib
 import json
 import os
 import shutil
@@ -16,7 +20,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from arlm.errors import ArtifactError, ParameterError
+from arlm.errors import ArlmError, ArtifactError, ParameterError
 
 
 def _fsync_tree(path):
@@ -101,24 +105,6 @@ def atomic_path(path):
 def _written(path):
     for callback in tuple(_AFTER_WRITE):
         callback(path)
-
-
-def save_model(model, path):
-    """``model.save(path)`` atomically (a ``.keras`` file; Keras insists on the suffix, so the temporary keeps it)."""
-    with atomic_path(path) as tmp:
-        staging = tmp.with_name(tmp.name + Path(path).suffix)
-        model.save(staging)
-        staging.rename(tmp)
-    return Path(path)
-
-
-def save_weights(layer, path):
-    """``layer.save_weights(path)`` atomically (a ``.weights.h5`` file)."""
-    with atomic_path(path) as tmp:
-        staging = tmp.with_name(tmp.name + ".weights.h5")
-        layer.save_weights(staging)
-        staging.rename(tmp)
-    return Path(path)
 
 
 @contextlib.contextmanager
@@ -280,3 +266,333 @@ def _jsonable(value):
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# --- models: one save/load path for every model of the book ------------------------------------------------------
+
+# the modules whose classes (`keras.saving.register_keras_serializable`) a saved model of this book holds: imported
+# here, once, before anything is loaded
+MODEL_MODULES = ("arlm.models.backbone", "arlm.models.classifier", "arlm.models.pretraining", "arlm.tasks.heads",
+                 "arlm.optimizers")
+# presets shipped inside the package: ``arlm/presets/<name>/`` loads as ``from_preset("<name>")``
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+# what a preset folder holds (keras-hub's layout): an existing folder holding anything else is not replaced
+PRESET_FILES = ("config.json", "metadata.json", "model.weights.h5", "model_*.weights.h5", "model.weights.json",
+                "task.json", "task.weights.h5", "tokenizer.json", "assets", "README.md")
+VOCABULARY_FILE = "assets/tokenizer/vocabulary.txt"  # where keras-hub's WordPiece tokenizer keeps its vocabulary
+
+
+def register_models():
+    """Import every module that registers a class of this book's saved models (`MODEL_MODULES`)."""
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+
+
+def save_model(model, path, tokenizer=None, metadata=None):
+    """Save any model of this book atomically: a ``.keras`` file when `path` ends in ``.keras``, else a preset folder.
+
+    A ``.keras`` file holds the whole model with its optimizer (Keras insists on the suffix, so the temporary name
+    keeps it); a preset folder is keras-hub's (`save_preset`). Both load with `load_model`.
+
+    Args:
+        model (keras.Model): a backbone, or a task model with a ``backbone``.
+        path (str | os.PathLike): ``*.keras``, or the preset folder.
+        tokenizer (str | os.PathLike | arlm.tokenizer.WordPieceTokenizer | None): presets only: a vocabulary.
+        metadata (dict | None): presets only: stored under ``"arlm"`` in ``metadata.json``.
+
+    Returns the path.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        return save_preset(model, path, tokenizer=tokenizer, metadata=metadata)
+    if tokenizer is not None or metadata is not None:
+        raise ParameterError(f"{path}: a .keras file holds no tokenizer or metadata; save a preset folder instead")
+    with atomic_path(path) as tmp:
+        staging = tmp.with_name(tmp.name + path.suffix)
+        model.save(staging)
+        staging.rename(tmp)
+    return path
+
+
+def load_model(source, compile=True, expect=None, parameter="--model"):
+    """Load any saved model of this book, inside `arlm.runtime.scope()` (a TF strategy places the variables).
+
+    Args:
+        source (str | os.PathLike): a ``.keras`` file, a preset folder (`save_model`, ``save_to_preset``), a
+            keras-hub handle (``hf://user/model``, ``kaggle://user/model/keras/variant``) or the name of a preset
+            packaged in ``arlm/presets/``.
+        compile (bool): ``.keras`` files: compile the model with its saved optimizer (presets are not compiled).
+        expect (type | tuple[type, ...] | None): the class(es) the model must be.
+        parameter (str): the flag or argument named in error messages.
+
+    Returns the model: for a preset, the task model of its ``task.json``, else its backbone. A missing, truncated or
+    foreign file, an unreachable handle or a model of another class is an `ArtifactError` naming it.
+
+    >>> teacher = load_model("runs/tiny/02_teacher/teacher.keras", compile=False)        # doctest: +SKIP
+    >>> backbone = load_model("hf://someone/mberta-arabic")                             # doctest: +SKIP
+    """
+    text = os.fspath(source)
+    if check_model_source(text, parameter) == "keras":
+        model = _load_keras_file(text, compile, parameter)
+    else:
+        model = load_preset(text, parameter=parameter)
+    if expect is not None and not isinstance(model, expect):
+        wanted = " or ".join(c.__name__ for c in (expect if isinstance(expect, tuple) else (expect,)))
+        raise ArtifactError(f"{text}: holds a {type(model).__name__}, expected a {wanted} ({parameter})")
+    return model
+
+
+def check_model_source(source, parameter="--model"):
+    """Check, without loading anything, that `source` is something `load_model` reads; ``"keras"`` or ``"preset"``.
+
+    A ``.keras`` file must be a complete archive (`check_keras_file`); a folder must hold a preset's
+    ``config.json``; a handle (``scheme://...``) is only reached when loaded. Anything else is an `ArtifactError`
+    naming `source` and `parameter`.
+
+    Args:
+        source (str | os.PathLike): what a user passed.
+        parameter (str): the flag or argument named in the message.
+    """
+    text = os.fspath(source)
+    if text.endswith(".keras") or Path(text).is_file():
+        check_keras_file(text, parameter)
+        return "keras"
+    if is_preset(text):
+        return "preset"
+    from arlm.models.config import PRESETS
+
+    if text in PRESETS:
+        raise ArtifactError(f"{text!r} is one of the paper's configurations, not a saved model: "
+                            f"MobileBertBackbone.from_config_name({text!r}) builds it with random weights "
+                            f"({parameter})")
+    packaged = ", ".join(packaged_presets()) or "none"
+    what = "a folder without config.json (not a preset)" if Path(text).is_dir() else "no such file or folder"
+    raise ArtifactError(f"{text!r}: {what}; expected a .keras file, a preset folder (save_to_preset), a keras-hub "
+                        f"handle (hf://, kaggle://) or a packaged preset (packaged: {packaged}) ({parameter})")
+
+
+def _load_keras_file(path, compile, parameter):
+    import keras
+
+    from arlm import runtime
+
+    register_models()
+    with runtime.scope(), _unreadable(path, parameter):
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
+
+
+@contextlib.contextmanager
+def _unreadable(source, parameter):
+    """Turn what Keras, h5py and keras-hub raise for a bad or unreachable model into one `ArtifactError` line."""
+    try:
+        yield
+    except ArlmError:
+        raise
+    except (OSError, ValueError, TypeError, KeyError, ImportError) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ArtifactError(f"{source}: cannot load the model ({type(error).__name__}: {first}) ({parameter})") \
+            from error
+
+
+def packaged_presets():
+    """``{name: metadata}`` of the presets packaged in ``arlm/presets/`` (each a folder with a ``config.json``);
+    the metadata is the folder's ``metadata.json`` plus its ``path``."""
+    found = {}
+    for folder in sorted(PRESETS_DIR.iterdir()) if PRESETS_DIR.is_dir() else ():
+        if (folder / "config.json").is_file():
+            meta = folder / "metadata.json"
+            found[folder.name] = {**(read_json(meta) if meta.is_file() else {}), "path": str(folder)}
+    return found
+
+
+def is_preset(source):
+    """Whether `source` names a preset: a folder holding ``config.json``, a handle (``scheme://...``) or a packaged
+    preset's name."""
+    text = os.fspath(source)
+    return "://" in text or (Path(text) / "config.json").is_file() or text in packaged_presets()
+
+
+def _handle(preset):
+    """What keras-hub resolves: a packaged preset's name becomes its folder; folders and handles stay."""
+    text = os.fspath(preset)
+    if "://" not in text and not Path(text).exists() and (PRESETS_DIR / text / "config.json").is_file():
+        return str(PRESETS_DIR / text)
+    return text
+
+
+def load_preset(preset, cls=None, load_weights=True, parameter="preset", **kwargs):
+    """Load a keras-hub preset inside `arlm.runtime.scope()`: what every class's ``from_preset`` calls.
+
+    Args:
+        preset (str | os.PathLike): a preset folder, a keras-hub handle or a packaged preset's name.
+        cls (type | None): a backbone class (its ``config.json`` is loaded), a task class (``task.json`` when it
+            holds that class, else the backbone with a new head built from `kwargs`), or None: what the preset
+            holds (``task.json``, else the backbone).
+        load_weights (bool): False: the saved configuration with random weights.
+        parameter (str): the argument named in error messages.
+        **kwargs: constructor arguments (``dtype``; a task's head, e.g. ``num_classes``: a head argument that is
+            given, see ``head_arguments``, leaves the saved head out).
+    """
+    import keras_hub
+    from keras_hub.src.utils import preset_utils as hub
+
+    from arlm import runtime
+
+    register_models()
+    text = os.fspath(preset)
+    if check_model_source(text, parameter) != "preset":
+        raise ArtifactError(f"{text}: a .keras file, not a preset folder: load it with arlm.io.load_model "
+                            f"({parameter})")
+    handle = _handle(text)
+    with runtime.scope(), _unreadable(text, parameter):
+        loader = hub.get_preset_loader(handle)
+        backbone_cls = loader.check_backbone_class()
+        if cls is None and hub.check_file_exists(handle, hub.TASK_CONFIG_FILE):
+            cls = hub.check_config_class(hub.load_json(handle, hub.TASK_CONFIG_FILE))
+        cls = cls or backbone_cls
+        if issubclass(cls, keras_hub.models.Backbone):
+            if not issubclass(backbone_cls, cls):
+                raise ArtifactError(f"{text}: holds a {backbone_cls.__name__}, not a {cls.__name__} ({parameter})")
+            return loader.load_backbone(backbone_cls, load_weights, **kwargs)
+        load_task_weights = not set(kwargs) & set(getattr(cls, "head_arguments", ()))
+        return loader.load_task(cls, load_weights, load_task_weights, **kwargs)
+
+
+def save_preset(model, preset_dir, tokenizer=None, metadata=None, max_shard_size=10):
+    """Write `model` as a keras-hub preset folder, atomically (built beside `preset_dir`, swapped in whole).
+
+    The folder holds keras-hub's files: the backbone's ``config.json`` and ``model.weights.h5`` and
+    ``metadata.json``; for a task model also ``task.json`` and ``task.weights.h5`` (the weights outside the
+    backbone); with `tokenizer`, keras-hub's WordPiece tokenizer with this book's settings (``tokenizer.json``,
+    ``assets/tokenizer/vocabulary.txt``; `load_tokenizer` reads it back). An existing `preset_dir` holding files
+    that are not a preset's is refused (`check_out_dir`).
+
+    Args:
+        model (keras.Model): a `keras_hub.models.Backbone`, or a model with one as ``backbone``
+            (``has_task_weights`` / ``save_task_weights`` as in `arlm.models.task.PresetTask`).
+        preset_dir (str | os.PathLike): the folder.
+        tokenizer (str | os.PathLike | arlm.tokenizer.WordPieceTokenizer | None): the vocabulary to ship.
+        metadata (dict | None): JSON-able facts (task, labels, ...) stored under ``"arlm"`` in ``metadata.json``.
+        max_shard_size (float): GB per backbone weights file before keras-hub shards them.
+
+    Returns the folder as a `Path`.
+    """
+    import keras
+    import keras_hub
+    from keras_hub.src.utils import preset_utils as hub
+
+    backbone = model if isinstance(model, keras_hub.models.Backbone) else getattr(model, "backbone", None)
+    if not isinstance(backbone, keras_hub.models.Backbone):
+        raise ParameterError(f"a {type(model).__name__} is neither a keras-hub Backbone nor a model with one: it "
+                             "cannot be saved as a preset (save a .keras file)")
+    vocabulary = _vocabulary_path(tokenizer)
+    target = check_out_dir(preset_dir, PRESET_FILES, parameter="preset_dir")
+    with staged_dir(target) as staging:
+        saver = hub.get_preset_saver(str(staging))
+        if backbone is not model:
+            config = keras.saving.serialize_keras_object(model)
+            for key in ("compile_config", "build_config"):  # as keras-hub's saver: an architecture, not a state
+                _pop_recursively(config, key)
+            (staging / hub.TASK_CONFIG_FILE).write_text(json.dumps(config, indent=4), encoding="utf-8")
+            if model.has_task_weights():
+                model.save_task_weights(str(staging / hub.TASK_WEIGHTS_FILE))
+        saver.save_backbone(backbone, max_shard_size=max_shard_size)
+        if vocabulary is not None:
+            _write_tokenizer(staging, vocabulary)
+        if metadata:
+            meta_path = staging / hub.METADATA_FILE
+            meta_path.write_text(json.dumps({**read_json(meta_path), "arlm": metadata}, indent=4,
+                                            default=_jsonable), encoding="utf-8")
+    return target
+
+
+def save_tokenizer(tokenizer, preset_dir):
+    """Write a vocabulary into the preset folder `preset_dir` as keras-hub's WordPiece tokenizer with this book's
+    settings (``tokenizer.json``, ``assets/tokenizer/vocabulary.txt``): what ``WordPieceTokenizer.save_to_preset``
+    calls. The folder is created if missing; a model's files in it are kept. Both files are written in a staging
+    folder beside it and renamed in, the vocabulary before the ``tokenizer.json`` that points to it.
+
+    Args:
+        tokenizer (str | os.PathLike | arlm.tokenizer.WordPieceTokenizer): the vocabulary (checked first).
+        preset_dir (str | os.PathLike): the folder.
+
+    Returns the folder as a `Path`; `load_tokenizer` reads it back.
+    """
+    vocabulary = _vocabulary_path(tokenizer)
+    target = Path(preset_dir)
+    if target.exists() and not target.is_dir():
+        raise ParameterError(f"{target}: a file, not a preset folder (parameter preset_dir)")
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tokenizer.", dir=target.parent))
+    try:
+        _write_tokenizer(staging, vocabulary)
+        (target / VOCABULARY_FILE).parent.mkdir(parents=True, exist_ok=True)
+        move_into([staging / VOCABULARY_FILE], (target / VOCABULARY_FILE).parent)
+        move_into([staging / "tokenizer.json"], target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _write_tokenizer(folder, vocabulary):
+    from keras_hub.src.utils import preset_utils as hub
+
+    from arlm.tokenizer import tf_tokenizer
+
+    hub.get_preset_saver(str(folder)).save_tokenizer(tf_tokenizer(vocabulary).layer)
+
+
+def _vocabulary_path(tokenizer):
+    """The checked vocabulary file of `tokenizer` (a path or a `WordPieceTokenizer`), or None."""
+    if tokenizer is None:
+        return None
+    from arlm.tokenizer import read_vocabulary
+
+    path = Path(getattr(tokenizer, "vocab_path", tokenizer))
+    read_vocabulary(path, parameter="tokenizer")
+    return path
+
+
+def _pop_recursively(config, key):
+    config.pop(key, None)
+    for value in config.values():
+        if isinstance(value, dict):
+            _pop_recursively(value, key)
+
+
+def preset_file(preset, name, parameter="preset"):
+    """The local path of file `name` of a preset (downloaded by keras-hub for a handle), or None without one.
+
+    Args:
+        preset (str | os.PathLike): a preset folder, a keras-hub handle or a packaged preset's name.
+        name (str): the file's path inside the preset, e.g. ``"metadata.json"``.
+        parameter (str): the argument named in error messages (an unreachable handle is an `ArtifactError`).
+    """
+    from keras_hub.src.utils import preset_utils as hub
+
+    with _unreadable(os.fspath(preset), parameter):
+        handle = _handle(preset)
+        return Path(hub.get_file(handle, name)) if hub.check_file_exists(handle, name) else None
+
+
+def load_tokenizer(preset, parameter="preset"):
+    """The `arlm.tokenizer.WordPieceTokenizer` of a preset saved with a tokenizer (`save_preset`, `save_tokenizer`):
+    what ``WordPieceTokenizer.from_preset`` calls.
+
+    Args:
+        preset (str | os.PathLike): a preset folder, a keras-hub handle or a packaged preset's name.
+        parameter (str): the argument named in error messages (a preset without a vocabulary is an `ArtifactError`).
+    """
+    from arlm.tokenizer import WordPieceTokenizer
+
+    path = preset_file(preset, VOCABULARY_FILE, parameter)
+    if path is None:
+        raise ArtifactError(f"{preset}: the preset has no vocabulary ({VOCABULARY_FILE}); save it with "
+                            f"save_to_preset(..., tokenizer=VOCAB) or pass a vocabulary ({parameter})")
+    return WordPieceTokenizer(path)
+
+
+def preset_metadata(preset, parameter="preset"):
+    """What `save_preset` stored under ``"arlm"`` in a preset's ``metadata.json`` ({} when nothing)."""
+    path = preset_file(preset, "metadata.json", parameter)
+    return dict(read_json(path).get("arlm", {})) if path is not None else {}

@@ -5,8 +5,9 @@ steps by `arlm.fitting.fit_resumable`: if the process dies (a Colab disconnect, 
 same call with the same ``work_dir`` restores the last checkpoint and continues to exactly the weights of an
 uninterrupted run. `train_teacher` wraps it as a `arlm.fitting.Stage`: once a teacher is saved, a rerun loads it
 instead of training it again. Alongside: TensorBoard logs (``work_dir/logs``, when the ``tensorboard`` package is
-installed), the per-step history (``work_dir/history/``, for plots) and weights-only snapshots of the backbone at
-chosen steps (Figure 1 fine-tunes them), listed with the config that rebuilds them in ``index.json``.
+installed), the per-step history (``work_dir/history/``, for plots) and snapshots of the backbone at chosen steps
+(Figure 1 fine-tunes them): keras-hub preset folders ``step_N/`` (`arlm.io.save_preset`), listed with their config
+in ``index.json``.
 
 >>> pretrainer = MobileBertPretrainer(MobileBertBackbone.from_mobilebert_config(config))  # doctest: +SKIP
 >>> compile_pretrainer(pretrainer, 1.5e-3, total_steps=30, warmup_steps=3)                 # doctest: +SKIP
@@ -24,7 +25,7 @@ import keras
 from arlm import runtime
 from arlm.errors import ArtifactError
 from arlm.fitting import Stage, fit_resumable, stage_config
-from arlm.io import read_json, save_model, save_weights, write_json
+from arlm.io import load_model, read_json, save_model, save_preset, write_json
 from arlm.optimizers import make_optimizer
 from arlm.scales import micro_batch_size
 
@@ -49,13 +50,12 @@ def snapshot_steps(total_steps, count):
 
 
 def backbone_snapshots(steps, directory):
-    """A `fit_resumable` step hook saving ``model.backbone``'s weights to ``directory/step_N.weights.h5`` at N."""
+    """A `fit_resumable` step hook saving ``model.backbone`` as the preset folder ``directory/step_N`` at step N."""
     steps, directory = {int(s) for s in steps}, Path(directory)
 
     def hook(model, step):
         if step in steps:
-            directory.mkdir(parents=True, exist_ok=True)
-            save_weights(model.backbone, directory / f"step_{step}.weights.h5")
+            save_preset(model.backbone, directory / f"step_{step}")
 
     return hook
 
@@ -80,20 +80,20 @@ def pretrain(pretrainer, make_dataset, total_steps, checkpoint_every, work_dir, 
 def write_snapshot_index(path, runs):
     """``index.json`` for snapshots: ``runs`` maps a name to ``{"config": backbone config, "dir": folder}``.
 
-    Each entry lists ``{"step", "path"}`` for the snapshot files found (paths relative to the index).
+    Each entry lists ``{"step", "path"}`` for the snapshot presets found (``step_N/``, paths relative to the index).
     """
     path = Path(path)
     index = {}
     for name, run in runs.items():
-        folder = Path(run["dir"])
-        files = sorted(folder.glob("step_*.weights.h5"), key=lambda p: int(p.name.split("_")[1].split(".")[0]))
+        folders = sorted((f for f in Path(run["dir"]).glob("step_*") if (f / "config.json").is_file()),
+                         key=lambda f: int(f.name.split("_")[1]))
         index[name] = {"config": run["config"], "snapshots": [
-            {"step": int(f.name.split("_")[1].split(".")[0]), "path": os.path.relpath(f, path.parent)} for f in files]}
+            {"step": int(f.name.split("_")[1]), "path": os.path.relpath(f, path.parent)} for f in folders]}
     return write_json(path, index)
 
 
 def load_snapshot(index_path, name, step):
-    """The `MobileBertBackbone` of run ``name`` at ``step``, rebuilt from ``index.json`` and its weights file."""
+    """The `MobileBertBackbone` of run ``name`` at ``step``: the preset that ``index.json`` lists, by `load_model`."""
     from arlm.models import MobileBertBackbone
 
     index_path = Path(index_path)
@@ -103,10 +103,7 @@ def load_snapshot(index_path, name, step):
     entry = {s["step"]: s["path"] for s in index[name]["snapshots"]}
     if step not in entry:
         raise ArtifactError(f"{index_path}: run {name!r} has no snapshot at step {step}; steps: {sorted(entry)}")
-    with runtime.scope():
-        backbone = MobileBertBackbone(**index[name]["config"])
-    backbone.load_weights(index_path.parent / entry[step])
-    return backbone
+    return load_model(index_path.parent / entry[step], expect=MobileBertBackbone, parameter=str(index_path))
 
 
 def count_lines(path):
@@ -131,7 +128,7 @@ def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None
         model_overrides (dict | None): `MobileBertConfig` fields changed after scaling the preset, e.g.
             ``{"normalization_type": "no_norm"}`` (a variant of the method; recorded in the stage's config).
     """
-    from arlm.models import MobileBertBackbone, MobileBertPretrainer, load_model, preset_at_scale
+    from arlm.models import MobileBertBackbone, MobileBertPretrainer, preset_at_scale
     from arlm.pretraining_data import load_dataset, read_meta
 
     meta = read_meta(data_dir)
@@ -143,7 +140,7 @@ def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None
     stage = Stage(work_dir, stage_config(cfg, TEACHER_KEYS, preset=preset, model=config.to_dict(),
                                          max_seq_length=meta["max_seq_length"], **extra))
     if stage.finished:
-        return load_model(stage.output("model")), stage.history()
+        return load_model(stage.output("model"), expect=MobileBertPretrainer), stage.history()
     if meta["max_seq_length"] > config.max_position_embeddings:
         raise ArtifactError(f"{data_dir}/meta.json: max_seq_length {meta['max_seq_length']} exceeds the model's "
                             f"{config.max_position_embeddings} positions")

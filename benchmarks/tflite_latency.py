@@ -141,10 +141,11 @@ def main(argv=None):
         calibration = example_batch(32, seq, vocab_size=model.backbone.config.vocab_size, seed=1)
         source = f"{args.model} at scale {args.scale}, untrained (random weights), calibrated on random ids"
     elif meta and (models_dir / f"{stem}.keras").is_file():
+        from arlm.io import load_model
         from arlm.tasks.loaders import load_task
         from arlm.tokenizer import WordPieceTokenizer
 
-        model = export.load_finetuned(models_dir / f"{stem}.keras")
+        model = load_model(models_dir / f"{stem}.keras", compile=False)
         task, tokenizer, seq = load_task(meta["task"]), WordPieceTokenizer(meta["vocab"]), int(meta["max_seq_length"])
         data = task_data(task, tokenizer, seq, "test", cfg.quant_eval_examples)
         calibration = task_data(task, tokenizer, seq, "train", 100).features

@@ -130,12 +130,13 @@ def build_model(name, configs, remat):
     from arlm.distillation.pretraining_distiller import PretrainingDistiller
     from arlm.distillation.transfer import ProgressiveKnowledgeTransfer
     from arlm.models import MobileBertBackbone, MobileBertClassifier, MobileBertPretrainer
+    from arlm.names import INPUT_NAMES
 
     def pretrainer(preset):
         return MobileBertPretrainer(MobileBertBackbone.from_mobilebert_config(configs[preset].replace(remat=remat)))
 
     length = min(SEQUENCE_LENGTH.get(name, DEFAULT_LENGTH), configs["mberta"].max_position_embeddings)
-    tokens = {key: ((length,), "int32") for key in ("token_ids", "segment_ids", "padding_mask")}
+    tokens = {key: ((length,), "int32") for key in INPUT_NAMES}
     x = {**tokens, "mask_positions": ((PREDICTIONS,), "int32")}
     y = {"masked_lm_ids": ((PREDICTIONS,), "int32"), "masked_lm_weights": ((PREDICTIONS,), "float32"),
          "next_sentence_labels": ((), "int32")}

@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 from reference_env import torch_python  # noqa: E402
 
 from arlm.models import MobileBertBackbone, MobileBertPretrainer, get_preset  # noqa: E402
+from arlm.names import INPUT_NAMES  # noqa: E402
 from arlm.optimizers import Lamb  # noqa: E402
 
 ISSUE_TOKENS_PER_S = {"backbone": 830.0, "pretraining": 475.0}  # PyTorch transformers, mberta, 2 cores
@@ -103,12 +104,12 @@ def time_steps(model, x, y, steps):
 def measure(preset, kind, jit, steps, rng):
     config = get_preset(preset)
     keras.utils.set_random_seed(0)
-    backbone = MobileBertBackbone.from_preset(preset)
+    backbone = MobileBertBackbone.from_config_name(preset)
     x, y = inputs(config.vocab_size, rng)
     if kind == "backbone":
         model = keras.Model(backbone.input, backbone.output["sequence_output"])
         model.compile(optimizer=Lamb(1e-4, global_clipnorm=1.0), loss="mse", jit_compile=jit)
-        x = {k: x[k] for k in ("token_ids", "segment_ids", "padding_mask")}
+        x = {k: x[k] for k in INPUT_NAMES}
         y = np.zeros((BATCH, LENGTH, config.hidden_size), "float32")
     else:
         model = MobileBertPretrainer(backbone)

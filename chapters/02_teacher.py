@@ -276,10 +276,12 @@ plt.show()
 
 # %% [markdown]
 # The `.keras` file holds the whole pretrainer (backbone, MLM and NSP heads, optimizer);
-# it loads back with `safe_mode` on, which is how chapters 3 and 4 read the teacher:
+# it loads back with `safe_mode` on through `arlm.io.load_model`, the one loader of every
+# model in this book (a `.keras` file, or a keras-hub preset folder written by
+# `save_to_preset`), which is how chapters 3 to 6 read their models:
 
 # %%
-restored = arlm.models.load_model(ch.path("teacher.keras"))
+restored = arlm.io.load_model(ch.path("teacher.keras"))
 sample, _ = next(iter(arlm.pretraining_data.load_dataset(
     data_dir, 4, meta["max_seq_length"], meta["max_predictions_per_seq"], shuffle=False)))
 difference = np.abs(ops.convert_to_numpy(restored(sample)["mlm_logits"]) -

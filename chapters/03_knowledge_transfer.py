@@ -91,7 +91,7 @@ STUDENT = "mberta"  # the paper's MBERTA; "mberta_ii" (one FFN per block) distil
 # H/2$, four small FFNs, NoNorm, ReLU).
 
 # %%
-teacher = stages.load_pretrainer(ch.require("02_teacher", "teacher.keras"))
+teacher = arlm.io.load_model(ch.require("02_teacher", "teacher.keras"), compile=False)
 vocab_size = teacher.backbone.config.vocab_size
 student = stages.build_student(STUDENT, cfg, vocab_size=vocab_size)
 make_dataset = stages.pretraining_dataset_factory(ch.require("01_corpus", "pretraining"), cfg)

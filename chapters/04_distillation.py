@@ -116,8 +116,8 @@ pd.Series({"total": float(total), **{k: float(v) for k, v in terms.items()}})
 # chapter 3.
 
 # %%
-teacher = stages.load_pretrainer(ch.require("02_teacher", "teacher.keras"))
-student = stages.load_pretrainer(ch.require("03_knowledge_transfer", "student_kt.keras"))
+teacher = arlm.io.load_model(ch.require("02_teacher", "teacher.keras"), compile=False)
+student = arlm.io.load_model(ch.require("03_knowledge_transfer", "student_kt.keras"), compile=False)
 kt_results = ch.results("03_knowledge_transfer")
 pretraining_dir = ch.require("01_corpus", "pretraining")
 make_dataset = stages.pretraining_dataset_factory(pretraining_dir, cfg)

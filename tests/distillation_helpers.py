@@ -2,24 +2,21 @@
 
 import keras
 import numpy as np
+from helpers import VOCAB
 
-VOCAB, LENGTH, PREDICTIONS, BATCH = 40, 12, 3, 4
+LENGTH, PREDICTIONS, BATCH = 12, 3, 4
 
 
 def tiny_pretrainer(kind, seed, **overrides):
-    """A 2-block IBERTA-like teacher (``kind="teacher"``) or MBERTA-like student, seeded; ``overrides`` change
-    config fields (e.g. ``hidden_dropout=0.0``)."""
-    from arlm.models import MobileBertBackbone, get_preset
+    """A 2-block IBERTA-shaped teacher (``kind="teacher"``) or MBERTA-shaped student at the tests' tiny size
+    (`helpers.tiny_config`), seeded; ``overrides`` change config fields (e.g. ``hidden_dropout=0.0``)."""
+    from helpers import tiny_config
+
+    from arlm.models import MobileBertBackbone
     from arlm.models.pretraining import MobileBertPretrainer
 
     keras.utils.set_random_seed(seed)
-    sizes = dict(vocab_size=VOCAB, hidden_size=16, num_layers=2, embedding_size=8, max_position_embeddings=LENGTH,
-                 **overrides)
-    if kind == "teacher":
-        config = get_preset("iberta", intermediate_size=32, intra_bottleneck_size=16, **sizes)
-    else:
-        config = get_preset("mberta", intermediate_size=16, intra_bottleneck_size=8, num_feedforward_networks=2,
-                            **sizes)
+    config = tiny_config("iberta" if kind == "teacher" else "mberta", max_position_embeddings=LENGTH, **overrides)
     return MobileBertPretrainer(MobileBertBackbone.from_mobilebert_config(config))
 
 

@@ -104,7 +104,6 @@ def main():
     from arlm import io, training
     from arlm.distillation import stages
     from arlm.fitting import Stage
-    from arlm.models import load_model
     from arlm.scales import resolve
 
     current, killer = install(kill) if kill else ({"stage": None}, None)
@@ -120,7 +119,7 @@ def main():
     current["stage"] = "teacher"
     teacher_stage = Stage(work / "teacher")
     if teacher_stage.finished:
-        teacher = load_model(teacher_stage.output("model"))
+        teacher = io.load_model(teacher_stage.output("model"))
     else:
         teacher = tiny_pretrainer("teacher", 1)
         teacher(next(iter(data()))[0])
@@ -140,7 +139,7 @@ def main():
     current["stage"] = "pd"
     student, _ = stages.run_pretraining_distillation(teacher, student, data, cfg, work, verbose=0)
     if args.weights:
-        final = {"teacher": teacher, "kt": stages.load_pretrainer(work / "student_kt.keras"), "pd": student}
+        final = {"teacher": teacher, "kt": io.load_model(work / "student_kt.keras", compile=False), "pd": student}
         np.savez(args.weights, **{f"{name}_{i}": keras.ops.convert_to_numpy(v)
                                   for name, model in final.items() for i, v in enumerate(model.weights)})
 

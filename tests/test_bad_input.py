@@ -19,6 +19,7 @@ import pytest
 from quantization_helpers import tiny_model
 
 from arlm import cli, datasets
+from arlm.io import save_model
 
 POSITIVE = ["الخدمة ممتازة والموظفين محترمين", "أحببت هذا الفندق كثيرا", "تجربة رائعة وسأعود مرة أخرى",
             "المكان نظيف والطعام لذيذ"]
@@ -64,7 +65,7 @@ def ws(tmp_path_factory):
     model_out = root / "model_out"
     model_out.mkdir()
     model = tiny_model(size)
-    model.save(model_out / "model.keras")
+    save_model(model, model_out / "model.keras")
     (model_out / "vocab.txt").write_bytes(vocab.read_bytes())
     (model_out / "index.json").write_text(json.dumps({"model": {
         "file": "model.keras", "task": "classification", "kind": "classification", "labels": ["neg", "pos"],

@@ -16,7 +16,8 @@ from keras import ops  # noqa: E402
 from arlm import convert, scales  # noqa: E402
 from arlm.cli import main  # noqa: E402
 from arlm.errors import ArtifactError, ParameterError  # noqa: E402
-from arlm.models import MobileBertBackbone, MobileBertPretrainer, load_model, preset_at_scale  # noqa: E402
+from arlm.io import load_model, save_model  # noqa: E402
+from arlm.models import MobileBertBackbone, MobileBertPretrainer, preset_at_scale  # noqa: E402
 
 PRESETS = ("iberta", "mberta", "mberta_ii")
 BERT = "arabert_base"  # no bottleneck, E = H: transformers' MobileBERT runs it as a plain BERT
@@ -249,10 +250,11 @@ def test_tf1_names_are_those_transformers_reads(tmp_path):
     assert_match(arlm_outputs(model, x), transformers_outputs(theirs.eval(), x))
 
 
-def test_cli_round_trip_through_folders(tmp_path, capsys):
+@pytest.mark.parametrize("saved", ["student.keras", "student_preset"])
+def test_cli_round_trip_through_folders(saved, tmp_path, capsys):
     backbone = pretrainer_of(tiny("mberta_ii")).backbone
-    convert.save_arlm(backbone, tmp_path / "student.keras")
-    assert main(["convert", str(tmp_path / "student.keras"), "--out", str(tmp_path / "hf")]) == 0
+    source = save_model(backbone, tmp_path / saved)  # a .keras file or a keras-hub preset folder
+    assert main(["convert", str(source), "--out", str(tmp_path / "hf")]) == 0
     assert "MobileBertModel" in capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "hf").iterdir()) == sorted(convert.HF_FILES)
     assert main(["convert", str(tmp_path / "hf"), "--out", str(tmp_path / "back.keras")]) == 0

@@ -9,6 +9,7 @@ from distillation_helpers import batches, changed, make_dataset, snapshot, tiny_
 from arlm.distillation import losses
 from arlm.distillation.pretraining_distiller import PretrainingDistiller
 from arlm.distillation.stages import evaluate_masked_lm
+from arlm.distillation.transfer import backbone_inputs
 
 
 def test_teacher_logits_come_from_the_hidden_state_times_the_temperature():
@@ -16,7 +17,7 @@ def test_teacher_logits_come_from_the_hidden_state_times_the_temperature():
     distiller = PretrainingDistiller(teacher, student, losses.DistillationFactors(temperature=2.0))
     x, y = batches(1)
     out = distiller(x)
-    hidden = teacher.backbone({k: x[k] for k in ("token_ids", "segment_ids", "padding_mask")})["sequence_output"]
+    hidden = teacher.backbone(backbone_inputs(x))["sequence_output"]
     expected = teacher.mlm_head(2.0 * hidden, x["mask_positions"])
     np.testing.assert_allclose(keras.ops.convert_to_numpy(out["teacher_mlm_logits"]),
                                keras.ops.convert_to_numpy(expected), rtol=1e-5, atol=1e-5)

@@ -156,3 +156,103 @@ def test_move_into_renames_a_set_of_files(tmp_path):
         (staging / name).write_text(name)
     assert move_into([staging / "m.json", staging / "m.tflite"], folder) == [folder / "m.json", folder / "m.tflite"]
     assert _tree(folder) == {"m.json": b"m.json", "m.tflite": b"m.tflite"} and not any(staging.iterdir())
+
+
+# --- the one save/load path of every model ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_classifier():
+    pytest.importorskip("keras")
+    from helpers import tiny_config
+
+    from arlm.models import MobileBertBackbone, MobileBertClassifier
+
+    return MobileBertClassifier(MobileBertBackbone.from_mobilebert_config(tiny_config("mberta", num_layers=1)), 3)
+
+
+@pytest.mark.backend
+def test_a_preset_is_written_whole_and_replaces_only_a_preset(tiny_classifier, tmp_path):
+    from helpers import assert_same_weights
+
+    from arlm.io import load_model, save_model
+
+    preset = save_model(tiny_classifier, tmp_path / "model")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no staging folder left behind
+    assert {"config.json", "model.weights.h5", "task.json", "task.weights.h5", "metadata.json"} <= {
+        p.name for p in preset.iterdir()}
+    save_model(tiny_classifier, preset)  # an earlier preset is replaced as a whole
+    (preset / "notes.md").write_text("mine")
+    with pytest.raises(ParameterError, match=r"preset_dir .*model: the folder holds files .*notes.md"):
+        save_model(tiny_classifier, preset)
+    assert (preset / "notes.md").read_text() == "mine"
+    (preset / "notes.md").unlink()
+    assert_same_weights(load_model(preset), tiny_classifier)
+    with pytest.raises(ParameterError, match="holds no tokenizer"):
+        save_model(tiny_classifier, tmp_path / "m.keras", metadata={"task": "x"})
+
+
+@pytest.mark.backend
+def test_a_damaged_or_foreign_model_is_an_artifact_error_naming_it(tiny_classifier, tmp_path):
+    from arlm.io import load_model, save_model
+    from arlm.models import MobileBertPretrainer
+
+    preset = save_model(tiny_classifier, tmp_path / "model")
+    with pytest.raises(ArtifactError, match=r"holds a MobileBertClassifier, expected a MobileBertPretrainer \(--x\)"):
+        load_model(preset, expect=MobileBertPretrainer, parameter="--x")
+    weights = preset / "model.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:500])  # truncated
+    with pytest.raises(ArtifactError, match=r"model: cannot load the model \(.*\) \(--model\)"):
+        load_model(preset)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ArtifactError, match=r"empty': a folder without config.json .*\(--model\)"):
+        load_model(tmp_path / "empty")
+    with pytest.raises(ArtifactError, match="'mberta' is one of the paper's configurations"):
+        load_model("mberta")
+    (tmp_path / "truncated.keras").write_bytes(b"PK\x03\x04 half")
+    with pytest.raises(ArtifactError, match=r"truncated.keras: not a complete .keras file"):
+        load_model(tmp_path / "truncated.keras")
+
+
+@pytest.mark.backend
+def test_an_unreachable_handle_is_an_artifact_error(monkeypatch):
+    pytest.importorskip("huggingface_hub")
+    import huggingface_hub.constants
+
+    from arlm.io import load_model
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # no network here: fail at once
+    for handle in ("hf://nobody/mobilebert-arabic", "kaggle://nobody/mobilebert/keras/tiny"):
+        with pytest.raises(ArtifactError, match=f"{handle}: cannot load the model .*\\(--model\\)"):
+            load_model(handle)
+
+
+@pytest.mark.backend
+def test_packaged_presets_tokenizer_and_metadata(tiny_classifier, tmp_path, monkeypatch):
+    from helpers import assert_same_weights
+
+    from arlm import io
+    from arlm.models import MobileBertBackbone, MobileBertClassifier
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "كتب", "##ت"]) + "\n", encoding="utf-8")
+    monkeypatch.setattr(io, "PRESETS_DIR", tmp_path / "presets")
+    tiny_classifier.save_to_preset(tmp_path / "presets" / "tiny_test", tokenizer=vocab,
+                                   metadata={"labels": list("abc")})
+    assert list(io.packaged_presets()) == list(MobileBertBackbone.presets) == ["tiny_test"]
+    assert io.is_preset("tiny_test") and io.check_model_source("tiny_test") == "preset"
+    assert_same_weights(MobileBertClassifier.from_preset("tiny_test"), tiny_classifier)
+    assert_same_weights(io.load_model("tiny_test"), tiny_classifier)
+    assert io.preset_metadata("tiny_test") == {"labels": ["a", "b", "c"]}
+    tokenizer = io.load_tokenizer("tiny_test")
+    assert tokenizer.vocab_size == 7 and tokenizer.tokenize("كتبت") == ["كتب", "##ت"]
+    assert (tmp_path / "presets" / "tiny_test" / "tokenizer.json").is_file()  # keras-hub's WordPiece config
+    with pytest.raises(ArtifactError, match="has no vocabulary"):
+        io.load_tokenizer(tiny_classifier.save_to_preset(tmp_path / "bare"))
+
+
+def test_the_packaged_presets_folder_holds_no_configuration_name():
+    from arlm.io import PRESETS_DIR, packaged_presets
+    from arlm.models.config import PRESETS
+
+    assert PRESETS_DIR.is_dir() and not set(packaged_presets()) & set(PRESETS)
+    assert sum(f.stat().st_size for f in PRESETS_DIR.rglob("*") if f.is_file()) < 10 * 2**20

@@ -1,9 +1,10 @@
-"""Layers of the MobileBERT family on tiny tensors (spec 1.3, 1.4, 9)."""
+"""Layers of the MobileBERT family on tiny tensors (spec 1.3, 1.4, 9): known values, then keras-hub's checks."""
 
 import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
+from helpers import TINY, run_layer_test  # noqa: E402
 from keras import ops  # noqa: E402
 
 from arlm.layers import (  # noqa: E402
@@ -12,6 +13,7 @@ from arlm.layers import (  # noqa: E402
     BottleneckBlock,
     MaskedSelfAttention,
     NoNorm,
+    PositionEmbedding,
     TrigramEmbedding,
     make_norm,
 )
@@ -69,20 +71,6 @@ def test_attention_logits_are_scaled_and_masked_with_minus_six():
     np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("flags", [
-    {},  # teacher: Q, K, V from X
-    {"key_query_shared_bottleneck": True, "normalization_type": "no_norm", "num_feedforward_networks": 3},
-    {"use_bottleneck_attention": True, "num_feedforward_networks": 2},
-])
-def test_bottleneck_block_shapes(flags):
-    block = BottleneckBlock(hidden_size=8, intra_bottleneck_size=4, num_heads=2, intermediate_size=6, **flags)
-    x = np.random.default_rng(3).normal(size=(2, 5, 8)).astype("float32")
-    y, logits = block(x, np.ones((2, 5), "int32"))
-    assert y.shape == (2, 5, 8) and logits.shape == (2, 2, 5, 5)
-    restored = BottleneckBlock.from_config(block.get_config())
-    assert restored.get_config() == block.get_config()
-
-
 def test_block_padding_does_not_leak_into_real_positions_beyond_minus_six():
     # real tokens' outputs change only through the e^-6 mass given to padded keys
     block = BertBlock(hidden_size=8, num_heads=2, intermediate_size=16, hidden_dropout=0.0, attention_dropout=0.0)
@@ -95,3 +83,74 @@ def test_block_padding_does_not_leak_into_real_positions_beyond_minus_six():
     y2, _ = block(x2, mask)
     diff = np.abs(ops.convert_to_numpy(y1)[:, :4] - ops.convert_to_numpy(y2)[:, :4]).max()
     assert diff < 0.05
+
+
+# --- every layer through keras-hub's checks (tests/helpers.py) ------------------------------------------------------
+
+# the tests' one tiny configuration (tests/helpers.py): H = 8, N = 2, F = 16, E = 4, V = 40, 16 positions
+H, E, V = TINY["hidden_size"], TINY["embedding_size"], TINY["vocab_size"]
+BLOCK = {key: TINY[key] for key in ("hidden_size", "num_heads", "intermediate_size")}
+RNG = np.random.default_rng(7)
+X = RNG.normal(size=(2, 5, H)).astype("float32")
+MASK = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], "int32")
+
+
+def test_no_norm_checks(tmp_path):
+    run_layer_test(NoNorm, {}, (X,), (2, 5, H), tmp_path, variable_length=True)
+
+
+def test_position_embedding_checks(tmp_path):
+    run_layer_test(PositionEmbedding, {"max_positions": TINY["max_position_embeddings"]}, (X,), (2, 5, H), tmp_path,
+                   variable_length=True)
+
+
+@pytest.mark.parametrize("trigram_input", [True, False])
+def test_trigram_embedding_checks(trigram_input, tmp_path):
+    ids = RNG.integers(0, V, (2, 5)).astype("int32")
+    run_layer_test(TrigramEmbedding, dict(vocab_size=V, embedding_size=E, hidden_size=H, trigram_input=trigram_input),
+                   (ids,), (2, 5, H), tmp_path, variable_length=True)
+
+
+def test_masked_self_attention_checks(tmp_path):
+    run_layer_test(MaskedSelfAttention, dict(num_heads=TINY["num_heads"], attention_size=H, attention_dropout=0.1),
+                   (X, X, MASK), ((2, 5, H), (2, 2, 5, 5)), tmp_path, variable_length=True)
+
+
+def test_bert_block_checks(tmp_path):
+    run_layer_test(BertBlock, BLOCK, (X, MASK), ((2, 5, H), (2, 2, 5, 5)), tmp_path, variable_length=True)
+
+
+@pytest.mark.parametrize("flags", [
+    {},  # the teacher
+    {"key_query_shared_bottleneck": True, "normalization_type": "no_norm", "num_feedforward_networks": 2,
+     "hidden_act": "relu"},  # the students
+    {"use_bottleneck_attention": True, "normalization_type": "manual_layer_norm"},  # Q, K, V from the bottleneck
+])
+def test_bottleneck_block_checks(flags, tmp_path):
+    run_layer_test(BottleneckBlock, dict(BLOCK, intra_bottleneck_size=H // 2, **flags), (X, MASK),
+                   ((2, 5, H), (2, 2, 5, 5)), tmp_path, variable_length=True)
+
+
+def test_rematerialized_block_checks(tmp_path):
+    # created inside a RematScope, the block recomputes itself in the backward pass (arlm/layers/remat.py)
+    def scope():
+        return keras.RematScope(mode="list_of_layers", layer_names=["remat_block"])
+
+    run_layer_test(BottleneckBlock, dict(BLOCK, intra_bottleneck_size=H // 2, name="remat_block"), (X, MASK),
+                   ((2, 5, H), (2, 2, 5, 5)), tmp_path, scope=scope)
+
+
+@pytest.mark.filterwarnings("ignore:Gradients do not exist")  # the head reads the table, not the projection
+def test_masked_lm_head_checks(tmp_path):
+    from arlm.models import MaskedLMHead
+
+    embedding = TrigramEmbedding(vocab_size=V, embedding_size=E, hidden_size=H)
+    positions = np.array([[1, 2, 0], [0, 0, 3]], "int32")
+    run_layer_test(MaskedLMHead, dict(token_embedding=embedding, hidden_size=H), (X, positions), (2, 3, V), tmp_path)
+
+
+def test_crf_checks(tmp_path):
+    from arlm.tasks.heads import CRF
+
+    run_layer_test(CRF, {"num_labels": 3}, (X[..., :3],), (2, 5, 3), tmp_path, variable_length=True,
+                   run_training_check=False)

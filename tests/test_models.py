@@ -1,12 +1,14 @@
-"""Backbone, heads, pretraining loss, presets and parameter counts (spec 1, 2, 3.1, 9)."""
+"""Backbone, heads, pretraining loss, configurations, presets and parameter counts (spec 1, 2, 3.1, 9)."""
 
 import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
+from helpers import CONFIG_NAMES, TINY, VOCAB, run_backbone_test, run_task_test, tiny_config, tiny_inputs  # noqa: E402
 from keras import ops  # noqa: E402
 
 import arlm  # noqa: E402
+from arlm.errors import ArtifactError  # noqa: E402
 from arlm.models import (  # noqa: E402
     MobileBertBackbone,
     MobileBertClassifier,
@@ -15,14 +17,12 @@ from arlm.models import (  # noqa: E402
     get_preset,
     preset_at_scale,
 )
+from arlm.names import INPUT_NAMES  # noqa: E402
 
-TINY = dict(vocab_size=30, hidden_size=8, num_layers=2, num_heads=2, intermediate_size=16, embedding_size=4,
-            trigram_input=True, use_bottleneck=True, intra_bottleneck_size=4, max_position_embeddings=16)
-STUDENT = dict(TINY, key_query_shared_bottleneck=True, normalization_type="no_norm", num_feedforward_networks=2,
-               classifier_activation=False, hidden_act="relu")
+STUDENT = tiny_config("mberta").to_dict()
 
 
-def batch(rng, b=3, t=7, p=2, vocab=30, pad=2):
+def batch(rng, b=3, t=7, p=2, vocab=VOCAB, pad=2):
     mask = np.ones((b, t), "int32")
     mask[:, t - pad:] = 0
     x = {"token_ids": rng.integers(0, vocab, (b, t)).astype("int32"),
@@ -36,12 +36,11 @@ def batch(rng, b=3, t=7, p=2, vocab=30, pad=2):
 
 
 def backbone_inputs(x):
-    return {k: x[k] for k in ("token_ids", "segment_ids", "padding_mask")}
+    return {k: x[k] for k in INPUT_NAMES}
 
 
 @pytest.mark.backend
-@pytest.mark.parametrize("config", [TINY, STUDENT, dict(vocab_size=30, hidden_size=8, num_layers=2, num_heads=2,
-                                                         intermediate_size=16)])
+@pytest.mark.parametrize("config", [TINY, STUDENT, tiny_config("arabert_base").to_dict()])
 def test_backbone_outputs(config):
     backbone = MobileBertBackbone(**config)
     x, _ = batch(np.random.default_rng(0))
@@ -76,9 +75,9 @@ def test_mlm_head_gathers_masked_positions_and_ties_embeddings():
     pretrainer = MobileBertPretrainer(MobileBertBackbone(**TINY))
     x, _ = batch(np.random.default_rng(2))
     out = pretrainer(x)
-    assert out["mlm_logits"].shape == (3, 2, 30) and out["nsp_logits"].shape == (3, 2)
+    assert out["mlm_logits"].shape == (3, 2, VOCAB) and out["nsp_logits"].shape == (3, 2)
     head = pretrainer.mlm_head
-    assert head.output_weights().shape == (30, 8)  # [V x E | V x (H - E)]
+    assert head.output_weights().shape == (VOCAB, 8)  # [V x E | V x (H - E)]
     sequence = ops.convert_to_numpy(pretrainer.backbone(backbone_inputs(x))["sequence_output"])
     gathered = sequence[np.arange(3)[:, None], x["mask_positions"]]
     g = ops.convert_to_numpy(head.transform_norm(keras.activations.gelu(head.transform(gathered), approximate=True)))
@@ -100,27 +99,19 @@ def test_pretrainer_fit_logs_losses_and_accuracies():
 
 
 @pytest.mark.backend
-def test_keras_file_round_trip_safe_mode(tmp_path):
+def test_keras_file_round_trip_keeps_the_optimizer(tmp_path):
     keras.utils.set_random_seed(0)
     pretrainer = MobileBertPretrainer(MobileBertBackbone(**STUDENT))
     pretrainer.compile(optimizer=arlm.optimizers.make_optimizer("lamb", 1e-3, 10, 2), jit_compile=False)
     pretrainer.optimizer.build(pretrainer.trainable_variables)
     x, _ = batch(np.random.default_rng(5))
-    pretrainer.save(tmp_path / "teacher.keras")
-    restored = keras.saving.load_model(tmp_path / "teacher.keras", safe_mode=True)
+    restored = arlm.io.load_model(arlm.io.save_model(pretrainer, tmp_path / "teacher.keras"))  # safe_mode on
     for key in ("mlm_logits", "nsp_logits"):
         np.testing.assert_allclose(ops.convert_to_numpy(restored(x)[key]), ops.convert_to_numpy(pretrainer(x)[key]),
                                    rtol=1e-5, atol=1e-6)
     assert isinstance(restored.backbone, MobileBertBackbone)
     assert restored.backbone.config == pretrainer.backbone.config
     assert isinstance(restored.optimizer, arlm.optimizers.Lamb)
-
-    classifier = MobileBertClassifier(MobileBertBackbone(**TINY))
-    classifier.save(tmp_path / "classifier.keras")
-    again = keras.saving.load_model(tmp_path / "classifier.keras", safe_mode=True)
-    inputs = backbone_inputs(x)
-    np.testing.assert_allclose(ops.convert_to_numpy(again(inputs)), ops.convert_to_numpy(classifier(inputs)),
-                               rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.backend
@@ -132,7 +123,7 @@ def test_remat_keeps_outputs_gradients_and_dropout(run_eagerly, tmp_path):
     results = []
     for remat in (False, True):
         keras.utils.set_random_seed(0)
-        pretrainer = MobileBertPretrainer(MobileBertBackbone(**TINY, remat=remat))
+        pretrainer = MobileBertPretrainer(MobileBertBackbone(**{**TINY, "remat": remat}))
         outputs = ops.convert_to_numpy(pretrainer(x)["mlm_logits"])
         pretrainer.compile(optimizer=keras.optimizers.SGD(1.0), run_eagerly=run_eagerly)
         losses = pretrainer.fit(x, y, epochs=2, shuffle=False, verbose=0).history["loss"]
@@ -144,8 +135,7 @@ def test_remat_keeps_outputs_gradients_and_dropout(run_eagerly, tmp_path):
     for path, value in plain.items():
         np.testing.assert_allclose(remat[path], value, rtol=1e-5, atol=1e-6, err_msg=path)
     assert pretrainer.backbone.config.remat
-    pretrainer.save(tmp_path / "remat.keras")
-    restored = keras.saving.load_model(tmp_path / "remat.keras", safe_mode=True)
+    restored = arlm.io.load_model(arlm.io.save_model(pretrainer, tmp_path / "remat.keras"))
     assert restored.backbone.config == pretrainer.backbone.config
     np.testing.assert_allclose(ops.convert_to_numpy(restored(x)["mlm_logits"]),
                                ops.convert_to_numpy(pretrainer(x)["mlm_logits"]), rtol=1e-5, atol=1e-6)
@@ -185,7 +175,75 @@ EXPECTED = {"iberta": 66_656_258, "mberta": 23_680_770, "mberta_ii": 14_179_074,
 def test_parameter_counts_equal_the_spec():
     for name, expected in EXPECTED.items():
         with keras.StatelessScope():  # shapes only: no random initialisation of 100M+ values
-            count = MobileBertClassifier(MobileBertBackbone.from_preset(name), num_classes=2).count_params()
+            count = MobileBertClassifier(MobileBertBackbone.from_config_name(name), num_classes=2).count_params()
         assert count == expected, name
     with keras.StatelessScope():
-        assert MobileBertPretrainer(MobileBertBackbone.from_preset("iberta_30k")).count_params() == 155_073_330
+        assert MobileBertPretrainer(MobileBertBackbone.from_config_name("iberta_30k")).count_params() == 155_073_330
+
+
+# --- every model through keras-hub's checks (tests/helpers.py), and the configurations / presets API ---------------
+
+
+@pytest.mark.backend
+@pytest.mark.parametrize("name", CONFIG_NAMES)
+def test_backbone_checks_in_each_configurations_shape(name, tmp_path):
+    run_backbone_test(tiny_config(name).to_dict(), tmp_path)
+
+
+@pytest.mark.backend
+def test_pretrainer_checks(tmp_path):
+    x = tiny_inputs(predictions=3)
+    model = run_task_test(MobileBertPretrainer, {"backbone": MobileBertBackbone(**STUDENT)}, x,
+                          {"mlm_logits": (2, 3, VOCAB), "nsp_logits": (2, 2)}, tmp_path, variable_length=False)
+    # the MLM output matrix stays the backbone's word embedding (one variable, not a copy)
+    assert model.mlm_head.token_embedding is model.backbone.token_embedding
+    paths = [v.path for v in model.weights]
+    assert len(paths) == len(set(paths)) and paths.count("word_embeddings/token_embedding/embeddings") == 1
+    assert {"mlm_head/transform/kernel", "mlm_head/output_bias", "nsp_head/kernel"} <= set(paths)
+
+
+@pytest.mark.backend
+def test_classifier_checks(tmp_path):
+    run_task_test(MobileBertClassifier, {"backbone": MobileBertBackbone(**TINY), "num_classes": 3}, tiny_inputs(),
+                  (2, 3), tmp_path)
+
+
+@pytest.mark.backend
+def test_a_new_head_on_a_saved_backbone(tmp_path):
+    pretrainer = MobileBertPretrainer(MobileBertBackbone(**TINY))
+    preset = pretrainer.save_to_preset(tmp_path / "teacher")
+    classifier = MobileBertClassifier.from_preset(preset, num_classes=4)  # a head argument: a new head
+    assert classifier.num_classes == 4 and classifier(tiny_inputs()).shape == (2, 4)
+    for got, want in zip(classifier.backbone.weights, pretrainer.backbone.weights, strict=True):
+        np.testing.assert_array_equal(ops.convert_to_numpy(got), ops.convert_to_numpy(want))
+    unweighted = MobileBertBackbone.from_preset(preset, load_weights=False)  # the saved shape, random weights
+    assert unweighted.config == pretrainer.backbone.config
+
+
+def test_configuration_names_are_not_presets(tmp_path):
+    backbone = MobileBertBackbone.from_config_name("mberta", num_layers=1, vocab_size=VOCAB)
+    assert backbone.config == get_preset("mberta", num_layers=1, vocab_size=VOCAB)
+    assert set(MobileBertBackbone.config_names) == set(CONFIG_NAMES)
+    with pytest.raises(ArtifactError, match=r"paper's configurations.*from_config_name\('mberta'\)"):
+        MobileBertBackbone.from_preset("mberta")
+    with pytest.raises(ArtifactError, match="no such file or folder"):
+        MobileBertBackbone.from_preset(tmp_path / "missing")
+
+
+def test_layering_config_without_keras_and_no_import_of_a_later_stage():
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # the config (`arlm params`) and the on-device path (`arlm predict`) import no TensorFlow, Keras or JAX
+    code = ("import sys\nfor name in ('tensorflow', 'keras', 'keras_hub', 'jax'):\n    sys.modules[name] = None\n"
+            "import arlm.models.config, arlm.names, arlm.io, arlm.predict, arlm.preprocessing\n"
+            "print(arlm.models.config.PRESETS['mberta'].hidden_size)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "256\n"
+    package = Path(arlm.__file__).parent
+    later = r"arlm\.(tasks|quantization|distillation|training|fitting|reporting|cli|predict|pretraining_data)\b"
+    for folder, forbidden in (("layers", rf"arlm\.models\b|{later}"), ("models", later)):
+        for path in (package / folder).glob("*.py"):
+            imports = re.findall(r"^\s*(?:from|import) (arlm[\w.]*)", path.read_text(encoding="utf-8"), re.M)
+            assert not [name for name in imports if re.match(forbidden, name)], path

@@ -8,6 +8,7 @@ from quantization_helpers import MAX_SEQ, finetuned_classifier
 
 from arlm.artifacts import model_entry
 from arlm.errors import ParameterError
+from arlm.io import save_model
 from arlm.predict import Predictor
 from arlm.quantization import PRECISIONS
 from arlm.quantization.evaluate import accuracy, evaluate_files, keras_outputs, span_accuracy, token_accuracy
@@ -224,7 +225,7 @@ def test_cli_export_writes_file_sidecar_and_vocabulary(finetuned, tmp_path):
 
     models = tmp_path / "models"
     models.mkdir()
-    finetuned["model"].save(models / "tiny_ajgt.keras")
+    save_model(finetuned["model"], models / "tiny_ajgt.keras")
     write_json_index(models, finetuned["vocab"])
     assert model_entry(models)[1]["labels"] == ["negative", "positive"]
     parser = argparse.ArgumentParser()
@@ -242,6 +243,24 @@ def test_cli_export_writes_file_sidecar_and_vocabulary(finetuned, tmp_path):
     with pytest.raises(ParameterError, match="--quantize"):
         args = parser.parse_args(["export", str(models), "--quantize", "int8", "--out", str(tmp_path / "x.onnx")])
         args.func(args)
+
+
+def test_cli_export_of_a_preset_uses_its_vocabulary_and_metadata(finetuned, tmp_path):
+    import json
+
+    from arlm.cli import export as cli_export
+
+    preset = save_model(finetuned["model"], tmp_path / "preset", tokenizer=finetuned["vocab"],
+                        metadata={"task": "classification", "labels": ["negative", "positive"],
+                                  "max_seq_length": MAX_SEQ})
+    parser = argparse.ArgumentParser()
+    cli_export.register(parser.add_subparsers())
+    out = tmp_path / "tiny.float32.tflite"
+    args = parser.parse_args(["export", str(preset), "--quantize", "float32", "--out", str(out)])
+    assert args.func(args) == 0
+    sidecar = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert sidecar["labels"] == ["negative", "positive"] and sidecar["max_seq_length"] == MAX_SEQ
+    assert out.with_suffix(".vocab.txt").read_text(encoding="utf-8") == finetuned["vocab"].read_text(encoding="utf-8")
 
 
 def write_json_index(models, vocab):

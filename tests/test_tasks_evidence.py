@@ -2,6 +2,7 @@
 
 import pytest
 
+from arlm.io import save_model
 from arlm.scales import resolve
 from arlm.tasks import evidence
 from arlm.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
@@ -14,9 +15,8 @@ def setup(tmp_path):
     letters = [chr(c) for c in range(0x627, 0x627 + VOCAB - len(SPECIAL_TOKENS))]  # ا ب ة ت ...
     vocab.write_text("\n".join([*SPECIAL_TOKENS, *letters]) + "\n", encoding="utf-8")
     models = {}
-    for label, seed in (("distilled", 1), ("scratch", 2)):
-        models[label] = tmp_path / f"{label}.keras"
-        tiny_pretrainer("student", seed).save(models[label])
+    for label, seed, name in (("distilled", 1, "distilled.keras"), ("scratch", 2, "scratch_preset")):
+        models[label] = save_model(tiny_pretrainer("student", seed), tmp_path / name)  # a .keras file or a preset
     cfg = resolve("tiny", finetune_max_seq_length=12, finetune_max_train_examples=16, finetune_max_eval_examples=8)
     return models, WordPieceTokenizer(vocab), cfg
 

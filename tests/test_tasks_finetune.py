@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from helpers import VOCAB, assert_same_weights, tiny_config
 
 import arlm
-from arlm.errors import ParameterError
+from arlm.errors import ArtifactError, ParameterError
 from arlm.preprocessing import encode_texts
 from arlm.preprocessing.tagging import encode_tagging, word_tags
 from arlm.tasks import experiments, finetune
@@ -47,24 +48,24 @@ def test_limit_is_a_seeded_subset_in_order():
     assert finetune.limit(split, 10, seed=1).labels == small.labels and finetune.limit(split, 0) is split
 
 
-def test_backbone_from_a_pretrainer_file_and_vocabulary_check(tmp_path):
+@pytest.mark.parametrize("saved", ["teacher.keras", "teacher_preset"])
+def test_backbone_from_a_saved_pretrainer_and_vocabulary_check(saved, tmp_path):
+    from arlm.io import save_model
     from arlm.models import MobileBertBackbone
     from arlm.models.pretraining import MobileBertPretrainer
 
-    backbone = MobileBertBackbone(vocab_size=30, hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32,
-                                  max_position_embeddings=16)
-    MobileBertPretrainer(backbone).save(tmp_path / "teacher.keras")
+    backbone = MobileBertBackbone.from_mobilebert_config(tiny_config("arabert_base", num_layers=1))
+    path = save_model(MobileBertPretrainer(backbone), tmp_path / saved)  # a .keras file or a preset folder
     cfg = arlm.scales.resolve("tiny")
-    loaded, source = finetune.load_backbone(str(tmp_path / "teacher.keras"), cfg, 30)
+    loaded, source = finetune.load_backbone(str(path), cfg, VOCAB)
     assert "pretrained" in source
-    for a, b in zip(loaded.get_weights(), backbone.get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
-    with pytest.raises(ParameterError, match="30-token vocabulary but the tokenizer has 99"):
-        finetune.load_backbone(str(tmp_path / "teacher.keras"), cfg, 99)
-    with pytest.raises(ParameterError, match="neither a preset"):
-        finetune.load_backbone("bert-large", cfg, 30)
-    random, source = finetune.load_backbone("mberta", cfg, 30)
-    assert random.config.vocab_size == 30 and "random initialisation" in source
+    assert_same_weights(loaded, backbone)
+    with pytest.raises(ParameterError, match=f"{VOCAB}-token vocabulary but the tokenizer has 99"):
+        finetune.load_backbone(str(path), cfg, 99)
+    with pytest.raises(ArtifactError, match="'bert-large': no such file or folder.*--model"):
+        finetune.load_backbone("bert-large", cfg, VOCAB)
+    random, source = finetune.load_backbone("mberta", cfg, VOCAB)
+    assert random.config.vocab_size == VOCAB and "random initialisation" in source
 
 
 @pytest.mark.backend
@@ -73,8 +74,8 @@ def test_cached_finetuning_resets_head_and_optimizer(tokenizer):
     from arlm.tasks.loaders import Task
 
     def backbone():
-        return MobileBertBackbone(vocab_size=tokenizer.vocab_size, hidden_size=16, num_layers=1, num_heads=2,
-                                  intermediate_size=32, max_position_embeddings=16)
+        return MobileBertBackbone.from_mobilebert_config(
+            tiny_config("arabert_base", num_layers=1, vocab_size=tokenizer.vocab_size))
 
     texts = ["الكتاب على الطاولة", "ذهب الولد إلى المدرسة"] * 8
     split = TextSplit(texts, [0, 1] * 8)

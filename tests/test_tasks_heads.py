@@ -1,11 +1,14 @@
-"""The PoS tagger's CRF against brute force, and the task models' training and .keras round trip."""
+"""The PoS tagger's CRF against brute force, the task models' training, and keras-hub's checks of both models."""
 
 import itertools
 
 import numpy as np
 import pytest
+from helpers import VOCAB, run_task_test, tiny_config, tiny_inputs
 
-from arlm.tasks.heads import INPUT_NAMES, SpanQA, TokenTagger, crf_log_likelihood, viterbi_decode
+from arlm.io import load_model, save_model
+from arlm.names import INPUT_NAMES
+from arlm.tasks.heads import SpanQA, TokenTagger, crf_log_likelihood, viterbi_decode
 
 
 def _brute_force(emissions, transitions, tags, length):
@@ -35,16 +38,16 @@ def test_crf_log_likelihood_and_viterbi_match_brute_force():
         assert viterbi_decode(emissions[b], transitions, n) == best
 
 
-def _backbone():
+def _backbone(name="arabert_base"):
+    """Learning tests: a BERT-block backbone (it learns the toy tags in 25 steps); the checks: the student's shape."""
     from arlm.models import MobileBertBackbone
 
-    return MobileBertBackbone(vocab_size=40, hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32,
-                              max_position_embeddings=16, classifier_activation=False)
+    return MobileBertBackbone.from_mobilebert_config(tiny_config(name, classifier_activation=False))  # no pooler
 
 
 def _inputs(rows=8, length=12, seed=0):
     rng = np.random.default_rng(seed)
-    ids = rng.integers(5, 40, size=(rows, length)).astype("int32")
+    ids = rng.integers(5, VOCAB, size=(rows, length)).astype("int32")
     ids[:, 0] = 2
     ids[:, 9:] = 0
     return {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": (ids > 0).astype("int32")}
@@ -64,17 +67,13 @@ def test_tagger_learns_and_round_trips(crf, tmp_path):
     repeat = {k: np.tile(v, (25, 1)) for k, v in x.items()}
     model.fit(repeat, np.tile(y, (25, 1)), epochs=1, batch_size=8, verbose=0)  # 25 steps, one traced epoch
     assert model.evaluate(x, y, verbose=0) < 0.5 * before
-    path = tmp_path / "tagger.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path)
+    loaded = load_model(save_model(model, tmp_path / "tagger.keras"))  # trained, with its optimizer
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
     assert (loaded.crf_transitions() is None) == (not crf)
 
 
 @pytest.mark.backend
-def test_span_qa_outputs_and_round_trip(tmp_path):
-    import keras
-
+def test_span_qa_loss_is_the_mean_of_start_and_end():
     x = _inputs()
     model = SpanQA(_backbone(), max_seq_length=12)
     loss, weights = SpanQA.span_loss()
@@ -82,9 +81,27 @@ def test_span_qa_outputs_and_round_trip(tmp_path):
     targets = {"start_logits": np.full(8, 3), "end_logits": np.full(8, 4)}
     first = model.evaluate(x, targets, verbose=0, return_dict=True)["loss"]
     assert first == pytest.approx(np.log(12), rel=0.2)  # (CE_start + CE_end) / 2 near log T at initialisation
-    model.fit(x, targets, epochs=3, verbose=0)
-    path = tmp_path / "qa.keras"
-    model.save(path)
-    out = keras.saving.load_model(path, compile=False).predict(x, verbose=0)
-    assert set(out) == {"start_logits", "end_logits"} and out["start_logits"].shape == (8, 12)
+    assert set(model.input) == set(INPUT_NAMES)
     assert INPUT_NAMES == ("token_ids", "segment_ids", "padding_mask")
+
+
+@pytest.mark.backend
+@pytest.mark.parametrize("crf", [False, True])
+def test_tagger_checks(crf, tmp_path):
+    model = run_task_test(TokenTagger, {"backbone": _backbone("mberta"), "num_labels": 4, "crf": crf},
+                          tiny_inputs(), (2, 7, 4), tmp_path)
+    assert (model.crf_layer is None) == (not crf)
+
+
+@pytest.mark.backend
+def test_span_qa_checks(tmp_path):
+    run_task_test(SpanQA, {"backbone": _backbone("mberta")}, tiny_inputs(),
+                  {"start_logits": (2, 7), "end_logits": (2, 7)}, tmp_path)
+
+
+def test_heads_start_from_the_backbones_initializer_range():
+    from arlm.models import MobileBertBackbone
+
+    backbone = MobileBertBackbone.from_mobilebert_config(tiny_config("mberta", initializer_range=0.5))
+    assert TokenTagger(backbone, num_labels=3).tag_dense.kernel_initializer.stddev == 0.5
+    assert SpanQA(backbone).span_dense.kernel_initializer.stddev == 0.5

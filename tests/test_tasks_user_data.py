@@ -63,6 +63,18 @@ def test_finetune_cli_on_a_small_file(tmp_path, monkeypatch, run_cli, capsys):
     assert metrics["model"] == "pretrained weights from out/model.keras" and metrics["vocabulary"] == "out/vocab.txt"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "test.csv", "train.csv"]
 
+    # and from a preset folder that ships its vocabulary (found there, no --vocab)
+    from arlm.io import VOCABULARY_FILE, load_model, save_model
+
+    save_model(load_model("out/model.keras", compile=False), tmp_path / "preset", tokenizer="out/vocab.txt")
+    code = run_cli(["finetune", "--train", str(train), "--test", str(test), "--text-column", "tweet",
+                    "--label-column", "sentiment", "--model", "preset", "--epochs", "1",
+                    "--max-seq-length", "32", "--out", "again"])
+    assert code == 0
+    metrics = json.loads((tmp_path / "again" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["model"] == "pretrained weights from preset"
+    assert metrics["vocabulary"] == f"preset/{VOCABULARY_FILE}"
+
 
 def _write(path, text, encoding="utf-8"):
     path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)

@@ -5,6 +5,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
+from helpers import VOCAB, assert_same_weights, tiny_config  # noqa: E402
 
 from arlm.models import MobileBertBackbone, MobileBertPretrainer  # noqa: E402
 from arlm.training import (  # noqa: E402
@@ -16,17 +17,16 @@ from arlm.training import (  # noqa: E402
     write_snapshot_index,
 )
 
-CONFIG = dict(vocab_size=40, hidden_size=8, num_layers=2, num_heads=2, intermediate_size=16, embedding_size=4,
-              trigram_input=True, use_bottleneck=True, intra_bottleneck_size=8, max_position_embeddings=16,
-              hidden_dropout=0.0, attention_dropout=0.0)
+CONFIG = tiny_config("iberta", hidden_dropout=0.0, attention_dropout=0.0).to_dict()
 
 
 def make_dataset():
     rng = np.random.default_rng(0)
     n, t, p = 24, 10, 3
-    x = {"token_ids": rng.integers(5, 40, (n, t)).astype("int32"), "segment_ids": np.zeros((n, t), "int32"),
+    x = {"token_ids": rng.integers(5, VOCAB, (n, t)).astype("int32"), "segment_ids": np.zeros((n, t), "int32"),
          "padding_mask": np.ones((n, t), "int32"), "mask_positions": rng.integers(1, t, (n, p)).astype("int32")}
-    y = {"masked_lm_ids": rng.integers(5, 40, (n, p)).astype("int32"), "masked_lm_weights": np.ones((n, p), "float32"),
+    y = {"masked_lm_ids": rng.integers(5, VOCAB, (n, p)).astype("int32"),
+         "masked_lm_weights": np.ones((n, p), "float32"),
          "next_sentence_labels": rng.integers(0, 2, (n,)).astype("int32")}
     return tf.data.Dataset.from_tensor_slices((x, y)).batch(4).repeat()
 
@@ -66,9 +66,8 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
 
     index = write_snapshot_index(tmp_path / "index.json", {"tiny": {"config": resumed.backbone.config.to_dict(),
                                                                     "dir": tmp_path / "b" / "snapshots"}})
-    backbone = load_snapshot(index, "tiny", 6)
-    for got, want in zip(backbone.weights, resumed.backbone.weights, strict=True):
-        np.testing.assert_array_equal(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want))
+    assert (tmp_path / "b" / "snapshots" / "step_6" / "config.json").is_file()  # a preset folder per snapshot
+    assert_same_weights(load_snapshot(index, "tiny", 6), resumed.backbone)
     with pytest.raises(FileNotFoundError, match="no snapshot at step 3"):
         load_snapshot(index, "tiny", 3)
 

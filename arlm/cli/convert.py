@@ -15,7 +15,8 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "convert", help="convert MobileBERT weights to/from transformers (safetensors) or official TF1 checkpoints")
     parser.add_argument("source", metavar="SOURCE",
-                        help="an arlm .keras file, a transformers MobileBERT folder, or a TF1 checkpoint prefix")
+                        help="an arlm .keras file or preset folder (save_to_preset), a transformers MobileBERT "
+                             "folder, or a TF1 checkpoint prefix")
     parser.add_argument("--out", required=True, metavar="DEST",
                         help="a folder for transformers (from a .keras SOURCE), else an arlm .keras file")
     parser.add_argument("--config", metavar="bert_config.json",

@@ -15,7 +15,9 @@ def register(subparsers):
     export = subparsers.add_parser(
         "export", help="write a fine-tuned model as a .tflite or .onnx file (plus its sidecar and vocabulary)"
     )
-    export.add_argument("model", metavar="MODEL_DIR", help="a fine-tuned .keras file, or chapter 5's models/ folder")
+    export.add_argument("model", metavar="MODEL_DIR",
+                        help="a fine-tuned .keras file, chapter 5's models/ folder, a preset folder (save_to_preset), "
+                             "a keras-hub handle (hf://, kaggle://) or a packaged preset's name")
     export.add_argument("--name", help="which model of the folder, e.g. mberta_ajgt")
     export.add_argument("--quantize", default="dynamic", choices=list(PRECISIONS),
                         help=f"precision (default dynamic; an .onnx file: {', '.join(ONNX_PRECISIONS)})")
@@ -42,12 +44,11 @@ def _export(args):
 
     from arlm.artifacts import model_entry
     from arlm.errors import ParameterError
-    from arlm.io import move_into
+    from arlm.io import VOCABULARY_FILE, is_preset, load_model, move_into, preset_file, preset_metadata
     from arlm.quantization.export import (
         CALIBRATED,
         export_tflite,
         input_length,
-        load_finetuned,
         model_kind,
         sidecar_path,
         write_sidecar,
@@ -55,7 +56,13 @@ def _export(args):
     from arlm.tokenizer import read_vocabulary
 
     # every input is checked before the (slow) model load, and nothing is written before the export succeeded
-    path, meta = model_entry(args.model, args.name)
+    if is_preset(args.model):  # its metadata and vocabulary travel inside it (save_to_preset)
+        path, meta = args.model, preset_metadata(args.model, "MODEL_DIR")
+        meta["vocab"] = preset_file(path, VOCABULARY_FILE, "MODEL_DIR")
+        where = f"the preset {path} ({VOCABULARY_FILE})"
+    else:
+        path, meta = model_entry(args.model, args.name)
+        where = path.parent / "index.json"
     file_format = args.format or ("onnx" if Path(args.out).suffix == ".onnx" else "tflite")
     out = output_file(args.out, "--out", f".{file_format}")
     if file_format == "onnx":
@@ -67,8 +74,8 @@ def _export(args):
         output_file(companion, "--out")
     vocab = args.vocab or meta.get("vocab")
     if not vocab or not Path(vocab).is_file():
-        raise ParameterError(f"{path}: no vocabulary found (index.json names {vocab!r}); pass --vocab")
-    named = "--vocab" if args.vocab else f"vocab of {path.parent / 'index.json'}"
+        raise ParameterError(f"{path}: no vocabulary found ({where} names {vocab!r}); pass --vocab")
+    named = "--vocab" if args.vocab else f"vocab of {where}"
     vocab_size = len(read_vocabulary(vocab, parameter=named))
     calibration = None
     if args.quantize in CALIBRATED:
@@ -76,7 +83,7 @@ def _export(args):
             raise ParameterError(f"--quantize {args.quantize} needs --calibration TEXTS.txt (texts from the task's "
                                  "training data)")
         calibration = _calibration_texts(input_file(args.calibration, "--calibration"))
-    model = load_finetuned(path)
+    model = load_model(path, compile=False, parameter="MODEL_DIR")
     length = args.max_seq_length or meta.get("max_seq_length") or input_length(model)
     _check_model(model, path, vocab, vocab_size, length)
     kind = model_kind(model)

@@ -33,9 +33,10 @@ def register(subparsers):
     parser.add_argument("--text-column", required=True, metavar="C", help="column holding the text")
     parser.add_argument("--label-column", required=True, metavar="L",
                         help="column holding the label (see Labels below)")
-    parser.add_argument("--model", required=True, metavar="PATH_OR_PRESET",
-                        help="a preset (iberta, iberta_30k, mberta, mberta_ii, arabert_base: random init) "
-                             "or a .keras file")
+    parser.add_argument("--model", required=True, metavar="MODEL",
+                        help="a configuration (iberta, iberta_30k, mberta, mberta_ii, arabert_base: random "
+                             "weights at the scale's sizes), or a saved model: a .keras file, a preset folder "
+                             "(save_to_preset), a keras-hub handle (hf://, kaggle://) or a packaged preset")
     parser.add_argument("--scale", default="tiny", help="scale preset for the sizes (default tiny)")
     parser.add_argument("--epochs", type=positive_int, metavar="N")
     parser.add_argument("--max-seq-length", type=int_at_least(3), metavar="N",

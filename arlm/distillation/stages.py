@@ -13,7 +13,7 @@ training again. Models are built, loaded and compiled inside the current runtime
 ``run_eagerly`` (default: the scale's ``eager_below_steps``) skips graph tracing, which costs more than it saves
 for a few dozen tiny steps.
 
->>> teacher = load_pretrainer(ch.require("02_teacher", "teacher.keras"))  # doctest: +SKIP
+>>> teacher = arlm.io.load_model(ch.require("02_teacher", "teacher.keras"), compile=False)  # doctest: +SKIP
 >>> student, history = run_knowledge_transfer(teacher, build_student("mberta", cfg), make_dataset, cfg, ch.dir)
 """
 
@@ -26,9 +26,9 @@ from arlm import runtime
 from arlm.distillation import losses, transfer
 from arlm.distillation.pretraining_distiller import PretrainingDistiller
 from arlm.distillation.transfer import ProgressiveKnowledgeTransfer, encoder_blocks
-from arlm.errors import ArtifactError, ParameterError
+from arlm.errors import ParameterError
 from arlm.fitting import Stage, fit_resumable, stage_config
-from arlm.io import save_model
+from arlm.io import load_model, save_model
 from arlm.optimizers import accumulation
 from arlm.scales import micro_batch_size
 
@@ -47,16 +47,6 @@ def build_student(preset, cfg, vocab_size=None, **overrides):
         config = config.replace(vocab_size=vocab_size)
     with runtime.scope():
         return MobileBertPretrainer(MobileBertBackbone.from_mobilebert_config(config))
-
-
-def load_pretrainer(path):
-    """A `MobileBertPretrainer` saved as ``.keras`` (the teacher of chapter 2, the students of chapters 3-4)."""
-    from arlm.models import load_model
-
-    path = Path(path)
-    if not path.exists():
-        raise ArtifactError(f"{path} is missing")
-    return load_model(path, compile=False)
 
 
 def pretraining_dataset_factory(pretraining_dir, cfg, seed=None):
@@ -111,7 +101,11 @@ def _run(stage, model, student, output, make_dataset, total_steps, checkpoint_ev
 
 def _finished(stage):
     """``(student, history)`` of a `Stage` that already finished, else None."""
-    return (load_pretrainer(stage.output("model")), stage.history()) if stage.finished else None
+    if not stage.finished:
+        return None
+    from arlm.models.pretraining import MobileBertPretrainer
+
+    return load_model(stage.output("model"), compile=False, expect=MobileBertPretrainer), stage.history()
 
 
 def _stage(directory, cfg, keys, student, factors, **more):
@@ -220,6 +214,6 @@ def num_layers(pretrainer):
     return len(encoder_blocks(pretrainer.backbone))
 
 
-__all__ = ["build_student", "load_pretrainer", "pretraining_dataset_factory", "evaluation_batches",
+__all__ = ["build_student", "pretraining_dataset_factory", "evaluation_batches",
            "run_knowledge_transfer", "run_pretraining_distillation", "run_scratch_pretraining", "evaluate_masked_lm",
            "student_steps", "num_layers"]

@@ -23,13 +23,12 @@ from arlm.distillation import losses, schedules
 from arlm.distillation.teacher_student import TeacherStudent
 from arlm.errors import ParameterError
 from arlm.fitting import LastValue
-
-BACKBONE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+from arlm.names import INPUT_NAMES
 
 
 def backbone_inputs(x):
     """The backbone's inputs out of a pretraining batch (which also carries ``mask_positions``)."""
-    return {key: x[key] for key in BACKBONE_INPUTS}
+    return {key: x[key] for key in INPUT_NAMES}
 
 
 def encoder_blocks(backbone):

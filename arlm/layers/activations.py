@@ -3,7 +3,7 @@
 import keras
 
 from arlm.errors import ParameterError
-from arlm.models.config import ACTIVATIONS
+from arlm.names import ACTIVATIONS
 
 
 def get_activation(name):

@@ -3,7 +3,7 @@
 import keras
 
 from arlm.errors import ParameterError
-from arlm.models.config import NORMALIZATION_TYPES
+from arlm.names import NORMALIZATION_TYPES
 
 
 @keras.saving.register_keras_serializable(package="arlm")

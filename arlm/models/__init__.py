@@ -1,6 +1,7 @@
-"""The MobileBERT family: config and presets, backbone, heads, pretraining and classification models.
+"""The MobileBERT family: config and the paper's configurations, backbone, heads, pretraining and classification.
 
-Loaded lazily, so that `arlm.models.config` (and `arlm params`) work without importing Keras.
+Loaded lazily, so that `arlm.models.config` (and `arlm params`) work without importing Keras. Saved models of
+any kind load through `arlm.io.load_model`; the classes' own `from_preset` / `save_to_preset` use the same code.
 """
 
 import importlib
@@ -12,28 +13,10 @@ _LAZY = {
     "preset_at_scale": "config",
     "MaskedLMHead": "heads", "gather_positions": "heads", "nsp_head": "heads",
     "MobileBertPretrainer": "pretraining",
+    "PresetTask": "task",
 }
 
-__all__ = [*sorted(_LAZY), "load_model", "register_all"]
-
-
-def register_all():
-    """Import every module that registers a serializable class, so `.keras` files of this book load."""
-    for module in sorted(set(_LAZY.values())):
-        importlib.import_module(f"arlm.models.{module}")
-    importlib.import_module("arlm.optimizers")
-
-
-def load_model(path, safe_mode=True, **kwargs):
-    """`keras.saving.load_model` after `register_all` (e.g. chapter 2's ``teacher.keras``), inside the current
-    runtime's scope (a TF strategy places the variables)."""
-    import keras
-
-    from arlm import runtime
-
-    register_all()
-    with runtime.scope():
-        return keras.saving.load_model(path, safe_mode=safe_mode, **kwargs)
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name):

@@ -1,18 +1,25 @@
-"""The MobileBERT-family backbone as a keras-hub-style functional model (spec 1.3-1.5)."""
+"""The MobileBERT-family backbone as a keras-hub `Backbone`: built in `__init__`, saved and loaded as a preset.
+
+`MobileBertBackbone.from_preset(handle)` loads a saved model (a folder written by `save_to_preset`, a keras-hub
+handle such as ``hf://user/model`` or ``kaggle://user/model/keras/variant``, or the name of a preset packaged in
+``arlm/presets/``); `MobileBertBackbone.from_config_name(name)` builds one of the paper's configurations with
+random weights (spec 1.3-1.5).
+"""
 
 import contextlib
 
 import keras
+from keras_hub.models import Backbone
 
 from arlm.layers import BertBlock, BottleneckBlock, PositionEmbedding, TrigramEmbedding, make_norm
 from arlm.layers.activations import initializer
 from arlm.models.config import DESCRIPTIONS, MobileBertConfig, get_preset
-
-INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+from arlm.models.preset import PresetMethods
+from arlm.names import INPUT_NAMES
 
 
 @keras.saving.register_keras_serializable(package="arlm")
-class MobileBertBackbone(keras.Model):
+class MobileBertBackbone(PresetMethods, Backbone):
     """MobileBERT, IB-BERT and BERT encoders as in the official `modeling.py` (Sun et al., 2020; spec section 1).
 
     The family behind the paper's IBERTA teacher, MBERTA students and AraBERT baseline. Embeddings
@@ -20,8 +27,8 @@ class MobileBertBackbone(keras.Model):
     blocks (``use_bottleneck``) or plain post-LN BERT blocks, then the pooler
     $p = \\tanh(Y_L[0] W_p + b_p)$ where ``classifier_activation`` (students: none).
 
-    Inputs: ``token_ids``, ``segment_ids``, ``padding_mask`` (1 = token, 0 = padding), each int [batch, T].
-    Outputs, a dict:
+    Inputs: ``token_ids``, ``segment_ids``, ``padding_mask`` (1 = token, 0 = padding), each int [batch, T]
+    (`arlm.names.INPUT_NAMES`). Outputs, a dict:
 
     * ``sequence_output`` [batch, T, H]: the last block's output;
     * ``pooled_output`` [batch, H]: only where ``classifier_activation`` (otherwise use ``sequence_output[:, 0]``);
@@ -29,12 +36,38 @@ class MobileBertBackbone(keras.Model):
     * ``attention_logits``: L tensors [batch, N, T, T], every block's scaled attention logits with padded keys
       set to -6 (the "attention maps" of attention transfer).
 
-    Args: the fields of `arlm.models.MobileBertConfig` (its docstring and spec 1.1 give their meaning), plus
-    ``dtype`` (a Keras dtype policy) and Keras' ``name``.
+    Args:
+        vocab_size (int): V, rows of the word embedding.
+        hidden_size (int): H, the width between blocks.
+        num_layers (int): L, encoder blocks.
+        num_heads (int): N, attention heads (the attention width must divide by N).
+        intermediate_size (int): F, the width inside each feed-forward network.
+        hidden_act (str): the FFN activation, one of `arlm.names.ACTIVATIONS` (``gelu``: the tanh form).
+        hidden_dropout (float): dropout on the embeddings and on each block's output.
+        attention_dropout (float): dropout on the attention probabilities.
+        max_position_embeddings (int): rows of the learned position table (the longest input).
+        type_vocab_size (int): segment ids.
+        initializer_range (float): sigma of the truncated-normal initializer of every kernel and embedding.
+        embedding_size (int | None): E, the width of the word embedding table (None: H).
+        trigram_input (bool): project the concatenation $[e_{t+1}; e_t; e_{t-1}]$ (3E -> H).
+        use_bottleneck (bool): inverted-bottleneck blocks (MobileBERT, IB-BERT) instead of BERT blocks.
+        intra_bottleneck_size (int | None): B, the width inside a bottleneck block (None: H).
+        use_bottleneck_attention (bool): Q, K and V read the bottleneck's output.
+        key_query_shared_bottleneck (bool): Q and K read a shared bottleneck of X, V reads X (the students).
+        num_feedforward_networks (int): stacked FFNs per block (MBERTA: 4).
+        normalization_type (str): one of `arlm.names.NORMALIZATION_TYPES` (students: ``no_norm``).
+        classifier_activation (bool): add the tanh pooler (teachers, BERT) and the ``pooled_output``.
+        remat (bool): recompute each block's activations in the backward pass (same outputs, less memory).
+        dtype (str | keras.DTypePolicy | None): the dtype policy, e.g. ``"mixed_bfloat16"``.
+        **kwargs: Keras' ``name`` and ``trainable``.
+
+    `MobileBertConfig` holds the same fields (validated; spec 1.1 gives their origin).
 
     Example:
 
-    >>> backbone = MobileBertBackbone.from_preset("mberta")           # the paper's MBERTA (23.7M with a head)
+    >>> backbone = MobileBertBackbone.from_config_name("mberta")    # the paper's MBERTA, random weights
+    >>> backbone.save_to_preset("mberta_preset")                      # config.json, model.weights.h5, ...
+    >>> again = MobileBertBackbone.from_preset("mberta_preset")       # the same weights
     >>> tiny = MobileBertBackbone(vocab_size=10, hidden_size=8, num_layers=2, num_heads=2, intermediate_size=16,
     ...                           embedding_size=4, trigram_input=True, use_bottleneck=True,
     ...                           intra_bottleneck_size=4, normalization_type="no_norm")
@@ -145,20 +178,24 @@ class MobileBertBackbone(keras.Model):
             self.dtype_policy), **self.config.to_dict()}
 
     @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+    def from_config_name(cls, name, **overrides):
+        """One of the paper's configurations with random weights: ``iberta``, ``iberta_30k``, ``mberta``,
+        ``mberta_ii`` or ``arabert_base`` (`arlm.models.config.PRESETS`).
 
-    @classmethod
-    def from_preset(cls, name, **overrides):
-        """A randomly initialised backbone of preset `name` (``iberta``, ``iberta_30k``, ``mberta``, ``mberta_ii``,
-        ``arabert_base``); `overrides` change config fields, e.g. ``num_layers=2``, or pass ``dtype``/``name``."""
+        Args:
+            name (str): the configuration.
+            **overrides: config fields to change (e.g. ``num_layers=2``), or Keras' ``dtype`` / ``name``.
+
+        >>> MobileBertBackbone.from_config_name("mberta", num_layers=2).num_layers
+        2
+        """
         keras_kwargs = {key: overrides.pop(key) for key in ("dtype", "name") if key in overrides}
         return cls(**get_preset(name, **overrides).to_dict(), **keras_kwargs)
 
     @classmethod
     def from_mobilebert_config(cls, config, **kwargs):
-        """A backbone from a `MobileBertConfig` (e.g. `preset_at_scale(...)`)."""
+        """A backbone (random weights) from a `MobileBertConfig` (e.g. `preset_at_scale(...)`)."""
         return cls(**config.to_dict(), **kwargs)
 
-    presets = DESCRIPTIONS
-
+    # `from_preset`, `save_to_preset` and `presets` (the packaged presets) come from `PresetMethods`
+    config_names = DESCRIPTIONS  # the paper's configurations (`from_config_name`), with their description

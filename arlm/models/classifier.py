@@ -3,21 +3,38 @@
 import keras
 
 from arlm.layers.activations import initializer
-from arlm.models.backbone import MobileBertBackbone  # noqa: F401  (registers it for loading)
+from arlm.models.task import PresetTask
 
 
 @keras.saving.register_keras_serializable(package="arlm")
-class MobileBertClassifier(keras.Model):
+class MobileBertClassifier(PresetTask, keras.Model):
     """logits $= \\mathrm{Dropout}_{0.1}(p)\\, W_c^\\top + b_c$, $W_c \\in R^{C \\times H}$, on a `MobileBertBackbone`.
 
     $p$ is the pooled output $\\tanh(h_{[CLS]} W_p + b_p)$ for teachers and AraBERT, and the raw $h_{[CLS]}$
     for students (``classifier_activation=False``). The TF fine-tuning scripts always use dropout 0.1 here,
-    whatever the backbone's hidden dropout. Inputs as the backbone's; output the logits [batch, C].
+    whatever the backbone's hidden dropout. Inputs as the backbone's; output the logits [batch, C]. Saved and
+    loaded as a keras-hub preset (`save_to_preset`, `from_preset`) or a ``.keras`` file (`arlm.io.save_model`).
 
-    >>> classifier = MobileBertClassifier(MobileBertBackbone.from_preset("mberta"), num_classes=2)  # doctest: +SKIP
-    >>> classifier.count_params()  # Table 4's 23.7M  # doctest: +SKIP
+    Args:
+        backbone (MobileBertBackbone): the encoder (fine-tuned with the head).
+        num_classes (int): C, the number of labels.
+        dropout (float): on the pooled output.
+        **kwargs: Keras' ``name`` and ``trainable``.
+
+    Example:
+
+    >>> backbone = MobileBertBackbone.from_config_name("mberta")          # random weights  # doctest: +SKIP
+    >>> MobileBertClassifier(backbone, num_classes=2).count_params()     # Table 4's 23.7M  # doctest: +SKIP
     23680770
+    >>> teacher = MobileBertClassifier.from_preset("teacher_preset", num_classes=3)  # doctest: +SKIP
+    >>> tiny = MobileBertClassifier(MobileBertBackbone(vocab_size=10, hidden_size=8, num_layers=1, num_heads=2,
+    ...                                                intermediate_size=16), num_classes=3)
+    >>> tiny({"token_ids": keras.ops.ones((2, 5), "int32"), "segment_ids": keras.ops.zeros((2, 5), "int32"),
+    ...       "padding_mask": keras.ops.ones((2, 5), "int32")}).shape
+    (2, 3)
     """
+
+    head_arguments = ("num_classes",)
 
     def __init__(self, backbone, num_classes=2, dropout=0.1, **kwargs):
         # === layers ===

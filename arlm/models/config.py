@@ -17,10 +17,9 @@ H = B = 512), ``mberta`` (4 stacked FFNs), ``mberta_ii`` (1 FFN) and ``arabert_b
 import dataclasses
 
 from arlm.errors import ParameterError
+from arlm.names import ACTIVATIONS, NORMALIZATION_TYPES
 
 # keras-free on purpose: `arlm params` and the closed-form counts import this module without TensorFlow
-ACTIVATIONS = ("gelu", "relu", "relu6", "tanh", "linear")  # the official `hidden_act` values
-NORMALIZATION_TYPES = ("layer_norm", "no_norm", "manual_layer_norm")
 
 # the full-scale width and depth that a scale's `hidden_size` / `num_layers` stand for (IBERTA's)
 REFERENCE_HIDDEN_SIZE = 256
@@ -30,7 +29,40 @@ REFERENCE_VOCAB_SIZE = 50_000
 
 @dataclasses.dataclass(frozen=True)
 class MobileBertConfig:
-    """Every architecture field of the official `BertConfig` (spec 1.1); ``None`` sizes default to H."""
+    """Every architecture field of the official `BertConfig` (spec 1.1), validated; ``None`` sizes default to H.
+
+    Frozen: `replace` returns a changed copy (unknown fields are a `ParameterError` listing the valid ones),
+    `to_dict` the constructor arguments of `MobileBertBackbone`.
+
+    Args:
+        vocab_size (int): V, rows of the word embedding.
+        hidden_size (int): H, the width between blocks.
+        num_layers (int): L, encoder blocks.
+        num_heads (int): N, attention heads (the attention width must divide by N).
+        intermediate_size (int): F, each FFN's inner width.
+        hidden_act (str): one of `arlm.names.ACTIVATIONS` (``gelu``: the tanh form).
+        hidden_dropout (float): the official ``hidden_dropout_prob`` (embeddings and block outputs).
+        attention_dropout (float): the official ``attention_probs_dropout_prob``.
+        max_position_embeddings (int): rows of the position table (the longest input).
+        type_vocab_size (int): rows of the segment table.
+        initializer_range (float): sigma of every truncated-normal initializer (heads included).
+        embedding_size (int | None): E, the word embedding width (None: H).
+        trigram_input (bool): the trigram projection 3E -> H.
+        use_bottleneck (bool): inverted-bottleneck blocks (MobileBERT, IB-BERT) instead of BERT blocks.
+        intra_bottleneck_size (int | None): B, the width inside a bottleneck block (None: H).
+        use_bottleneck_attention (bool): Q, K and V read the bottleneck's output.
+        key_query_shared_bottleneck (bool): Q and K read a shared bottleneck of X, V reads X (the students).
+        num_feedforward_networks (int): stacked FFNs per block.
+        normalization_type (str): one of `arlm.names.NORMALIZATION_TYPES`.
+        classifier_activation (bool): the tanh pooler.
+        remat (bool): recompute block activations in the backward pass (memory, not architecture).
+
+    >>> config = get_preset("mberta")                                    # the paper's MBERTA
+    >>> config.intra_bottleneck_size, config.attention_width
+    (128, 128)
+    >>> MobileBertConfig(vocab_size=10, hidden_size=8, num_layers=2, num_heads=2, intermediate_size=16).hidden_act
+    'gelu'
+    """
 
     vocab_size: int
     hidden_size: int = 768

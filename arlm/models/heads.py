@@ -20,12 +20,21 @@ class MaskedLMHead(keras.layers.Layer):
     for NoNorm students. The output weights are tied to the V x E word embedding; ``extra_output_weights``
     ($V \\times (H-E)$) fill the rest of the H columns and exist only when H != E.
 
-    Args:
-        token_embedding: the backbone's `TrigramEmbedding` (its table is the tied output matrix).
-        hidden_size: H. hidden_act: the transform's activation.
+    The tied embedding is part of the config (serialised as a layer, as keras-hub's `MaskedLMHead` does), so
+    ``MaskedLMHead.from_config(head.get_config())`` gives a head with a table of its own; inside a
+    `MobileBertPretrainer` the head is built around the backbone's embedding again, so the weights stay shared.
 
-    >>> head = MaskedLMHead(backbone.token_embedding, hidden_size=256)   # doctest: +SKIP
-    >>> logits = head(sequence_output, mask_positions)                   # [b, P, V]  # doctest: +SKIP
+    Args:
+        token_embedding (TrigramEmbedding): the backbone's word embedding (its table is the tied output matrix).
+        hidden_size (int): H, the width of the sequence output.
+        hidden_act (str): the transform's activation (`arlm.names.ACTIVATIONS`).
+        initializer_range (float): sigma of the truncated-normal initializer of the transform and extra weights.
+
+    >>> from arlm.layers import TrigramEmbedding
+    >>> embedding = TrigramEmbedding(vocab_size=10, embedding_size=4, hidden_size=8)
+    >>> head = MaskedLMHead(embedding, hidden_size=8)
+    >>> head(keras.ops.ones((2, 5, 8)), keras.ops.zeros((2, 3), "int32")).shape       # [b, P, V]
+    (2, 3, 10)
     """
 
     def __init__(self, token_embedding, hidden_size, hidden_act="gelu", initializer_range=0.02, **kwargs):
@@ -43,6 +52,8 @@ class MaskedLMHead(keras.layers.Layer):
                                                               dtype=self.dtype_policy)
 
     def build(self, sequence_shape, positions_shape=None):
+        if not self.token_embedding.built:  # a head of its own (from_config); in a model the backbone built it
+            self.token_embedding.build((None, None))
         self.transform.build((None, None, self.hidden_size))
         self.transform_norm.build((None, None, self.hidden_size))
         self.extra_output_weights = None
@@ -68,9 +79,15 @@ class MaskedLMHead(keras.layers.Layer):
         return (*positions_shape, self.vocab_size)
 
     def get_config(self):
-        # the tied embedding is not serialized: the task model passes its backbone's again
-        return {**super().get_config(), "hidden_size": self.hidden_size, "hidden_act": self.hidden_act,
+        return {**super().get_config(), "token_embedding": keras.layers.serialize(self.token_embedding),
+                "hidden_size": self.hidden_size, "hidden_act": self.hidden_act,
                 "initializer_range": self.initializer_range}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["token_embedding"] = keras.layers.deserialize(config["token_embedding"])
+        return cls(**config)
 
 
 def nsp_head(initializer_range=0.02, dtype=None):

@@ -5,23 +5,38 @@ from keras import ops
 
 from arlm import runtime
 from arlm.losses import masked_lm_accuracy, masked_lm_loss, next_sentence_loss
-from arlm.models.backbone import MobileBertBackbone  # noqa: F401  (registers it for loading)
 from arlm.models.heads import MaskedLMHead, nsp_head
+from arlm.models.task import PresetTask
+from arlm.names import INPUT_NAMES
 
 
 @keras.saving.register_keras_serializable(package="arlm")
-class MobileBertPretrainer(keras.Model):
+class MobileBertPretrainer(PresetTask, keras.Model):
     """A `MobileBertBackbone` with the MLM head (tied to its word embedding) and the NSP head.
 
     Inputs ``token_ids``, ``segment_ids``, ``padding_mask`` [b, T] and ``mask_positions`` [b, P] (the batches of
     `arlm.pretraining_data.load_dataset`); outputs ``{"mlm_logits": [b, P, V], "nsp_logits": [b, 2]}``.
     `compute_loss` reads ``y = {"masked_lm_ids", "masked_lm_weights", "next_sentence_labels"}`` and returns
     $L = L_{MLM} + L_{NSP}$; ``fit`` also logs ``mlm_loss``, ``nsp_loss``, ``mlm_accuracy`` (over real slots)
-    and ``nsp_accuracy``. NSP reads the pooled output, or the raw [CLS] state for students.
+    and ``nsp_accuracy``. NSP reads the pooled output, or the raw [CLS] state for students. Saved and loaded as
+    a keras-hub preset (`save_to_preset`, `from_preset`) or a ``.keras`` file (`arlm.io.save_model`).
 
-    >>> pretrainer = MobileBertPretrainer(MobileBertBackbone.from_preset("iberta"))      # doctest: +SKIP
+    Args:
+        backbone (MobileBertBackbone): the encoder; the MLM output matrix is its word embedding table.
+        **kwargs: Keras' ``name`` and ``trainable``.
+
+    Example:
+
+    >>> pretrainer = MobileBertPretrainer(MobileBertBackbone.from_config_name("iberta"))  # doctest: +SKIP
     >>> pretrainer.compile(optimizer=arlm.optimizers.Lamb(1.5e-3))                      # doctest: +SKIP
     >>> pretrainer.fit(arlm.pretraining_data.load_dataset(...), steps_per_epoch=100)     # doctest: +SKIP
+    >>> pretrainer.save_to_preset("teacher_preset", tokenizer="vocab.txt")               # doctest: +SKIP
+    >>> tiny = MobileBertPretrainer(MobileBertBackbone(vocab_size=10, hidden_size=8, num_layers=1, num_heads=2,
+    ...                                                intermediate_size=16, embedding_size=4))
+    >>> x = {"token_ids": keras.ops.ones((2, 5), "int32"), "segment_ids": keras.ops.zeros((2, 5), "int32"),
+    ...      "padding_mask": keras.ops.ones((2, 5), "int32"), "mask_positions": keras.ops.zeros((2, 3), "int32")}
+    >>> {key: value.shape for key, value in tiny(x).items()}
+    {'mlm_logits': (2, 3, 10), 'nsp_logits': (2, 2)}
     """
 
     def __init__(self, backbone, **kwargs):
@@ -33,7 +48,7 @@ class MobileBertPretrainer(keras.Model):
         next_sentence_head = nsp_head(config.initializer_range, dtype=policy)
         # === functional model ===
         inputs = {**backbone.input, "mask_positions": keras.Input(shape=(None,), dtype="int32", name="mask_positions")}
-        outputs = backbone({key: inputs[key] for key in ("token_ids", "segment_ids", "padding_mask")})
+        outputs = backbone({key: inputs[key] for key in INPUT_NAMES})
         pooled = outputs["pooled_output"] if "pooled_output" in outputs else outputs["sequence_output"][:, 0, :]
         logits = {"mlm_logits": mlm_head(outputs["sequence_output"], inputs["mask_positions"]),
                   "nsp_logits": next_sentence_head(pooled)}

@@ -16,6 +16,8 @@
 Importing this package loads neither TensorFlow nor Keras.
 """
 
+
+
 # precision name -> what the converter does (spec section 6)
 PRECISIONS = {
     "float32": "no optimisation: the paper's 'quantized' column (4 bytes per parameter)",
@@ -33,6 +35,3 @@ ONNX_PRECISIONS = {
 
 # the file formats of `arlm export --format` and what runs them without TensorFlow
 FORMATS = {"tflite": "ai-edge-litert (LiteRT) with XNNPACK", "onnx": "ONNX Runtime (the onnx extra)"}
-
-# the fixed input signature of every exported file: [batch, max_seq] int32
-INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")

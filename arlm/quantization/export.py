@@ -36,7 +36,8 @@ import numpy as np
 
 from arlm.errors import ParameterError
 from arlm.io import atomic_path, write_json
-from arlm.quantization import INPUT_NAMES, PRECISIONS
+from arlm.names import INPUT_NAMES
+from arlm.quantization import PRECISIONS
 
 CALIBRATED = ("int8", "int8_mixed")  # the precisions that need a representative dataset
 
@@ -313,17 +314,3 @@ def model_kind(model):
     if isinstance(outputs, dict):
         return "qa" if "start_logits" in outputs else "classification"
     return "tagging" if len(outputs.shape) == 3 else "classification"
-
-
-def load_finetuned(path):
-    """Load a fine-tuned ``.keras`` file, registering the book's model classes first (a truncated or foreign file is
-    an `ArtifactError` naming it)."""
-    import keras
-
-    import arlm.models.backbone  # noqa: F401 (registers MobileBertBackbone)
-    import arlm.models.classifier  # noqa: F401 (registers MobileBertClassifier)
-    import arlm.optimizers  # noqa: F401 (fine-tuned files carry their AdamW)
-    import arlm.tasks.heads  # noqa: F401 (registers TokenTagger, SpanQA)
-    from arlm.io import check_keras_file
-
-    return keras.saving.load_model(check_keras_file(path, "MODEL_DIR"))

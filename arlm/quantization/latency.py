@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from arlm.quantization import INPUT_NAMES
+from arlm.names import INPUT_NAMES
 
 
 def example_batch(batch_size, max_seq_length, vocab_size=100, seed=0):

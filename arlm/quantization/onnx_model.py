@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from arlm.errors import ArtifactError, ParameterError
-from arlm.quantization import INPUT_NAMES
+from arlm.names import INPUT_NAMES
 from arlm.quantization.interpreter import FixedShapeModel
 
 INSTALL = "pip install 'arlm[onnx]'"

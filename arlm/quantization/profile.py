@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from arlm.errors import ArtifactError
-from arlm.quantization import INPUT_NAMES
+from arlm.names import INPUT_NAMES
 
 
 def _tools():

@@ -14,13 +14,13 @@ FALLBACK_TASK = "hadith"  # shipped with the package: the comparison runs withou
 
 
 def finetune_comparison(models, tokenizer, cfg, tasks=EVIDENCE_TASKS, verbose=0):
-    """Fine-tune every ``.keras`` pretrainer of ``models`` (``{label: path}``) on each task; one row per pair.
+    """Fine-tune every saved pretrainer of ``models`` (``{label: path}``) on each task; one row per pair.
 
     Each run starts from a fresh copy of the saved backbone, so tasks do not contaminate each other. A row
     holds ``model``, ``task``, ``accuracy``, ``macro_f1`` and the examples used. A task whose files cannot be
     read offline is skipped with a message; when none can, the embedded `FALLBACK_TASK` is used instead.
     """
-    from arlm.tasks.finetune import backbone_from_file, finetune_classification
+    from arlm.tasks.finetune import finetune_classification, load_backbone
     from arlm.tasks.loaders import available, load_task
 
     runnable = [name for name in tasks if available(name)]
@@ -34,7 +34,7 @@ def finetune_comparison(models, tokenizer, cfg, tasks=EVIDENCE_TASKS, verbose=0)
     for task_name in runnable:
         task = load_task(task_name)
         for label, path in models.items():
-            backbone = backbone_from_file(path, tokenizer.vocab_size)
+            backbone, _ = load_backbone(path, cfg, tokenizer.vocab_size)
             scores, _ = finetune_classification(task, backbone, tokenizer, cfg, verbose=verbose)
             rows.append({"model": label, "task": task_name, "accuracy": float(scores["accuracy"]),
                          "macro_f1": float(scores.get("macro_f1", float("nan"))),

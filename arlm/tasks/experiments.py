@@ -43,7 +43,7 @@ class RunModel:
     name: str  # teacher | student | scratch | random
     stem: str  # preset-like name used in file names (mberta, iberta, ...)
     column: str  # the paper's Table 3 column ("" when the paper has none)
-    source: object  # a .keras path or a preset name
+    source: object  # a saved model (`arlm.io.load_model`) or a configuration name (random weights)
     description: str
 
 

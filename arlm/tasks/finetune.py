@@ -15,16 +15,16 @@ training time and the sizes actually used.
 import random
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from arlm.errors import ArtifactError, ParameterError
+from arlm.models.config import PRESETS as CONFIGURATIONS
 from arlm.preprocessing import encode_texts
 from arlm.tasks import metrics
 from arlm.tasks.loaders import QASplit, TagSplit, TextSplit
 
-PRESETS = ("iberta", "iberta_30k", "mberta", "mberta_ii", "arabert_base")
+PRESETS = tuple(CONFIGURATIONS)  # the paper's configurations: `--model mberta` is MBERTA with random weights
 WARMUP_PROPORTION = 0.1
 
 
@@ -40,39 +40,32 @@ def limit(split, max_examples, seed=12345):
 
 # -- models ------------------------------------------------------------------------------------------------
 
-def load_backbone(model, cfg, vocab_size):
+def load_backbone(model, cfg, vocab_size, parameter="--model"):
     """A backbone and a sentence saying where it came from.
 
-    `model` is a preset name (`PRESETS`: random initialisation at the sizes of scale `cfg`), or a ``.keras`` file
-    holding a backbone, a pretrainer/student with a ``backbone`` attribute, or a fine-tuned task model.
+    `model` is one of the paper's configuration names (`PRESETS`: random initialisation at the sizes of scale
+    `cfg`), or any saved model `arlm.io.load_model` reads (a ``.keras`` file, a preset folder, a keras-hub
+    handle, a packaged preset's name): a backbone, a pretrainer/student or a fine-tuned task model, whose
+    backbone is returned. Its vocabulary must have `vocab_size` tokens.
     """
-    from arlm import models, runtime
+    from arlm import models
+    from arlm.io import load_model
 
     if isinstance(model, str) and model in PRESETS:
+        from arlm import runtime
+
         config = models.preset_at_scale(model, cfg).replace(vocab_size=vocab_size)
         with runtime.scope():
             backbone = models.MobileBertBackbone.from_mobilebert_config(config)
         return backbone, f"{model} preset at scale {cfg.name!r}, random initialisation (no pretraining)"
-    path = Path(model)
-    if not path.is_file():
-        raise ParameterError(f"model {str(model)!r} is neither a preset ({', '.join(PRESETS)}) nor a .keras file "
-                             "(parameter --model)")
-    return backbone_from_file(path, vocab_size), f"pretrained weights from {path}"
-
-
-def backbone_from_file(path, vocab_size=None):
-    """The backbone inside a ``.keras`` file: a backbone, or any model with a ``backbone`` attribute."""
-    import arlm.tasks.heads  # noqa: F401 (registers the task models before loading)
-    from arlm import models
-
-    loaded = models.load_model(path, compile=False)
+    loaded = load_model(model, compile=False, parameter=parameter)
     backbone = loaded if isinstance(loaded, models.MobileBertBackbone) else getattr(loaded, "backbone", None)
-    if backbone is None:
-        raise ArtifactError(f"{path}: holds a {type(loaded).__name__} without a backbone")
+    if not isinstance(backbone, models.MobileBertBackbone):
+        raise ArtifactError(f"{model}: holds a {type(loaded).__name__} without a MobileBertBackbone ({parameter})")
     if vocab_size is not None and backbone.config.vocab_size != vocab_size:
-        raise ParameterError(f"{path}: the backbone has a {backbone.config.vocab_size}-token vocabulary but the "
+        raise ParameterError(f"{model}: the backbone has a {backbone.config.vocab_size}-token vocabulary but the "
                              f"tokenizer has {vocab_size} (use the vocabulary the model was pretrained with)")
-    return backbone
+    return backbone, f"pretrained weights from {model}"
 
 
 def build_classifier(backbone, num_labels):

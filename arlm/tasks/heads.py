@@ -15,6 +15,9 @@ CRF the loss is the mean softmax cross-entropy over non-padding positions.
 
 Span QA: (start, end) logits = Y W_qaᵀ + b, W_qa ∈ R^{2×H}; loss = (CE_start + CE_end) / 2.
 
+Both save and load as keras-hub presets (`save_to_preset`, `from_preset`, from `arlm.models.task.PresetTask`) and as
+``.keras`` files (`arlm.io.save_model`, `arlm.io.load_model`).
+
 >>> tagger = TokenTagger(backbone, num_labels=19, crf=True)        # doctest: +SKIP
 >>> qa = SpanQA(backbone)                                            # doctest: +SKIP
 """
@@ -24,16 +27,13 @@ import numpy as np
 from keras import ops
 
 from arlm import runtime
-
-INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+from arlm.layers.activations import initializer
+from arlm.models.task import PresetTask
+from arlm.names import INPUT_NAMES
 
 
 def _inputs(max_seq_length):
     return {name: keras.Input(shape=(max_seq_length,), dtype="int32", name=name) for name in INPUT_NAMES}
-
-
-def _initializer():
-    return keras.initializers.TruncatedNormal(stddev=0.02)
 
 
 @keras.saving.register_keras_serializable(package="arlm")
@@ -41,6 +41,10 @@ class CRF(keras.layers.Layer):
     """A linear-chain CRF's transition matrix A[i, j] (score of tag j after tag i); passes emissions through.
 
     The layer only owns A: the tagger's loss uses `crf_log_likelihood(emissions, tags, mask, layer.transitions)`.
+
+    Args:
+        num_labels (int): tags (A is num_labels x num_labels).
+        **kwargs: Keras' ``name`` and ``dtype``.
 
     >>> crf = CRF(19); emissions = crf(logits)          # doctest: +SKIP
     """
@@ -112,23 +116,41 @@ def masked_cross_entropy(labels, logits, mask):
 
 
 @keras.saving.register_keras_serializable(package="arlm")
-class TokenTagger(keras.Model):
+class TokenTagger(PresetTask, keras.Model):
     """Backbone + dropout + dense tag logits per position, optionally with a CRF (spec 5.2).
 
+    Inputs as the backbone's; output the tag logits [batch, T, num_labels] (the CRF's emissions with ``crf``).
+    The dense kernel starts from the backbone's ``initializer_range``.
+
     Args:
-        backbone: maps the three inputs to a dict with ``sequence_output``.
-        num_labels: size of the label list (19 for the paper's PADT list).
-        crf: train with the CRF log-likelihood (the authors' script default) instead of softmax CE.
-        dropout: on the sequence output (0.1).
-        max_seq_length: static input length (None: variable).
+        backbone (MobileBertBackbone): maps the three inputs to a dict with ``sequence_output``.
+        num_labels (int): size of the label list (19 for the paper's PADT list).
+        crf (bool): train with the CRF log-likelihood (the authors' script default) instead of softmax CE.
+        dropout (float): on the sequence output (0.1).
+        max_seq_length (int | None): static input length (None: variable).
+        **kwargs: Keras' ``name`` and ``trainable``.
+
+    Example:
+
+    >>> backbone = MobileBertBackbone.from_preset("student_preset")              # doctest: +SKIP
+    >>> tagger = TokenTagger(backbone, num_labels=19, crf=True, max_seq_length=128)  # doctest: +SKIP
+    >>> tiny = TokenTagger(MobileBertBackbone(vocab_size=10, hidden_size=8, num_layers=1, num_heads=2,
+    ...                                       intermediate_size=16), num_labels=4)
+    >>> tiny({"token_ids": keras.ops.ones((2, 5), "int32"), "segment_ids": keras.ops.zeros((2, 5), "int32"),
+    ...       "padding_mask": keras.ops.ones((2, 5), "int32")}).shape
+    (2, 5, 4)
     """
+
+    head_arguments = ("num_labels", "crf")
 
     def __init__(self, backbone, num_labels, crf=False, dropout=0.1, max_seq_length=None, **kwargs):
         # === Layers ===
+        policy = backbone.dtype_policy
         self.backbone = backbone
-        self.dropout_layer = keras.layers.Dropout(dropout, name="tag_dropout")
-        self.tag_dense = keras.layers.Dense(num_labels, kernel_initializer=_initializer(), name="tag_logits")
-        self.crf_layer = CRF(num_labels, name="crf") if crf else None
+        self.dropout_layer = keras.layers.Dropout(dropout, name="tag_dropout", dtype=policy)
+        self.tag_dense = keras.layers.Dense(num_labels, kernel_initializer=initializer(
+            backbone.config.initializer_range), name="tag_logits", dtype=policy)
+        self.crf_layer = CRF(num_labels, name="crf", dtype=policy) if crf else None
         # === Functional model ===
         inputs = _inputs(max_seq_length)
         logits = self.tag_dense(self.dropout_layer(backbone(inputs)["sequence_output"]))
@@ -162,14 +184,33 @@ class TokenTagger(keras.Model):
 
 
 @keras.saving.register_keras_serializable(package="arlm")
-class SpanQA(keras.Model):
-    """Backbone + dense(2): start and end logits over positions (spec 5.3); outputs a dict
-    ``{"start_logits", "end_logits"}`` of shape [B, T]."""
+class SpanQA(PresetTask, keras.Model):
+    """Backbone + dense(2): start and end logits over positions (spec 5.3).
+
+    Inputs as the backbone's; outputs a dict ``{"start_logits", "end_logits"}``, each [batch, T]. The dense
+    kernel starts from the backbone's ``initializer_range``; `span_loss` is the paper's loss.
+
+    Args:
+        backbone (MobileBertBackbone): maps the three inputs to a dict with ``sequence_output``.
+        max_seq_length (int | None): static input length (None: variable; 384 in the paper).
+        **kwargs: Keras' ``name`` and ``trainable``.
+
+    Example:
+
+    >>> qa = SpanQA(MobileBertBackbone.from_preset("student_preset"), max_seq_length=384)  # doctest: +SKIP
+    >>> tiny = SpanQA(MobileBertBackbone(vocab_size=10, hidden_size=8, num_layers=1, num_heads=2,
+    ...                                  intermediate_size=16))
+    >>> out = tiny({"token_ids": keras.ops.ones((2, 5), "int32"), "segment_ids": keras.ops.zeros((2, 5), "int32"),
+    ...             "padding_mask": keras.ops.ones((2, 5), "int32")})
+    >>> out["start_logits"].shape, out["end_logits"].shape
+    ((2, 5), (2, 5))
+    """
 
     def __init__(self, backbone, max_seq_length=None, **kwargs):
         # === Layers ===
         self.backbone = backbone
-        self.span_dense = keras.layers.Dense(2, kernel_initializer=_initializer(), name="span_logits")
+        self.span_dense = keras.layers.Dense(2, kernel_initializer=initializer(backbone.config.initializer_range),
+                                             name="span_logits", dtype=backbone.dtype_policy)
         # === Functional model ===
         inputs = _inputs(max_seq_length)
         logits = self.span_dense(backbone(inputs)["sequence_output"])

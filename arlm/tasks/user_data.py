@@ -249,8 +249,9 @@ def user_task(train, test, dev, text_column, label_column, name="user"):
 
 
 def find_vocabulary(model, scale, vocab=None):
-    """The vocabulary for `model`: `vocab` if given, else ``vocab.txt`` beside a ``.keras`` file (or named in its
-    folder's ``index.json``), else chapter 1's ``runs/<scale>/01_corpus/vocab.txt``; None when there is none.
+    """The vocabulary for `model`: `vocab` if given, else the vocabulary of a preset saved with one, else
+    ``vocab.txt`` beside a ``.keras`` file (or named in its folder's ``index.json``), else chapter 1's
+    ``runs/<scale>/01_corpus/vocab.txt``; None when there is none.
 
     The file found is checked (`arlm.tokenizer.read_vocabulary`): a bad one is an error naming it."""
     from arlm.tokenizer import read_vocabulary
@@ -267,6 +268,12 @@ def _vocabulary_path(model, scale, vocab):
             raise DatasetError(f"{vocab}: no such vocabulary file (parameter --vocab)")
         return Path(vocab)
     path = Path(str(model))
+    from arlm.io import VOCABULARY_FILE, is_preset, preset_file
+
+    if path.suffix != ".keras" and is_preset(model):
+        shipped = preset_file(model, VOCABULARY_FILE, "--model")
+        if shipped is not None:
+            return shipped
     if path.suffix == ".keras":
         index = path.parent / "index.json"
         if index.is_file():
@@ -315,7 +322,8 @@ def baseline_verdict(result):
 
 def finetune_user(train, test, text_column, label_column, model, out, dev=None, scale="tiny", vocab=None,
                   verbose=1, **overrides):
-    """Fine-tune `model` (a preset name or a ``.keras`` file) on the user's files; write ``out/metrics.json``,
+    """Fine-tune `model` (a configuration name, random weights, or a saved model: a ``.keras`` file, a preset folder,
+    a keras-hub handle, a packaged preset) on the user's files; write ``out/metrics.json``,
     ``out/model.keras``, ``out/vocab.txt`` and ``out/index.json`` (so ``arlm export out`` works).
 
     `overrides` are scale keys (``finetune_epochs``, ``finetune_batch_size``, ``finetune_max_seq_length``,
@@ -327,7 +335,7 @@ def finetune_user(train, test, text_column, label_column, model, out, dev=None, 
     import shutil
 
     from arlm import scales
-    from arlm.io import check_keras_file, check_out_dir, staged_dir, write_json
+    from arlm.io import check_model_source, check_out_dir, save_model, staged_dir, write_json
     from arlm.tasks import finetune as ft
     from arlm.tokenizer import WordPieceTokenizer, train_vocabulary
 
@@ -335,10 +343,7 @@ def finetune_user(train, test, text_column, label_column, model, out, dev=None, 
     task = user_task(train, test, dev, text_column, label_column)
     out = check_out_dir(out, FINETUNE_OUTPUTS)
     if not (isinstance(model, str) and model in ft.PRESETS):
-        if not Path(model).exists():
-            raise ParameterError(f"model {str(model)!r} is neither a preset ({', '.join(ft.PRESETS)}) nor a .keras "
-                                 "file (parameter --model)")
-        check_keras_file(model)
+        check_model_source(model, "--model")
     vocab_path = find_vocabulary(model, scale, vocab)
     with staged_dir(out) as staging:
         if vocab_path is None:
@@ -368,7 +373,7 @@ def finetune_user(train, test, text_column, label_column, model, out, dev=None, 
             logits = predict(classifier, features, scores["batch_size"])
             dev_scores = classification_scores(task.dev.labels, logits.argmax(-1), len(task.labels))
             result.update(dev_accuracy=dev_scores["accuracy"], dev_macro_f1=dev_scores["macro_f1"])
-        classifier.save(staging / "model.keras")  # the staging folder is swapped in whole: no temporary name
+        save_model(classifier, staging / "model.keras")
         write_json(staging / "index.json", {"model": {
             "file": "model.keras", "task": "classification", "kind": "classification", "labels": task.labels,
             "max_seq_length": scores["max_seq_length"], "vocab": "vocab.txt"}})

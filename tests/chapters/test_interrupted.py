@@ -22,7 +22,7 @@ def arlm_run(out, **kwargs):
 def weights(path):
     import keras
 
-    from arlm.models import load_model
+    from arlm.io import load_model
 
     return [keras.ops.convert_to_numpy(v) for v in load_model(path).weights]
 
