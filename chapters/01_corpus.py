@@ -29,9 +29,9 @@
 # - Compare static masking (BERT) with dynamic masking (RoBERTa).
 
 # %%
-# On Colab: install this book's library at the commit this page was run with (with the
-# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
-# Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with
+# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
+# imported. Elsewhere this cell does nothing.
 import os
 import sys
 
@@ -103,10 +103,17 @@ selection = corpus.default_sources()
 print(selection.description)
 read_stats = corpus.ReadStats()
 start = time.perf_counter()
-documents = list(corpus.iter_corpus(selection.sources, max_words=cfg.corpus_max_words, stats=read_stats))
+documents = list(
+    corpus.iter_corpus(
+        selection.sources, max_words=cfg.corpus_max_words, stats=read_stats
+    )
+)
 read_seconds = time.perf_counter() - start
 stats = corpus.corpus_stats(documents)
-print(f"{len(documents):,} documents in {read_seconds:.1f} s; skipped: {read_stats.as_dict()}")
+print(
+    f"{len(documents):,} documents in {read_seconds:.1f} s; skipped: "
+    f"{read_stats.as_dict()}"
+)
 display(pd.DataFrame(stats.sources).T)
 
 # %% [markdown]
@@ -124,10 +131,18 @@ say(corpus.table1_finding(table1.to_dict("records")))
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(7, 2.6))
 axes[0].hist(np.log10(np.maximum(1, stats.document_words)), bins=40, color="tab:blue")
-axes[0].set(title="Document length", xlabel="log10(words per document)", ylabel="documents")
+axes[0].set(
+    title="Document length", xlabel="log10(words per document)", ylabel="documents"
+)
 lengths = sorted(stats.word_lengths.items())
-axes[1].bar([k for k, _ in lengths if k <= 20], [v for k, v in lengths if k <= 20], color="tab:orange")
-axes[1].set(title="Word length", xlabel="characters per normalized word", ylabel="words")
+axes[1].bar(
+    [k for k, _ in lengths if k <= 20],
+    [v for k, v in lengths if k <= 20],
+    color="tab:orange",
+)
+axes[1].set(
+    title="Word length", xlabel="characters per normalized word", ylabel="words"
+)
 frequencies = np.array(sorted(stats.word_counts.values(), reverse=True))
 axes[2].loglog(np.arange(1, len(frequencies) + 1), frequencies, color="tab:green")
 axes[2].set(title="Zipf plot of word frequencies", xlabel="rank", ylabel="count")
@@ -160,9 +175,20 @@ display(pd.DataFrame(stats.word_counts.most_common(15), columns=["word", "count"
 # with the official scripts.
 
 # %%
-examples = ["وَأَقُولُ إِنَّ الـمُـعَلِّمَ فِي ٱلْمَدْرَسَةِ", "سُئِلَ مُؤْمِنٌ: هل آمنت؟", "مصطفى ١٢٣ ۴۵ Café 😀"]
-display(pd.DataFrame({"raw": examples, "BERT lowercasing": [text.bert_lowercase(e) for e in examples],
-                      "arlm.text.normalize": [text.normalize(e) for e in examples]}))
+examples = [
+    "وَأَقُولُ إِنَّ الـمُـعَلِّمَ فِي ٱلْمَدْرَسَةِ",
+    "سُئِلَ مُؤْمِنٌ: هل آمنت؟",
+    "مصطفى ١٢٣ ۴۵ Café 😀",
+]
+display(
+    pd.DataFrame(
+        {
+            "raw": examples,
+            "BERT lowercasing": [text.bert_lowercase(e) for e in examples],
+            "arlm.text.normalize": [text.normalize(e) for e in examples],
+        }
+    )
+)
 
 # %% [markdown]
 # ## 1.3 WordPiece vocabularies
@@ -179,19 +205,31 @@ display(pd.DataFrame({"raw": examples, "BERT lowercasing": [text.bert_lowercase(
 # was written), so the book uses it.
 
 # %%
-held_out = documents[::20]  # every 20th document measures OOV rates; the rest trains the vocabularies
+held_out = documents[
+    ::20
+]  # every 20th document measures OOV rates; the rest trains the vocabularies
 train_docs = [d for i, d in enumerate(documents) if i % 20]
-sample_lines = [line for d in train_docs for line in d.lines][:150]  # keras-hub's trainer is the slow one
+sample_lines = [line for d in train_docs for line in d.lines][
+    :150
+]  # keras-hub's trainer is the slow one
 trainer_times = {}
 for trainer in ("hf", "keras_hub"):
-    info = tokenizer.train_vocabulary(sample_lines, cfg.vocab_size_small, ch.path("trainer_check.txt"), trainer)
+    info = tokenizer.train_vocabulary(
+        sample_lines, cfg.vocab_size_small, ch.path("trainer_check.txt"), trainer
+    )
     trainer_times[trainer] = info["seconds"]
 ch.path("trainer_check.txt").unlink()
-print({k: f"{v:.2f} s" for k, v in trainer_times.items()}, f"on {len(sample_lines):,} lines")
+print(
+    {k: f"{v:.2f} s" for k, v in trainer_times.items()},
+    f"on {len(sample_lines):,} lines",
+)
 
 # %%
 vocab_info = {}
-for name, size in (("vocab.txt", cfg.vocab_size), ("vocab_small.txt", cfg.vocab_size_small)):
+for name, size in (
+    ("vocab.txt", cfg.vocab_size),
+    ("vocab_small.txt", cfg.vocab_size_small),
+):
     vocab_info[name] = tokenizer.train_vocabulary(train_docs, size, ch.path(name))
 display(pd.DataFrame(vocab_info).T[["vocab_size", "requested", "seconds", "lines"]])
 tok = tokenizer.WordPieceTokenizer(ch.path("vocab.txt"))
@@ -203,13 +241,21 @@ tok_small = tokenizer.WordPieceTokenizer(ch.path("vocab_small.txt"))
 
 # %%
 held_out_lines = [line for d in held_out for line in d.lines]
-oov = {"vocab.txt": tokenizer.oov_stats(tok, held_out_lines),
-       "vocab_small.txt": tokenizer.oov_stats(tok_small, held_out_lines)}
+oov = {
+    "vocab.txt": tokenizer.oov_stats(tok, held_out_lines),
+    "vocab_small.txt": tokenizer.oov_stats(tok_small, held_out_lines),
+}
 oov_table = pd.DataFrame(oov).T
 display(oov_table)
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.bar([f"{name}\n({t.vocab_size:,} tokens)" for name, t in (("vocab.txt", tok), ("vocab_small.txt", tok_small))],
-       oov_table["pieces_per_word"], color=["tab:blue", "tab:orange"])
+ax.bar(
+    [
+        f"{name}\n({t.vocab_size:,} tokens)"
+        for name, t in (("vocab.txt", tok), ("vocab_small.txt", tok_small))
+    ],
+    oov_table["pieces_per_word"],
+    color=["tab:blue", "tab:orange"],
+)
 ax.set(ylabel="WordPiece pieces per word", title="Larger vocabulary, shorter sequences")
 plt.show()
 
@@ -228,7 +274,9 @@ batches = tf.data.Dataset.from_tensor_slices(probe).batch(32).map(in_graph)
 graph_ids = [row for batch in batches for row in batch.to_list()]
 same = graph_ids == [tok.encode(line) for line in probe]
 print("in-graph ids == Python ids:", same)
-display(pd.DataFrame({"piece": tok.tokenize(probe[0])[:10]}).T)  # a table: bidi keeps each cell whole
+display(
+    pd.DataFrame({"piece": tok.tokenize(probe[0])[:10]}).T
+)  # a table: bidi keeps each cell whole
 
 # %% [markdown]
 # ## 1.4 Pretraining examples
@@ -262,10 +310,24 @@ display(pd.DataFrame({"piece": tok.tokenize(probe[0])[:10]}).T)  # a table: bidi
 # %%
 config = pdata.PretrainingConfig.from_scale(cfg)
 meta = {}
-for name, folder in (("vocab.txt", "pretraining"), ("vocab_small.txt", "pretraining_small")):
-    meta[folder] = pdata.create_pretraining_data(train_docs, ch.path(name), ch.path(folder), config,
-                                                 words_per_shard=max(50_000, cfg.corpus_max_words // 4 or 10**6))
-keys = ["instances", "next_sentence_random_ratio", "masked_per_instance", "long_lines", "seconds"]
+for name, folder in (
+    ("vocab.txt", "pretraining"),
+    ("vocab_small.txt", "pretraining_small"),
+):
+    meta[folder] = pdata.create_pretraining_data(
+        train_docs,
+        ch.path(name),
+        ch.path(folder),
+        config,
+        words_per_shard=max(50_000, cfg.corpus_max_words // 4 or 10**6),
+    )
+keys = [
+    "instances",
+    "next_sentence_random_ratio",
+    "masked_per_instance",
+    "long_lines",
+    "seconds",
+]
 display(pd.DataFrame({k: {key: meta[k][key] for key in keys} for k in meta}).round(3))
 say(pdata.random_next_finding(meta["pretraining"], cfg.max_seq_length))
 
@@ -274,16 +336,33 @@ say(pdata.random_next_finding(meta["pretraining"], cfg.max_seq_length))
 # for `model.fit`):
 
 # %%
-dataset = pdata.load_dataset(ch.path("pretraining"), 32, cfg.max_seq_length, cfg.max_predictions_per_seq,
-                             shuffle=False, repeat=False)
+dataset = pdata.load_dataset(
+    ch.path("pretraining"),
+    32,
+    cfg.max_seq_length,
+    cfg.max_predictions_per_seq,
+    shuffle=False,
+    repeat=False,
+)
 x, y = next(iter(dataset))
 row = x["token_ids"][0].numpy()
 print(tok.decode(row))
-print("segment ids:", x["segment_ids"][0].numpy()[: int(x["padding_mask"][0].numpy().sum())])
+print(
+    "segment ids:",
+    x["segment_ids"][0].numpy()[: int(x["padding_mask"][0].numpy().sum())],
+)
 print("next sentence is random:", bool(y["next_sentence_labels"][0]))
 weights = y["masked_lm_weights"][0].numpy() > 0
-display(pd.DataFrame({"position": x["mask_positions"][0].numpy()[weights],
-                      "original": [tok.id_to_token(int(t)) for t in y["masked_lm_ids"][0].numpy()[weights]]}).T)
+display(
+    pd.DataFrame(
+        {
+            "position": x["mask_positions"][0].numpy()[weights],
+            "original": [
+                tok.id_to_token(int(t)) for t in y["masked_lm_ids"][0].numpy()[weights]
+            ],
+        }
+    ).T
+)
 
 # %%
 lengths, masked = [], []
@@ -293,7 +372,9 @@ for x, y in dataset.take(40):
 fig, axes = plt.subplots(1, 2, figsize=(7, 2.6))
 axes[0].hist(lengths, bins=30, color="tab:blue")
 axes[0].set(title="Tokens per example", xlabel="tokens")
-axes[1].hist(masked, bins=np.arange(0.5, cfg.max_predictions_per_seq + 1.5), color="tab:orange")
+axes[1].hist(
+    masked, bins=np.arange(0.5, cfg.max_predictions_per_seq + 1.5), color="tab:orange"
+)
 axes[1].set(title="Masked positions per example", xlabel="masked tokens")
 plt.tight_layout()
 plt.show()
@@ -307,32 +388,60 @@ say(pdata.length_finding(lengths, cfg.max_seq_length))
 # {cite}`liu2019roberta` masks anew every time a batch is drawn (`load_dataset(...,
 # dynamic_masking=True)`). Over epochs, dynamic masking reaches more of the tokens:
 
+
 # %%
 def masked_coverage(dynamic, epochs=4, batches=8):
-    ds = pdata.load_dataset(ch.path("pretraining"), 32, cfg.max_seq_length, cfg.max_predictions_per_seq,
-                            shuffle=False, repeat=False, dynamic_masking=dynamic, vocab_size=tok.vocab_size,
-                            seed=cfg.seed)
+    ds = pdata.load_dataset(
+        ch.path("pretraining"),
+        32,
+        cfg.max_seq_length,
+        cfg.max_predictions_per_seq,
+        shuffle=False,
+        repeat=False,
+        dynamic_masking=dynamic,
+        vocab_size=tok.vocab_size,
+        seed=cfg.seed,
+    )
     seen, coverage = set(), []
     for _ in range(epochs):
         for b, (x, y) in enumerate(ds.take(batches)):
-            for r, (positions, weights) in enumerate(zip(x["mask_positions"].numpy(),
-                                                         y["masked_lm_weights"].numpy(), strict=True)):
-                seen.update((b, r, int(p)) for p, w in zip(positions, weights, strict=True) if w)
+            for r, (positions, weights) in enumerate(
+                zip(
+                    x["mask_positions"].numpy(),
+                    y["masked_lm_weights"].numpy(),
+                    strict=True,
+                )
+            ):
+                seen.update(
+                    (b, r, int(p)) for p, w in zip(positions, weights, strict=True) if w
+                )
         coverage.append(len(seen) / float(np.sum(lengths[: batches * 32])))
     return coverage
 
 
-coverage = {"static (BERT)": masked_coverage(False), "dynamic (RoBERTa)": masked_coverage(True)}
+coverage = {
+    "static (BERT)": masked_coverage(False),
+    "dynamic (RoBERTa)": masked_coverage(True),
+}
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for label, values in coverage.items():
     ax.plot(range(1, len(values) + 1), values, marker="o", label=label)
-ax.set(xlabel="epochs over the same examples", ylabel="share of tokens ever masked", title="Masking coverage")
+ax.set(
+    xlabel="epochs over the same examples",
+    ylabel="share of tokens ever masked",
+    title="Masking coverage",
+)
 ax.legend()
 plt.show()
-bytes_per_instance = sum(ch.path("pretraining", f).stat().st_size for f in meta["pretraining"]["files"]) / \
-    meta["pretraining"]["instances"]
-print(f"{bytes_per_instance:.0f} bytes per stored example; static masking stores dupe_factor = "
-      f"{cfg.dupe_factor} copies of each sequence, dynamic masking needs one.")
+bytes_per_instance = (
+    sum(ch.path("pretraining", f).stat().st_size for f in meta["pretraining"]["files"])
+    / meta["pretraining"]["instances"]
+)
+print(
+    f"{bytes_per_instance:.0f} bytes per stored example; static masking stores "
+    "dupe_factor = "
+    f"{cfg.dupe_factor} copies of each sequence, dynamic masking needs one."
+)
 
 # %% [markdown]
 # ## Summary
@@ -359,14 +468,19 @@ from IPython.display import Markdown
 pieces = oov_table["pieces_per_word"]
 names = ", ".join(s.name for s in selection.sources)
 random_next = meta["pretraining"]["next_sentence_random_ratio"]
-display(Markdown(
-    f"In this run (`{scale}`, corpus {names}): {pieces['vocab.txt']:.2f} pieces per "
-    f"held-out word with `vocab.txt` ({tok.vocab_size:,} tokens) and "
-    f"{pieces['vocab_small.txt']:.2f} with `vocab_small.txt` "
-    f"({tok_small.vocab_size:,}); {random_next:.0%} of the examples have a random next "
-    f"segment; after 4 epochs dynamic masking has masked "
-    f"{coverage['dynamic (RoBERTa)'][-1]:.0%} of the tokens, static masking "
-    f"{coverage['static (BERT)'][-1]:.0%}."))
+display(
+    Markdown(
+        f"In this run (`{scale}`, corpus {names}): {pieces['vocab.txt']:.2f} pieces "
+        "per "
+        f"held-out word with `vocab.txt` ({tok.vocab_size:,} tokens) and "
+        f"{pieces['vocab_small.txt']:.2f} with `vocab_small.txt` "
+        f"({tok_small.vocab_size:,}); {random_next:.0%} of the examples have a random "
+        "next "
+        f"segment; after 4 epochs dynamic masking has masked "
+        f"{coverage['dynamic (RoBERTa)'][-1]:.0%} of the tokens, static masking "
+        f"{coverage['static (BERT)'][-1]:.0%}."
+    )
+)
 
 # %% [markdown]
 # ## Exercises
@@ -380,9 +494,15 @@ display(Markdown(
 
 # %% tags=["solution", "hide-input"]
 words = ["سأل", "مسؤول", "قرآن"]
-display(pd.DataFrame({"word": words,
-                      "bert_lowercase": [text.bert_lowercase(w) for w in words],
-                      "normalize": [text.normalize(w) for w in words]}))
+display(
+    pd.DataFrame(
+        {
+            "word": words,
+            "bert_lowercase": [text.bert_lowercase(w) for w in words],
+            "normalize": [text.normalize(w) for w in words],
+        }
+    )
+)
 kept = [w for w in words if text.bert_lowercase(w) == w]
 print("keep their spelling:", "، ".join(kept) if kept else "none of them")
 
@@ -404,14 +524,26 @@ print("keep their spelling:", "، ".join(kept) if kept else "none of them")
 # tokens is that each time?
 # ```
 
+
 # %% tags=["solution", "hide-input"]
 def masked_count(length, cap, prob=0.15):
     return min(cap, max(1, round(prob * length)))
 
 
 cases = [(128, 20), (512, 20), (cfg.max_seq_length, cfg.max_predictions_per_seq)]
-display(pd.DataFrame([{"tokens": n, "cap P": p, "masked": masked_count(n, p),
-                       "share": f"{masked_count(n, p) / n:.1%}"} for n, p in cases]))
+display(
+    pd.DataFrame(
+        [
+            {
+                "tokens": n,
+                "cap P": p,
+                "masked": masked_count(n, p),
+                "share": f"{masked_count(n, p) / n:.1%}",
+            }
+            for n, p in cases
+        ]
+    )
+)
 
 # %% [markdown]
 # ```{solution} ex-1-2
@@ -436,10 +568,15 @@ m = pdata.read_meta(ch.path("pretraining"))
 fullness = m["tokens"] / m["instances"] / m["max_seq_length"]
 short = float(np.mean(np.asarray(lengths) < m["max_seq_length"] / 2))
 half = m["max_seq_length"] // 2
-print(f"examples are {fullness:.1%} full on average; {short:.1%} of them are shorter "
-      f"than {half} tokens (short_seq_prob = {m['short_seq_prob']})")
-print("nearly full: sentences overshoot short targets" if fullness > 0.9 else
-      "well below full: short targets and short documents show")
+print(
+    f"examples are {fullness:.1%} full on average; {short:.1%} of them are shorter "
+    f"than {half} tokens (short_seq_prob = {m['short_seq_prob']})"
+)
+print(
+    "nearly full: sentences overshoot short targets"
+    if fullness > 0.9
+    else "well below full: short targets and short documents show"
+)
 
 # %% [markdown]
 # ```{solution} ex-1-3
@@ -462,10 +599,16 @@ print("nearly full: sentences overshoot short targets" if fullness > 0.9 else
 # ```
 
 # %% tags=["solution", "hide-input"]
-split = [w for w, _ in stats.word_counts.most_common()
-         if w.isalpha() and len(tok_small.tokenize_word(w)) > 1][:8]
-rows = {f"{w} ({name})": t.tokenize_word(w) for w in split
-        for name, t in (("small", tok_small), ("large", tok))}
+split = [
+    w
+    for w, _ in stats.word_counts.most_common()
+    if w.isalpha() and len(tok_small.tokenize_word(w)) > 1
+][:8]
+rows = {
+    f"{w} ({name})": t.tokenize_word(w)
+    for w in split
+    for name, t in (("small", tok_small), ("large", tok))
+}
 width = max(map(len, rows.values()))
 padded = {k: v + [""] * (width - len(v)) for k, v in rows.items()}
 display(pd.DataFrame.from_dict(padded, orient="index"))
@@ -506,18 +649,32 @@ rows = {}
 for label, change in variants.items():
     folder = ch.path("exercise_masking", f"v{len(rows)}")
     variant = dataclasses.replace(config, **change)  # `config` of 1.7, one flag changed
-    pdata.create_pretraining_data(train_docs[:200], ch.path("vocab.txt"), folder,
-                                  variant, workers=1, progress=False)
-    batches = pdata.load_dataset(folder, 32, variant.max_seq_length,
-                                 variant.max_predictions_per_seq, shuffle=False,
-                                 repeat=False, drop_remainder=False)
+    pdata.create_pretraining_data(
+        train_docs[:200],
+        ch.path("vocab.txt"),
+        folder,
+        variant,
+        workers=1,
+        progress=False,
+    )
+    batches = pdata.load_dataset(
+        folder,
+        32,
+        variant.max_seq_length,
+        variant.max_predictions_per_seq,
+        shuffle=False,
+        repeat=False,
+        drop_remainder=False,
+    )
     rows[label] = pdata.masking_stats(batches, tok.is_continuation())
 columns = ["masked_per_example", "masked_share", "partial_word_share"]
 display(pd.DataFrame(rows).T[columns].round(3))
 capped = masked_count(cfg.max_seq_length, cfg.max_predictions_per_seq, 0.25)
-print(f"a full {cfg.max_seq_length}-token example gets "
-      f"min({cfg.max_predictions_per_seq}, {raised}) = {capped} masks at 25% "
-      "with the cap of this run")
+print(
+    f"a full {cfg.max_seq_length}-token example gets "
+    f"min({cfg.max_predictions_per_seq}, {raised}) = {capped} masks at 25% "
+    "with the cap of this run"
+)
 
 # %% [markdown]
 # ```{solution} ex-1-5
@@ -536,21 +693,30 @@ print(f"a full {cfg.max_seq_length}-token example gets "
 
 # %%
 pretraining_meta = {
-    "max_seq_length": cfg.max_seq_length, "max_predictions_per_seq": cfg.max_predictions_per_seq,
-    "instances": meta["pretraining"]["instances"], "instances_small": meta["pretraining_small"]["instances"],
+    "max_seq_length": cfg.max_seq_length,
+    "max_predictions_per_seq": cfg.max_predictions_per_seq,
+    "instances": meta["pretraining"]["instances"],
+    "instances_small": meta["pretraining_small"]["instances"],
 }
-ch.write_results({
-    "data_source": selection.description,
-    "sources": [s.name for s in selection.sources],
-    "corpus": {"documents": len(documents), **stats.totals(), "skipped": read_stats.as_dict(),
-               "by_source": stats.sources, "read_seconds": round(read_seconds, 2)},
-    "table1": table1.to_dict("records"),
-    "vocab": {name: info for name, info in vocab_info.items()},
-    "trainer_seconds": trainer_times,
-    "oov": oov,
-    "in_graph_matches_python": same,
-    "pretraining": {folder: {k: meta[folder][k] for k in keys} for folder in meta},
-    "pretraining_meta": pretraining_meta,
-    "masking_coverage": coverage,
-    "bytes_per_instance": bytes_per_instance,
-})
+ch.write_results(
+    {
+        "data_source": selection.description,
+        "sources": [s.name for s in selection.sources],
+        "corpus": {
+            "documents": len(documents),
+            **stats.totals(),
+            "skipped": read_stats.as_dict(),
+            "by_source": stats.sources,
+            "read_seconds": round(read_seconds, 2),
+        },
+        "table1": table1.to_dict("records"),
+        "vocab": {name: info for name, info in vocab_info.items()},
+        "trainer_seconds": trainer_times,
+        "oov": oov,
+        "in_graph_matches_python": same,
+        "pretraining": {folder: {k: meta[folder][k] for k in keys} for folder in meta},
+        "pretraining_meta": pretraining_meta,
+        "masking_coverage": coverage,
+        "bytes_per_instance": bytes_per_instance,
+    }
+)

@@ -28,9 +28,9 @@
 #   30K-vocabulary teacher for Figure 1.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with (with the
-# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
-# Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with
+# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
+# imported. Elsewhere this cell does nothing.
 import os
 import sys
 
@@ -68,12 +68,20 @@ import pandas as pd
 from keras import ops
 
 from arlm.models import MobileBertBackbone, preset_at_scale
-from arlm.training import count_lines, frequent_piece_accuracy, summarize_history, train_teacher, write_snapshot_index
+from arlm.training import (
+    count_lines,
+    frequent_piece_accuracy,
+    summarize_history,
+    train_teacher,
+    write_snapshot_index,
+)
 
 vocab_path = ch.require("01_corpus", "vocab.txt")
 data_dir = ch.require("01_corpus", "pretraining")
 meta = arlm.pretraining_data.read_meta(data_dir)
-print("dtype policy:", keras.config.dtype_policy().name, "| jit_compile:", cfg.jit_compile)
+print(
+    "dtype policy:", keras.config.dtype_policy().name, "| jit_compile:", cfg.jit_compile
+)
 
 # %% [markdown]
 # ## 2.1 The embedding: a narrow table and a trigram
@@ -94,8 +102,14 @@ print("dtype policy:", keras.config.dtype_policy().name, "| jit_compile:", cfg.j
 # %%
 embedding = arlm.layers.TrigramEmbedding(vocab_size=20, embedding_size=4, hidden_size=8)
 ids = np.array([[5, 6, 7, 0]], "int32")
-print("word table", tuple(embedding(ids).shape), "->", tuple(embedding.embeddings.shape),
-      "; projection", tuple(embedding.projection.kernel.shape))
+print(
+    "word table",
+    tuple(embedding(ids).shape),
+    "->",
+    tuple(embedding.embeddings.shape),
+    "; projection",
+    tuple(embedding.projection.kernel.shape),
+)
 
 # %% [markdown]
 # ## 2.2 The inverted-bottleneck block and the $-6$ mask
@@ -105,7 +119,8 @@ print("word table", tuple(embedding(ids).shape), "->", tuple(embedding.embedding
 # $$\begin{aligned}
 # Z &= \mathrm{Norm}(X W_{in} + b_{in})\\
 # A &= \mathrm{Norm}(\mathrm{MHA}(\cdot) W_o + b_o + Z)\\
-# A &\leftarrow \mathrm{Norm}(\varphi(A W_1 + b_1) W_2 + b_2 + A)\quad (n\text{ times})\\
+# A &\leftarrow \mathrm{Norm}(\varphi(A W_1 + b_1) W_2 + b_2 + A)
+#   \quad (n\text{ times})\\
 # Y &= \mathrm{Norm}(\mathrm{Dropout}(A W_{ob} + b_{ob}) + X).
 # \end{aligned}$$
 #
@@ -129,12 +144,22 @@ for name in ("iberta", "mberta"):
 config = preset_at_scale("iberta", cfg, vocab_size=count_lines(vocab_path))
 backbone = MobileBertBackbone.from_mobilebert_config(config)
 length = 12
-inputs = {"token_ids": np.random.default_rng(0).integers(5, 100, (1, length)).astype("int32"),
-          "segment_ids": np.zeros((1, length), "int32"),
-          "padding_mask": (np.arange(length) < 9).astype("int32")[None]}
+inputs = {
+    "token_ids": np.random.default_rng(0).integers(5, 100, (1, length)).astype("int32"),
+    "segment_ids": np.zeros((1, length), "int32"),
+    "padding_mask": (np.arange(length) < 9).astype("int32")[None],
+}
 outputs = backbone(inputs)
-print({k: (tuple(v.shape) if not isinstance(v, list) else f"{len(v)} x {tuple(v[0].shape)}")
-       for k, v in outputs.items()})
+print(
+    {
+        k: (
+            tuple(v.shape)
+            if not isinstance(v, list)
+            else f"{len(v)} x {tuple(v[0].shape)}"
+        )
+        for k, v in outputs.items()
+    }
+)
 
 logits = ops.convert_to_numpy(outputs["attention_logits"][0])[0, 0]
 fig, axes = plt.subplots(1, 2, figsize=(7, 3))
@@ -165,9 +190,21 @@ table[["model", "paper_millions", "ours", "residual_millions", "graph"]]
 
 # %%
 scaled = {name: preset_at_scale(name, cfg) for name in arlm.models.PRESETS}
-pd.DataFrame([{"preset": name, "H": c.hidden_size, "B": c.intra_bottleneck_size or c.hidden_size,
-               "F": c.intermediate_size, "FFNs": c.num_feedforward_networks, "L": c.num_layers, "V": c.vocab_size,
-               "parameters": arlm.params.count_parameters(c)} for name, c in scaled.items()])
+pd.DataFrame(
+    [
+        {
+            "preset": name,
+            "H": c.hidden_size,
+            "B": c.intra_bottleneck_size or c.hidden_size,
+            "F": c.intermediate_size,
+            "FFNs": c.num_feedforward_networks,
+            "L": c.num_layers,
+            "V": c.vocab_size,
+            "parameters": arlm.params.count_parameters(c),
+        }
+        for name, c in scaled.items()
+    ]
+)
 
 # %% [markdown]
 # ## 2.4 The objective and the optimizer
@@ -194,8 +231,12 @@ pd.DataFrame([{"preset": name, "H": c.hidden_size, "B": c.intra_bottleneck_size 
 # global norm 1.
 
 # %%
-schedule = arlm.optimizers.WarmupLinearDecay(cfg.teacher_learning_rate, cfg.teacher_steps, cfg.warmup_steps)
-steps, rates = schedule.curve()  # at most ~2,000 steps (the end of warmup exact), not every one of 2M
+schedule = arlm.optimizers.WarmupLinearDecay(
+    cfg.teacher_learning_rate, cfg.teacher_steps, cfg.warmup_steps
+)
+steps, rates = (
+    schedule.curve()
+)  # at most ~2,000 steps (the end of warmup exact), not every one of 2M
 plt.figure(figsize=(5, 2.5))
 plt.plot(steps, rates)
 plt.gca().set(xlabel="step", ylabel="learning rate", title="warmup + linear decay")
@@ -216,13 +257,25 @@ plt.show()
 # %%
 figure1 = {}
 histories = {}
-teachers = {"iberta": ("vocab.txt", "pretraining"), "iberta_30k": ("vocab_small.txt", "pretraining_small")}
+teachers = {
+    "iberta": ("vocab.txt", "pretraining"),
+    "iberta_30k": ("vocab_small.txt", "pretraining_small"),
+}
 for name, (vocab_file, data_folder) in teachers.items():
     print(f"--- {name}")
     pretrainer, histories[name] = train_teacher(
-        name, cfg, ch.require("01_corpus", data_folder), ch.require("01_corpus", vocab_file),
-        work_dir=ch.path("train", name), snapshot_dir=ch.path("figure1", name), verbose=2)
-    figure1[name] = {"config": pretrainer.backbone.config.to_dict(), "dir": ch.path("figure1", name)}
+        name,
+        cfg,
+        ch.require("01_corpus", data_folder),
+        ch.require("01_corpus", vocab_file),
+        work_dir=ch.path("train", name),
+        snapshot_dir=ch.path("figure1", name),
+        verbose=2,
+    )
+    figure1[name] = {
+        "config": pretrainer.backbone.config.to_dict(),
+        "dir": ch.path("figure1", name),
+    }
     if name == "iberta":
         teacher = pretrainer
 write_snapshot_index(ch.path("figure1", "index.json"), figure1)
@@ -245,8 +298,16 @@ print("saved", ch.path("teacher.keras").relative_to(ch.run_dir))
 # same folder is refused rather than mixed in.
 
 # %%
-print({name: sorted(p.name for p in ch.path("train", name).iterdir() if not p.name.startswith("."))
-       for name in teachers})
+print(
+    {
+        name: sorted(
+            p.name
+            for p in ch.path("train", name).iterdir()
+            if not p.name.startswith(".")
+        )
+        for name in teachers
+    }
+)
 
 # %% [markdown]
 # A model that has learned only how often each piece occurs answers every mask with the
@@ -259,8 +320,16 @@ print({name: sorted(p.name for p in ch.path("train", name).iterdir() if not p.na
 # 7.2 and 6.9 (9.0 at the first step).
 
 # %%
-plateau = frequent_piece_accuracy(arlm.pretraining_data.load_dataset(
-    data_dir, 64, meta["max_seq_length"], meta["max_predictions_per_seq"], shuffle=False, repeat=False))
+plateau = frequent_piece_accuracy(
+    arlm.pretraining_data.load_dataset(
+        data_dir,
+        64,
+        meta["max_seq_length"],
+        meta["max_predictions_per_seq"],
+        shuffle=False,
+        repeat=False,
+    )
+)
 print(f"most frequent masked piece: {100 * plateau:.1f}% of the masked positions")
 fig, axes = plt.subplots(1, 3, figsize=(7, 2.6))
 for name, records in histories.items():
@@ -276,16 +345,27 @@ plt.show()
 
 # %% [markdown]
 # The `.keras` file holds the whole pretrainer (backbone, MLM and NSP heads, optimizer);
-# it loads back with `safe_mode` on through `arlm.io.load_model`, the one loader of every
-# model in this book (a `.keras` file, or a keras-hub preset folder written by
+# it loads back with `safe_mode` on through `arlm.io.load_model`, the one loader of
+# every model in this book (a `.keras` file, or a keras-hub preset folder written by
 # `save_to_preset`), which is how chapters 3 to 6 read their models:
 
 # %%
 restored = arlm.io.load_model(ch.path("teacher.keras"))
-sample, _ = next(iter(arlm.pretraining_data.load_dataset(
-    data_dir, 4, meta["max_seq_length"], meta["max_predictions_per_seq"], shuffle=False)))
-difference = np.abs(ops.convert_to_numpy(restored(sample)["mlm_logits"]) -
-                    ops.convert_to_numpy(teacher(sample)["mlm_logits"])).max()
+sample, _ = next(
+    iter(
+        arlm.pretraining_data.load_dataset(
+            data_dir,
+            4,
+            meta["max_seq_length"],
+            meta["max_predictions_per_seq"],
+            shuffle=False,
+        )
+    )
+)
+difference = np.abs(
+    ops.convert_to_numpy(restored(sample)["mlm_logits"])
+    - ops.convert_to_numpy(teacher(sample)["mlm_logits"])
+).max()
 print(f"largest difference after reloading: {difference:.2e}")
 
 # %% [markdown]
@@ -307,13 +387,20 @@ print(f"largest difference after reloading: {difference:.2e}")
 from IPython.display import Markdown, display
 
 first = summarize_history(histories["iberta"])
-display(Markdown(
-    f"In this run (`{scale}`) the IBERTA teacher took {first['steps']} steps; its loss "
-    f"went from {first['loss_first']:.2f} to {first['loss_last']:.2f} and its "
-    f"masked-LM accuracy ended at {first['mlm_accuracy_last']:.1%}, against "
-    f"{plateau:.1%} for always guessing the most frequent piece" + (
-        ": it has not yet learnt more than the piece frequencies." if
-        first["mlm_accuracy_last"] <= plateau else ".")))
+display(
+    Markdown(
+        f"In this run (`{scale}`) the IBERTA teacher took {first['steps']} steps; its "
+        "loss "
+        f"went from {first['loss_first']:.2f} to {first['loss_last']:.2f} and its "
+        f"masked-LM accuracy ended at {first['mlm_accuracy_last']:.1%}, against "
+        f"{plateau:.1%} for always guessing the most frequent piece"
+        + (
+            ": it has not yet learnt more than the piece frequencies."
+            if first["mlm_accuracy_last"] <= plateau
+            else "."
+        )
+    )
+)
 
 # %% [markdown]
 # ## Exercises
@@ -328,11 +415,16 @@ display(Markdown(
 # ```
 
 # %% tags=["solution", "hide-input"]
-table4 = {r["model"]: r["parameters_millions"]
-          for r in arlm.paper.table("table4_sizes")}
-readings = {B: arlm.params.count_parameters(
-    arlm.models.get_preset("iberta", intra_bottleneck_size=B)) / 1e6
-    for B in (1024, 256)}
+table4 = {
+    r["model"]: r["parameters_millions"] for r in arlm.paper.table("table4_sizes")
+}
+readings = {
+    B: arlm.params.count_parameters(
+        arlm.models.get_preset("iberta", intra_bottleneck_size=B)
+    )
+    / 1e6
+    for B in (1024, 256)
+}
 for B, millions in readings.items():
     print(f"B = {B:4d}: {millions:6.1f}M (Table 4: {table4['IBERTA']}M)")
 closest = min(readings, key=lambda B: abs(readings[B] - table4["IBERTA"]))
@@ -363,10 +455,17 @@ for preset, model in arlm.params.PAPER_NAMES.items():
     e = c.embedding_size or c.hidden_size
     total = arlm.params.count_parameters(c, "backbone")
     projection = 3 * e * c.hidden_size if c.trigram_input else 0
-    rows.append({"model": model, "V": c.vocab_size, "E": e, "H": c.hidden_size,
-                 "word table (M)": c.vocab_size * e / 1e6,
-                 "projection (M)": projection / 1e6,
-                 "table share": f"{c.vocab_size * e / total:.0%}"})
+    rows.append(
+        {
+            "model": model,
+            "V": c.vocab_size,
+            "E": e,
+            "H": c.hidden_size,
+            "word table (M)": c.vocab_size * e / 1e6,
+            "projection (M)": projection / 1e6,
+            "table share": f"{c.vocab_size * e / total:.0%}",
+        }
+    )
 display(pd.DataFrame(rows).set_index("model").round(2))
 
 # %% [markdown]
@@ -393,8 +492,10 @@ mask = (np.arange(512) < 100).astype("int32")[None]
 s = ops.convert_to_numpy(arlm.layers.masked_logits(q, q, mask))[0, 0, 0]
 p = np.exp(s) / np.exp(s).sum()
 formula = 412 * np.exp(-6) / (100 + 412 * np.exp(-6))
-print(f"share on padding: {p[100:].sum():.3f} (formula 412e^-6 / (100 + 412e^-6) = "
-      f"{formula:.3f})")
+print(
+    f"share on padding: {p[100:].sum():.3f} (formula 412e^-6 / (100 + 412e^-6) = "
+    f"{formula:.3f})"
+)
 
 # %% [markdown]
 # ```{solution} ex-2-3
@@ -415,11 +516,14 @@ print(f"share on padding: {p[100:].sum():.3f} (formula 412e^-6 / (100 + 412e^-6)
 
 # %% tags=["solution", "hide-input"]
 full = arlm.scales.resolve("full")
-paper_rate = arlm.optimizers.WarmupLinearDecay(full.teacher_learning_rate,
-                                               full.teacher_steps, full.warmup_steps)
+paper_rate = arlm.optimizers.WarmupLinearDecay(
+    full.teacher_learning_rate, full.teacher_steps, full.warmup_steps
+)
 for name, sched in (("full", paper_rate), (scale, schedule)):
-    at = {t: float(sched(t)) for t in (sched.warmup_steps // 2, sched.warmup_steps,
-                                       sched.total_steps)}
+    at = {
+        t: float(sched(t))
+        for t in (sched.warmup_steps // 2, sched.warmup_steps, sched.total_steps)
+    }
     rates = ", ".join(f"step {t:,}: {v:.2e}" for t, v in at.items())
     print(f"{name}: {sched.total_steps:,} steps; {rates}")
 
@@ -443,12 +547,21 @@ for name, sched in (("full", paper_rate), (scale, schedule)):
 # ```
 
 # %% tags=["solution", "hide-input"]
-variants = {"AdamW": {"optimizer": "adamw"},
-            "NoNorm": {"model_overrides": {"normalization_type": "no_norm"}}}
+variants = {
+    "AdamW": {"optimizer": "adamw"},
+    "NoNorm": {"model_overrides": {"normalization_type": "no_norm"}},
+}
 compared = {"LAMB + LayerNorm (2.5)": summarize_history(histories["iberta"])}
 for label, change in variants.items():
-    _, records = train_teacher("iberta", cfg, data_dir, vocab_path, verbose=0,
-                               work_dir=ch.path("exercise_recipe", label), **change)
+    _, records = train_teacher(
+        "iberta",
+        cfg,
+        data_dir,
+        vocab_path,
+        verbose=0,
+        work_dir=ch.path("exercise_recipe", label),
+        **change,
+    )
     compared[label] = summarize_history(records)
 display(pd.DataFrame(compared).T[["steps", "loss_last", "mlm_accuracy_last"]].round(3))
 spread = np.ptp([r["loss_last"] for r in compared.values()])
@@ -470,10 +583,14 @@ print(f"the final losses differ by {spread:.3f} after {cfg.teacher_steps} steps"
 # ## Results
 
 # %%
-ch.write_results({
-    "parameters": arlm.params.parameter_table(),
-    "teachers": {name: {"config": figure1[name]["config"], **summarize_history(records)}
-                 for name, records in histories.items()},
-    "figure1_index": "figure1/index.json",
-    "frequent_piece_accuracy": plateau,
-})
+ch.write_results(
+    {
+        "parameters": arlm.params.parameter_table(),
+        "teachers": {
+            name: {"config": figure1[name]["config"], **summarize_history(records)}
+            for name, records in histories.items()
+        },
+        "figure1_index": "figure1/index.json",
+        "frequent_piece_accuracy": plateau,
+    }
+)

@@ -37,9 +37,9 @@
 #   teacher and student.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with (with the
-# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
-# Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with
+# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
+# imported. Elsewhere this cell does nothing.
 import os
 import sys
 
@@ -79,7 +79,8 @@ from arlm.distillation import losses, schedules, stages, transfer
 from arlm.prose import say
 from arlm.tokenizer import WordPieceTokenizer
 
-STUDENT = "mberta"  # the paper's MBERTA; "mberta_ii" (one FFN per block) distills the same way
+# the paper's MBERTA; "mberta_ii" (one FFN per block) distills the same way
+STUDENT = "mberta"
 
 # %% [markdown]
 # ## 3.1 Teacher and student
@@ -94,15 +95,36 @@ STUDENT = "mberta"  # the paper's MBERTA; "mberta_ii" (one FFN per block) distil
 teacher = arlm.io.load_model(ch.require("02_teacher", "teacher.keras"), compile=False)
 vocab_size = teacher.backbone.config.vocab_size
 student = stages.build_student(STUDENT, cfg, vocab_size=vocab_size)
-make_dataset = stages.pretraining_dataset_factory(ch.require("01_corpus", "pretraining"), cfg)
+make_dataset = stages.pretraining_dataset_factory(
+    ch.require("01_corpus", "pretraining"), cfg
+)
 x, y = next(iter(make_dataset()))
 teacher(x), student(x)
-sizes = pd.DataFrame({
-    "teacher (IBERTA)": {"parameters": teacher.backbone.count_params(), **teacher.backbone.config.to_dict()},
-    f"student ({STUDENT})": {"parameters": student.backbone.count_params(), **student.backbone.config.to_dict()},
-})
-sizes.loc[["parameters", "hidden_size", "intra_bottleneck_size", "intermediate_size", "num_feedforward_networks",
-           "num_heads", "num_layers", "normalization_type", "hidden_act"]]
+sizes = pd.DataFrame(
+    {
+        "teacher (IBERTA)": {
+            "parameters": teacher.backbone.count_params(),
+            **teacher.backbone.config.to_dict(),
+        },
+        f"student ({STUDENT})": {
+            "parameters": student.backbone.count_params(),
+            **student.backbone.config.to_dict(),
+        },
+    }
+)
+sizes.loc[
+    [
+        "parameters",
+        "hidden_size",
+        "intra_bottleneck_size",
+        "intermediate_size",
+        "num_feedforward_networks",
+        "num_heads",
+        "num_layers",
+        "normalization_type",
+        "hidden_act",
+    ]
+]
 
 # %% [markdown]
 # **Initialisation.** The official code (`init_from_teacher`) copies every student
@@ -114,9 +136,16 @@ sizes.loc[["parameters", "hidden_size", "intra_bottleneck_size", "intermediate_s
 # blocks learn. `ProgressiveKnowledgeTransfer` does the copy when it is built:
 
 # %%
-kt_model = transfer.ProgressiveKnowledgeTransfer(teacher, student, cfg.kt_steps_per_layer)
+kt_model = transfer.ProgressiveKnowledgeTransfer(
+    teacher, student, cfg.kt_steps_per_layer
+)
 print("copied from the teacher:", *kt_model.copied, sep="\n  ")
-print("trainable student variables:", len(student.trainable_weights), "of", len(student.weights))
+print(
+    "trainable student variables:",
+    len(student.trainable_weights),
+    "of",
+    len(student.weights),
+)
 
 # %% [markdown]
 # ## 3.2 Four losses per block
@@ -132,7 +161,8 @@ print("trainable student variables:", len(student.trainable_weights), "of", len(
 #
 # $$\mathrm{MEAN}_l = \operatorname{mean}_{b,t}\big(\mu^T_{l+1} - \mu^S_{l+1}\big)^2$$
 #
-# $$\mathrm{VAR}_l = \operatorname{mean}_{b,t}\big|\sigma^{2,T}_{l+1} - \sigma^{2,S}_{l+1}\big|$$
+# $$\mathrm{VAR}_l = \operatorname{mean}_{b,t}
+#   \big|\sigma^{2,T}_{l+1} - \sigma^{2,S}_{l+1}\big|$$
 #
 # $\mathrm{LN}_0$ is a layer normalisation without parameters ($\epsilon = 10^{-12}$),
 # $\mu$ and $\sigma^2$ the mean and population variance over the hidden axis. FMT is
@@ -145,7 +175,10 @@ print("trainable student variables:", len(student.trainable_weights), "of", len(
 out_t = teacher.backbone(transfer.backbone_inputs(x))
 out_s = student.backbone(transfer.backbone_inputs(x))
 terms = losses.layer_transfer_terms(out_t, out_s, layer=0)
-pd.Series({name: float(value) for name, value in terms.items()}, name="block 0 before training")
+pd.Series(
+    {name: float(value) for name, value in terms.items()},
+    name="block 0 before training",
+)
 
 # %% [markdown]
 # The stage-2 loss at step $t$ adds them with the weights of Table 2, for the block
@@ -161,8 +194,9 @@ pd.Series({name: float(value) for name, value in terms.items()}, name="block 0 b
 
 # %%
 code, paper = losses.DistillationFactors(), losses.DistillationFactors.paper()
-pd.DataFrame({"this book (launch scripts)": code.as_dict(), "paper, Table 2": paper.as_dict()}).loc[
-    ["hidden", "attention", "beta", "gamma", "alpha", "temperature"]]
+pd.DataFrame(
+    {"this book (launch scripts)": code.as_dict(), "paper, Table 2": paper.as_dict()}
+).loc[["hidden", "attention", "beta", "gamma", "alpha", "temperature"]]
 
 # %% [markdown]
 # ### Paper vs. code
@@ -178,9 +212,15 @@ pd.DataFrame({"this book (launch scripts)": code.as_dict(), "paper, Table 2": pa
 #   The two differ:
 
 # %%
-buggy = losses.layer_transfer_terms(out_t, out_s, layer=0, replicate_official_stat_bug=True)
-pd.DataFrame({"per layer (ours)": {k: float(terms[k]) for k in ("mean", "var")},
-              "official code (bug)": {k: float(buggy[k]) for k in ("mean", "var")}})
+buggy = losses.layer_transfer_terms(
+    out_t, out_s, layer=0, replicate_official_stat_bug=True
+)
+pd.DataFrame(
+    {
+        "per layer (ours)": {k: float(terms[k]) for k in ("mean", "var")},
+        "official code (bug)": {k: float(buggy[k]) for k in ("mean", "var")},
+    }
+)
 
 # %% [markdown]
 # * **Length.** The paper says 500K steps; the authors' script runs
@@ -189,8 +229,11 @@ pd.DataFrame({"per layer (ours)": {k: float(terms[k]) for k in ("mean", "var")},
 #   `kt_steps_per_layer` (10K at `full` scale, as in the script).
 
 # %%
-print(f"{cfg.name} scale: {cfg.kt_steps_per_layer} steps per layer x {len(transfer.encoder_blocks(student.backbone))}"
-      f" layers = {kt_model.total_steps} steps")
+print(
+    f"{cfg.name} scale: {cfg.kt_steps_per_layer} steps per layer x "
+    f"{len(transfer.encoder_blocks(student.backbone))}"
+    f" layers = {kt_model.total_steps} steps"
+)
 
 # %% [markdown]
 # ## 3.3 The progressive schedule
@@ -213,7 +256,8 @@ print(f"{cfg.name} scale: {cfg.kt_steps_per_layer} steps per layer x {len(transf
 
 # %%
 L, S = len(transfer.encoder_blocks(student.backbone)), cfg.kt_steps_per_layer
-# sampled (phase boundaries exact) when L * S is large: at full scale, 240K steps x 24 blocks
+# sampled (phase boundaries exact) when L * S is large: at full scale, 240K steps x 24
+# blocks
 steps, background, multipliers = schedules.multiplier_curves(L, S)
 fig, axes = plt.subplots(1, 2, figsize=(7, 2.6))
 axes[0].plot(steps, background)
@@ -243,7 +287,9 @@ plt.show()
 # its history.
 
 # %%
-student, history = stages.run_knowledge_transfer(teacher, student, make_dataset, cfg, ch.dir, verbose=2)
+student, history = stages.run_knowledge_transfer(
+    teacher, student, make_dataset, cfg, ch.dir, verbose=2
+)
 history = pd.DataFrame(history)
 history.tail()
 
@@ -275,13 +321,22 @@ plt.show()
 # %%
 tokenizer = WordPieceTokenizer(ch.require("01_corpus", "vocab.txt"))
 sentence = "قال رسول الله صلى الله عليه وسلم إنما الأعمال بالنيات"
-ids = [tokenizer.cls_id, *tokenizer.encode(sentence)[: cfg.max_seq_length - 2], tokenizer.sep_id]
-one = {"token_ids": np.array([ids], "int32"), "segment_ids": np.zeros((1, len(ids)), "int32"),
-       "padding_mask": np.ones((1, len(ids)), "int32")}
+ids = [
+    tokenizer.cls_id,
+    *tokenizer.encode(sentence)[: cfg.max_seq_length - 2],
+    tokenizer.sep_id,
+]
+one = {
+    "token_ids": np.array([ids], "int32"),
+    "segment_ids": np.zeros((1, len(ids)), "int32"),
+    "padding_mask": np.ones((1, len(ids)), "int32"),
+}
 pieces = [tokenizer.vocab[i] for i in ids]
 layer = L - 1
-maps = {"teacher": transfer.attention_probabilities(teacher.backbone, one, layer),
-        "student": transfer.attention_probabilities(student.backbone, one, layer)}
+maps = {
+    "teacher": transfer.attention_probabilities(teacher.backbone, one, layer),
+    "student": transfer.attention_probabilities(student.backbone, one, layer),
+}
 say(transfer.attention_finding(maps["teacher"]))
 fig, axes = plt.subplots(1, 2, figsize=(7, 3.6))
 for ax, (name, probs) in zip(axes, maps.items(), strict=True):
@@ -291,9 +346,15 @@ for ax, (name, probs) in zip(axes, maps.items(), strict=True):
     ax.set_yticks(range(len(pieces)), pieces, fontsize=7)
 fig.colorbar(image, ax=axes, shrink=0.7, label="attention probability")
 plt.show()
-attention_kl = float(losses.attention_transfer_loss(
-    teacher.backbone(one)["attention_logits"][layer], student.backbone(one)["attention_logits"][layer]))
-print(f"attention cross-entropy (teacher -> student), block {layer}: {attention_kl:.3f}")
+attention_kl = float(
+    losses.attention_transfer_loss(
+        teacher.backbone(one)["attention_logits"][layer],
+        student.backbone(one)["attention_logits"][layer],
+    )
+)
+print(
+    f"attention cross-entropy (teacher -> student), block {layer}: {attention_kl:.3f}"
+)
 
 # %% [markdown]
 # ## Summary
@@ -314,14 +375,21 @@ from IPython.display import Markdown, display
 
 teacher_logits = teacher.backbone(one)["attention_logits"][layer]
 floor = float(losses.attention_transfer_loss(teacher_logits, teacher_logits))
-display(Markdown(
-    f"In this run (`{scale}`): {L} blocks x {S} steps = {kt_model.total_steps} steps "
-    f"of transfer. On the sentence of 3.5 the student's attention cross-entropy in "
-    f"block {layer} is {attention_kl:.3f}; its floor, the teacher's own entropy "
-    f"(KL = 0), is {floor:.3f}, and uniform attention over {len(ids)} pieces would "
-    f"have {np.log(len(ids)):.3f}" + (
-        " (the teacher's maps are close to uniform: nothing to transfer yet)."
-        if floor > 0.95 * np.log(len(ids)) else ".")))
+display(
+    Markdown(
+        f"In this run (`{scale}`): {L} blocks x {S} steps = {kt_model.total_steps} "
+        "steps "
+        f"of transfer. On the sentence of 3.5 the student's attention cross-entropy in "
+        f"block {layer} is {attention_kl:.3f}; its floor, the teacher's own entropy "
+        f"(KL = 0), is {floor:.3f}, and uniform attention over {len(ids)} pieces would "
+        f"have {np.log(len(ids)):.3f}"
+        + (
+            " (the teacher's maps are close to uniform: nothing to transfer yet)."
+            if floor > 0.95 * np.log(len(ids))
+            else "."
+        )
+    )
+)
 
 # %% [markdown]
 # ## Exercises
@@ -341,8 +409,10 @@ p_s = keras.ops.convert_to_numpy(keras.ops.softmax(s_logits))[0, 0, 0]
 kl, entropy = np.sum(p_t * np.log(p_t / p_s)), -np.sum(p_t * np.log(p_t))
 at = float(losses.attention_transfer_loss(t_logits, s_logits))
 at_kl = float(losses.attention_transfer_loss(t_logits, s_logits, "kl"))
-print(f"AT = {at:.6f}; KL + H = {kl:.6f} + {entropy:.6f} = {kl + entropy:.6f}; "
-      f"AT(kind='kl') = {at_kl:.6f}")
+print(
+    f"AT = {at:.6f}; KL + H = {kl:.6f} + {entropy:.6f} = {kl + entropy:.6f}; "
+    f"AT(kind='kl') = {at_kl:.6f}"
+)
 
 # %% [markdown]
 # ```{solution} ex-3-1
@@ -362,9 +432,13 @@ print(f"AT = {at:.6f}; KL + H = {kl:.6f} + {entropy:.6f} = {kl + entropy:.6f}; "
 
 # %% tags=["solution", "hide-input"]
 middle, last = S + max(1, S // 2), 2 * S
-rates = {f"step {t}": {f"block {b}": float(schedules.layer_multiplier(t, b, S))
-                       for b in range(min(L, 2))}
-         for t in (middle, last)}
+rates = {
+    f"step {t}": {
+        f"block {b}": float(schedules.layer_multiplier(t, b, S))
+        for b in range(min(L, 2))
+    }
+    for t in (middle, last)
+}
 display(pd.DataFrame(rates).round(4))
 
 # %% [markdown]
@@ -385,18 +459,26 @@ display(pd.DataFrame(rates).round(4))
 # ```
 
 # %% tags=["solution", "hide-input"]
-final = losses.layer_transfer_terms(teacher.backbone(transfer.backbone_inputs(x)),
-                                    student.backbone(transfer.backbone_inputs(x)),
-                                    layer=L - 1)
-weighted = {label: {name: weight * float(final[name])
-                    for name, weight in factors.term_weights().items()}
-            for label, factors in (("beta = 5000 (code)", code),
-                                   ("beta = 500 (paper)", paper))}
+final = losses.layer_transfer_terms(
+    teacher.backbone(transfer.backbone_inputs(x)),
+    student.backbone(transfer.backbone_inputs(x)),
+    layer=L - 1,
+)
+weighted = {
+    label: {
+        name: weight * float(final[name])
+        for name, weight in factors.term_weights().items()
+    }
+    for label, factors in (("beta = 5000 (code)", code), ("beta = 500 (paper)", paper))
+}
 display(pd.DataFrame(weighted))
 leaders = {label: max(terms_, key=terms_.get) for label, terms_ in weighted.items()}
 print("largest term:", leaders)
-print("beta changes which term dominates" if len(set(leaders.values())) > 1 else
-      "the same term dominates under both values of beta")
+print(
+    "beta changes which term dominates"
+    if len(set(leaders.values())) > 1
+    else "the same term dominates under both values of beta"
+)
 
 # %% [markdown]
 # ```{solution} ex-3-3
@@ -417,15 +499,32 @@ print("beta changes which term dominates" if len(set(leaders.values())) > 1 else
 # %% tags=["solution", "hide-input"]
 small_cfg = arlm.scales.resolve(scale, **{**overrides, "kt_steps_per_layer": 2})
 mberta_ii = stages.build_student("mberta_ii", small_cfg, vocab_size=vocab_size)
-_, ii_history = stages.run_knowledge_transfer(teacher, mberta_ii, make_dataset,
-                                              small_cfg, ch.path("exercise_mberta_ii"),
-                                              verbose=0)
-display(pd.DataFrame({
-    "MBERTA II": {"parameters": mberta_ii.backbone.count_params(),
-                  "last FMT term": ii_history[-1]["fmt"], "steps": len(ii_history)},
-    STUDENT.upper(): {"parameters": student.backbone.count_params(),
-                      "last FMT term": float(history.fmt.iloc[-1]),
-                      "steps": len(history)}}).T.convert_dtypes().round(4))
+_, ii_history = stages.run_knowledge_transfer(
+    teacher,
+    mberta_ii,
+    make_dataset,
+    small_cfg,
+    ch.path("exercise_mberta_ii"),
+    verbose=0,
+)
+display(
+    pd.DataFrame(
+        {
+            "MBERTA II": {
+                "parameters": mberta_ii.backbone.count_params(),
+                "last FMT term": ii_history[-1]["fmt"],
+                "steps": len(ii_history),
+            },
+            STUDENT.upper(): {
+                "parameters": student.backbone.count_params(),
+                "last FMT term": float(history.fmt.iloc[-1]),
+                "steps": len(history),
+            },
+        }
+    )
+    .T.convert_dtypes()
+    .round(4)
+)
 
 # %% [markdown]
 # ```{solution} ex-3-4
@@ -454,19 +553,29 @@ for kind in ("cross_entropy", "mse"):
     keras.utils.set_random_seed(cfg.seed)  # the same initial student for both
     fresh = stages.build_student(STUDENT, small_cfg, vocab_size=vocab_size)
     trained, records = stages.run_knowledge_transfer(
-        teacher, fresh, make_dataset, small_cfg, ch.path("exercise_at", kind),
-        factors=losses.DistillationFactors(attention_loss=kind), verbose=0)
+        teacher,
+        fresh,
+        make_dataset,
+        small_cfg,
+        ch.path("exercise_at", kind),
+        factors=losses.DistillationFactors(attention_loss=kind),
+        verbose=0,
+    )
     s_out = trained.backbone(x_in)
     last_block = losses.layer_transfer_terms(t_out, s_out, layer=L - 1)
-    variants[f"AT = {kind}"] = {"logged AT term, last step": records[-1]["at"],
-                                "attention cross-entropy": float(last_block["at"]),
-                                "FMT": float(last_block["fmt"])}
+    variants[f"AT = {kind}"] = {
+        "logged AT term, last step": records[-1]["at"],
+        "attention cross-entropy": float(last_block["at"]),
+        "FMT": float(last_block["fmt"]),
+    }
 table = pd.DataFrame(variants).T
 display(table.round(5))
 gap = np.ptp(table["attention cross-entropy"])
-print(f"the two students' attention cross-entropies differ by {gap:.2e}; "
-      f"uniform attention over {x_in['token_ids'].shape[1]} positions has "
-      f"{np.log(x_in['token_ids'].shape[1]):.4f}")
+print(
+    f"the two students' attention cross-entropies differ by {gap:.2e}; "
+    f"uniform attention over {x_in['token_ids'].shape[1]} positions has "
+    f"{np.log(x_in['token_ids'].shape[1]):.4f}"
+)
 
 # %% [markdown]
 # ```{solution} ex-3-5
@@ -487,14 +596,19 @@ print(f"the two students' attention cross-entropies differ by {gap:.2e}; "
 
 # %%
 last_phase = history[history.layer == history.layer.max()]
-ch.write_results({
-    "student": STUDENT,
-    "student_parameters": int(student.backbone.count_params()),
-    "teacher_parameters": int(teacher.backbone.count_params()),
-    "steps_per_layer": cfg.kt_steps_per_layer,
-    "total_steps": int(kt_model.total_steps),
-    "factors": code.as_dict(),
-    "final_terms": {name: float(last_phase[name].iloc[-1]) for name in ("fmt", "at", "mean", "var")},
-    "attention_cross_entropy_last_block": attention_kl,
-    "copied_from_teacher": kt_model.copied,
-})
+ch.write_results(
+    {
+        "student": STUDENT,
+        "student_parameters": int(student.backbone.count_params()),
+        "teacher_parameters": int(teacher.backbone.count_params()),
+        "steps_per_layer": cfg.kt_steps_per_layer,
+        "total_steps": int(kt_model.total_steps),
+        "factors": code.as_dict(),
+        "final_terms": {
+            name: float(last_phase[name].iloc[-1])
+            for name in ("fmt", "at", "mean", "var")
+        },
+        "attention_cross_entropy_last_block": attention_kl,
+        "copied_from_teacher": kt_model.copied,
+    }
+)

@@ -35,9 +35,9 @@
 #   small scale.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with (with the
-# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
-# Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with
+# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
+# imported. Elsewhere this cell does nothing.
 import os
 import sys
 
@@ -88,7 +88,8 @@ from arlm.tokenizer import WordPieceTokenizer
 # $$p^T_i = \operatorname{softmax}\big(\mathrm{MLM}_T(\tau\, Y^T_L)\big)_i$$
 #
 # $$\begin{aligned}
-# L_{PD} &= \frac{\sum_i w_i\,\mathrm{CE}(y_i, p^S_i)}{\sum_i w_i + 10^{-5}} + L_{NSP} \\
+# L_{PD} &= \frac{\sum_i w_i\,\mathrm{CE}(y_i, p^S_i)}{\sum_i w_i + 10^{-5}}
+#   + L_{NSP} \\
 #        &= \alpha L_{MLM} + (1-\alpha) L_{KD} + L_{NSP}
 # \end{aligned}$$
 #
@@ -101,10 +102,18 @@ from arlm.tokenizer import WordPieceTokenizer
 # student variable trains.
 
 # %%
-y_demo = {"masked_lm_ids": np.array([[0]]), "masked_lm_weights": np.array([[1.0]], "float32"),
-          "next_sentence_labels": np.array([0])}
-student_logits, teacher_logits = np.array([[[2.0, 0.0, -1.0]]], "float32"), np.array([[[0.0, 2.0, 0.0]]], "float32")
-total, terms = losses.pretraining_distillation_loss(y_demo, student_logits, np.zeros((1, 2)), teacher_logits)
+y_demo = {
+    "masked_lm_ids": np.array([[0]]),
+    "masked_lm_weights": np.array([[1.0]], "float32"),
+    "next_sentence_labels": np.array([0]),
+}
+student_logits, teacher_logits = (
+    np.array([[[2.0, 0.0, -1.0]]], "float32"),
+    np.array([[[0.0, 2.0, 0.0]]], "float32"),
+)
+total, terms = losses.pretraining_distillation_loss(
+    y_demo, student_logits, np.zeros((1, 2)), teacher_logits
+)
 pd.Series({"total": float(total), **{k: float(v) for k, v in terms.items()}})
 
 # %% [markdown]
@@ -117,13 +126,16 @@ pd.Series({"total": float(total), **{k: float(v) for k, v in terms.items()}})
 
 # %%
 teacher = arlm.io.load_model(ch.require("02_teacher", "teacher.keras"), compile=False)
-student = arlm.io.load_model(ch.require("03_knowledge_transfer", "student_kt.keras"), compile=False)
+student = arlm.io.load_model(
+    ch.require("03_knowledge_transfer", "student_kt.keras"), compile=False
+)
 kt_results = ch.results("03_knowledge_transfer")
 pretraining_dir = ch.require("01_corpus", "pretraining")
 make_dataset = stages.pretraining_dataset_factory(pretraining_dir, cfg)
 factors = losses.DistillationFactors()
-student, history = stages.run_pretraining_distillation(teacher, student, make_dataset, cfg, ch.dir, factors,
-                                                       verbose=2)
+student, history = stages.run_pretraining_distillation(
+    teacher, student, make_dataset, cfg, ch.dir, factors, verbose=2
+)
 history = pd.DataFrame(history)
 history.tail()
 
@@ -149,10 +161,18 @@ plt.show()
 # %%
 num_layers = stages.num_layers(student)
 budget = stages.student_steps(cfg, num_layers)
-print(f"student updates: {num_layers} x {cfg.kt_steps_per_layer} (stage 2) + {cfg.distill_steps} (stage 3) = {budget}")
-scratch = stages.build_student(kt_results.get("student", "mberta"), cfg,
-                               vocab_size=teacher.backbone.config.vocab_size)
-scratch, scratch_history = stages.run_scratch_pretraining(scratch, make_dataset, cfg, ch.dir, budget, verbose=2)
+print(
+    f"student updates: {num_layers} x {cfg.kt_steps_per_layer} (stage 2) + "
+    f"{cfg.distill_steps} (stage 3) = {budget}"
+)
+scratch = stages.build_student(
+    kt_results.get("student", "mberta"),
+    cfg,
+    vocab_size=teacher.backbone.config.vocab_size,
+)
+scratch, scratch_history = stages.run_scratch_pretraining(
+    scratch, make_dataset, cfg, ch.dir, budget, verbose=2
+)
 scratch_history = pd.DataFrame(scratch_history)
 
 # %% [markdown]
@@ -166,22 +186,33 @@ scratch_history = pd.DataFrame(scratch_history)
 # %%
 tokenizer = WordPieceTokenizer(ch.require("01_corpus", "vocab.txt"))
 eval_batches = stages.evaluation_batches(pretraining_dir, cfg, tokenizer.vocab_size)
-mlm_scores = {"distilled": stages.evaluate_masked_lm(student, eval_batches),
-              "scratch": stages.evaluate_masked_lm(scratch, eval_batches),
-              "teacher": stages.evaluate_masked_lm(teacher, eval_batches)}
+mlm_scores = {
+    "distilled": stages.evaluate_masked_lm(student, eval_batches),
+    "scratch": stages.evaluate_masked_lm(scratch, eval_batches),
+    "teacher": stages.evaluate_masked_lm(teacher, eval_batches),
+}
 pd.DataFrame(mlm_scores)
 
 # %%
-rows = evidence.finetune_comparison({"distilled": ch.path("student.keras"), "scratch": ch.path("scratch.keras")},
-                                    tokenizer, cfg)
+rows = evidence.finetune_comparison(
+    {"distilled": ch.path("student.keras"), "scratch": ch.path("scratch.keras")},
+    tokenizer,
+    cfg,
+)
 finetune = pd.DataFrame(rows)
 finetune.round(3)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(7, 2.8))
 labels = ["distilled", "scratch"]
-axes[0].bar(labels, [mlm_scores[k]["mlm_accuracy"] for k in labels], color=["tab:blue", "tab:grey"])
-axes[0].axhline(mlm_scores["teacher"]["mlm_accuracy"], color="tab:red", ls="--", label="teacher")
+axes[0].bar(
+    labels,
+    [mlm_scores[k]["mlm_accuracy"] for k in labels],
+    color=["tab:blue", "tab:grey"],
+)
+axes[0].axhline(
+    mlm_scores["teacher"]["mlm_accuracy"], color="tab:red", ls="--", label="teacher"
+)
 axes[0].set(title="masked-LM accuracy", ylim=(0, None))
 axes[0].legend()
 pivot = finetune.pivot(index="task", columns="model", values="accuracy")[labels]
@@ -230,16 +261,23 @@ from IPython.display import Markdown, display
 
 accuracy = {k: v["mlm_accuracy"] for k, v in mlm_scores.items()}
 ahead = accuracy["teacher"] > max(accuracy["distilled"], accuracy["scratch"]) + 0.01
-display(Markdown(
-    f"In this run (`{scale}`), after {budget} student updates, the distilled student's "
-    f"held-out masked-LM accuracy is {accuracy['distilled']:.1%} and the scratch "
-    f"student's {accuracy['scratch']:.1%} (the teacher: {accuracy['teacher']:.1%}). "
-    + (
-        "The teacher is ahead of both students, so there is something to distill."
-        if ahead else
-        "The teacher itself is no better than the students: at this scale "
-        "distillation has nothing to pass on, and the comparison checks the pipeline, "
-        "not the method.")))
+display(
+    Markdown(
+        f"In this run (`{scale}`), after {budget} student updates, the distilled "
+        "student's "
+        f"held-out masked-LM accuracy is {accuracy['distilled']:.1%} and the scratch "
+        f"student's {accuracy['scratch']:.1%} (the teacher: "
+        f"{accuracy['teacher']:.1%}). "
+        + (
+            "The teacher is ahead of both students, so there is something to distill."
+            if ahead
+            else "The teacher itself is no better than the students: at this scale "
+            "distillation has nothing to pass on, and the comparison checks the "
+            "pipeline, "
+            "not the method."
+        )
+    )
+)
 
 # %% [markdown]
 # ## Exercises
@@ -256,11 +294,14 @@ import keras
 
 p_t = keras.ops.softmax(teacher_logits)
 target = 0.5 * keras.ops.one_hot(y_demo["masked_lm_ids"], 3) + 0.5 * p_t
-mixed = float(losses.masked_lm_cross_entropy(target, student_logits,
-                                             y_demo["masked_lm_weights"]))
+mixed = float(
+    losses.masked_lm_cross_entropy(target, student_logits, y_demo["masked_lm_weights"])
+)
 separate = 0.5 * float(terms["mlm"]) + 0.5 * float(terms["kd"])
-print(f"mixed target: {mixed:.6f}; weighted sum: {separate:.6f}; "
-      f"equal: {np.isclose(mixed, separate)}")
+print(
+    f"mixed target: {mixed:.6f}; weighted sum: {separate:.6f}; "
+    f"equal: {np.isclose(mixed, separate)}"
+)
 
 # %% [markdown]
 # ```{solution} ex-4-1
@@ -283,8 +324,10 @@ full = arlm.scales.resolve("full")
 for name, c, layers in (("full", full, 24), (scale, cfg, num_layers)):
     total_updates = stages.student_steps(c, layers)
     kt_share = layers * c.kt_steps_per_layer / total_updates
-    print(f"{name}: {layers} x {c.kt_steps_per_layer:,} + {c.distill_steps:,} = "
-          f"{total_updates:,} updates, {kt_share:.0%} of them layer-wise transfer")
+    print(
+        f"{name}: {layers} x {c.kt_steps_per_layer:,} + {c.distill_steps:,} = "
+        f"{total_updates:,} updates, {kt_share:.0%} of them layer-wise transfer"
+    )
 
 # %% [markdown]
 # ```{solution} ex-4-2
@@ -308,13 +351,16 @@ from arlm.distillation.pretraining_distiller import PretrainingDistiller
 xb, _ = eval_batches[0]
 entropies = {}
 for tau in (1.0, 2.0):
-    distiller = PretrainingDistiller(teacher, student,
-                                     losses.DistillationFactors(temperature=tau))
+    distiller = PretrainingDistiller(
+        teacher, student, losses.DistillationFactors(temperature=tau)
+    )
     soft = keras.ops.softmax(distiller(xb)["teacher_mlm_logits"])
     p = keras.ops.convert_to_numpy(soft)
     entropies[tau] = float(-(p * np.log(p + 1e-12)).sum(-1).mean())
-print({f"tau = {t}": round(h, 4) for t, h in entropies.items()},
-      f"| uniform over {p.shape[-1]:,} pieces: {np.log(p.shape[-1]):.4f}")
+print(
+    {f"tau = {t}": round(h, 4) for t, h in entropies.items()},
+    f"| uniform over {p.shape[-1]:,} pieces: {np.log(p.shape[-1]):.4f}",
+)
 
 # %% [markdown]
 # ```{solution} ex-4-3
@@ -339,12 +385,20 @@ held = [w for w in head.weights if id(w) in in_backbone]
 own = [w for w in head.weights if id(w) not in in_backbone]
 table = head.token_embedding.embeddings  # what `output_weights()` reads
 tied = [w for w in held if w is table]
-print(f"the head holds {len(held)} backbone variables (its embedding layer's); "
-      f"{len(tied)} of them is tied into its output layer: {table.path} "
-      f"{tuple(table.shape)}")
-display(pd.DataFrame({"shape": [tuple(w.shape) for w in own],
-                      "parameters": [int(np.prod(w.shape)) for w in own]},
-                     index=[w.path for w in own]))
+print(
+    f"the head holds {len(held)} backbone variables (its embedding layer's); "
+    f"{len(tied)} of them is tied into its output layer: {table.path} "
+    f"{tuple(table.shape)}"
+)
+display(
+    pd.DataFrame(
+        {
+            "shape": [tuple(w.shape) for w in own],
+            "parameters": [int(np.prod(w.shape)) for w in own],
+        },
+        index=[w.path for w in own],
+    )
+)
 print("parameters of the head's own:", sum(int(np.prod(w.shape)) for w in own))
 
 # %% [markdown]
@@ -373,10 +427,18 @@ steps = min(20, cfg.distill_steps)
 alphas = {}
 for alpha in (1.0, 0.5, 0.0):
     start = stages.load_pretrainer(
-        ch.require("03_knowledge_transfer", "student_kt.keras"))
+        ch.require("03_knowledge_transfer", "student_kt.keras")
+    )
     trained, _ = stages.run_pretraining_distillation(
-        teacher, start, make_dataset, cfg, ch.path("exercise_alpha", f"alpha_{alpha}"),
-        losses.DistillationFactors(alpha=alpha), total_steps=steps, verbose=0)
+        teacher,
+        start,
+        make_dataset,
+        cfg,
+        ch.path("exercise_alpha", f"alpha_{alpha}"),
+        losses.DistillationFactors(alpha=alpha),
+        total_steps=steps,
+        verbose=0,
+    )
     alphas[f"alpha = {alpha}"] = stages.evaluate_masked_lm(trained, eval_batches)
 display(pd.DataFrame(alphas).T[["mlm_accuracy", "mlm_loss"]].round(4))
 best = min(alphas, key=lambda k: alphas[k]["mlm_loss"])
@@ -399,13 +461,17 @@ print(f"after {steps} steps the lowest held-out masked-LM loss is at {best}")
 # ## Results
 
 # %%
-ch.write_results({
-    "student": kt_results.get("student", "mberta"),
-    "distill_steps": cfg.distill_steps,
-    "student_update_budget": int(budget),
-    "factors": factors.as_dict(),
-    "final_distillation_terms": {k: float(history[k].iloc[-1]) for k in ("mlm", "kd", "nsp", "mlm_accuracy")},
-    "masked_lm": mlm_scores,
-    "finetuning": rows,
-    "evidence": summary,
-})
+ch.write_results(
+    {
+        "student": kt_results.get("student", "mberta"),
+        "distill_steps": cfg.distill_steps,
+        "student_update_budget": int(budget),
+        "factors": factors.as_dict(),
+        "final_distillation_terms": {
+            k: float(history[k].iloc[-1]) for k in ("mlm", "kd", "nsp", "mlm_accuracy")
+        },
+        "masked_lm": mlm_scores,
+        "finetuning": rows,
+        "evidence": summary,
+    }
+)

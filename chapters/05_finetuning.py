@@ -28,9 +28,9 @@
 #   at this scale, and fine-tune on your own data with one command.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with (with the
-# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
-# Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with
+# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
+# imported. Elsewhere this cell does nothing.
 import os
 import sys
 
@@ -53,7 +53,8 @@ scale = "tiny"  # tiny | cpu | gpu | full
 run_dir = None  # default: runs/<scale>
 overrides = {}  # any key of arlm.scales, e.g. {"finetune_epochs": 5}
 pos_crf = True  # the authors' run_pos.py default; False: softmax tagger
-dev_split = "paper"  # "paper" (the authors' dev, = test for AJGT/ArSenTD-LEV/TEAD) or "held_out"
+# "paper" (the authors' dev, = test for AJGT/ArSenTD-LEV/TEAD) or "held_out"
+dev_split = "paper"
 
 # %%
 import arlm
@@ -141,10 +142,19 @@ for name, task in tasks.items():
     train = finetune.limit(task.train, cfg.finetune_max_train_examples, cfg.seed)
     test = finetune.limit(task.test, cfg.finetune_max_eval_examples, cfg.seed)
     majority = baselines.majority_baseline(train.labels, test.labels)
-    tfidf = baselines.tfidf_logreg(train.texts, train.labels, test.texts, test.labels, seed=cfg.seed)
-    baseline_rows.append({"task": name, "majority_accuracy": majority["accuracy"],
-                          "tfidf_lr_accuracy": tfidf["accuracy"], "tfidf_lr_macro_f1": tfidf["macro_f1"],
-                          "train": len(train), "test": len(test)})
+    tfidf = baselines.tfidf_logreg(
+        train.texts, train.labels, test.texts, test.labels, seed=cfg.seed
+    )
+    baseline_rows.append(
+        {
+            "task": name,
+            "majority_accuracy": majority["accuracy"],
+            "tfidf_lr_accuracy": tfidf["accuracy"],
+            "tfidf_lr_macro_f1": tfidf["macro_f1"],
+            "train": len(train),
+            "test": len(test),
+        }
+    )
 baseline_table = pd.DataFrame(baseline_rows).set_index("task")
 display(baseline_table.round(3))
 
@@ -179,9 +189,22 @@ display(baseline_table.round(3))
 # this scale uses:
 
 # %%
-print({key: cfg.values[key] for key in cfg.values if key.startswith(("finetune", "qa_", "pos_"))})
-all_train_texts = [t for task in tasks.values() if task.kind == "classification" for t in task.train.texts]
-vocab_path, vocab_note = experiments.vocabulary(ch, all_train_texts[:20000], cfg.vocab_size)
+print(
+    {
+        key: cfg.values[key]
+        for key in cfg.values
+        if key.startswith(("finetune", "qa_", "pos_"))
+    }
+)
+all_train_texts = [
+    t
+    for task in tasks.values()
+    if task.kind == "classification"
+    for t in task.train.texts
+]
+vocab_path, vocab_note = experiments.vocabulary(
+    ch, all_train_texts[:20000], cfg.vocab_size
+)
 tokenizer = WordPieceTokenizer(vocab_path)
 models = experiments.run_models(ch, cfg, cfg.finetune_models.split(","))
 print("vocabulary:", vocab_note)
@@ -198,12 +221,19 @@ cache = finetune.ModelCache()
 scores = {}  # (model name, task name) -> scores
 for model in models:
     for name, task in tasks.items():
-        if task.kind != "classification" or name == "astd":  # ASTD 4-class: baselines only (not in the paper)
+        if (
+            task.kind != "classification" or name == "astd"
+        ):  # ASTD 4-class: baselines only (not in the paper)
             continue
-        result = experiments.finetune_and_save(ch, task, model, tokenizer, cfg, cache, vocab_path, verbose=0)
+        result = experiments.finetune_and_save(
+            ch, task, model, tokenizer, cfg, cache, vocab_path, verbose=0
+        )
         scores[(model.name, name)] = result
-        print(f"{model.name:8s} {name:12s} accuracy {result['accuracy']:.3f}  macro-F1 {result['macro_f1']:.3f}  "
-              f"({result['train_seconds']:.1f} s)")
+        print(
+            f"{model.name:8s} {name:12s} accuracy {result['accuracy']:.3f}  macro-F1 "
+            f"{result['macro_f1']:.3f}  "
+            f"({result['train_seconds']:.1f} s)"
+        )
 say(experiments.baseline_finding(scores, baseline_rows))
 
 # %% [markdown]
@@ -222,8 +252,8 @@ say(experiments.baseline_finding(scores, baseline_rows))
 # M_{cc}/\sum_k M_{ck}$ and $F_c = 2P_cR_c/(P_c+R_c)$, and averages **over all 18 ids**,
 # absent ones and `[PAD]` included:
 #
-# $$P = \tfrac{1}{18}\textstyle\sum_{c=0}^{17} P_c,\quad R = \tfrac{1}{18}\sum_c R_c,\quad
-#   F = \tfrac{1}{18}\sum_c F_c.$$
+# $$P = \tfrac{1}{18}\textstyle\sum_{c=0}^{17} P_c,\quad
+#   R = \tfrac{1}{18}\sum_c R_c,\quad F = \tfrac{1}{18}\sum_c F_c.$$
 #
 # So the paper's F1 is not the harmonic mean of its P and R. We report it, and beside it
 # the token accuracy over words' first pieces.
@@ -231,11 +261,24 @@ say(experiments.baseline_finding(scores, baseline_rows))
 # %%
 if "padt" in tasks:
     for model in models:
-        result = experiments.finetune_and_save(ch, tasks["padt"], model, tokenizer, cfg, cache, vocab_path,
-                                               crf=pos_crf, verbose=0)
+        result = experiments.finetune_and_save(
+            ch,
+            tasks["padt"],
+            model,
+            tokenizer,
+            cfg,
+            cache,
+            vocab_path,
+            crf=pos_crf,
+            verbose=0,
+        )
         scores[(model.name, "padt")] = result
-        shown = {k: round(v, 3) for k, v in result.items() if k in ("precision", "recall", "f1", "token_accuracy",
-                                                                     "viterbi_token_accuracy")}
+        shown = {
+            k: round(v, 3)
+            for k, v in result.items()
+            if k
+            in ("precision", "recall", "f1", "token_accuracy", "viterbi_token_accuracy")
+        }
         print(model.name, shown)
 
 # %% [markdown]
@@ -262,10 +305,17 @@ if "padt" in tasks:
 # %%
 if "arcd" in tasks:
     for model in models:
-        result = experiments.finetune_and_save(ch, tasks["arcd"], model, tokenizer, cfg, cache, vocab_path,
-                                               verbose=0)
+        result = experiments.finetune_and_save(
+            ch, tasks["arcd"], model, tokenizer, cfg, cache, vocab_path, verbose=0
+        )
         scores[(model.name, "arcd")] = result
-        print(model.name, {k: round(result[k], 1) for k in ("exact_match", "f1", "arabic_exact_match", "arabic_f1")})
+        print(
+            model.name,
+            {
+                k: round(result[k], 1)
+                for k in ("exact_match", "f1", "arabic_exact_match", "arabic_f1")
+            },
+        )
     for question, predicted, gold in result["sample_answers"][:3]:
         print(f"Q: {question}\n   predicted: {predicted}\n   gold:      {gold}")
 
@@ -275,10 +325,18 @@ if "arcd" in tasks:
 # Paper numbers come from `arlm.paper.table("table3_results")`; ours are this run's:
 
 # %%
-say(f"This run is at scale `{scale}`: its teacher was pretrained for {cfg.teacher_steps:,} updates, "
-    f"and each model fine-tuned on at most {cfg.finetune_max_train_examples or 'all'} training "
+say(
+    f"This run is at scale `{scale}`: its teacher was pretrained for "
+    f"{cfg.teacher_steps:,} updates, "
+    f"and each model fine-tuned on at most {cfg.finetune_max_train_examples or 'all'} "
+    "training "
     "examples per task. "
-    + ("At `tiny` the numbers say only that the pipeline runs end to end." if scale == "tiny" else ""))
+    + (
+        "At `tiny` the numbers say only that the pipeline runs end to end."
+        if scale == "tiny"
+        else ""
+    )
+)
 columns = {model.name: model.column for model in models}
 ours = {(columns[m], t): s for (m, t), s in scores.items()}
 table = pd.DataFrame(experiments.table3(ours, baseline_rows))
@@ -287,11 +345,19 @@ if table.empty:
 else:
     display(table)
     bars = [c for c in ("paper", "ours", "majority", "tfidf") if c in table]
-    long = table.melt(id_vars=["dataset", "metric", "model"], value_vars=bars, var_name="source")
-    long["row"] = long["dataset"] + " " + long["metric"] + " (" + long["model"] + ")"  # one bar pair per model
+    long = table.melt(
+        id_vars=["dataset", "metric", "model"], value_vars=bars, var_name="source"
+    )
+    long["row"] = (
+        long["dataset"] + " " + long["metric"] + " (" + long["model"] + ")"
+    )  # one bar pair per model
     fig, ax = plt.subplots(figsize=(7, 0.45 * long["row"].nunique() + 1.5))
     sns.barplot(data=long, y="row", x="value", hue="source", ax=ax)
-    ax.set(xlabel="score (%)", ylabel="", title=f"Table 3, paper vs. this book ({scale} scale)")
+    ax.set(
+        xlabel="score (%)",
+        ylabel="",
+        title=f"Table 3, paper vs. this book ({scale} scale)",
+    )
     plt.show()
 
 # %% [markdown]
@@ -309,13 +375,23 @@ if figure1_points:
     display(points)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     sns.lineplot(data=points, x="step", y="accuracy", hue="teacher", marker="o", ax=ax)
-    ax.set(xlabel="pretraining steps", ylabel="AJGT accuracy", title="Figure 1 at this scale")
+    ax.set(
+        xlabel="pretraining steps",
+        ylabel="AJGT accuracy",
+        title="Figure 1 at this scale",
+    )
     plt.show()
     ahead = reporting.figure1_finding(figure1_points)
-    say({True: "As in the paper, the larger vocabulary's teacher is ahead at every step.",
-         False: f"Unlike the paper's, the larger vocabulary's teacher is not ahead at every step "
-                f"at `{scale}` scale, with {len(points)} points.",
-         None: "The two teachers have no step in common to compare."}[ahead])
+    say(
+        {
+            True: "As in the paper, the larger vocabulary's teacher is ahead at every "
+            "step.",
+            False: "Unlike the paper's, the larger vocabulary's teacher is not ahead "
+            "at every step "
+            f"at `{scale}` scale, with {len(points)} points.",
+            None: "The two teachers have no step in common to compare.",
+        }[ahead]
+    )
 else:
     print(f"Figure 1 not run: {figure1_note}")
 
@@ -326,8 +402,9 @@ else:
 # way:
 #
 # ```bash
-# arlm finetune --train train.csv --test test.csv --text-column text --label-column label \
-#               --model runs/cpu/04_distillation/student.keras --scale cpu --out my_model/
+# arlm finetune --train train.csv --test test.csv \
+#     --text-column text --label-column label \
+#     --model runs/cpu/04_distillation/student.keras --scale cpu --out my_model/
 # ```
 #
 # It prints accuracy and macro-F1, writes `my_model/metrics.json`, the fine-tuned
@@ -342,9 +419,16 @@ from arlm.tasks.user_data import read_labelled
 if "hadith" in tasks:
     demo = ch.path("user_demo.csv")
     hadith = tasks["hadith"]
-    rows = [i for label in (0, 1) for i in range(len(hadith.test)) if hadith.test.labels[i] == label][::40]
+    rows = [
+        i
+        for label in (0, 1)
+        for i in range(len(hadith.test))
+        if hadith.test.labels[i] == label
+    ][::40]
     names = [hadith.labels[hadith.test.labels[i]] for i in rows]
-    pd.DataFrame({"text": [hadith.test.texts[i] for i in rows], "collection": names}).to_csv(demo, index=False)
+    pd.DataFrame(
+        {"text": [hadith.test.texts[i] for i in rows], "collection": names}
+    ).to_csv(demo, index=False)
     texts, labels = read_labelled(demo, "text", "collection")
     print(len(texts), "rows, labels", sorted(set(labels)))
 
@@ -402,11 +486,15 @@ if "hadith" in tasks:
 #   test score optimistic, so this book can hold out a dev split from train instead.
 
 # %%
-first_clf = next((n for n in ("ajgt", "hadith") if n in tasks),
-                 next(n for n, t in tasks.items() if t.kind == "classification"))
+first_clf = next(
+    (n for n in ("ajgt", "hadith") if n in tasks),
+    next(n for n, t in tasks.items() if t.kind == "classification"),
+)
 base = baseline_table.loc[first_clf]  # the exercises below start from this task
-say(f"In this run (`{scale}`, tasks: {', '.join(tasks)}): "
-    + experiments.baseline_finding(scores, baseline_rows))
+say(
+    f"In this run (`{scale}`, tasks: {', '.join(tasks)}): "
+    + experiments.baseline_finding(scores, baseline_rows)
+)
 
 # %% [markdown]
 # ## Exercises
@@ -422,12 +510,22 @@ say(f"In this run (`{scale}`, tasks: {', '.join(tasks)}): "
 # %% tags=["solution", "hide-input"]
 paper_scores = metrics.padt_pos_metrics([17, 1, 2, 2], [17, 1, 1, 2])
 # [CLS]: P = R = 1; ADJ: P = 1/2, R = 1; ADP: P = 1, R = 1/2; the other 15 ids count 0
-by_hand = {"precision": (1 + 0.5 + 1) / 18, "recall": (1 + 1 + 0.5) / 18,
-           "f1": (1 + 2 / 3 + 2 / 3) / 18}
-accuracy = metrics.token_scores([[1, 2, 2]], [[1, 1, 2]],
-                                [[True] * 3])["token_accuracy"]
-display(pd.DataFrame({"metrics.padt_pos_metrics": {k: paper_scores[k] for k in by_hand},
-                      "by hand": by_hand}).round(4))
+by_hand = {
+    "precision": (1 + 0.5 + 1) / 18,
+    "recall": (1 + 1 + 0.5) / 18,
+    "f1": (1 + 2 / 3 + 2 / 3) / 18,
+}
+accuracy = metrics.token_scores([[1, 2, 2]], [[1, 1, 2]], [[True] * 3])[
+    "token_accuracy"
+]
+display(
+    pd.DataFrame(
+        {
+            "metrics.padt_pos_metrics": {k: paper_scores[k] for k in by_hand},
+            "by hand": by_hand,
+        }
+    ).round(4)
+)
 print(f"token accuracy: {accuracy:.4f}")
 
 # %% [markdown]
@@ -447,9 +545,14 @@ print(f"token accuracy: {accuracy:.4f}")
 # ```
 
 # %% tags=["solution", "hide-input"]
-display(pd.DataFrame({
-    "official": metrics.squad_scores(["رياض،"], [["الرياض"]]),
-    "arabic": metrics.squad_scores(["رياض،"], [["الرياض"]], arabic=True)}).T)
+display(
+    pd.DataFrame(
+        {
+            "official": metrics.squad_scores(["رياض،"], [["الرياض"]]),
+            "arabic": metrics.squad_scores(["رياض،"], [["الرياض"]], arabic=True),
+        }
+    ).T
+)
 
 # %% [markdown]
 # ```{solution} ex-5-2
@@ -471,16 +574,22 @@ display(pd.DataFrame({
 
 # %% tags=["solution", "hide-input"]
 held = loaders.load_task(first_clf, dev="held_out", seed=cfg.seed)
-train, dev, test = (finetune.limit(s, n, cfg.seed)
-                    for s, n in ((held.train, 400), (held.dev, 200), (held.test, 200)))
+train, dev, test = (
+    finetune.limit(s, n, cfg.seed)
+    for s, n in ((held.train, 400), (held.dev, 200), (held.test, 200))
+)
 on_test = baselines.tune_c(train.texts, train.labels, test.texts, test.labels)
 on_dev = baselines.tune_c(train.texts, train.labels, dev.texts, dev.labels)
 test_accuracy = on_test["dev_accuracy"]  # the test accuracy of every C of the grid
-print(f"{first_clf}: the paper's dev split is its test split: "
-      f"{tasks[first_clf].dev_is_test}")
+print(
+    f"{first_clf}: the paper's dev split is its test split: "
+    f"{tasks[first_clf].dev_is_test}"
+)
 for label, choice in (("test", on_test), ("dev ", on_dev)):
-    print(f"C chosen on {label}: {choice['c']}, "
-          f"test accuracy {test_accuracy[choice['c']]:.3f}")
+    print(
+        f"C chosen on {label}: {choice['c']}, "
+        f"test accuracy {test_accuracy[choice['c']]:.3f}"
+    )
 
 # %% [markdown]
 # ```{solution} ex-5-3
@@ -507,15 +616,28 @@ from arlm.preprocessing import qa
 if "arcd" in tasks:
     sample, source = tasks["arcd"].test.examples[:40], "ARCD test questions"
 else:
-    texts = sorted((t for task in tasks.values() if task.kind == "classification"
-                    for t in task.test.texts), key=len)[-40:]
-    sample = [qa.QAExample(str(i), "", "ما هذا؟", t, [t.split()[0]], 0)
-              for i, t in enumerate(texts)]
+    texts = sorted(
+        (
+            t
+            for task in tasks.values()
+            if task.kind == "classification"
+            for t in task.test.texts
+        ),
+        key=len,
+    )[-40:]
+    sample = [
+        qa.QAExample(str(i), "", "ما هذا؟", t, [t.split()[0]], 0)
+        for i, t in enumerate(texts)
+    ]
     source = "questions over the longest task texts"
-windows = {s: len(qa.build_features(sample, tokenizer, cfg.qa_max_seq_length, s))
-           for s in (32, 64, 128)}
-print(f"{len(sample)} {source}, windows of {cfg.qa_max_seq_length} pieces:",
-      {f"stride {s}": n for s, n in windows.items()})
+windows = {
+    s: len(qa.build_features(sample, tokenizer, cfg.qa_max_seq_length, s))
+    for s in (32, 64, 128)
+}
+print(
+    f"{len(sample)} {source}, windows of {cfg.qa_max_seq_length} pieces:",
+    {f"stride {s}": n for s, n in windows.items()},
+)
 
 # %% [markdown]
 # ```{solution} ex-5-4
@@ -540,13 +662,23 @@ print(f"{len(sample)} {source}, windows of {cfg.qa_max_seq_length} pieces:",
 model = models[0]
 probe_backbone, _ = finetune.load_backbone(model.source, cfg, tokenizer.vocab_size)
 probe_backbone.trainable = False
-probe, _ = finetune.finetune_classification(tasks[first_clf], probe_backbone, tokenizer,
-                                            cfg, verbose=0)
+probe, _ = finetune.finetune_classification(
+    tasks[first_clf], probe_backbone, tokenizer, cfg, verbose=0
+)
 full_ft = scores[(model.name, first_clf)]
-display(pd.DataFrame({
-    f"{model.name}, fine-tuned": {k: full_ft[k] for k in ("accuracy", "macro_f1")},
-    f"{model.name}, linear probe": {k: probe[k] for k in ("accuracy", "macro_f1")},
-    "majority class": {"accuracy": base["majority_accuracy"], "macro_f1": None}}).T)
+display(
+    pd.DataFrame(
+        {
+            f"{model.name}, fine-tuned": {
+                k: full_ft[k] for k in ("accuracy", "macro_f1")
+            },
+            f"{model.name}, linear probe": {
+                k: probe[k] for k in ("accuracy", "macro_f1")
+            },
+            "majority class": {"accuracy": base["majority_accuracy"], "macro_f1": None},
+        }
+    ).T
+)
 
 # %% [markdown]
 # ```{solution} ex-5-5
@@ -562,16 +694,24 @@ display(pd.DataFrame({
 # ## Results
 
 # %%
-ch.write_results({
-    "tasks": {name: task.summary() for name, task in tasks.items()},
-    "not_run": not_run,
-    "vocabulary": vocab_note,
-    "models": {model.name: model.description for model in models},
-    "pos_crf": pos_crf,
-    "dev_split": dev_split,
-    "baselines": baseline_rows,
-    "finetuning": {f"{m}/{t}": {k: v for k, v in s.items() if k not in ("per_class_f1", "sample_answers")}
-                   for (m, t), s in scores.items()},
-    "table3": table.to_dict("records") if not table.empty else [],
-    "figure1": figure1_points,
-})
+ch.write_results(
+    {
+        "tasks": {name: task.summary() for name, task in tasks.items()},
+        "not_run": not_run,
+        "vocabulary": vocab_note,
+        "models": {model.name: model.description for model in models},
+        "pos_crf": pos_crf,
+        "dev_split": dev_split,
+        "baselines": baseline_rows,
+        "finetuning": {
+            f"{m}/{t}": {
+                k: v
+                for k, v in s.items()
+                if k not in ("per_class_f1", "sample_answers")
+            }
+            for (m, t), s in scores.items()
+        },
+        "table3": table.to_dict("records") if not table.empty else [],
+        "figure1": figure1_points,
+    }
+)

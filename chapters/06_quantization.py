@@ -34,9 +34,9 @@
 #   or an ONNX Runtime `.onnx` file for an x86 server.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with (with the
-# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
-# Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with
+# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
+# imported. Elsewhere this cell does nothing.
 import os
 import sys
 
@@ -95,7 +95,9 @@ from arlm.quantization.latency import measure_files
 # %%
 paper = pd.DataFrame(sizes.paper_rows())
 params = paper.parameters_millions * 1e6
-paper["12 B/param (MiB, rounded up)"] = [sizes.du_mib(sizes.checkpoint_bytes(p)) for p in params]
+paper["12 B/param (MiB, rounded up)"] = [
+    sizes.du_mib(sizes.checkpoint_bytes(p)) for p in params
+]
 paper["4 B/param (MiB, rounded up)"] = [sizes.du_mib(4 * p) for p in params]
 paper["real int8 estimate (MiB)"] = [sizes.du_mib(p) for p in params]
 paper.round(2)
@@ -131,8 +133,14 @@ paper.round(2)
 # instead of tracing the model four times:
 
 # %%
-display(pd.DataFrame({precision: {"meaning": meaning, **export.converter_settings(precision)}
-                      for precision, meaning in PRECISIONS.items()}).T.fillna(""))
+display(
+    pd.DataFrame(
+        {
+            precision: {"meaning": meaning, **export.converter_settings(precision)}
+            for precision, meaning in PRECISIONS.items()
+        }
+    ).T.fillna("")
+)
 
 # %% [markdown]
 # Every file has the fixed input signature `[1, max_seq_length]` int32 `token_ids`,
@@ -164,9 +172,18 @@ display(pd.DataFrame(index).T)
 tasks = {name: load_task(name) for name in {meta["task"] for meta in index.values()}}
 kinds = {stem: tasks[meta["task"]].kind for stem, meta in index.items()}
 first_task = next(index[s]["task"] for s in index if kinds[s] == "classification")
-preference = ["mberta", "mberta_ii", "iberta", "arabert_base"]  # students first: they are the ones for devices
-classifiers = sorted((s for s in index if index[s]["task"] == first_task),
-                     key=lambda s: next((i for i, p in enumerate(preference) if s == f"{p}_{first_task}"), 99))
+preference = [
+    "mberta",
+    "mberta_ii",
+    "iberta",
+    "arabert_base",
+]  # students first: they are the ones for devices
+classifiers = sorted(
+    (s for s in index if index[s]["task"] == first_task),
+    key=lambda s: next(
+        (i for i, p in enumerate(preference) if s == f"{p}_{first_task}"), 99
+    ),
+)
 chosen = {s: index[s] for s in classifiers[: cfg.quant_max_classifiers or None]}
 for kind in ("tagging", "qa"):
     chosen.update(dict([(s, index[s]) for s in index if kinds[s] == kind][:1]))
@@ -179,30 +196,75 @@ for stem, meta in chosen.items():
     tokenizer = WordPieceTokenizer(meta["vocab"])
     model = arlm.io.load_model(models_dir / f"{stem}.keras", compile=False)
     length = int(meta.get("max_seq_length") or cfg.finetune_max_seq_length)
-    test = task_data(task, tokenizer, length, "test", cfg.quant_eval_examples, cfg.qa_doc_stride)
-    train = task_data(task, tokenizer, length, "train", 100, cfg.qa_doc_stride)  # calibration for full int8
-    results.append(study.study(model, stem, test, out_dir, train.features, threads=(1, 2), runs=cfg.latency_runs))
-    results[-1].update(model=stem, task=task.name, kind=task.kind, metric_name=test.metric_name,
-                       parameters=model.count_params())
-    export.write_sidecar(results[-1]["files"]["dynamic"], meta["vocab"], task.kind, meta.get("labels", task.labels),
-                         length, "dynamic", source=stem)
+    test = task_data(
+        task, tokenizer, length, "test", cfg.quant_eval_examples, cfg.qa_doc_stride
+    )
+    train = task_data(
+        task, tokenizer, length, "train", 100, cfg.qa_doc_stride
+    )  # calibration for full int8
+    results.append(
+        study.study(
+            model,
+            stem,
+            test,
+            out_dir,
+            train.features,
+            threads=(1, 2),
+            runs=cfg.latency_runs,
+        )
+    )
+    results[-1].update(
+        model=stem,
+        task=task.name,
+        kind=task.kind,
+        metric_name=test.metric_name,
+        parameters=model.count_params(),
+    )
+    export.write_sidecar(
+        results[-1]["files"]["dynamic"],
+        meta["vocab"],
+        task.kind,
+        meta.get("labels", task.labels),
+        length,
+        "dynamic",
+        source=stem,
+    )
     loaded[stem] = (model, task, tokenizer, length)
 
 # %%
 have = {r["kind"] for r in results}
 classifier_stem = next(r["model"] for r in results if r["kind"] == "classification")
 model, task, tokenizer, length = loaded[classifier_stem]
-for head, extra in zip(("tagging", "qa"), heads_on(model, len(POS_LABELS), length), strict=True):
+for head, extra in zip(
+    ("tagging", "qa"), heads_on(model, len(POS_LABELS), length), strict=True
+):
     name = "padt" if head == "tagging" else "arcd"
     if head in have or not task_available(name):
         continue
     head_task = load_task(name)
-    test = task_data(head_task, tokenizer, length, "test", min(cfg.quant_eval_examples, 32))
+    test = task_data(
+        head_task, tokenizer, length, "test", min(cfg.quant_eval_examples, 32)
+    )
     stem = f"{classifier_stem}_{head}_untrained_head"
-    results.append(study.study(extra, stem, test, out_dir, test.features, precisions=("float32", "int8"),
-                               threads=(1,), runs=cfg.latency_runs))
-    results[-1].update(model=stem, task=head_task.name, kind=head, metric_name=test.metric_name,
-                       parameters=extra.count_params())
+    results.append(
+        study.study(
+            extra,
+            stem,
+            test,
+            out_dir,
+            test.features,
+            precisions=("float32", "int8"),
+            threads=(1,),
+            runs=cfg.latency_runs,
+        )
+    )
+    results[-1].update(
+        model=stem,
+        task=head_task.name,
+        kind=head,
+        metric_name=test.metric_name,
+        parameters=extra.count_params(),
+    )
 
 # %% [markdown]
 # ## 6.4 Accuracy of every file
@@ -212,23 +274,58 @@ for head, extra in zip(("tagging", "qa"), heads_on(model, len(POS_LABELS), lengt
 # the largest absolute logit difference.
 
 # %%
-evaluation = pd.DataFrame([{**row, "task": r["task"], "kind": r["kind"], "metric_name": r["metric_name"]}
-                           for r in results for row in r["evaluation"]])
+evaluation = pd.DataFrame(
+    [
+        {**row, "task": r["task"], "kind": r["kind"], "metric_name": r["metric_name"]}
+        for r in results
+        for row in r["evaluation"]
+    ]
+)
 evaluation["MiB"] = evaluation["bytes"] / 2**20
-evaluation[["model", "task", "precision", "metric_name", "metric", "agreement", "max_logit_diff", "MiB"]].round(4)
+evaluation[
+    [
+        "model",
+        "task",
+        "precision",
+        "metric_name",
+        "metric",
+        "agreement",
+        "max_logit_diff",
+        "MiB",
+    ]
+].round(4)
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 4))
-classification = evaluation[(evaluation.kind == "classification") & (evaluation.precision != "keras")]
+classification = evaluation[
+    (evaluation.kind == "classification") & (evaluation.precision != "keras")
+]
 for precision, group in classification.groupby("precision"):
     ax.scatter(group["MiB"], 100 * group["metric"], label=precision, s=50)
 for _, row in classification.iterrows():
-    ax.annotate(row["model"].split("_")[0], (row["MiB"], 100 * row["metric"]), fontsize=7, alpha=0.7)
-keras_rows = evaluation[(evaluation.kind == "classification") & (evaluation.precision == "keras")]
+    ax.annotate(
+        row["model"].split("_")[0],
+        (row["MiB"], 100 * row["metric"]),
+        fontsize=7,
+        alpha=0.7,
+    )
+keras_rows = evaluation[
+    (evaluation.kind == "classification") & (evaluation.precision == "keras")
+]
 for stem, group in keras_rows.groupby("model"):
-    ax.axhline(100 * group["metric"].iloc[0], ls="--", lw=1, color="gray", label=f"Keras ({stem.split('_')[0]})")
-ax.set(xscale="log", xlabel="TFLite file size (MiB, log scale)", ylabel=f"{first_task} test accuracy (%)",
-       title="Accuracy vs. size")
+    ax.axhline(
+        100 * group["metric"].iloc[0],
+        ls="--",
+        lw=1,
+        color="gray",
+        label=f"Keras ({stem.split('_')[0]})",
+    )
+ax.set(
+    xscale="log",
+    xlabel="TFLite file size (MiB, log scale)",
+    ylabel=f"{first_task} test accuracy (%)",
+    title="Accuracy vs. size",
+)
 ax.legend()
 plt.show()
 
@@ -245,21 +342,44 @@ plt.show()
 # %%
 from pathlib import Path
 
-cpu_flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[-1].split("\n", 1)[0].split() \
-    if Path("/proc/cpuinfo").exists() else []
-dot_product = [f for f in ("avx512_vnni", "avx_vnni", "amx_int8", "asimddp") if f in cpu_flags]
-print(f"{os.cpu_count()} cores; int8 dot-product instructions: {', '.join(dot_product) or 'none found'}")
+cpu_flags = (
+    Path("/proc/cpuinfo").read_text().split("flags", 1)[-1].split("\n", 1)[0].split()
+    if Path("/proc/cpuinfo").exists()
+    else []
+)
+dot_product = [
+    f for f in ("avx512_vnni", "avx_vnni", "amx_int8", "asimddp") if f in cpu_flags
+]
+print(
+    f"{os.cpu_count()} cores; int8 dot-product instructions: "
+    f"{', '.join(dot_product) or 'none found'}"
+)
 
 # %%
 latency = pd.DataFrame([row for r in results for row in r["latency"]])
-latency[["model", "precision", "num_threads", "max_seq_length", "latency_ms", "throughput", "memory_mib"]].round(3)
+latency[
+    [
+        "model",
+        "precision",
+        "num_threads",
+        "max_seq_length",
+        "latency_ms",
+        "throughput",
+        "memory_mib",
+    ]
+].round(3)
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 4))
 main = latency[latency.model == classifier_stem]
-pivot = main.pivot(index="precision", columns="num_threads", values="latency_ms").loc[list(PRECISIONS)]
+pivot = main.pivot(index="precision", columns="num_threads", values="latency_ms").loc[
+    list(PRECISIONS)
+]
 pivot.plot.bar(ax=ax, rot=0)
-ax.set(ylabel="ms per example (batch 1)", title=f"Latency vs. precision: {classifier_stem}, sequence {length}")
+ax.set(
+    ylabel="ms per example (batch 1)",
+    title=f"Latency vs. precision: {classifier_stem}, sequence {length}",
+)
 ax.legend(title="threads")
 plt.show()
 
@@ -269,9 +389,15 @@ plt.show()
 
 # %%
 classifier_files = next(r["files"] for r in results if r["model"] == classifier_stem)
-builtin = pd.DataFrame(measure_files(classifier_files, threads=(1,), runs=cfg.latency_runs, xnnpack=False))
-pd.DataFrame({"XNNPACK (default), ms": pivot[1],
-              "built-in kernels, ms": builtin.set_index("precision")["latency_ms"]}).round(3)
+builtin = pd.DataFrame(
+    measure_files(classifier_files, threads=(1,), runs=cfg.latency_runs, xnnpack=False)
+)
+pd.DataFrame(
+    {
+        "XNNPACK (default), ms": pivot[1],
+        "built-in kernels, ms": builtin.set_index("precision")["latency_ms"],
+    }
+).round(3)
 
 # %% [markdown]
 # ### Where the time goes, op by op
@@ -288,15 +414,35 @@ pd.DataFrame({"XNNPACK (default), ms": pivot[1],
 from arlm.prose import say
 from arlm.quantization.profile import by_op, op_profile, profile_finding
 
-profiles = {p: by_op(op_profile(f, num_threads=1, runs=cfg.latency_runs)) for p, f in classifier_files.items()}
-op_table = pd.DataFrame([{"precision": p, **entry} for p, entries in profiles.items() for entry in entries])
-op_ms = op_table.pivot(index="op", columns="precision", values="ms").loc[:, list(classifier_files)]
-op_off = op_table.pivot(index="op", columns="precision", values="off_xnnpack").loc[:, list(classifier_files)]
+profiles = {
+    p: by_op(op_profile(f, num_threads=1, runs=cfg.latency_runs))
+    for p, f in classifier_files.items()
+}
+op_table = pd.DataFrame(
+    [{"precision": p, **entry} for p, entries in profiles.items() for entry in entries]
+)
+op_ms = op_table.pivot(index="op", columns="precision", values="ms").loc[
+    :, list(classifier_files)
+]
+op_off = op_table.pivot(index="op", columns="precision", values="off_xnnpack").loc[
+    :, list(classifier_files)
+]
 display(op_ms.fillna(0).sort_values("float32", ascending=False).round(3).head(10))
-display(op_off.fillna(0).astype(int).loc[lambda t: t.sum(axis=1) > 0].rename_axis("ops off XNNPACK"))
+display(
+    op_off.fillna(0)
+    .astype(int)
+    .loc[lambda t: t.sum(axis=1) > 0]
+    .rename_axis("ops off XNNPACK")
+)
 
 # %%
-say(profile_finding(profiles, dict(pivot[1]), f"{classifier_stem}, sequence {length}, 1 thread, this machine"))
+say(
+    profile_finding(
+        profiles,
+        dict(pivot[1]),
+        f"{classifier_stem}, sequence {length}, 1 thread, this machine",
+    )
+)
 
 # %% [markdown]
 # What the profiles of these files showed at the `tiny`, `cpu` and `gpu` scales
@@ -306,8 +452,8 @@ say(profile_finding(profiles, dict(pivot[1]), f"{classifier_stem}, sequence {len
 # for an int8 softmax. In the full-int8 file those ops fall back to TFLite's reference
 # kernels, and the graph is cut into many delegate partitions with a hand-over at each
 # cut. `int8_mixed` gives those ops back their float32 XNNPACK kernels and keeps int8
-# everywhere else. `benchmarks/tflite_latency.py` times the same files at any scale
-# next to ONNX Runtime's int8 file (`transformers` MobileBERT quantized with
+# everywhere else. `benchmarks/tflite_latency.py` times the same files at any scale next
+# to ONNX Runtime's int8 file (`transformers` MobileBERT quantized with
 # `quantize_dynamic`), with this profile.
 
 # %% [markdown]
@@ -317,9 +463,16 @@ say(profile_finding(profiles, dict(pivot[1]), f"{classifier_stem}, sequence {len
 # files just written.
 
 # %%
-ours = sizes.table4({r["model"]: {"parameters": r["parameters"],
-                                  "files": {p: f.stat().st_size for p, f in r["files"].items()}}
-                     for r in results if r["kind"] == "classification"})
+ours = sizes.table4(
+    {
+        r["model"]: {
+            "parameters": r["parameters"],
+            "files": {p: f.stat().st_size for p, f in r["files"].items()},
+        }
+        for r in results
+        if r["kind"] == "classification"
+    }
+)
 pd.DataFrame(ours)
 
 # %% [markdown]
@@ -343,25 +496,31 @@ display(paper_sizes)
 # From the shell:
 #
 # ```bash
-# arlm export runs/cpu/05_finetuning/models --name mberta_ajgt --quantize dynamic --out mberta_ajgt.tflite
+# arlm export runs/cpu/05_finetuning/models --name mberta_ajgt --quantize dynamic \
+#     --out mberta_ajgt.tflite
 # arlm predict mberta_ajgt.tflite "الخدمة ممتازة والموظفين محترمين"
 # ```
 
 # %%
 from arlm.predict import predict
 
-device_file = next(r["files"]["dynamic"] for r in results if r["model"] == classifier_stem)
-sentence, gold = task.test.texts[0], task.labels[task.test.labels[0]]  # from the task it was trained on
+device_file = next(
+    r["files"]["dynamic"] for r in results if r["model"] == classifier_stem
+)
+sentence, gold = (
+    task.test.texts[0],
+    task.labels[task.test.labels[0]],
+)  # from the task it was trained on
 print(f"{task.name} test example (gold label {gold}):")
 print(sentence)
 print(device_file.name, "->", predict(device_file, sentence, num_threads=1))
 
 # %% [markdown]
-# On an x86 server, ONNX Runtime's int8 kernels are the other common choice.
-# `arlm export --format onnx` writes the same model as an `.onnx` file (float32, or
-# `dynamic`: `onnxruntime.quantization.quantize_dynamic`, int8 weights per output
-# channel), and `arlm predict` runs it with ONNX Runtime, again without TensorFlow
-# (`pip install "arlm[onnx]"`):
+# On an x86 server, ONNX Runtime's int8 kernels are the other common choice. `arlm
+# export --format onnx` writes the same model as an `.onnx` file (float32, or `dynamic`:
+# `onnxruntime.quantization.quantize_dynamic`, int8 weights per output channel), and
+# `arlm predict` runs it with ONNX Runtime, again without TensorFlow (`pip install
+# "arlm[onnx]"`):
 #
 # ```bash
 # arlm export runs/cpu/05_finetuning/models --name mberta_ajgt --format onnx \
@@ -377,15 +536,31 @@ if all(importlib.util.find_spec(name) for name in ("onnx", "onnxruntime", "tf2on
     from arlm.quantization.onnx_export import export_onnx
 
     model, task, tokenizer, length = loaded[classifier_stem]
-    onnx_file = export_onnx(model, ch.path("onnx", f"{classifier_stem}.dynamic.onnx"), "dynamic", length)
+    onnx_file = export_onnx(
+        model, ch.path("onnx", f"{classifier_stem}.dynamic.onnx"), "dynamic", length
+    )
     onnx_test = task_data(task, tokenizer, length, "test", cfg.quant_eval_examples)
-    onnx_rows = evaluate_files(model, {"onnx dynamic": onnx_file}, onnx_test.features, onnx_test.labels,
-                               onnx_test.metric, num_threads=1)
+    onnx_rows = evaluate_files(
+        model,
+        {"onnx dynamic": onnx_file},
+        onnx_test.features,
+        onnx_test.labels,
+        onnx_test.metric,
+        num_threads=1,
+    )
     display(pd.DataFrame(onnx_rows).drop(columns=["file"]).round(4))
-    display(pd.DataFrame(measure_files({"onnx dynamic": onnx_file}, threads=(1, 2), runs=cfg.latency_runs))
-            [["precision", "num_threads", "latency_ms", "memory_mib"]].round(3))
+    display(
+        pd.DataFrame(
+            measure_files(
+                {"onnx dynamic": onnx_file}, threads=(1, 2), runs=cfg.latency_runs
+            )
+        )[["precision", "num_threads", "latency_ms", "memory_mib"]].round(3)
+    )
 else:
-    print('ONNX Runtime is not installed here: pip install "arlm[onnx]" to write and time the .onnx file')
+    print(
+        'ONNX Runtime is not installed here: pip install "arlm[onnx]" to write and '
+        "time the .onnx file"
+    )
 
 # %% [markdown]
 # ## Summary
@@ -407,12 +582,17 @@ rows_main = evaluation[evaluation.model == classifier_stem].set_index("precision
 lat_main = latency[(latency.model == classifier_stem) & (latency.num_threads == 1)]
 lat_main = lat_main.set_index("precision")["latency_ms"]
 size_ratio = rows_main.loc["dynamic", "bytes"] / rows_main.loc["float32", "bytes"]
-display(Markdown(
-    f"In this run (`{scale}`, {classifier_stem} on {first_task}): the dynamic-range "
-    f"file is {size_ratio:.0%} of the float32 one, runs in "
-    f"{lat_main['dynamic']:.2f} ms against {lat_main['float32']:.2f} ms on one thread, "
-    f"and agrees with Keras on "
-    f"{rows_main.loc['dynamic', 'agreement']:.1%} of the test examples."))
+display(
+    Markdown(
+        f"In this run (`{scale}`, {classifier_stem} on {first_task}): the "
+        "dynamic-range "
+        f"file is {size_ratio:.0%} of the float32 one, runs in "
+        f"{lat_main['dynamic']:.2f} ms against {lat_main['float32']:.2f} ms on one "
+        "thread, "
+        f"and agrees with Keras on "
+        f"{rows_main.loc['dynamic', 'agreement']:.1%} of the test examples."
+    )
+)
 
 # %% [markdown]
 # ## Exercises
@@ -428,8 +608,10 @@ row = paper.iloc[0]
 implied = row["finetuned_size_on_disk_mb"] * 2**20 / (row["parameters_millions"] * 1e6)
 exact = sizes.du_mib(sizes.checkpoint_bytes(row["parameters_millions"] * 1e6))
 printed = row["finetuned_size_on_disk_mb"]
-print(f"{row['model']}: {implied:.2f} bytes per parameter; 12 bytes per parameter "
-      f"would be {exact:,.1f} MiB against the printed {printed:,}")
+print(
+    f"{row['model']}: {implied:.2f} bytes per parameter; 12 bytes per parameter "
+    f"would be {exact:,.1f} MiB against the printed {printed:,}"
+)
 
 # %% [markdown]
 # ```{solution} ex-6-1
@@ -454,8 +636,10 @@ small = sum(w.size for w in weights if w.size < 1024)
 total = sum(w.size for w in weights)
 files = next(r for r in results if r["model"] == classifier_stem)["files"]
 ratio = files["dynamic"].stat().st_size / files["float32"].stat().st_size
-print(f"{small / total:.1%} of {total:,} parameters stay float32; "
-      f"dynamic / float32 file size = {ratio:.2f} (0.25 if every weight were int8)")
+print(
+    f"{small / total:.1%} of {total:,} parameters stay float32; "
+    f"dynamic / float32 file size = {ratio:.2f} (0.25 if every weight were int8)"
+)
 
 # %% [markdown]
 # ```{solution} ex-6-2
@@ -479,13 +663,25 @@ from arlm.quantization.evaluate import evaluate_files
 
 test = task_data(task, tokenizer, length, "test", cfg.quant_eval_examples)
 few = task_data(task, tokenizer, length, "train", 5).features
-path = export.export_tflite(model, ch.path("tflite", "few.int8.tflite"), "int8", length,
-                            representative_features=few)
-calibrated = evaluate_files(model, {"int8, 5 calibration examples": path,
-                                    "int8, 100 (6.3)": files["int8"]},
-                            test.features, test.labels, test.metric)
-display(pd.DataFrame(calibrated).set_index("precision")[["metric", "agreement",
-                                                         "max_logit_diff"]].round(4))
+path = export.export_tflite(
+    model,
+    ch.path("tflite", "few.int8.tflite"),
+    "int8",
+    length,
+    representative_features=few,
+)
+calibrated = evaluate_files(
+    model,
+    {"int8, 5 calibration examples": path, "int8, 100 (6.3)": files["int8"]},
+    test.features,
+    test.labels,
+    test.metric,
+)
+display(
+    pd.DataFrame(calibrated)
+    .set_index("precision")[["metric", "agreement", "max_logit_diff"]]
+    .round(4)
+)
 
 # %% [markdown]
 # ```{solution} ex-6-3
@@ -512,23 +708,30 @@ from arlm.quantization import simulate
 from arlm.quantization.evaluate import compare, keras_outputs
 
 reference = keras_outputs(model, test.features)
-choices = {"FFNs only": lambda p: "ffn_" in p,
-           "all but the FFNs": lambda p: "ffn_" not in p,
-           "every large kernel": lambda p: True}
+choices = {
+    "FFNs only": lambda p: "ffn_" in p,
+    "all but the FFNs": lambda p: "ffn_" not in p,
+    "every large kernel": lambda p: True,
+}
 partial = {}
 for label, select in choices.items():
     with simulate.quantized_weights(model, select) as count:
         outputs = keras_outputs(model, test.features)
     score = test.metric(outputs, test.labels, test.features)
-    partial[label] = {"parameters int8": count, "share": count / model.count_params(),
-                      test.metric_name: score,
-                      **compare(reference, outputs, test.features)}
+    partial[label] = {
+        "parameters int8": count,
+        "share": count / model.count_params(),
+        test.metric_name: score,
+        **compare(reference, outputs, test.features),
+    }
 partial = pd.DataFrame(partial).T
 display(partial.round(4))
 if partial["max_logit_diff"].max() < 1e-3:
-    print("every variant moves the logits by less than 0.001: this model's outputs "
-          "hardly depend on the fine detail of its weights; the comparison needs a "
-          "trained model")
+    print(
+        "every variant moves the logits by less than 0.001: this model's outputs "
+        "hardly depend on the fine detail of its weights; the comparison needs a "
+        "trained model"
+    )
 
 # %% [markdown]
 # ```{solution} ex-6-4
@@ -549,22 +752,36 @@ if partial["max_logit_diff"].max() < 1e-3:
 # %%
 saved = evaluation.drop(columns=["file"])
 main_rows = evaluation[evaluation.model == classifier_stem].set_index("precision")
-main_lat = latency[latency.model == classifier_stem].set_index(["precision", "num_threads"])
-ch.write_results({
-    "classifier": classifier_stem,
-    "task": first_task,
-    "evaluation": saved.astype(object).where(saved.notna(), None).to_dict("records"),
-    "latency": latency.drop(columns=["file"]).to_dict("records"),
-    "sizes": ours,
-    "dynamic_over_float32_size": float(main_rows.loc["dynamic", "bytes"] / main_rows.loc["float32", "bytes"]),
-    "dynamic_speedup_1_thread": float(
-        main_lat.loc[("float32", 1), "latency_ms"] / main_lat.loc[("dynamic", 1), "latency_ms"]
-    ),
-    "dynamic_accuracy_drop": float(main_rows.loc["keras", "metric"] - main_rows.loc["dynamic", "metric"]),
-    "paper_quantized_bytes_per_param": [round(r["quantized_bytes_per_param"], 3) for r in sizes.paper_rows()],
-    "int8_dot_product": dot_product,
-    "profile_by_op": profiles,
-    "int8_mixed_speedup_1_thread": float(
-        main_lat.loc[("float32", 1), "latency_ms"] / main_lat.loc[("int8_mixed", 1), "latency_ms"]
-    ),
-})
+main_lat = latency[latency.model == classifier_stem].set_index(
+    ["precision", "num_threads"]
+)
+ch.write_results(
+    {
+        "classifier": classifier_stem,
+        "task": first_task,
+        "evaluation": saved.astype(object)
+        .where(saved.notna(), None)
+        .to_dict("records"),
+        "latency": latency.drop(columns=["file"]).to_dict("records"),
+        "sizes": ours,
+        "dynamic_over_float32_size": float(
+            main_rows.loc["dynamic", "bytes"] / main_rows.loc["float32", "bytes"]
+        ),
+        "dynamic_speedup_1_thread": float(
+            main_lat.loc[("float32", 1), "latency_ms"]
+            / main_lat.loc[("dynamic", 1), "latency_ms"]
+        ),
+        "dynamic_accuracy_drop": float(
+            main_rows.loc["keras", "metric"] - main_rows.loc["dynamic", "metric"]
+        ),
+        "paper_quantized_bytes_per_param": [
+            round(r["quantized_bytes_per_param"], 3) for r in sizes.paper_rows()
+        ],
+        "int8_dot_product": dot_product,
+        "profile_by_op": profiles,
+        "int8_mixed_speedup_1_thread": float(
+            main_lat.loc[("float32", 1), "latency_ms"]
+            / main_lat.loc[("int8_mixed", 1), "latency_ms"]
+        ),
+    }
+)

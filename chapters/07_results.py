@@ -31,9 +31,9 @@
 #   after quantization.
 
 # %%
-# On Colab: install this book's library at the commit this page was run with (with the
-# extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is imported.
-# Elsewhere this cell does nothing.
+# On Colab: install this book's library at the commit this page was run with (with
+# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
+# imported. Elsewhere this cell does nothing.
 import os
 import sys
 
@@ -86,8 +86,8 @@ display(reporting.display(reporting.gap_table(run), paper_columns=("the paper",)
 # %% [markdown]
 # ### The paper's claims at this scale
 #
-# The paper's four findings, each checked on this run's numbers ("close" means within the
-# paper's own gap plus one point; `reporting.claims`):
+# The paper's four findings, each checked on this run's numbers ("close" means within
+# the paper's own gap plus one point; `reporting.claims`):
 
 # %%
 claim_rows = reporting.claims(run)
@@ -103,7 +103,9 @@ say(reporting.claims_finding(claim_rows, scale))
 
 # %%
 display(reporting.display(reporting.provenance(run)))
-print("pretraining data:", run.get("01_corpus", "data_source", default=reporting.NOT_RUN))
+print(
+    "pretraining data:", run.get("01_corpus", "data_source", default=reporting.NOT_RUN)
+)
 
 # %% [markdown]
 # ## 7.2 Table 1: the pretraining corpus
@@ -123,7 +125,9 @@ numeric1 = pd.DataFrame(reporting.table1(run)).dropna(subset=["ours_share"])
 if numeric1.empty:
     print("chapter 1 has not run: no corpus shares to plot")
 else:
-    ax = numeric1.set_index("dataset")[["paper_share", "ours_share"]].plot.barh(figsize=(7, 3))
+    ax = numeric1.set_index("dataset")[["paper_share", "ours_share"]].plot.barh(
+        figsize=(7, 3)
+    )
     ax.set_xlabel("share of the corpus (%)")
     ax.set_title("Table 1: paper vs. this run")
     plt.show()
@@ -135,7 +139,8 @@ else:
 # and the feature maps by the hidden factor; chapter 4 mixes ground truth and teacher
 # with $\alpha$:
 #
-# $$\mathcal{L}_{PD} = \alpha\,\mathcal{L}_{MLM} + (1-\alpha)\,\mathcal{L}_{KD} + \mathcal{L}_{NSP}.$$
+# $$\mathcal{L}_{PD} = \alpha\,\mathcal{L}_{MLM} + (1-\alpha)\,\mathcal{L}_{KD}
+#   + \mathcal{L}_{NSP}.$$
 #
 # The paper's Table 2 prints $\beta = 500$; the authors' scripts use 5000, and so does
 # this book (chapter 3 explains why; `arlm.distillation` offers both).
@@ -148,14 +153,16 @@ display(reporting.display(reporting.table2(run)))
 #
 # Scores are percentages: accuracy for the classification tasks, the paper's macro
 # precision, recall and F1 over the label ids for PADT, and SQuAD v1.1 exact match and
-# F1 for ARCD. Each model's cell reads "paper / this run"; "–" on the right marks a model
-# this run did not fine-tune (set `finetune_models` in chapter 5) or a task whose data was
-# not available. Beside the accuracy rows: the majority class and TF-IDF + logistic
-# regression on the same test examples, the floor any model must clear.
+# F1 for ARCD. Each model's cell reads "paper / this run"; "–" on the right marks a
+# model this run did not fine-tune (set `finetune_models` in chapter 5) or a task whose
+# data was not available. Beside the accuracy rows: the majority class and TF-IDF +
+# logistic regression on the same test examples, the floor any model must clear.
 
 # %%
 table3 = reporting.table3(run)
-display(reporting.display(reporting.table3_compact(run)).set_index(["dataset", "metric"]))
+display(
+    reporting.display(reporting.table3_compact(run)).set_index(["dataset", "metric"])
+)
 not_run = reporting.not_run_tasks(run)
 if not_run:
     display(pd.DataFrame({"reason": not_run}).rename_axis("task"))
@@ -174,13 +181,24 @@ else:
 
 # %%
 frame3 = pd.DataFrame(table3)
-models = [name for name in arlm.params.PAPER_NAMES.values() if frame3[f"ours {name}"].notna().any()]
-fig, axes = plt.subplots(max(1, len(models)), 1, figsize=(7, 3.6 * max(1, len(models))), squeeze=False)
+models = [
+    name
+    for name in arlm.params.PAPER_NAMES.values()
+    if frame3[f"ours {name}"].notna().any()
+]
+fig, axes = plt.subplots(
+    max(1, len(models)), 1, figsize=(7, 3.6 * max(1, len(models))), squeeze=False
+)
 for ax, model in zip(axes[:, 0], models or ["MBERTA"], strict=False):
     labels = frame3.dataset + " " + frame3.metric.str.replace("exact_match", "EM")
     y = range(len(frame3))
     ax.barh([i + 0.2 for i in y], frame3[f"paper {model}"], height=0.4, label="paper")
-    ax.barh([i - 0.2 for i in y], frame3[f"ours {model}"].astype(float), height=0.4, label=f"this run ({scale})")
+    ax.barh(
+        [i - 0.2 for i in y],
+        frame3[f"ours {model}"].astype(float),
+        height=0.4,
+        label=f"this run ({scale})",
+    )
     ax.set_yticks(list(y), labels)
     ax.set_xlabel("score (%)")
     ax.set_title(f"Table 3, {model}" + ("" if models else ": not run"))
@@ -204,11 +222,20 @@ display(size_rows)
 fig, ax = plt.subplots(figsize=(6, 4))
 for source, marker in (("paper", "o"), ("ours", "s")):
     part = size_rows[size_rows.source == source]
-    ax.scatter(part.parameters_millions, part.mean_accuracy, marker=marker, s=60,
-               label="paper" if source == "paper" else f"this run ({scale})")
+    ax.scatter(
+        part.parameters_millions,
+        part.mean_accuracy,
+        marker=marker,
+        s=60,
+        label="paper" if source == "paper" else f"this run ({scale})",
+    )
     for _, row in part.iterrows():
-        ax.annotate(row.model, (row.parameters_millions, row.mean_accuracy), textcoords="offset points",
-                    xytext=(5, 5))
+        ax.annotate(
+            row.model,
+            (row.parameters_millions, row.mean_accuracy),
+            textcoords="offset points",
+            xytext=(5, 5),
+        )
 ax.set_xscale("log")
 ax.set_xlabel("parameters (millions, full-size presets)")
 ax.set_ylabel("mean classification accuracy (%)")
@@ -243,12 +270,18 @@ else:
     display(files)
     fig, (left, right) = plt.subplots(1, 2, figsize=(7, 3))
     paper4 = pd.DataFrame(reporting.table4(run)).set_index("model")
-    paper4[["paper_finetuned_mb", "paper_quantized_mb", "ours_int8_mib"]].plot.bar(ax=left, rot=0)
+    paper4[["paper_finetuned_mb", "paper_quantized_mb", "ours_int8_mib"]].plot.bar(
+        ax=left, rot=0
+    )
     left.set_ylabel("MB")
     left.set_title("full size: fine-tuned, paper's 'quantized', real int8")
     left.legend(["fine-tuned (paper)", "'quantized' (paper)", "int8 (ours, 1 B/param)"])
-    sizes_kib = files.pivot_table(index="model", columns="precision", values="bytes") / 1024
-    sizes_kib = sizes_kib[[p for p in ("float32", "float16", "dynamic", "int8") if p in sizes_kib]]
+    sizes_kib = (
+        files.pivot_table(index="model", columns="precision", values="bytes") / 1024
+    )
+    sizes_kib = sizes_kib[
+        [p for p in ("float32", "float16", "dynamic", "int8") if p in sizes_kib]
+    ]
     sizes_kib.plot.bar(ax=right, rot=0)
     right.set_ylabel("KiB")
     right.set_title(f"this run ({scale}): TFLite file per precision")
@@ -266,17 +299,27 @@ else:
 points = pd.DataFrame(reporting.figure1(run))
 finding = reporting.figure1_finding(reporting.figure1(run))
 if points.empty:
-    print("Figure 1: not run (chapter 2's snapshots or chapter 5's AJGT fine-tuning are missing)")
+    print(
+        "Figure 1: not run (chapter 2's snapshots or chapter 5's AJGT fine-tuning are "
+        "missing)"
+    )
 else:
     fig, ax = plt.subplots(figsize=(6, 4))
     for (teacher, vocab), part in points.groupby(["teacher", "vocab_size"]):
-        ax.plot(part.step, 100 * part.accuracy, marker="o", label=f"{teacher} (vocabulary {vocab})")
+        ax.plot(
+            part.step,
+            100 * part.accuracy,
+            marker="o",
+            label=f"{teacher} (vocabulary {vocab})",
+        )
     ax.set_xlabel("pretraining step")
     ax.set_ylabel("AJGT accuracy (%)")
     ax.legend()
     plt.show()
-print("paper: the larger vocabulary is ahead at every iteration; this run:",
-      {True: "it is", False: "it is not", None: "not run"}[finding])
+print(
+    "paper: the larger vocabulary is ahead at every iteration; this run:",
+    {True: "it is", False: "it is not", None: "not run"}[finding],
+)
 
 # %% [markdown]
 # ## Summary
@@ -292,11 +335,19 @@ print("paper: the larger vocabulary is ahead at every iteration; this run:",
 # %%
 from IPython.display import Markdown
 
-close = [row for row in table3 for name in arlm.params.PAPER_NAMES.values()
-         if row[f"ours {name}"] is not None]
-display(Markdown(
-    f"This run (`{scale}`) fills {len(close)} of the {len(table3) * 4} model cells of "
-    f"Table 3; the tasks it did not run are listed under the table in 7.4."))
+close = [
+    row
+    for row in table3
+    for name in arlm.params.PAPER_NAMES.values()
+    if row[f"ours {name}"] is not None
+]
+display(
+    Markdown(
+        f"This run (`{scale}`) fills {len(close)} of the {len(table3) * 4} model cells "
+        "of "
+        f"Table 3; the tasks it did not run are listed under the table in 7.4."
+    )
+)
 
 # %% [markdown]
 # ## Exercises
@@ -313,11 +364,15 @@ from arlm.params import count_parameters
 from arlm.quantization import sizes
 
 count = count_parameters(get_preset("mberta_ii"), "classifier")
-paper_mb = {r["model"]: r["finetuned_quantized_size_mb"]
-            for r in arlm.paper.table("table4_sizes")}["MBERTA_II"]
-print(f"{count / 1e6:.1f}M parameters: int8 about {sizes.du_mib(count)} MiB, "
-      f"float16 about {sizes.du_mib(2 * count)} MiB; the paper's 'quantized' file: "
-      f"{paper_mb} MB")
+paper_mb = {
+    r["model"]: r["finetuned_quantized_size_mb"]
+    for r in arlm.paper.table("table4_sizes")
+}["MBERTA_II"]
+print(
+    f"{count / 1e6:.1f}M parameters: int8 about {sizes.du_mib(count)} MiB, "
+    f"float16 about {sizes.du_mib(2 * count)} MiB; the paper's 'quantized' file: "
+    f"{paper_mb} MB"
+)
 
 # %% [markdown]
 # ```{solution} ex-7-1
@@ -339,8 +394,12 @@ paper_sizes = pd.DataFrame(reporting.accuracy_vs_size(run)).query("source == 'pa
 paper_sizes = paper_sizes.set_index("model")
 teacher = paper_sizes.loc["IBERTA"]
 saved = teacher.parameters_millions - paper_sizes.parameters_millions
-trade = pd.DataFrame({"points lost": teacher.mean_accuracy - paper_sizes.mean_accuracy,
-                      "M parameters saved": saved})
+trade = pd.DataFrame(
+    {
+        "points lost": teacher.mean_accuracy - paper_sizes.mean_accuracy,
+        "M parameters saved": saved,
+    }
+)
 trade["points per M saved"] = trade["points lost"] / trade["M parameters saved"]
 display(trade.drop("IBERTA").round(3))
 
@@ -361,12 +420,16 @@ display(trade.drop("IBERTA").round(3))
 # longer?
 # ```
 
+
 # %% tags=["solution", "hide-input"]
 def close_to_paper(rows, tolerance=5.0):
-    return [(row["dataset"], row["metric"], model)
-            for row in rows for model in arlm.params.PAPER_NAMES.values()
-            if row[f"ours {model}"] is not None
-            and abs(row[f"ours {model}"] - row[f"paper {model}"]) <= tolerance]
+    return [
+        (row["dataset"], row["metric"], model)
+        for row in rows
+        for model in arlm.params.PAPER_NAMES.values()
+        if row[f"ours {model}"] is not None
+        and abs(row[f"ours {model}"] - row[f"paper {model}"]) <= tolerance
+    ]
 
 
 print(close_to_paper(table3) or f"none at `{scale}` scale")
@@ -397,23 +460,33 @@ if student_path is None:
     print("chapter 4 has not run: no distilled student to drop blocks from")
 else:
     distilled = stages.load_pretrainer(student_path)
-    held_out = stages.evaluation_batches(ch.require("01_corpus", "pretraining"), cfg,
-                                         distilled.backbone.config.vocab_size)
+    held_out = stages.evaluation_batches(
+        ch.require("01_corpus", "pretraining"),
+        cfg,
+        distilled.backbone.config.vocab_size,
+    )
     n = stages.num_layers(distilled)
     dropped = {}
-    for label, keep in (("all blocks", range(n)), ("even blocks", range(0, n, 2)),
-                        ("odd blocks", range(1, n, 2))):
+    for label, keep in (
+        ("all blocks", range(n)),
+        ("even blocks", range(0, n, 2)),
+        ("odd blocks", range(1, n, 2)),
+    ):
         smaller = transfer.drop_blocks(distilled, list(keep), held_out[0][0])
         scores_ = stages.evaluate_masked_lm(smaller, held_out)
-        dropped[label] = {"blocks": len(keep),
-                          "parameters": smaller.backbone.count_params(),
-                          "mlm_accuracy": scores_["mlm_accuracy"],
-                          "mlm_loss": scores_["mlm_loss"]}
+        dropped[label] = {
+            "blocks": len(keep),
+            "parameters": smaller.backbone.count_params(),
+            "mlm_accuracy": scores_["mlm_accuracy"],
+            "mlm_loss": scores_["mlm_loss"],
+        }
     display(pd.DataFrame(dropped).T.convert_dtypes().round(4))
 half = count_parameters(get_preset("mberta", num_layers=12), "classifier")
 full_mberta = count_parameters(get_preset("mberta"), "classifier")
-print(f"full-size MBERTA, 12 of 24 blocks: {half / 1e6:.1f}M parameters "
-      f"(all 24: {full_mberta / 1e6:.1f}M), int8 about {sizes.du_mib(half)} MiB")
+print(
+    f"full-size MBERTA, 12 of 24 blocks: {half / 1e6:.1f}M parameters "
+    f"(all 24: {full_mberta / 1e6:.1f}M), int8 about {sizes.du_mib(half)} MiB"
+)
 
 # %% [markdown]
 # ```{solution} ex-7-4
