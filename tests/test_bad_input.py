@@ -6,16 +6,15 @@ run again in a subprocess (`SUBPROCESS`) to show that nothing but the message re
 and every case fails before any training.
 """
 
-import io
 import json
 import os
 import subprocess
 import sys
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from archives import zip_bytes
 from quantization_helpers import tiny_model
 
 from arlm import cli, datasets
@@ -167,7 +166,7 @@ def offline(ws, monkeypatch):
 
 def corrupt_cache(ws, monkeypatch):
     """A fetched HARD file, then changed on disk; the network is gone."""
-    payload = _zip({"balanced-reviews.txt": "rating\treview\n5\tفندق جميل\n"})
+    payload = zip_bytes({"balanced-reviews.txt": "rating\treview\n5\tفندق جميل\n"})
     monkeypatch.setattr(datasets, "_download", lambda url: payload)
     path = datasets.fetch("hard", "balanced")
     path.write_text("rating\treview\n1\tغيرت\n", encoding="utf-8")
@@ -440,10 +439,3 @@ def test_the_table_covers_every_command():
     assert {"finetune", "labels", "rows", "pretraining", "vocab", "export", "predict", "run", "fetch"} <= commands
     assert len(CASES) >= 40
 
-
-def _zip(members):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()

@@ -1,8 +1,7 @@
 import hashlib
-import io
-import zipfile
 
 import pytest
+from archives import zip_bytes
 
 from arlm import datasets
 from arlm.errors import DatasetError
@@ -42,7 +41,7 @@ def test_lookup_order_mirror_then_cache_then_download(mirror, tmp_path, monkeypa
 
     def fake_download(url):
         calls.append(url)
-        return _zip({"data/train.tsv": real})
+        return zip_bytes({"data/train.tsv": real})
 
     monkeypatch.setattr(datasets, "_download", fake_download)
     path = datasets.path("ajgt", "train")
@@ -89,18 +88,11 @@ def test_embedded_corpus_ships_with_the_package():
     assert datasets.locate("hadith", "text")[0] == "package"
 
 
-def _zip(members):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
 
 def test_a_cached_file_is_verified_again_and_fetched_again_when_corrupted(tmp_path, monkeypatch):
     monkeypatch.setenv("ARLM_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("ARLM_DATA_DIR", raising=False)
-    good = _zip({"balanced-reviews.txt": "rating\treview\n5\tفندق جميل\n"})
+    good = zip_bytes({"balanced-reviews.txt": "rating\treview\n5\tفندق جميل\n"})
     downloads = []
     monkeypatch.setattr(datasets, "_download", lambda url: downloads.append(url) or good)
     path = datasets.path("hard", "balanced")
