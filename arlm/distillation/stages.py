@@ -148,20 +148,9 @@ def run_pretraining_distillation(teacher, student, make_dataset, cfg, out_dir, f
     LAMB at ``distill_learning_rate`` with ``warmup_steps`` of warmup and linear decay. Writes
     ``student.keras`` into ``out_dir``; resumable from ``out_dir/distill``.
     """
-    out_dir = Path(out_dir)
     total_steps = total_steps or cfg.distill_steps
-    stage = _stage(out_dir / "distill", cfg, ("distill_learning_rate", "warmup_steps"), student, factors,
-                   total_steps=total_steps)
-    done = _finished(stage)
-    if done:
-        return done
-    with runtime.scope():
-        model = PretrainingDistiller(teacher, student, factors=factors)
-        _warm_up(model, make_dataset)
-        _compile(model, _lamb(cfg, total_steps), cfg, total_steps, run_eagerly)
-    history = _run(stage, model, student, out_dir / "student.keras", make_dataset, total_steps,
-                   cfg.checkpoint_every, verbose)
-    return student, history
+    return _lamb_stage(Path(out_dir), "distill", "student.keras", lambda: PretrainingDistiller(
+        teacher, student, factors=factors), student, make_dataset, cfg, factors, total_steps, verbose, run_eagerly)
 
 
 def run_scratch_pretraining(student, make_dataset, cfg, out_dir, total_steps, verbose="auto", run_eagerly=None):
@@ -170,17 +159,23 @@ def run_scratch_pretraining(student, make_dataset, cfg, out_dir, total_steps, ve
     Same optimizer, schedule shape and batches as stage 3, for ``total_steps`` (stages 2 + 3 together).
     Writes ``scratch.keras``; resumable from ``out_dir/scratch``.
     """
-    out_dir = Path(out_dir)
-    stage = _stage(out_dir / "scratch", cfg, ("distill_learning_rate", "warmup_steps"), student, None,
+    return _lamb_stage(Path(out_dir), "scratch", "scratch.keras", lambda: student, student, make_dataset, cfg, None,
+                       total_steps, verbose, run_eagerly)
+
+
+def _lamb_stage(out_dir, name, file, build, student, make_dataset, cfg, factors, total_steps, verbose, run_eagerly):
+    """Stage 3 or its control: the model `build` returns, trained with LAMB (warmup, linear decay) for
+    `total_steps` as the resumable stage ``out_dir/name``; `student` saved as ``out_dir/file``."""
+    stage = _stage(out_dir / name, cfg, ("distill_learning_rate", "warmup_steps"), student, factors,
                    total_steps=total_steps)
     done = _finished(stage)
     if done:
         return done
     with runtime.scope():
-        _warm_up(student, make_dataset)
-        _compile(student, _lamb(cfg, total_steps), cfg, total_steps, run_eagerly)
-    history = _run(stage, student, student, out_dir / "scratch.keras", make_dataset, total_steps,
-                   cfg.checkpoint_every, verbose)
+        model = build()
+        _warm_up(model, make_dataset)
+        _compile(model, _lamb(cfg, total_steps), cfg, total_steps, run_eagerly)
+    history = _run(stage, model, student, out_dir / file, make_dataset, total_steps, cfg.checkpoint_every, verbose)
     return student, history
 
 
