@@ -336,14 +336,15 @@ say(pdata.random_next_finding(meta["pretraining"], cfg.max_seq_length))
 # for `model.fit`):
 
 # %%
-dataset = pdata.load_dataset(
-    ch.path("pretraining"),
-    32,
-    cfg.max_seq_length,
-    cfg.max_predictions_per_seq,
+# batches of 32 in file order, one pass (dynamic masking below reuses these settings)
+one_pass = dict(
+    batch_size=32,
+    max_seq_length=cfg.max_seq_length,
     shuffle=False,
     repeat=False,
+    max_predictions_per_seq=cfg.max_predictions_per_seq,
 )
+dataset = pdata.load_dataset(ch.path("pretraining"), **one_pass)
 x, y = next(iter(dataset))
 row = x["token_ids"][0].numpy()
 print(tok.decode(row))
@@ -393,11 +394,7 @@ say(pdata.length_finding(lengths, cfg.max_seq_length))
 def masked_coverage(dynamic, epochs=4, batches=8):
     ds = pdata.load_dataset(
         ch.path("pretraining"),
-        32,
-        cfg.max_seq_length,
-        cfg.max_predictions_per_seq,
-        shuffle=False,
-        repeat=False,
+        **one_pass,
         dynamic_masking=dynamic,
         vocab_size=tok.vocab_size,
         seed=cfg.seed,
