@@ -426,8 +426,8 @@ print("parameters of the head's own:", sum(int(np.prod(w.shape)) for w in own))
 steps = min(20, cfg.distill_steps)
 alphas = {}
 for alpha in (1.0, 0.5, 0.0):
-    start = stages.load_pretrainer(
-        ch.require("03_knowledge_transfer", "student_kt.keras")
+    start = arlm.io.load_model(
+        ch.require("03_knowledge_transfer", "student_kt.keras"), compile=False
     )
     trained, _ = stages.run_pretraining_distillation(
         teacher,

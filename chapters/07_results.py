@@ -459,7 +459,7 @@ student_path = ch.find("04_distillation", "student.keras")
 if student_path is None:
     print("chapter 4 has not run: no distilled student to drop blocks from")
 else:
-    distilled = stages.load_pretrainer(student_path)
+    distilled = arlm.io.load_model(student_path, compile=False)
     held_out = stages.evaluation_batches(
         ch.require("01_corpus", "pretraining"),
         cfg,
