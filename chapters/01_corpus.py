@@ -36,7 +36,7 @@ import os
 import sys
 
 REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
-REVISION = "main"  # the commit the chapter runs with (both written by `arlm run`)
+REVISION = "main"  # the commit it runs with (`arlm run` writes both)
 if "google.colab" in sys.modules:
     import subprocess
 

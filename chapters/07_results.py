@@ -38,7 +38,7 @@ import os
 import sys
 
 REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
-REVISION = "main"  # the commit the chapter runs with (both written by `arlm run`)
+REVISION = "main"  # the commit it runs with (`arlm run` writes both)
 if "google.colab" in sys.modules:
     import subprocess
 
@@ -53,7 +53,7 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 scale = "tiny"  # tiny | cpu | gpu | full
-run_dir = None  # default: runs/<scale>; any finished run folder, e.g. "gs://my-bucket/arlm/full"
+run_dir = None  # default: runs/<scale>; any finished run folder (or a gs:// bucket)
 overrides = {}  # any key of arlm.scales (unused here: this chapter only reads results)
 
 # %%
