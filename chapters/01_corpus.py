@@ -460,23 +460,17 @@ print(
 #   over the same epochs.
 
 # %%
-from IPython.display import Markdown
-
 pieces = oov_table["pieces_per_word"]
 names = ", ".join(s.name for s in selection.sources)
 random_next = meta["pretraining"]["next_sentence_random_ratio"]
-display(
-    Markdown(
-        f"In this run (`{scale}`, corpus {names}): {pieces['vocab.txt']:.2f} pieces "
-        "per "
-        f"held-out word with `vocab.txt` ({tok.vocab_size:,} tokens) and "
-        f"{pieces['vocab_small.txt']:.2f} with `vocab_small.txt` "
-        f"({tok_small.vocab_size:,}); {random_next:.0%} of the examples have a random "
-        "next "
-        f"segment; after 4 epochs dynamic masking has masked "
-        f"{coverage['dynamic (RoBERTa)'][-1]:.0%} of the tokens, static masking "
-        f"{coverage['static (BERT)'][-1]:.0%}."
-    )
+say(
+    f"In this run (`{scale}`, corpus {names}): {pieces['vocab.txt']:.2f} pieces "
+    f"per held-out word with `vocab.txt` ({tok.vocab_size:,} tokens) and "
+    f"{pieces['vocab_small.txt']:.2f} with `vocab_small.txt` "
+    f"({tok_small.vocab_size:,}); {random_next:.0%} of the examples have a random "
+    f"next segment; after 4 epochs dynamic masking has masked "
+    f"{coverage['dynamic (RoBERTa)'][-1]:.0%} of the tokens, static masking "
+    f"{coverage['static (BERT)'][-1]:.0%}."
 )
 
 # %% [markdown]

@@ -55,6 +55,7 @@ overrides = {}  # any key of arlm.scales, e.g. {"teacher_steps": 200}
 
 # %%
 import arlm
+from arlm.prose import say
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("02_teacher", scale, run_dir, config=cfg)
@@ -65,6 +66,7 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 from keras import ops
 
 from arlm.models import MobileBertBackbone, preset_at_scale
@@ -384,21 +386,17 @@ print(f"largest difference after reloading: {difference:.2e}")
 #   weights.
 
 # %%
-from IPython.display import Markdown, display
-
 first = summarize_history(histories["iberta"])
-display(
-    Markdown(
-        f"In this run (`{scale}`) the IBERTA teacher took {first['steps']} steps; its "
-        "loss "
-        f"went from {first['loss_first']:.2f} to {first['loss_last']:.2f} and its "
-        f"masked-LM accuracy ended at {first['mlm_accuracy_last']:.1%}, against "
-        f"{plateau:.1%} for always guessing the most frequent piece"
-        + (
-            ": it has not yet learnt more than the piece frequencies."
-            if first["mlm_accuracy_last"] <= plateau
-            else "."
-        )
+say(
+    f"In this run (`{scale}`) the IBERTA teacher took {first['steps']} steps; its "
+    "loss "
+    f"went from {first['loss_first']:.2f} to {first['loss_last']:.2f} and its "
+    f"masked-LM accuracy ended at {first['mlm_accuracy_last']:.1%}, against "
+    f"{plateau:.1%} for always guessing the most frequent piece"
+    + (
+        ": it has not yet learnt more than the piece frequencies."
+        if first["mlm_accuracy_last"] <= plateau
+        else "."
     )
 )
 

@@ -74,6 +74,7 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 from arlm.distillation import losses, schedules, stages, transfer
 from arlm.prose import say
@@ -371,23 +372,19 @@ print(
 #   teacher layers stacked, a bug this book reproduces only with a flag.
 
 # %%
-from IPython.display import Markdown, display
-
 teacher_logits = teacher.backbone(one)["attention_logits"][layer]
 floor = float(losses.attention_transfer_loss(teacher_logits, teacher_logits))
-display(
-    Markdown(
-        f"In this run (`{scale}`): {L} blocks x {S} steps = {kt_model.total_steps} "
-        "steps "
-        f"of transfer. On the sentence of 3.5 the student's attention cross-entropy in "
-        f"block {layer} is {attention_kl:.3f}; its floor, the teacher's own entropy "
-        f"(KL = 0), is {floor:.3f}, and uniform attention over {len(ids)} pieces would "
-        f"have {np.log(len(ids)):.3f}"
-        + (
-            " (the teacher's maps are close to uniform: nothing to transfer yet)."
-            if floor > 0.95 * np.log(len(ids))
-            else "."
-        )
+say(
+    f"In this run (`{scale}`): {L} blocks x {S} steps = {kt_model.total_steps} "
+    "steps "
+    f"of transfer. On the sentence of 3.5 the student's attention cross-entropy in "
+    f"block {layer} is {attention_kl:.3f}; its floor, the teacher's own entropy "
+    f"(KL = 0), is {floor:.3f}, and uniform attention over {len(ids)} pieces would "
+    f"have {np.log(len(ids)):.3f}"
+    + (
+        " (the teacher's maps are close to uniform: nothing to transfer yet)."
+        if floor > 0.95 * np.log(len(ids))
+        else "."
     )
 )
 

@@ -62,6 +62,7 @@ overrides = {}  # any key of arlm.scales, e.g. {"distill_steps": 200}
 
 # %%
 import arlm
+from arlm.prose import say
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("04_distillation", scale, run_dir, config=cfg)
@@ -71,6 +72,7 @@ runtime = arlm.runtime.setup(cfg)  # prints what it chose
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 from arlm.distillation import losses, stages
 from arlm.tasks import evidence
@@ -257,25 +259,21 @@ print("distilled minus scratch:", {k: round(v, 4) for k, v in summary["gap"].ite
 #   held-out masked-LM batches and after fine-tuning.
 
 # %%
-from IPython.display import Markdown, display
-
 accuracy = {k: v["mlm_accuracy"] for k, v in mlm_scores.items()}
 ahead = accuracy["teacher"] > max(accuracy["distilled"], accuracy["scratch"]) + 0.01
-display(
-    Markdown(
-        f"In this run (`{scale}`), after {budget} student updates, the distilled "
-        "student's "
-        f"held-out masked-LM accuracy is {accuracy['distilled']:.1%} and the scratch "
-        f"student's {accuracy['scratch']:.1%} (the teacher: "
-        f"{accuracy['teacher']:.1%}). "
-        + (
-            "The teacher is ahead of both students, so there is something to distill."
-            if ahead
-            else "The teacher itself is no better than the students: at this scale "
-            "distillation has nothing to pass on, and the comparison checks the "
-            "pipeline, "
-            "not the method."
-        )
+say(
+    f"In this run (`{scale}`), after {budget} student updates, the distilled "
+    "student's "
+    f"held-out masked-LM accuracy is {accuracy['distilled']:.1%} and the scratch "
+    f"student's {accuracy['scratch']:.1%} (the teacher: "
+    f"{accuracy['teacher']:.1%}). "
+    + (
+        "The teacher is ahead of both students, so there is something to distill."
+        if ahead
+        else "The teacher itself is no better than the students: at this scale "
+        "distillation has nothing to pass on, and the comparison checks the "
+        "pipeline, "
+        "not the method."
     )
 )
 

@@ -171,22 +171,7 @@ display(pd.DataFrame(index).T)
 # %%
 tasks = {name: load_task(name) for name in {meta["task"] for meta in index.values()}}
 kinds = {stem: tasks[meta["task"]].kind for stem, meta in index.items()}
-first_task = next(index[s]["task"] for s in index if kinds[s] == "classification")
-preference = [
-    "mberta",
-    "mberta_ii",
-    "iberta",
-    "arabert_base",
-]  # students first: they are the ones for devices
-classifiers = sorted(
-    (s for s in index if index[s]["task"] == first_task),
-    key=lambda s: next(
-        (i for i, p in enumerate(preference) if s == f"{p}_{first_task}"), 99
-    ),
-)
-chosen = {s: index[s] for s in classifiers[: cfg.quant_max_classifiers or None]}
-for kind in ("tagging", "qa"):
-    chosen.update(dict([(s, index[s]) for s in index if kinds[s] == kind][:1]))
+first_task, chosen = study.choose_models(index, kinds, cfg.quant_max_classifiers)
 print("exporting:", ", ".join(chosen))
 
 out_dir = ch.path("tflite")
@@ -576,22 +561,18 @@ else:
 #   logit difference measure what quantization changed, apart from the test metric.
 
 # %%
-from IPython.display import Markdown
-
 rows_main = evaluation[evaluation.model == classifier_stem].set_index("precision")
 lat_main = latency[(latency.model == classifier_stem) & (latency.num_threads == 1)]
 lat_main = lat_main.set_index("precision")["latency_ms"]
 size_ratio = rows_main.loc["dynamic", "bytes"] / rows_main.loc["float32", "bytes"]
-display(
-    Markdown(
-        f"In this run (`{scale}`, {classifier_stem} on {first_task}): the "
-        "dynamic-range "
-        f"file is {size_ratio:.0%} of the float32 one, runs in "
-        f"{lat_main['dynamic']:.2f} ms against {lat_main['float32']:.2f} ms on one "
-        "thread, "
-        f"and agrees with Keras on "
-        f"{rows_main.loc['dynamic', 'agreement']:.1%} of the test examples."
-    )
+say(
+    f"In this run (`{scale}`, {classifier_stem} on {first_task}): the "
+    "dynamic-range "
+    f"file is {size_ratio:.0%} of the float32 one, runs in "
+    f"{lat_main['dynamic']:.2f} ms against {lat_main['float32']:.2f} ms on one "
+    "thread, "
+    f"and agrees with Keras on "
+    f"{rows_main.loc['dynamic', 'agreement']:.1%} of the test examples."
 )
 
 # %% [markdown]

@@ -333,21 +333,7 @@ print(
 #   the pipeline is checked end to end, not the paper's numbers.
 
 # %%
-from IPython.display import Markdown
-
-close = [
-    row
-    for row in table3
-    for name in arlm.params.PAPER_NAMES.values()
-    if row[f"ours {name}"] is not None
-]
-display(
-    Markdown(
-        f"This run (`{scale}`) fills {len(close)} of the {len(table3) * 4} model cells "
-        "of "
-        f"Table 3; the tasks it did not run are listed under the table in 7.4."
-    )
-)
+say(reporting.table3_finding(table3, scale) + " 7.4 lists the tasks it did not run.")
 
 # %% [markdown]
 # ## Exercises

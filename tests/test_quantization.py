@@ -297,3 +297,15 @@ def test_converter_settings_read_as_names():
     assert settings["int8"]["representative_dataset"] == "calibration examples"
     assert settings["float16"]["supported_types"] == "float16"
     assert not any("<" in value for row in settings.values() for value in row.values())
+
+
+def test_chapter6_exports_the_first_tasks_classifiers_students_first_then_one_tagger_and_one_qa_model():
+    from arlm.quantization.study import choose_models
+
+    index = {stem: {"task": stem.split("_", 1)[1]} for stem in
+             ("iberta_ajgt", "mberta_ajgt", "mberta_astd_b", "mberta_padt", "iberta_padt", "mberta_arcd")}
+    kinds = {stem: {"padt": "tagging", "arcd": "qa"}.get(meta["task"], "classification")
+             for stem, meta in index.items()}
+    first_task, chosen = choose_models(index, kinds)
+    assert first_task == "ajgt" and list(chosen) == ["mberta_ajgt", "iberta_ajgt", "mberta_padt", "mberta_arcd"]
+    assert list(choose_models(index, kinds, max_classifiers=1)[1]) == ["mberta_ajgt", "mberta_padt", "mberta_arcd"]

@@ -34,6 +34,33 @@ class TaskData:
         return len(self.features["token_ids"])
 
 
+# students first: they are the models meant for devices
+PREFERENCE = ("mberta", "mberta_ii", "iberta", "arabert_base")
+
+
+def choose_models(index, kinds, max_classifiers=0):
+    """Which of chapter 5's models chapter 6 exports: every classifier of the first classification task (sizes
+    compare on one task; students first, at most `max_classifiers`, 0: all), then one tagger and one QA model.
+
+    Args:
+        index (dict): chapter 5's model index, ``{stem: {"task": ..., ...}}``.
+        kinds (dict): ``{stem: "classification" | "tagging" | "qa"}``.
+        max_classifiers (int): at most this many classifiers (0: all).
+
+    Returns ``(first classification task, {stem: index entry})``.
+    """
+    first_task = next(index[s]["task"] for s in index if kinds[s] == "classification")
+
+    def rank(stem):
+        return next((i for i, p in enumerate(PREFERENCE) if stem == f"{p}_{first_task}"), len(PREFERENCE))
+
+    classifiers = sorted((s for s in index if index[s]["task"] == first_task), key=rank)
+    chosen = {s: index[s] for s in classifiers[: max_classifiers or None]}
+    for kind in ("tagging", "qa"):
+        chosen.update({s: index[s] for s in [s for s in index if kinds[s] == kind][:1]})
+    return first_task, chosen
+
+
 def task_data(task, tokenizer, max_seq_length, split="test", limit=0, doc_stride=128):
     """`TaskData` of ``task.<split>`` (an `arlm.tasks` Task): `limit` examples (0: all), the same seeded subset
     that `arlm.tasks.finetune` evaluates on."""
