@@ -233,15 +233,6 @@ print("distilled minus scratch:", {k: round(v, 4) for k, v in summary["gap"].ite
 # go either way. At `cpu` scale the teacher has learned enough for its soft labels and
 # block outputs to carry information, and this comparison is the experiment to run; the
 # numbers above, whatever they are, are written to `results.json`.
-#
-# One `cpu` run, on a 2-core machine (chapters 1-4 in 40 minutes, before arlm turned on
-# TensorFlow's faster oneDNN kernels): the distilled MBERTA reached 6.2% masked-LM
-# accuracy against 2.8% for the same student pretrained from scratch with the same 1,000
-# updates (its teacher: 5.9%; always answering the most frequent piece: 2.6%), and
-# fine-tuned to 80.3% against 70.0% on AJGT and to 63.8% against 50.0% (the majority
-# class) on ASTD-B. The scratch student is still at the frequent-piece plateau; the
-# distilled one starts from the teacher's knowledge, and matches it after 600
-# distillation steps.
 
 # %% [markdown]
 # ## Summary
