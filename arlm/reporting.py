@@ -133,15 +133,18 @@ def baselines(run):
 
 def table3_compact(run):
     """`table3` for a narrow page: one column per model holding "paper / ours" ("–" where the paper has no
-    number or this run none), and the majority-class and TF-IDF baselines of this run beside the accuracy
-    rows."""
+    number or this run none; "± sd" after ours when it is a mean over seeds), and the majority-class and TF-IDF
+    baselines of this run beside the accuracy rows."""
     found = baselines(run)
+    spread = {(r["dataset"], r["metric"], r["model"]): r.get("sd") for r in run.get("05_finetuning", "table3",
+                                                                                     default=[])}
     rows = []
     for row in table3(run):
         record = {"dataset": row["dataset"], "metric": row["metric"].replace("exact_match", "EM")}
         for model in PAPER_NAMES.values():
             paper_value, ours = row[f"paper {model}"], row[f"ours {model}"]
-            record[model] = f"{_cell(paper_value)} / {_cell(ours)}"
+            sd = spread.get((row["dataset"], row["metric"], model))
+            record[model] = f"{_cell(paper_value)} / {_cell(ours)}" + ("" if sd is None else f" ± {sd:.1f}")
         base = found.get(row["dataset"], {}) if row["metric"] == "accuracy" else {}
         record["majority"], record["TF-IDF"] = base.get("majority"), base.get("tfidf")
         rows.append(record)

@@ -215,6 +215,12 @@ for model in models:
 # A Keras model traces its training graph once; on a CPU that costs more than a tiny
 # fine-tuning run. A `ModelCache` keeps one compiled model per shape and resets its
 # weights and optimizer between runs.
+#
+# Every model is fine-tuned on every task once per training seed (`finetune_seeds` of
+# them): the seed sets the head's initialisation, dropout and the batch order, never the
+# examples. Scores are the mean over the seeds, with their standard deviation; a
+# difference between two models counts as more than luck here when their mean ± sd
+# intervals do not overlap.
 
 # %%
 cache = finetune.ModelCache()
@@ -230,11 +236,12 @@ for model in models:
         )
         scores[(model.name, name)] = result
         print(
-            f"{model.name:8s} {name:12s} accuracy {result['accuracy']:.3f}  macro-F1 "
-            f"{result['macro_f1']:.3f}  "
-            f"({result['train_seconds']:.1f} s)"
+            f"{model.name:8s} {name:12s} accuracy {result['accuracy']:.3f} "
+            f"± {result['accuracy_sd']:.3f}  macro-F1 {result['macro_f1']:.3f}  "
+            f"({len(result['seeds'])} seeds, {result['train_seconds']:.0f} s)"
         )
 say(experiments.baseline_finding(scores, baseline_rows))
+say(experiments.spread_finding(scores))
 
 # %% [markdown]
 # ## 5.4 PoS tagging on PADT
@@ -329,8 +336,7 @@ say(
     f"This run is at scale `{scale}`: its teacher was pretrained for "
     f"{cfg.teacher_steps:,} updates, "
     f"and each model fine-tuned on at most {cfg.finetune_max_train_examples or 'all'} "
-    "training "
-    "examples per task. "
+    f"training examples per task, with {cfg.finetune_seeds} seed(s). "
     + (
         "At `tiny` the numbers say only that the pipeline runs end to end."
         if scale == "tiny"

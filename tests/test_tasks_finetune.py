@@ -1,5 +1,6 @@
 """Fine-tuning plumbing: input layouts, backbones from files, the model cache, Table 3 rows."""
 
+import keras
 import numpy as np
 import pytest
 from helpers import VOCAB, assert_same_weights, tiny_config
@@ -88,6 +89,61 @@ def test_cached_finetuning_resets_head_and_optimizer(tokenizer):
     assert again is model and int(again.optimizer.iterations.numpy()) == first["train_steps"]
     assert not np.allclose(again.get_layer("logits").get_weights()[0], head)  # trained again from the reset head
     assert first["count"] == second["count"] == 16 and 0 <= second["accuracy"] <= 1
+
+
+@pytest.mark.backend
+def test_the_training_seed_alone_decides_a_run_cached_or_not(tokenizer):
+    from arlm.models import MobileBertBackbone
+    from arlm.tasks.loaders import Task
+
+    def backbone():
+        keras.utils.set_random_seed(7)  # the same pretrained weights for every run
+        return MobileBertBackbone.from_mobilebert_config(
+            tiny_config("mberta", num_layers=1, vocab_size=tokenizer.vocab_size, hidden_dropout=0.3))
+
+    texts = ["الكتاب على الطاولة", "ذهب الولد إلى المدرسة", "الجو جميل اليوم"] * 8
+    split = TextSplit(texts, [0, 1, 1] * 8)
+    task = Task("toy", "classification", ["a", "b"], split, split, split, True, "", "accuracy")
+    cfg = arlm.scales.resolve("tiny", finetune_max_seq_length=16, finetune_learning_rate=1e-3)
+
+    def head(seed, cache=None):
+        keras.utils.set_random_seed(seed + 99)  # whatever ran before: the training seed must override it
+        scores, model = finetune.finetune_classification(task, backbone(), tokenizer, cfg, verbose=0, cache=cache,
+                                                         seed=seed)
+        return scores["final_train_loss"], model.get_layer("logits").get_weights()[0].copy()
+
+    cache = finetune.ModelCache()
+    alone, cached_first, cached_again = head(1), head(1, cache), head(1, cache)
+    for loss, kernel in (cached_first, cached_again):
+        assert loss == pytest.approx(alone[0], rel=1e-5) and np.allclose(kernel, alone[1], atol=1e-6)
+    other = head(2, cache)
+    assert not np.allclose(other[1], alone[1])
+
+
+def test_over_seeds_means_and_spread():
+    runs = [{"accuracy": 0.5, "macro_f1": 0.4, "seed": 1, "train_seconds": 2.0, "train_examples": 9},
+            {"accuracy": 0.7, "macro_f1": 0.6, "seed": 2, "train_seconds": 3.0, "train_examples": 9}]
+    merged = experiments.over_seeds(runs)
+    assert merged["accuracy"] == pytest.approx(0.6) and merged["accuracy_sd"] == pytest.approx(0.1414, abs=1e-4)
+    assert merged["seeds"] == [1, 2] and merged["train_seconds"] == 5.0 and merged["train_examples"] == 9
+    assert experiments.over_seeds(runs[:1])["accuracy_sd"] == 0.0
+    rows = experiments.table3({("MBERTA", "ajgt"): merged})
+    assert rows[0]["ours"] == 60.0 and rows[0]["sd"] == 14.1
+    assert "sd" not in experiments.table3({("MBERTA", "ajgt"): runs[0]})[0]
+
+
+def test_spread_finding_says_which_differences_exceed_the_seed_spread():
+    def runs(*values):
+        return experiments.over_seeds([{"accuracy": v, "seed": i} for i, v in enumerate(values)])
+
+    scores = {("student", "ajgt"): runs(0.80, 0.81, 0.82), ("scratch", "ajgt"): runs(0.60, 0.62, 0.61),
+              ("student", "hard"): runs(0.70, 0.75, 0.65), ("scratch", "hard"): runs(0.69, 0.72, 0.66)}
+    assert experiments.exceeds_spread(scores[("student", "ajgt")], scores[("scratch", "ajgt")], "accuracy")
+    assert not experiments.exceeds_spread(scores[("student", "hard")], scores[("scratch", "hard")], "accuracy")
+    said = experiments.spread_finding(scores, pairs=[("student", "scratch")])
+    assert "ahead of the scratch on 2 of 2" in said and "on ajgt (+20.0 points)." in said and "hard (" not in said
+    single = {key: experiments.over_seeds([{"accuracy": 0.5}]) for key in scores}
+    assert "one seed" in experiments.spread_finding(single, pairs=[("student", "scratch")])
 
 
 def test_table3_rows_join_the_paper():

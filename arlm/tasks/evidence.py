@@ -14,13 +14,17 @@ FALLBACK_TASK = "hadith"  # shipped with the package: the comparison runs withou
 
 
 def finetune_comparison(models, tokenizer, cfg, tasks=EVIDENCE_TASKS, verbose=0):
-    """Fine-tune every saved pretrainer of ``models`` (``{label: path}``) on each task; one row per pair.
+    """Fine-tune every saved pretrainer of ``models`` (``{label: path}``) on each task, once per training seed
+    (``finetune_seeds``); one row per pair.
 
-    Each run starts from a fresh copy of the saved backbone, so tasks do not contaminate each other. A row
-    holds ``model``, ``task``, ``accuracy``, ``macro_f1`` and the examples used. A task whose files cannot be
-    read offline is skipped with a message; when none can, the embedded `FALLBACK_TASK` is used instead.
+    Each run starts from a fresh copy of the saved backbone, so tasks do not contaminate each other; the seeds
+    change the head's initialisation, dropout and batch order, not the examples. A row holds ``model``,
+    ``task``, ``accuracy`` and ``macro_f1`` (means over the seeds), ``accuracy_sd``, ``accuracy_runs``, ``seeds``
+    and the examples used. A task whose files cannot be read offline is skipped with a message; when none can,
+    the embedded `FALLBACK_TASK` is used instead.
     """
-    from arlm.tasks.finetune import finetune_classification, load_backbone
+    from arlm.tasks.experiments import over_seeds, training_seeds
+    from arlm.tasks.finetune import ModelCache, finetune_classification, load_backbone
     from arlm.tasks.loaders import available, load_task
 
     runnable = [name for name in tasks if available(name)]
@@ -30,14 +34,21 @@ def finetune_comparison(models, tokenizer, cfg, tasks=EVIDENCE_TASKS, verbose=0)
     if not runnable:
         print(f"fine-tuning on the embedded {FALLBACK_TASK!r} task instead")
         runnable = [FALLBACK_TASK]
+    cache = ModelCache()  # the students share a shape: one traced model for every run
     rows = []
     for task_name in runnable:
         task = load_task(task_name)
         for label, path in models.items():
-            backbone, _ = load_backbone(path, cfg, tokenizer.vocab_size)
-            scores, _ = finetune_classification(task, backbone, tokenizer, cfg, verbose=verbose)
-            rows.append({"model": label, "task": task_name, "accuracy": float(scores["accuracy"]),
-                         "macro_f1": float(scores.get("macro_f1", float("nan"))),
+            runs = []
+            for seed in training_seeds(cfg):
+                backbone, _ = load_backbone(path, cfg, tokenizer.vocab_size)
+                scores, _ = finetune_classification(task, backbone, tokenizer, cfg, verbose=verbose, cache=cache,
+                                                    seed=seed)
+                runs.append(scores)
+            scores = over_seeds(runs)
+            rows.append({"model": label, "task": task_name, "accuracy": scores["accuracy"],
+                         "accuracy_sd": scores["accuracy_sd"], "accuracy_runs": scores["accuracy_runs"],
+                         "macro_f1": scores.get("macro_f1", float("nan")), "seeds": scores["seeds"],
                          "train_examples": int(scores["train_examples"])})
     return rows
 
@@ -50,10 +61,11 @@ def summarize(mlm_scores, finetune_rows):
                           "nsp_accuracy": scores["nsp_accuracy"]}
     for row in finetune_rows:
         summary.setdefault(row["model"], {})[f"{row['task']}_accuracy"] = row["accuracy"]
+        summary[row["model"]][f"{row['task']}_accuracy_sd"] = row.get("accuracy_sd", 0.0)
     labels = list(summary)
     if len(labels) == 2:
         first, second = labels
         summary["gap"] = {key: summary[first][key] - summary[second][key]
-                          for key in summary[first] if key in summary[second]}
+                          for key in summary[first] if key in summary[second] and not key.endswith("_sd")}
         summary["gap_is"] = f"{first} minus {second}"
     return summary

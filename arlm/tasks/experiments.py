@@ -5,7 +5,9 @@
   MBERTA stands in, and the description says so.
 * `finetune_task` loads a fresh backbone and fine-tunes it on one task, through a shared `ModelCache`.
 * `save_model` writes ``models/<model>_<task>.keras`` and its entry in ``models/index.json`` (chapter 6 reads them);
-  `finetune_and_save` does both as a resumable `arlm.fitting.Stage` (a rerun reuses finished tasks).
+  `finetune_and_save` does both, once per seed (``finetune_seeds``), each a resumable `arlm.fitting.Stage` (a
+  rerun reuses finished runs), and returns the scores' mean and standard deviation over the seeds
+  (`over_seeds`); `spread_finding` says which differences between models exceed that spread.
 * `table3` joins our scores to `arlm.paper.table("table3_results")`; `figure1_runs` lists chapter 2's snapshots.
 
 >>> models = run_models(ch, cfg)                                   # doctest: +SKIP
@@ -87,19 +89,103 @@ def finetune_task(task, model, tokenizer, cfg, cache, **kwargs):
     return finetune(task, backbone, tokenizer, cfg, cache=cache, **kwargs)
 
 
+def training_seeds(cfg):
+    """The training seeds of a scale: ``finetune_seeds`` of them, from ``seed`` up."""
+    return [cfg.seed + k for k in range(cfg.finetune_seeds)]
+
+
 def finetune_and_save(ch, task, model, tokenizer, cfg, cache, vocab_path, **kwargs):
-    """Fine-tune `model` (a `RunModel`) on `task` and save it with `save_model`, as a resumable stage in
-    ``finetune/<stem>_<task>/``: an interrupted run resumes, a finished one is not run again. Returns the scores."""
+    """Fine-tune `model` (a `RunModel`) on `task` once per training seed (`training_seeds`), each a resumable
+    stage (``finetune/<stem>_<task>/``, then ``..._seed2/`` and on): an interrupted run resumes, a finished one is
+    not run again. The first seed's model is saved with `save_model` (chapter 6 quantizes it). Returns
+    `over_seeds` of the runs' scores."""
     stem = f"{model.stem}_{task.name}"
-    keys = [key for key in cfg.values if key.startswith(("finetune_", "qa_", "pos_")) and key != "finetune_models"]
+    keys = [key for key in cfg.values if key.startswith(("finetune_", "qa_", "pos_"))
+            and key not in ("finetune_models", "finetune_seeds")]
     options = {key: value for key, value in kwargs.items() if key != "verbose"}
-    stage = Stage(ch.path("finetune", stem, "finished.json").parent,
-                  stage_config(cfg, keys, task=task.name, model=str(model.source), options=options))
-    if not stage.finished:
-        scores, keras_model = finetune_task(task, model, tokenizer, cfg, cache, work_dir=stage.dir, **kwargs)
-        path = save_model(ch, keras_model, stem, task, vocab_path, scores["max_seq_length"])
-        stage.finish({"model": path}, scores)
-    return stage.finished["result"]
+    runs = []
+    for number, seed in enumerate(training_seeds(cfg), 1):
+        folder = stem if number == 1 else f"{stem}_seed{number}"
+        stage = Stage(ch.path("finetune", folder, "finished.json").parent,
+                      stage_config(cfg, keys, task=task.name, model=str(model.source), options=options,
+                                   training_seed=seed))
+        if not stage.finished:
+            scores, keras_model = finetune_task(task, model, tokenizer, cfg, cache, work_dir=stage.dir, seed=seed,
+                                                **kwargs)
+            saved = {}
+            if number == 1:
+                saved["model"] = save_model(ch, keras_model, stem, task, vocab_path, scores["max_seq_length"])
+            stage.finish(saved, scores)
+        runs.append(stage.finished["result"])
+    return over_seeds(runs)
+
+
+# scores averaged over seeds (every other key is the first seed's)
+SEED_METRICS = ("accuracy", "macro_f1", "precision", "recall", "f1", "token_accuracy", "micro_f1",
+                "viterbi_token_accuracy", "exact_match", "arabic_exact_match", "arabic_f1", "final_train_loss")
+
+
+def over_seeds(runs):
+    """One scores dict for runs that differ only in their training seed.
+
+    Each metric of `SEED_METRICS` becomes the mean over the runs, with ``<metric>_sd`` (the sample standard
+    deviation; 0 for one run) and ``<metric>_runs`` (the runs' values); ``train_seconds`` is the total, ``seeds``
+    the seeds, and every other key the first run's.
+
+    >>> over_seeds([{"accuracy": 0.5, "seed": 1}, {"accuracy": 0.7, "seed": 2}])["accuracy_sd"]  # doctest: +ELLIPSIS
+    0.141...
+    """
+    import numpy as np
+
+    merged = dict(runs[0])
+    for key in SEED_METRICS:
+        if key in merged:
+            values = [float(run[key]) for run in runs]
+            merged[key] = float(np.mean(values))
+            merged[f"{key}_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+            merged[f"{key}_runs"] = values
+    merged["seeds"] = [run.get("seed") for run in runs]
+    merged["train_seconds"] = float(sum(run.get("train_seconds", 0.0) for run in runs))
+    return merged
+
+
+def exceeds_spread(first, second, key):
+    """Whether two models' mean `key` differ by more than the sum of their standard deviations over seeds (the
+    mean +- sd intervals do not overlap); False when either ran with a single seed."""
+    if len(first.get(f"{key}_runs", ())) < 2 or len(second.get(f"{key}_runs", ())) < 2:
+        return False
+    return abs(first[key] - second[key]) > first[f"{key}_sd"] + second[f"{key}_sd"]
+
+
+def spread_finding(scores, pairs=(("student", "scratch"), ("teacher", "student")), key="accuracy"):
+    """A sentence per pair of models on the tasks where both ran: how often the first is ahead, and on which tasks
+    the difference exceeds the seed spread (`exceeds_spread`).
+
+    Args:
+        scores (dict): ``(model name, task name)`` -> `over_seeds` scores.
+        pairs: ``(first, second)`` model names to compare.
+        key (str): the score compared (classification: ``accuracy``).
+    """
+    sentences = []
+    for first, second in pairs:
+        tasks = sorted(task for model, task in scores if model == first and (second, task) in scores
+                       and key in scores[(first, task)])
+        if not tasks:
+            continue
+        seeds = len(scores[(first, tasks[0])].get(f"{key}_runs", [0]))
+        if seeds < 2:
+            sentences.append(f"With one seed per run there is no spread to compare the {first} and the {second} "
+                             "against: run with `finetune_seeds` of 3 or more.")
+            continue
+        ahead = [task for task in tasks if scores[(first, task)][key] > scores[(second, task)][key]]
+        clear = [f"{task} ({100 * (scores[(first, task)][key] - scores[(second, task)][key]):+.1f} points)"
+                 for task in tasks if exceeds_spread(scores[(first, task)], scores[(second, task)], key)]
+        said = (f"Over {seeds} seeds the {first} is ahead of the {second} on {len(ahead)} of {len(tasks)} "
+                f"task(s) in mean {key}; ")
+        said += ("the difference exceeds the seed spread (mean +- sd intervals apart) on " + ", ".join(clear) + "."
+                 if clear else "on none does the difference exceed the seed spread.")
+        sentences.append(said)
+    return " ".join(sentences)
 
 
 def save_model(ch, keras_model, stem, task, vocab_path, max_seq_length):
@@ -115,7 +201,8 @@ def save_model(ch, keras_model, stem, task, vocab_path, max_seq_length):
 
 
 def table3(results, baseline_rows=()):
-    """Rows (dataset, metric, model column, paper, ours) for every score we have; ours in percent.
+    """Rows (dataset, metric, model column, paper, ours) for every score we have; ours in percent, and ``sd``,
+    its standard deviation over seeds, when the scores are `over_seeds` of several runs.
 
     `results` maps ``(column, task name)`` to a scores dict (fractions for accuracy/PADT, percent for SQuAD).
     With `baseline_rows` (chapter 5's, per task), accuracy rows also get ``majority`` and ``tfidf`` (percent).
@@ -130,10 +217,12 @@ def table3(results, baseline_rows=()):
             continue
         dataset, keys = TABLE3[task_name]
         for metric, key in keys.items():
-            ours = scores[key] * (1 if task_name == "arcd" else 100)
+            factor = 1 if task_name == "arcd" else 100
             reference = paper_rows.get((dataset, metric), {}).get(column)
             rows.append({"dataset": dataset, "metric": metric, "model": column, "paper": reference,
-                         "ours": round(float(ours), 1)})
+                         "ours": round(float(scores[key] * factor), 1)})
+            if len(scores.get(f"{key}_runs", ())) > 1:  # over seeds (`over_seeds`): the spread beside the mean
+                rows[-1]["sd"] = round(float(scores[f"{key}_sd"] * factor), 1)
             if baseline_rows:
                 base = baselines.get(task_name) if metric == "accuracy" else None
                 rows[-1]["majority"] = None if base is None else round(100 * base["majority_accuracy"], 1)

@@ -6,7 +6,9 @@ Smaller scales shrink epochs, examples and lengths (`arlm.scales`: ``finetune_*`
 
 The backbone is trained in place: pass a freshly loaded one to every run. Each ``finetune_*`` returns
 ``(scores, model)``: test scores with the paper's metric (`arlm.tasks.metrics`), plus
-training time and the sizes actually used.
+training time and the sizes actually used. Its ``seed`` (default the scale's) is the training seed: the head's
+initialisation, dropout and the batch order depend on it and on nothing else; the examples used (`limit`)
+depend on the scale's ``seed`` only, so runs with several seeds see the same data.
 
 >>> backbone, source = load_backbone("mberta", cfg, tokenizer.vocab_size)            # doctest: +SKIP
 >>> scores, model = finetune_classification(task, backbone, tokenizer, cfg)           # doctest: +SKIP
@@ -88,32 +90,45 @@ def optimizer(learning_rate, total_steps, gradient_accumulation_steps=1):
                           gradient_accumulation_steps=gradient_accumulation_steps)
 
 
+def _head_weights(model):
+    backbone_ids = {id(v) for v in model.backbone.weights}
+    return [v for v in model.weights if id(v) not in backbone_ids]
+
+
 class ModelCache:
     """Compiled task models, reused across runs of the same shape (architecture, head, steps, learning rate).
 
     Keras traces a new training graph for every new model, which costs far more than a tiny fine-tuning run
-    itself on a CPU. A cached model is reset instead: the new backbone's weights are copied in, the head gets its
-    initial weights back and the optimizer (moments, step count, hence the schedule) starts from zero.
+    itself on a CPU. A cached model is reset instead: the new backbone's weights are copied in, the head gets the
+    weights a new model built now would have (so a cached run equals an uncached one with the same seed) and the
+    optimizer (moments, step count, hence the schedule) starts from zero.
     """
 
     def __init__(self):
         self._models = {}
 
     def get(self, key, backbone, build):
-        """The model for `key` holding `backbone`'s weights; `build()` makes and compiles it the first time."""
+        """The model for `key` holding `backbone`'s weights; `build()` makes and compiles one (built and not
+        traced again when the key is cached: its head's new initial weights are copied into the cached model)."""
         if key not in self._models:
-            model = build()
-            backbone_ids = {id(v) for v in model.backbone.weights}
-            head = [v for v in model.weights if id(v) not in backbone_ids]
-            self._models[key] = (model, head, [v.numpy() for v in head])
-            return model
-        model, head, initial = self._models[key]
+            self._models[key] = build()
+            return self._models[key]
+        model = self._models[key]
         model.backbone.set_weights(backbone.get_weights())
-        for variable, value in zip(head, initial, strict=True):
-            variable.assign(value)
+        for variable, fresh in zip(_head_weights(model), _head_weights(build()), strict=True):
+            variable.assign(fresh)
         for variable in model.optimizer.variables:
             variable.assign(np.zeros(variable.shape, variable.dtype))
         return model
+
+
+def reseed(model, seed):
+    """Set every seed generator of `model` (its dropout layers) to a state drawn from `seed` alone, whatever
+    happened before it was built or loaded."""
+    states = [v for v in model.variables if v.path.endswith("seed_generator_state")]
+    for index, variable in enumerate(states):
+        start = np.random.default_rng([seed, index]).integers(1, 2**31)
+        variable.assign(np.array([start, 0], variable.dtype))
 
 
 def batching(num_examples, cfg):
@@ -135,10 +150,14 @@ def _steps(num_examples, cfg):
     return batching(num_examples, cfg)[1] * cfg.finetune_epochs
 
 
-def _get_model(cache, key, backbone, build, cfg, learning_rate, num_examples, loss=None, loss_weights=None):
+def _get_model(cache, key, backbone, build, cfg, learning_rate, num_examples, seed, loss=None, loss_weights=None):
+    """The compiled task model of one run, its head initialised and its dropout seeded from `seed`."""
+    import keras
+
     from arlm import runtime
 
     total = _steps(num_examples, cfg)
+    keras.utils.set_random_seed(seed)  # the head's initialisation
 
     def build_and_compile():
         with runtime.scope():
@@ -151,12 +170,15 @@ def _get_model(cache, key, backbone, build, cfg, learning_rate, num_examples, lo
         return model
 
     if cache is None:
-        return build_and_compile()
-    config = sorted((k, str(v)) for k, v in backbone.get_config().items() if k != "name")
-    return cache.get((key, str(config), total, learning_rate), backbone, build_and_compile)
+        model = build_and_compile()
+    else:
+        config = sorted((k, str(v)) for k, v in backbone.get_config().items() if k != "name")
+        model = cache.get((key, str(config), total, learning_rate), backbone, build_and_compile)
+    reseed(model, seed)
+    return model
 
 
-def _fit(model, inputs, targets, cfg, work_dir=None, verbose=1):
+def _fit(model, inputs, targets, cfg, seed, work_dir=None, verbose=1):
     """Train for ``finetune_epochs`` epochs of full, reshuffled batches; resumable in ``work_dir`` when given."""
     import tempfile
 
@@ -169,7 +191,7 @@ def _fit(model, inputs, targets, cfg, work_dir=None, verbose=1):
 
     # each epoch a fresh permutation drawn here (tf.data's shuffle is reseeded when a TF strategy distributes the
     # dataset, so its order would depend on the devices), cut to full batches
-    rng = np.random.default_rng(cfg.seed)
+    rng = np.random.default_rng(seed)
     order = np.concatenate([rng.permutation(count)[: steps_per_epoch * batch] for _ in range(cfg.finetune_epochs)])
     arrays = (dict(inputs), targets)
 
@@ -198,10 +220,11 @@ def _predict(model, inputs, batch_size):
 # -- the three kinds of task -----------------------------------------------------------------------------
 
 def finetune_classification(task, backbone, tokenizer, cfg, max_seq_length=None, learning_rate=None, verbose=1,
-                            cache=None, work_dir=None):
+                            cache=None, work_dir=None, seed=None):
     """Fine-tune a `MobileBertClassifier` on `task`; test accuracy and macro-F1. Resumable in ``work_dir``."""
     import keras
 
+    seed = cfg.seed if seed is None else seed
     length = max_seq_length or cfg.finetune_max_seq_length
     train = limit(task.train, cfg.finetune_max_train_examples, cfg.seed)
     test = limit(task.test, cfg.finetune_max_eval_examples, cfg.seed)
@@ -209,21 +232,22 @@ def finetune_classification(task, backbone, tokenizer, cfg, max_seq_length=None,
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model = _get_model(cache, ("classifier", len(task.labels)), backbone,
                        lambda: build_classifier(backbone, len(task.labels)), cfg,
-                       learning_rate or cfg.finetune_learning_rate, len(train), loss=loss)
+                       learning_rate or cfg.finetune_learning_rate, len(train), seed, loss=loss)
     info = _fit(model, encode_texts(train.texts, tokenizer, length), np.asarray(train.labels, np.int32), cfg,
-                work_dir, verbose=verbose)
+                seed, work_dir, verbose=verbose)
     logits = _predict(model, encode_texts(test.texts, tokenizer, length), cfg.finetune_batch_size)
     scores = metrics.classification_scores(test.labels, np.argmax(logits, -1), len(task.labels))
-    return {**scores, **info, "train_examples": len(train), "max_seq_length": length}, model
+    return {**scores, **info, "seed": seed, "train_examples": len(train), "max_seq_length": length}, model
 
 
 def finetune_tagging(task, backbone, tokenizer, cfg, crf=False, max_seq_length=None, learning_rate=None, verbose=1,
-                     cache=None, work_dir=None):
+                     cache=None, work_dir=None, seed=None):
     """Fine-tune a `TokenTagger` on PADT; the paper's P/R/F1 (argmax of the emissions, as the authors evaluate),
     token accuracy / micro-F1 over first pieces, and with the CRF also the Viterbi-decoded token accuracy."""
     from arlm.preprocessing.tagging import encode_tagging
     from arlm.tasks.heads import TokenTagger, viterbi_decode
 
+    seed = cfg.seed if seed is None else seed
     length = max_seq_length or cfg.finetune_max_seq_length
     train = limit(task.train, cfg.finetune_max_train_examples, cfg.seed)
     test = limit(task.test, cfg.finetune_max_eval_examples, cfg.seed)
@@ -232,8 +256,8 @@ def finetune_tagging(task, backbone, tokenizer, cfg, crf=False, max_seq_length=N
     test_features = encode_tagging(test.sentences, test.tags, tokenizer, task.labels, length)
     model = _get_model(cache, ("tagger", len(task.labels), crf, length), backbone,
                        lambda: TokenTagger(backbone, len(task.labels), crf=crf, max_seq_length=length), cfg,
-                       learning_rate or cfg.pos_learning_rate, len(train))
-    info = _fit(model, train_features.inputs(), train_features.labels, cfg, work_dir, verbose=verbose)
+                       learning_rate or cfg.pos_learning_rate, len(train), seed)
+    info = _fit(model, train_features.inputs(), train_features.labels, cfg, seed, work_dir, verbose=verbose)
     logits = _predict(model, test_features.inputs(), cfg.finetune_batch_size)
     predicted = np.argmax(logits, -1)
     real = test_features.padding_mask.astype(bool)
@@ -246,16 +270,18 @@ def finetune_tagging(task, backbone, tokenizer, cfg, crf=False, max_seq_length=N
             viterbi[row, :n] = viterbi_decode(logits[row], transitions, int(n))
         scores["viterbi_token_accuracy"] = metrics.token_scores(test_features.labels, viterbi,
                                                                 test_features.first_piece)["token_accuracy"]
-    return {**scores, **info, "crf": crf, "train_examples": len(train), "max_seq_length": length,
+    return {**scores, **info, "seed": seed, "crf": crf, "train_examples": len(train), "max_seq_length": length,
             "truncated_test_sentences": test_features.truncated}, model
 
 
-def finetune_qa(task, backbone, tokenizer, cfg, learning_rate=None, verbose=1, cache=None, work_dir=None):
+def finetune_qa(task, backbone, tokenizer, cfg, learning_rate=None, verbose=1, cache=None, work_dir=None,
+                seed=None):
     """Fine-tune `SpanQA` on ARCD: official SQuAD v1.1 EM/F1 on the test questions, and the Arabic-normalised
     variant (labelled ``arabic_*``)."""
     from arlm.preprocessing import qa
     from arlm.tasks.heads import SpanQA
 
+    seed = cfg.seed if seed is None else seed
     length, stride = cfg.qa_max_seq_length, cfg.qa_doc_stride
     train = limit(task.train, cfg.finetune_max_train_examples, cfg.seed)
     test = limit(task.test, cfg.finetune_max_eval_examples, cfg.seed)
@@ -264,17 +290,17 @@ def finetune_qa(task, backbone, tokenizer, cfg, learning_rate=None, verbose=1, c
     test_features = qa.build_features(test.examples, tokenizer, length, stride)
     loss, weights = SpanQA.span_loss()
     model = _get_model(cache, ("qa", length), backbone, lambda: SpanQA(backbone, max_seq_length=length), cfg,
-                       learning_rate or cfg.finetune_learning_rate, len(train_features), loss=loss,
+                       learning_rate or cfg.finetune_learning_rate, len(train_features), seed, loss=loss,
                        loss_weights=weights)
     targets = {"start_logits": train_features.start_positions, "end_logits": train_features.end_positions}
-    info = _fit(model, train_features.inputs(), targets, cfg, work_dir, verbose=verbose)
+    info = _fit(model, train_features.inputs(), targets, cfg, seed, work_dir, verbose=verbose)
     out = _predict(model, test_features.inputs(), cfg.finetune_batch_size)
     answers = qa.decode(test.examples, test_features, out["start_logits"], out["end_logits"])
     golds = [example.answers for example in test.examples]
     official = metrics.squad_scores(answers, golds)
     arabic = metrics.squad_scores(answers, golds, arabic=True)
     samples = [[e.question, a, e.answers[0]] for e, a in zip(test.examples[:5], answers[:5], strict=True)]
-    return {**official, "arabic_exact_match": arabic["exact_match"], "arabic_f1": arabic["f1"], **info,
+    return {**official, "arabic_exact_match": arabic["exact_match"], "arabic_f1": arabic["f1"], **info, "seed": seed,
             "train_examples": len(train), "train_windows": len(train_features),
             "skipped_train_examples": len(train_features.skipped), "max_seq_length": length, "doc_stride": stride,
             "sample_answers": samples}, model
