@@ -1,5 +1,7 @@
-"""Build the HTML book from the notebooks that `arlm run` executed (jupyter-book 1.x, no re-execution)."""
+"""Build the HTML book from executed notebooks (jupyter-book 1.x, no re-execution): by default the committed
+`cpu` edition (`arlm.edition`), or any folder `arlm run` wrote."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,8 +16,9 @@ BOOK = REPO / "book"
 BADGE = ("https://colab.research.google.com/assets/colab-badge.svg", "../_static/colab-badge.svg")
 
 
-def stage_notebooks(runs, book=BOOK, log=print):
-    """Copy the executed notebooks of `runs` into `book/chapters/`; a chapter not run is shown unexecuted."""
+def stage_notebooks(runs, book=BOOK, log=print, edition=None):
+    """Copy the executed notebooks of `runs` into `book/chapters/`; a chapter not run is shown unexecuted.
+    `edition` (the edition's ``edition.json``) names the pages' banners after the edition."""
     import nbformat
 
     runs = Path(runs)
@@ -27,7 +30,7 @@ def stage_notebooks(runs, book=BOOK, log=print):
         executed = runs / f"{chapter}.ipynb"
         if executed.exists():
             notebook = nbformat.read(executed, as_version=4)
-            _insert_after_title(notebook, banner(runs / chapter, notebook))
+            _insert_after_title(notebook, banner(runs / chapter, notebook, edition))
         else:
             missing.append(chapter)
             notebook = notebook_of(chapter)
@@ -45,9 +48,10 @@ def stage_notebooks(runs, book=BOOK, log=print):
     return target
 
 
-def banner(chapter_dir, notebook):
+def banner(chapter_dir, notebook, edition=None):
     """The note at the top of an executed chapter: which run the page shows (scale, overrides, data, date and
-    duration, machine, backend, code), from the chapter's ``results.json`` and papermill's record."""
+    duration, machine, backend, code), from the chapter's ``results.json`` and papermill's record; titled after
+    the edition when `edition` (its ``edition.json``) is given."""
     import json
 
     from arlm.scales import SCALES
@@ -74,7 +78,8 @@ def banner(chapter_dir, notebook):
              f"**runtime** {env.get('runtime') or env.get('backend', '?')}",
              f"**code** arlm {env.get('arlm', '?')}" + (f", commit `{env['commit']}`" if env.get("commit") else "")]
     body = " ·\n".join(part for part in parts if part)
-    return f"```{{admonition}} The run on this page\n:class: tip\n{body}\n```"
+    title = f"The `{edition['scale']}` edition" if edition else "The run on this page"
+    return f"```{{admonition}} {title}\n:class: tip\n{body}\n```"
 
 
 def _insert_after_title(notebook, text):
@@ -85,17 +90,37 @@ def _insert_after_title(notebook, text):
     first.source = "\n".join([*lines[:at], "", text, *lines[at:]])
 
 
-def build_book(runs="runs/tiny", book=BOOK, log=print):
-    """Stage the executed notebooks and build `book/_build/html`; returns the path of its index.html."""
-    runs = Path(runs)
+def announcement(edition):
+    """The line at the top of every page of a book built from the edition."""
+    chapters = edition["chapters"].values()
+    first = min(c["date"] for c in chapters)
+    machine = next(iter(chapters))["machine"]
+    return (f"The <code>{edition['scale']}</code> edition: every chapter executed at <code>{edition['scale']}</code> "
+            f"scale on the data mirror, {first}, {machine['cores']} cores ({machine['cpu']}), "
+            f"{edition['total_seconds'] / 60:.0f} min in all; each chapter's banner has its commit and wall time.")
+
+
+def build_book(runs=None, book=BOOK, output=None, log=print):
+    """Stage the executed notebooks of `runs` (default: the committed edition, `arlm.edition.EDITION`) and build
+    the HTML into ``<output or book>/_build/html``; returns the path of its index.html."""
+    from arlm.edition import EDITION, read_manifest
+
+    runs = Path(runs) if runs is not None else EDITION
     if not runs.is_dir():
-        raise ArlmError(f"{runs} does not exist: run the book first (arlm run --scale tiny --out {runs.parent})")
-    stage_notebooks(runs, book, log)
+        hint = ("the edition is committed in book/edition/cpu/ (git checkout it, or run `arlm edition`)"
+                if runs == EDITION else f"run the book first (arlm run --scale tiny --out {runs.parent})")
+        raise ArlmError(f"{runs} does not exist: {hint}")
+    edition = read_manifest(runs)
+    stage_notebooks(runs, book, log, edition)
     log(f"arlm book: building HTML from {runs} ...")
-    command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(book)]
-    result = subprocess.run([*command, "--builder", "html"], capture_output=True, text=True)
+    command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(book),
+               "--builder", "html"]
+    if output is not None:
+        command += ["--path-output", str(output)]
+    env = {**os.environ, "ARLM_BOOK_ANNOUNCEMENT": announcement(edition) if edition else ""}
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise ArlmError(f"jupyter-book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-    index = book / "_build" / "html" / "index.html"
+    index = Path(output or book) / "_build" / "html" / "index.html"
     log(f"arlm book: open {index}")
     return index

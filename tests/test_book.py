@@ -4,7 +4,7 @@ import json
 
 import nbformat
 
-from arlm.book import banner
+from arlm.book import announcement, banner
 
 
 def test_the_banner_names_scale_overrides_data_date_machine_and_commit(tmp_path):
@@ -18,6 +18,19 @@ def test_the_banner_names_scale_overrides_data_date_machine_and_commit(tmp_path)
                      "2 cores (AMD EPYC)", "8 x TPU", "`abc123def456`"):
         assert expected in text, expected
     assert "seed" not in text  # only what differs from the preset
+
+
+def test_edition_pages_say_they_are_the_edition(tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps({"scale": "cpu", "config": {"scale": "cpu"},
+                                                       "environment": {"data_mirror": True}}))
+    assert "The `cpu` edition" in banner(tmp_path, nbformat.v4.new_notebook(), edition={"scale": "cpu"})
+    machine = {"cores": 2, "cpu": "AMD EPYC"}
+    manifest = {"scale": "cpu", "total_seconds": 5400.0,
+                "chapters": {"01_corpus": {"date": "2026-12-01 16:33 UTC", "machine": machine},
+                             "02_teacher": {"date": "2026-12-01 16:34 UTC", "machine": machine}}}
+    line = announcement(manifest)
+    for expected in ("<code>cpu</code> edition", "2026-12-01 16:33 UTC", "2 cores (AMD EPYC)", "90 min"):
+        assert expected in line, expected
 
 
 def test_a_chapter_that_did_not_finish_says_so(tmp_path):

@@ -1,4 +1,5 @@
-"""`arlm run` (execute the chapters) and `arlm book` (build the HTML book from the executed notebooks)."""
+"""`arlm run` (execute the chapters), `arlm book` (build the HTML book from executed notebooks: the committed cpu
+edition unless ``--runs`` names a run) and `arlm edition` (run the book at `cpu` and publish it as the edition)."""
 
 from arlm.scales import SCALE_NAMES
 
@@ -14,9 +15,17 @@ def register(subparsers):
     run.set_defaults(func=_run)
 
     book = subparsers.add_parser("book", help="build the HTML book from executed notebooks (no re-execution)")
-    book.add_argument("--runs", default="runs/tiny",
-                      help="folder of executed notebooks, local or gs://BUCKET/PREFIX/SCALE (default runs/tiny)")
+    book.add_argument("--runs", default=None,
+                      help="folder of executed notebooks, local or gs://BUCKET/PREFIX/SCALE (default: the cpu "
+                           "edition committed in book/edition/cpu/)")
     book.set_defaults(func=_book)
+
+    edition = subparsers.add_parser(
+        "edition", help="run the whole book at cpu scale on the data mirror and publish it as the cpu edition")
+    edition.add_argument("--out", default="runs", help="run folder; the run goes to OUT/cpu/ (default runs)")
+    edition.add_argument("--publish-only", action="store_true",
+                         help="publish OUT/cpu/ as it is, without running (it must be complete)")
+    edition.set_defaults(func=_edition)
 
 
 def _run(args):
@@ -36,6 +45,9 @@ def _book(args):
     from arlm.artifacts import CHAPTERS
     from arlm.book import build_book
 
+    if args.runs is None:
+        build_book()
+        return 0
     runs = bucket.location(args.runs)
     if bucket.is_url(runs):  # the executed notebooks, into the run's working copy
         mirror = bucket.mirror(runs)
@@ -43,4 +55,19 @@ def _book(args):
             mirror.pull(f"{chapter}.ipynb")
         runs = mirror.root
     build_book(runs)
+    return 0
+
+
+def _edition(args):
+    from arlm.datasets import mirror_dir
+    from arlm.edition import SCALE, publish
+    from arlm.errors import ParameterError
+    from arlm.runner import run_book, run_folder
+
+    if mirror_dir() is None:
+        raise ParameterError("the edition is run on the data mirror: set ARLM_DATA_DIR to it")
+    if not args.publish_only:
+        timings = run_book(SCALE, out=args.out)
+        print(f"arlm edition: {len(timings)} chapters in {sum(timings.values()) / 60:.0f} min")
+    publish(run_folder(args.out, SCALE))
     return 0

@@ -1,4 +1,5 @@
-"""Fixtures shared by the chapter and site tests: one executed tiny run and the book built from it."""
+"""Fixtures shared by the chapter and site tests: one executed tiny run and the book built from it, and the book
+built from the committed cpu edition."""
 
 import os
 from pathlib import Path
@@ -7,6 +8,7 @@ import pytest
 
 from arlm.artifacts import CHAPTERS
 from arlm.book import BOOK, build_book
+from arlm.edition import EDITION, read_manifest
 from arlm.runner import run_book
 
 
@@ -29,3 +31,19 @@ def built_book(book_run):
     return index.parent
 
 
+
+
+@pytest.fixture(scope="session")
+def edition_book(tmp_path_factory):
+    """The site `arlm book` builds by default (the committed edition), built outside the repository."""
+    if read_manifest() is None:
+        pytest.fail(f"no edition in {EDITION}: run `arlm edition` (README)")
+    return build_book(output=tmp_path_factory.mktemp("edition-book")).parent
+
+
+@pytest.fixture(scope="session", params=["tiny", "edition"])
+def any_book(request):
+    """``(run folder, built site)``: this session's tiny run, then the committed cpu edition."""
+    if request.param == "tiny":
+        return request.getfixturevalue("book_run"), request.getfixturevalue("built_book")
+    return EDITION, request.getfixturevalue("edition_book")

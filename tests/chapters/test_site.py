@@ -71,12 +71,12 @@ DIR_CHECK = """() => {
 
 
 @pytest.fixture(scope="module")
-def site(built_book):
+def site(any_book):
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
-    handler = functools.partial(Quiet, directory=str(built_book))
+    handler = functools.partial(Quiet, directory=str(any_book[1]))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -127,10 +127,11 @@ def test_index_shows_the_table_of_contents(browser, site):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_renders_offline_and_fits_the_column_at_1280_px(browser, site, chapter):
+def test_chapter_renders_offline_and_fits_the_column_at_1280_px(browser, site, chapter, request):
     page, problems = _open(browser, f"{site}/chapters/{chapter}.html", site)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{chapter}-1280.png"), full_page=True)
+    book = request.node.callspec.params["any_book"]  # tiny or edition
+    page.screenshot(path=str(ARTIFACTS / f"{book}-{chapter}-1280.png"), full_page=True)
     broken = page.eval_on_selector_all(
         "main img", "images => images.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
     )

@@ -1,0 +1,53 @@
+"""The site `arlm book` builds by default, from the committed cpu edition: every page says it is the edition, the
+Colab badges open notebooks the repository holds, and no page says "not run" for a task the mirror holds.
+(The browser and claims tests run on this site too, through the ``any_book`` fixture.)"""
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from arlm.artifacts import CHAPTERS
+from arlm.book import BOOK
+from arlm.edition import EDITION, read_manifest
+from arlm.runner import REPO
+
+pytestmark = pytest.mark.chapters
+
+
+def test_every_page_says_it_is_the_cpu_edition(edition_book):
+    manifest = read_manifest()
+    for page in [edition_book / "intro.html", *(edition_book / f"{p.stem}.html" for p in BOOK.glob("*.md"))]:
+        assert "edition: every chapter executed at" in page.read_text(encoding="utf-8"), page.name
+    for chapter in CHAPTERS:
+        html = (edition_book / "chapters" / f"{chapter}.html").read_text(encoding="utf-8")
+        assert "edition</p>" in html, chapter  # the banner's title: The `cpu` edition
+        record = manifest["chapters"][chapter]
+        assert record["commit"] in html and f"{record['seconds']:.0f} s" in html, chapter
+
+
+def test_colab_badges_open_notebooks_the_repository_holds(edition_book):
+    tracked = set(subprocess.run(["git", "ls-files", "book/edition"], cwd=REPO, capture_output=True, text=True,
+                                 check=True).stdout.split())
+    for chapter in CHAPTERS:
+        html = (edition_book / "chapters" / f"{chapter}.html").read_text(encoding="utf-8")
+        targets = set(re.findall(r"colab\.research\.google\.com/github/[^/]+/[^/]+/blob/[^/]+/([^\"' )]+)", html))
+        assert targets == {f"book/edition/cpu/{chapter}.ipynb"}, (chapter, targets)
+        assert (EDITION / f"{chapter}.ipynb").is_file()
+        if tracked:  # a git checkout: the notebook is committed, not only on this disk
+            assert f"book/edition/cpu/{chapter}.ipynb" in tracked, chapter
+
+
+def test_no_page_says_not_run_for_a_task_the_mirror_holds(edition_book):
+    from arlm.tasks.experiments import TABLE3
+    from arlm.tasks.loaders import available
+
+    if not os.environ.get("ARLM_DATA_DIR"):
+        pytest.skip("which tasks the mirror holds needs ARLM_DATA_DIR")
+    held = [task for task in ("ajgt", "hard", "arsentd_lev", "labr", "tead", "astd_b", "padt", "arcd")
+            if available(task)]
+    for chapter in ("05_finetuning", "07_results"):
+        text = re.sub(r"<[^>]+>", " ", (edition_book / "chapters" / f"{chapter}.html").read_text(encoding="utf-8"))
+        for name in [*held, *(TABLE3[task][0] for task in held)]:
+            assert not re.search(rf"\b{re.escape(name)}\s+not run", text, re.I), (chapter, name)
