@@ -2,6 +2,7 @@
 `cpu` edition (`arlm.edition`), or any folder `arlm run` wrote."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from arlm.runner import REPO, notebook_of
 BOOK = REPO / "book"
 # the chapters' Colab badge, served from the book itself so that pages need no internet
 BADGE = ("https://colab.research.google.com/assets/colab-badge.svg", "../_static/colab-badge.svg")
+_TITLE_NUMBER = re.compile(r"^# \d+\. ", re.M)
 
 
 def stage_notebooks(runs, book=BOOK, log=print, edition=None):
@@ -36,6 +38,9 @@ def stage_notebooks(runs, book=BOOK, log=print, edition=None):
             notebook = notebook_of(chapter)
             note = f"**Not executed in `{runs}`**: run `arlm run --chapters {int(chapter[:2])}` to see its outputs."
             notebook.cells.insert(1, nbformat.v4.new_markdown_cell(f"```{{note}}\n{note}\n```"))
+        # the table of contents numbers the chapters (and so their exercises, "Exercise 3.1"): the title's own
+        # number would show twice
+        notebook.cells[0].source = _TITLE_NUMBER.sub("# ", notebook.cells[0].source, count=1)
         for cell in notebook.cells:
             if cell.cell_type == "markdown":
                 cell.source = cell.source.replace(*BADGE)

@@ -124,7 +124,9 @@ def write_presets(run_dir, manifest, presets_dir=PRESETS_DIR, log=print):
             folder = Path(scratch) / name
             backbone = load_model(run_dir / chapter / file, compile=False).backbone
             save_model(backbone, folder, tokenizer=vocab,
-                       metadata={"edition": SCALE, "model": model_name, "paper_name": paper_name,
+                       metadata={"description": f"the {paper_name} {model_name} of the {SCALE} edition, trained "
+                                                f"at {SCALE} scale on the data mirror (its README.md)",
+                                 "edition": SCALE, "model": model_name, "paper_name": paper_name,
                                  "commit": manifest["chapters"][chapter]["commit"], "preset": manifest["preset"],
                                  "weights": "float16"})
             store_float16(folder / "model.weights.h5")

@@ -88,6 +88,8 @@ def test_exercises_render_with_hidden_solutions(book_run, built_book, chapter):
     # one solution per exercise, collapsed (a dropdown), and each solution's code input hidden
     assert page.count('class="solution dropdown admonition"') == len(labels)
     assert page.count("tag_hide-input") >= len(labels)
+    number = int(chapter[:2])  # numbered within the chapter: "Exercise 3.1", not across the book
+    assert f"Exercise {number}.1" in page and f"Exercise {number}.{len(labels)}" in page
 
 def test_results_chapter_is_filled_from_the_run(book_run, built_book):
     page = (built_book / "chapters" / "07_results.html").read_text(encoding="utf-8")
