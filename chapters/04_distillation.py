@@ -255,22 +255,7 @@ say(
 
 # %%
 accuracy = {k: v["mlm_accuracy"] for k, v in mlm_scores.items()}
-ahead = accuracy["teacher"] > max(accuracy["distilled"], accuracy["scratch"]) + 0.01
-say(
-    f"In this run (`{scale}`), after {budget} student updates, the distilled "
-    "student's "
-    f"held-out masked-LM accuracy is {accuracy['distilled']:.1%} and the scratch "
-    f"student's {accuracy['scratch']:.1%} (the teacher: "
-    f"{accuracy['teacher']:.1%}). "
-    + (
-        "The teacher is ahead of both students, so there is something to distill."
-        if ahead
-        else "The teacher itself is no better than the students: at this scale "
-        "distillation has nothing to pass on, and the comparison checks the "
-        "pipeline, "
-        "not the method."
-    )
-)
+say(evidence.masked_lm_finding(accuracy, scale, budget))
 
 # %% [markdown]
 # ## Exercises

@@ -5,7 +5,7 @@ import numpy as np
 from arlm import corpus, prose, reporting
 from arlm import pretraining_data as pdata
 from arlm.distillation import transfer
-from arlm.tasks import experiments
+from arlm.tasks import evidence, experiments
 
 
 def test_say_prints_outside_a_notebook(capsys):
@@ -103,3 +103,12 @@ def test_chapter5_table3_has_the_baselines_beside_accuracy_rows():
 def test_length_finding_reads_full_and_partly_short_examples():
     assert pdata.length_finding([64, 64, 63], 64).startswith("None of these 3 examples")
     assert pdata.length_finding([64, 20, 64, 30], 64).startswith("50% of these examples")
+
+
+def test_masked_lm_finding_tells_a_teacher_worth_distilling_from_one_that_is_not():
+    caught_up = evidence.masked_lm_finding({"distilled": 0.126, "scratch": 0.036, "teacher": 0.120}, "cpu", 1600)
+    assert "something to distill" in caught_up and "caught up" in caught_up and "1,600 updates" in caught_up
+    untrained = evidence.masked_lm_finding({"distilled": 0.03, "scratch": 0.03, "teacher": 0.031}, "tiny", 50)
+    assert "nothing to pass on" in untrained
+    partial = evidence.masked_lm_finding({"distilled": 0.08, "scratch": 0.03, "teacher": 0.12}, "cpu", 1600)
+    assert "part of the way" in partial

@@ -69,3 +69,26 @@ def summarize(mlm_scores, finetune_rows):
                           for key in summary[first] if key in summary[second] and not key.endswith("_sd")}
         summary["gap_is"] = f"{first} minus {second}"
     return summary
+
+
+def masked_lm_finding(accuracy, scale, updates):
+    """A sentence on chapter 4's held-out masked-LM accuracies: whether the teacher had anything to pass on (it is
+    ahead of the student trained from scratch) and whether the distilled student caught up with it.
+
+    Args:
+        accuracy (dict): ``distilled``, ``scratch`` and ``teacher`` masked-LM accuracies (fractions).
+        scale (str): the run's scale, named in the sentence.
+        updates (int): the updates each student received.
+    """
+    distilled, scratch, teacher = accuracy["distilled"], accuracy["scratch"], accuracy["teacher"]
+    said = (f"In this run (`{scale}`), after {updates:,} updates each, the distilled student's held-out masked-LM "
+            f"accuracy is {distilled:.1%} and the scratch student's {scratch:.1%} (the teacher: {teacher:.1%}). ")
+    if teacher <= scratch + 0.01:
+        return said + ("The teacher is no better than the student trained from scratch: at this scale distillation "
+                       "has nothing to pass on, and the comparison checks the pipeline, not the method.")
+    said += "The teacher is ahead of the student trained from scratch, so there is something to distill; "
+    if distilled >= teacher - 0.01:
+        return said + "the distilled student has caught up with its teacher."
+    if distilled > scratch + 0.01:
+        return said + "the distilled student is part of the way there, ahead of the scratch student."
+    return said + "the distilled student is no further than the scratch one."
