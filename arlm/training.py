@@ -153,9 +153,11 @@ def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None
         pretrainer = MobileBertPretrainer(MobileBertBackbone.from_mobilebert_config(config, name=f"{preset}_backbone"))
         x, _ = next(iter(make_dataset().take(1)))
         pretrainer(x)  # built before a checkpoint is restored into it
+        run_eagerly = eager(cfg, cfg.teacher_steps)  # never jitted as well (Keras would warn)
         compile_pretrainer(pretrainer, cfg.teacher_learning_rate, cfg.teacher_steps, cfg.warmup_steps,
-                           optimizer=optimizer, jit_compile=runtime.current().jit_compile(cfg.jit_compile),
-                           run_eagerly=eager(cfg, cfg.teacher_steps),
+                           optimizer=optimizer,
+                           jit_compile=not run_eagerly and runtime.current().jit_compile(cfg.jit_compile),
+                           run_eagerly=run_eagerly,
                            gradient_accumulation_steps=cfg.gradient_accumulation_steps)
     steps = snapshot_steps(cfg.teacher_steps, cfg.figure1_checkpoints) if snapshot_dir else ()
     records = pretrain(pretrainer, make_dataset, cfg.teacher_steps, cfg.checkpoint_every, work_dir,

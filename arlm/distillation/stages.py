@@ -72,8 +72,10 @@ def _compile(model, optimizer, cfg, total_steps, run_eagerly):
     """Compile for the current runtime; ``run_eagerly`` None: the scale's choice for a run of ``total_steps``."""
     from arlm.training import eager
 
-    model.compile(optimizer=optimizer, jit_compile=runtime.current().jit_compile(cfg.jit_compile),
-                  run_eagerly=eager(cfg, total_steps) if run_eagerly is None else bool(run_eagerly))
+    run_eagerly = eager(cfg, total_steps) if run_eagerly is None else bool(run_eagerly)
+    # an eager run is never jitted: saying so here keeps Keras from warning that it turned jit off itself
+    model.compile(optimizer=optimizer, jit_compile=not run_eagerly and runtime.current().jit_compile(cfg.jit_compile),
+                  run_eagerly=run_eagerly)
 
 
 def _warm_up(model, make_dataset):
