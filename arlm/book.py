@@ -83,7 +83,8 @@ def banner(chapter_dir, notebook, edition=None):
              f"**runtime** {env.get('runtime') or env.get('backend', '?')}",
              f"**code** arlm {env.get('arlm', '?')}" + (f", commit `{env['commit']}`" if env.get("commit") else "")]
     body = " ·\n".join(part for part in parts if part)
-    title = f"The `{edition['scale']}` edition" if edition else "The run on this page"
+    # no backticks: a backtick fence's info string cannot hold one
+    title = f"The {edition['scale']} edition" if edition else "The run on this page"
     return f"```{{admonition}} {title}\n:class: tip\n{body}\n```"
 
 

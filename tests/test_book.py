@@ -23,7 +23,7 @@ def test_the_banner_names_scale_overrides_data_date_machine_and_commit(tmp_path)
 def test_edition_pages_say_they_are_the_edition(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps({"scale": "cpu", "config": {"scale": "cpu"},
                                                        "environment": {"data_mirror": True}}))
-    assert "The `cpu` edition" in banner(tmp_path, nbformat.v4.new_notebook(), edition={"scale": "cpu"})
+    assert "The cpu edition\n" in banner(tmp_path, nbformat.v4.new_notebook(), edition={"scale": "cpu"})
     machine = {"cores": 2, "cpu": "AMD EPYC"}
     manifest = {"scale": "cpu", "total_seconds": 5400.0,
                 "chapters": {"01_corpus": {"date": "2026-12-01 16:33 UTC", "machine": machine},
