@@ -98,8 +98,8 @@ def main():
         backbone = model("student", 4).backbone
         inputs, targets = task_data(kind)
         head = finetune._get_model(None, kind, backbone, lambda b=backbone, f=build: f(b), cfg, 1e-3,
-                                   len(inputs["token_ids"]), loss=loss, loss_weights=weights)
-        info = finetune._fit(head, inputs, targets, cfg, work / kind, verbose=0)
+                                   len(inputs["token_ids"]), cfg.seed, loss=loss, loss_weights=weights)
+        info = finetune._fit(head, inputs, targets, cfg, cfg.seed, work / kind, verbose=0)
         out["losses"][kind] = losses_of(arlm.fitting.read_history(work / kind / "history"))
         out["losses"][f"{kind}_final"] = [info["final_train_loss"]]
         predicted = finetune._predict(head, {k: v[:13] for k, v in inputs.items()}, GLOBAL_BATCH)  # a ragged tail
