@@ -145,8 +145,11 @@ def table3_compact(run):
             paper_value, ours = row[f"paper {model}"], row[f"ours {model}"]
             sd = spread.get((row["dataset"], row["metric"], model))
             record[model] = f"{_cell(paper_value)} / {_cell(ours)}" + ("" if sd is None else f" ± {sd:.1f}")
-        base = found.get(row["dataset"], {}) if row["metric"] == "accuracy" else {}
-        record["majority"], record["TF-IDF"] = base.get("majority"), base.get("tfidf")
+        if row["metric"] == "accuracy":
+            base = found.get(row["dataset"], {})
+            record["majority"], record["TF-IDF"] = base.get("majority"), base.get("tfidf")
+        else:  # the baselines are classifiers: they have no PoS or QA score ("not run" would be wrong)
+            record["majority"] = record["TF-IDF"] = "–"
         rows.append(record)
     return rows
 

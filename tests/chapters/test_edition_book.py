@@ -47,7 +47,10 @@ def test_no_page_says_not_run_for_a_task_the_mirror_holds(edition_book):
         pytest.skip("which tasks the mirror holds needs ARLM_DATA_DIR")
     held = [task for task in ("ajgt", "hard", "arsentd_lev", "labr", "tead", "astd_b", "padt", "arcd")
             if available(task)]
+    missing = [name for task in TABLE3 if task not in held for name in (task, TABLE3[task][0])]
     for chapter in ("05_finetuning", "07_results"):
-        text = re.sub(r"<[^>]+>", " ", (edition_book / "chapters" / f"{chapter}.html").read_text(encoding="utf-8"))
-        for name in [*held, *(TABLE3[task][0] for task in held)]:
-            assert not re.search(rf"\b{re.escape(name)}\s+not run", text, re.I), (chapter, name)
+        html = (edition_book / "chapters" / f"{chapter}.html").read_text(encoding="utf-8")
+        for row in re.findall(r"<tr.*?</tr>", html, re.S):  # a table row saying "not run" names a missing task
+            text = re.sub(r"<[^>]+>", " ", row)
+            if "not run" in text:
+                assert any(re.search(rf"\b{re.escape(name)}\b", text, re.I) for name in missing), (chapter, text)
