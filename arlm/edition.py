@@ -65,12 +65,17 @@ def _check_run(run_dir):
         configs[chapter] = config
     current = SCALES[SCALE]
     for chapter, config in configs.items():
-        changed = sorted(key for key in current if config.get(key) != current[key])
+        changed = _changed_keys(config, current)
         if changed:
             problems.append(f"{chapter} ran with other values than the current {SCALE!r} preset: {', '.join(changed)}")
     if problems:
         raise ArlmError(f"{run_dir} cannot be published as the {SCALE} edition:\n  " + "\n  ".join(problems))
     return dict(current)
+
+
+def _changed_keys(recorded, current):
+    """The keys of either preset whose values differ between the two."""
+    return sorted(key for key in set(recorded) | set(current) if recorded.get(key) != current.get(key))
 
 
 def _clean_notebook(source, target):
@@ -166,16 +171,15 @@ def store_float16(path):
 
 def model_card(run_dir, manifest, model_name):
     """The Markdown model card of an edition preset, from the run's ``results.json`` files."""
-    def results(chapter):
-        path = run_dir / chapter / "results.json"
-        return read_json(path) if path.is_file() else {}
+    from arlm.reporting import collect
 
+    run = collect(run_dir)
     name, (chapter, _), paper_name = EDITION_PRESETS[model_name]
     preset, record = manifest["preset"], manifest["chapters"][chapter]
-    corpus = results("01_corpus").get("corpus", {})
-    masked = results("04_distillation").get("masked_lm", {}).get("distilled" if model_name == "student" else
-                                                                 "teacher", {})
-    params = results("03_knowledge_transfer").get(f"{model_name}_parameters")
+    corpus = run.get("01_corpus", "corpus", default={})
+    masked = run.get("04_distillation", "masked_lm", "distilled" if model_name == "student" else "teacher",
+                     default={})
+    params = run.get("03_knowledge_transfer", f"{model_name}_parameters")
     if model_name == "teacher":
         training = (f"{preset['teacher_steps']:,} LAMB updates of {preset['batch_size']} sequences of "
                     f"{preset['max_seq_length']} pieces (masked LM and next sentence), peak rate "
@@ -199,7 +203,7 @@ def model_card(run_dir, manifest, model_name):
              f"| made by | commit `{record['commit']}`, {record['date']}, {record['machine']['cores']} cores "
              f"({record['machine']['cpu']}) |",
              "| weights | stored in float16 (half the bytes), loaded into float32 variables |", ""]
-    scores = results("05_finetuning").get("table3", [])
+    scores = run.get("05_finetuning", "table3", default=[])
     rows = [row for row in scores if row["model"] == paper_name]
     if rows:
         seeds = preset["finetune_seeds"]
@@ -232,8 +236,7 @@ def problems(edition=EDITION, presets_dir=PRESETS_DIR, scale_preset=None):
         return [f"no edition in {edition} (run `arlm edition`)"]
     found = []
     current = scale_preset or SCALES[SCALE]
-    changed = sorted(set(current) | set(manifest["preset"]))
-    changed = [key for key in changed if manifest["preset"].get(key) != current.get(key)]
+    changed = _changed_keys(manifest["preset"], current)
     if changed:
         found.append(f"the edition was made with a {SCALE!r} preset that differs from the current one in "
                      + ", ".join(f"{key} ({manifest['preset'].get(key)!r} -> {current.get(key)!r})" for key in changed))
@@ -241,8 +244,9 @@ def problems(edition=EDITION, presets_dir=PRESETS_DIR, scale_preset=None):
         for path in (Path(edition) / f"{chapter}.ipynb", Path(edition) / chapter / "results.json"):
             if not path.is_file():
                 found.append(f"{path} is missing")
-    if _folder_bytes(edition) > MAX_EDITION_BYTES:
-        found.append(f"the edition takes {_folder_bytes(edition) / 2**20:.1f} MB, more than "
+    size = _folder_bytes(edition)
+    if size > MAX_EDITION_BYTES:
+        found.append(f"the edition takes {size / 2**20:.1f} MB, more than "
                      f"{MAX_EDITION_BYTES / 2**20:.0f} MB")
     size = 0
     for name, _, _ in EDITION_PRESETS.values():
