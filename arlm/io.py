@@ -14,6 +14,7 @@ import contextlib
 import fnmatch
 import importlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -249,9 +250,11 @@ def check_keras_file(path, parameter="--model"):
 
 
 def write_json(path, obj):
-    """Write `obj` as indented UTF-8 JSON, atomically."""
+    """Write `obj` as indented UTF-8 JSON, atomically. A float that is not finite (pandas' NaN for an empty table
+    cell) is written as ``null``: Python would write ``NaN``, which is not JSON and which strict readers reject."""
+    text = json.dumps(_finite(obj), indent=2, ensure_ascii=False, default=_jsonable, allow_nan=False)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=_jsonable) + "\n", encoding="utf-8")
+        tmp.write_text(text + "\n", encoding="utf-8")
     return Path(path)
 
 
@@ -259,10 +262,20 @@ def read_json(path):
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def _finite(value):
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy scalars and arrays
+        return _finite(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def _jsonable(value):
-    # numpy scalars and arrays, Paths
-    if hasattr(value, "tolist"):
-        return value.tolist()
+    # what `_finite` leaves: Paths
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
@@ -501,8 +514,8 @@ def save_preset(model, preset_dir, tokenizer=None, metadata=None, max_shard_size
             _write_tokenizer(staging, vocabulary)
         if metadata:
             meta_path = staging / hub.METADATA_FILE
-            meta_path.write_text(json.dumps({**read_json(meta_path), "arlm": metadata}, indent=4,
-                                            default=_jsonable), encoding="utf-8")
+            meta_path.write_text(json.dumps(_finite({**read_json(meta_path), "arlm": metadata}), indent=4,
+                                            default=_jsonable, allow_nan=False), encoding="utf-8")
     return target
 
 

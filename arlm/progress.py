@@ -3,7 +3,8 @@
 A notebook executed by papermill keeps every redraw of a text bar in its outputs, and a widget bar needs
 JavaScript that the offline book does not ship. So where standard output is not a terminal, a loop prints at
 most ``LINES + 1`` short lines (at every ``1 / LINES`` of the way and at the end), each with the elapsed time,
-the time left and the loop's latest figures.
+the time left and the loop's latest figures. The time left is measured from the first update on: a training
+loop's first step also traces and compiles, which would inflate it many times over.
 
 >>> with Progress(total=3, desc="shards") as progress:     # doctest: +SKIP
 ...     for shard in shards:
@@ -40,6 +41,7 @@ class Progress:
         self.done, self.start_done = initial, initial
         self.started = time.perf_counter()
         self.figures = {}
+        self._first = None  # (time, items done) at the first update, where the rate is measured from
         self._bar = None
         self._next_line = 0
         if not disable and self.stream.isatty():
@@ -52,6 +54,8 @@ class Progress:
         """``n`` more items done; ``figures`` (e.g. ``loss=...``) are shown with the progress."""
         self.done += n
         self.figures.update(figures)
+        if self._first is None:
+            self._first = (time.perf_counter(), self.done)
         if self.disable:
             return
         if self._bar is not None:
@@ -62,7 +66,8 @@ class Progress:
             self._next_line = int(self.done * LINES / self.total) + 1
 
     def _line(self):
-        elapsed = time.perf_counter() - self.started
+        now = time.perf_counter()
+        elapsed = now - self.started
         parts = [f"{self.desc}:" if self.desc else ""]
         if self.total:
             parts.append(f"{self.done:,}/{self.total:,} ({100 * self.done / self.total:.0f}%)")
@@ -70,9 +75,10 @@ class Progress:
             parts.append(f"{self.done:,} {self.unit}")
         parts += [f"{key} {_short(value)}" for key, value in self.figures.items()]
         parts.append(f"[{_duration(elapsed)}")
-        new = self.done - self.start_done
-        if self.total and 0 < new and self.done < self.total:
-            parts[-1] += f", {_duration(elapsed / new * (self.total - self.done))} left]"
+        since, done_then = self._first or (now, self.done)
+        if self.total and self.done > done_then and self.done < self.total:
+            rate = (now - since) / (self.done - done_then)
+            parts[-1] += f", {_duration(rate * (self.total - self.done))} left]"
         else:
             parts[-1] += "]"
         print(" ".join(part for part in parts if part), file=self.stream, flush=True)

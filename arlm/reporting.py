@@ -239,16 +239,48 @@ def figure1(run):
     return list(run.get("05_finetuning", "figure1", default=[]))
 
 
-def figure1_finding(points):
-    """Whether the larger vocabulary is ahead at every common step: True, False, or None without points."""
+def _figure1_pairs(points):
+    """(smaller vocabulary size, larger one, [(step, smaller's accuracy, larger's)] at the steps both have), or
+    None with fewer than two vocabularies."""
     by_vocab = {}
     for point in points:
         by_vocab.setdefault(point["vocab_size"], {})[point["step"]] = point["accuracy"]
     if len(by_vocab) < 2:
         return None
-    small, large = (by_vocab[size] for size in sorted(by_vocab)[:2])
-    steps = sorted(set(small) & set(large))
-    return all(large[step] > small[step] for step in steps) if steps else None
+    small, large = sorted(by_vocab)[:2]
+    steps = sorted(set(by_vocab[small]) & set(by_vocab[large]))
+    return small, large, [(step, by_vocab[small][step], by_vocab[large][step]) for step in steps]
+
+
+def figure1_finding(points):
+    """Whether the larger vocabulary is ahead at every common step: True, False, or None without points."""
+    pairs = _figure1_pairs(points)
+    if not pairs or not pairs[2]:
+        return None
+    return all(large > small for _, small, large in pairs[2])
+
+
+def figure1_sentence(points, scale):
+    """Figure 1's finding in a sentence: at how many of the common steps the larger vocabulary's teacher is
+    ahead, behind or level, beside the paper's "ahead at every iteration".
+
+    >>> figure1_sentence([{"vocab_size": 5, "step": 1, "accuracy": 0.7}, {"vocab_size": 8, "step": 1,
+    ...                    "accuracy": 0.8}], "tiny")  # doctest: +ELLIPSIS
+    "As in the paper, the larger vocabulary's teacher (8 pieces, against 5) is ahead at every step both were..."
+    """
+    pairs = _figure1_pairs(points)
+    if not pairs or not pairs[2]:
+        return "The two teachers have no pretraining step in common to compare."
+    small, large, steps = pairs
+    ahead = sum(b > a for _, a, b in steps)
+    level = sum(b == a for _, a, b in steps)
+    teacher = f"the larger vocabulary's teacher ({large:,} pieces, against {small:,})"
+    if ahead == len(steps):
+        return (f"As in the paper, {teacher} is ahead at every step both were fine-tuned at ({len(steps)}), "
+                f"at `{scale}` scale.")
+    said = f"Unlike the paper, where it is ahead at every iteration, {teacher} is ahead at {ahead} of the " \
+           f"{len(steps)} steps both were fine-tuned at"
+    return said + (f" and level at {level}" if level else "") + f", at `{scale}` scale."
 
 
 def claims(run):

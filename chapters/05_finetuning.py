@@ -387,17 +387,7 @@ if figure1_points:
         title="Figure 1 at this scale",
     )
     plt.show()
-    ahead = reporting.figure1_finding(figure1_points)
-    say(
-        {
-            True: "As in the paper, the larger vocabulary's teacher is ahead at every "
-            "step.",
-            False: "Unlike the paper's, the larger vocabulary's teacher is not ahead "
-            "at every step "
-            f"at `{scale}` scale, with {len(points)} points.",
-            None: "The two teachers have no step in common to compare.",
-        }[ahead]
-    )
+    say(reporting.figure1_sentence(figure1_points, scale))
 else:
     print(f"Figure 1 not run: {figure1_note}")
 

@@ -297,7 +297,6 @@ else:
 
 # %%
 points = pd.DataFrame(reporting.figure1(run))
-finding = reporting.figure1_finding(reporting.figure1(run))
 if points.empty:
     print(
         "Figure 1: not run (chapter 2's snapshots or chapter 5's AJGT fine-tuning are "
@@ -316,10 +315,7 @@ else:
     ax.set_ylabel("AJGT accuracy (%)")
     ax.legend()
     plt.show()
-print(
-    "paper: the larger vocabulary is ahead at every iteration; this run:",
-    {True: "it is", False: "it is not", None: "not run"}[finding],
-)
+    say(reporting.figure1_sentence(reporting.figure1(run), scale))
 
 # %% [markdown]
 # ## Summary

@@ -39,6 +39,14 @@ def test_every_chapter_is_recorded_with_commit_date_machine_wall_time_and_data()
     assert "input_path" not in notebook["metadata"]["papermill"]  # no path of the machine that ran it
 
 
+def test_every_results_file_of_the_edition_is_strict_json():
+    def not_json(name):
+        raise AssertionError(f"{name} is not JSON (a missing number is written as null)")
+
+    for path in sorted(edition.EDITION.glob("*/results.json")):
+        json.loads(path.read_text(encoding="utf-8"), parse_constant=not_json)
+
+
 def test_table3_of_the_edition_has_every_task_of_the_mirror_with_seeds():
     from arlm.tasks.experiments import TABLE3
     from arlm.tasks.loaders import available

@@ -39,6 +39,18 @@ def test_write_json_handles_numpy_and_arabic(tmp_path):
     assert "نص" in path.read_text(encoding="utf-8")
 
 
+def test_write_json_writes_a_missing_number_as_null_so_strict_readers_accept_it(tmp_path):
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    rows = pd.DataFrame([{"tfidf": 93.0}, {"tfidf": None}]).to_dict("records")  # pandas: None -> NaN
+    path = write_json(tmp_path / "r.json", {"rows": rows, "sd": np.float64("inf"), "where": tmp_path})
+    strict = json.loads(path.read_text(encoding="utf-8"), parse_constant=lambda name: pytest.fail(name))
+    assert strict == {"rows": [{"tfidf": 93.0}, {"tfidf": None}], "sd": None, "where": str(tmp_path)}
+
+
 def _tree(folder):
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 

@@ -76,6 +76,20 @@ def test_figure1_finding(run_dir):
     assert reporting.figure1_finding([]) is None
 
 
+def test_figure1_sentence_counts_the_steps_where_the_larger_vocabulary_is_ahead():
+    def point(vocab, step, accuracy):
+        return {"vocab_size": vocab, "step": step, "accuracy": accuracy}
+
+    points = [point(5000, 500, 0.77), point(8000, 500, 0.76), point(5000, 1000, 0.75), point(8000, 1000, 0.75),
+              point(5000, 1500, 0.70), point(8000, 1500, 0.72)]
+    said = reporting.figure1_sentence(points, "cpu")
+    assert said == ("Unlike the paper, where it is ahead at every iteration, the larger vocabulary's teacher "
+                    "(8,000 pieces, against 5,000) is ahead at 1 of the 3 steps both were fine-tuned at and level "
+                    "at 1, at `cpu` scale.")
+    assert reporting.figure1_sentence(points[4:], "cpu").startswith("As in the paper")
+    assert "no pretraining step in common" in reporting.figure1_sentence(points[:1], "cpu")
+
+
 def test_summary_counts(run_dir):
     summary = reporting.summary(reporting.collect(run_dir))
     assert summary["table3_scores"] == 1

@@ -141,7 +141,13 @@ def test_spread_finding_says_which_differences_exceed_the_seed_spread():
     assert experiments.exceeds_spread(scores[("student", "ajgt")], scores[("scratch", "ajgt")], "accuracy")
     assert not experiments.exceeds_spread(scores[("student", "hard")], scores[("scratch", "hard")], "accuracy")
     said = experiments.spread_finding(scores, pairs=[("student", "scratch")])
-    assert "ahead of the scratch on 2 of 2" in said and "on ajgt (+20.0 points)." in said and "hard (" not in said
+    assert "ahead of the scratch on 2 of 2" in said and "hard (" not in said
+    assert "The student is ahead by more than the seed spread (mean ± sd intervals apart) on ajgt (20.0 points)." \
+        in said
+    behind = experiments.spread_finding(scores, pairs=[("scratch", "student")])
+    assert "ahead of the student on 0 of 2" in behind and "The student is ahead by more" in behind
+    hard = {key: value for key, value in scores.items() if key[1] == "hard"}
+    assert "On none is the difference larger than the seed spread" in experiments.spread_finding(hard)
     single = {key: experiments.over_seeds([{"accuracy": 0.5}]) for key in scores}
     assert "one seed" in experiments.spread_finding(single, pairs=[("student", "scratch")])
 

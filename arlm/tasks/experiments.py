@@ -178,12 +178,18 @@ def spread_finding(scores, pairs=(("student", "scratch"), ("teacher", "student")
                              "against: run with `finetune_seeds` of 3 or more.")
             continue
         ahead = [task for task in tasks if scores[(first, task)][key] > scores[(second, task)][key]]
-        clear = [f"{task} ({100 * (scores[(first, task)][key] - scores[(second, task)][key]):+.1f} points)"
-                 for task in tasks if exceeds_spread(scores[(first, task)], scores[(second, task)], key)]
         said = (f"Over {seeds} seeds the {first} is ahead of the {second} on {len(ahead)} of {len(tasks)} "
-                f"task(s) in mean {key}; ")
-        said += ("the difference exceeds the seed spread (mean +- sd intervals apart) on " + ", ".join(clear) + "."
-                 if clear else "on none does the difference exceed the seed spread.")
+                f"task(s) in mean {key}.")
+        clear = {}  # the model ahead -> "task (points)" where the mean ± sd intervals do not overlap
+        for task in tasks:
+            if exceeds_spread(scores[(first, task)], scores[(second, task)], key):
+                gap = 100 * (scores[(first, task)][key] - scores[(second, task)][key])
+                clear.setdefault(first if gap > 0 else second, []).append(f"{task} ({abs(gap):.1f} points)")
+        for model, where in clear.items():
+            said += (f" The {model} is ahead by more than the seed spread (mean ± sd intervals apart) on "
+                     + ", ".join(where) + ".")
+        if not clear:
+            said += " On none is the difference larger than the seed spread (the mean ± sd intervals overlap)."
         sentences.append(said)
     return " ".join(sentences)
 
