@@ -6,6 +6,7 @@ cores) and commit ``book/edition/cpu/`` and ``arlm/presets/*-cpu-edition/``.
 
 import json
 import os
+import re
 
 import h5py
 import numpy as np
@@ -37,6 +38,16 @@ def test_every_chapter_is_recorded_with_commit_date_machine_wall_time_and_data()
     assert manifest["total_seconds"] <= 100 * 60  # the budget of the issue: the whole book in 100 minutes
     notebook = json.loads((edition.EDITION / "01_corpus.ipynb").read_text(encoding="utf-8"))
     assert "input_path" not in notebook["metadata"]["papermill"]  # no path of the machine that ran it
+
+
+def test_the_readme_states_the_wall_time_the_edition_records():
+    manifest = edition.read_manifest()
+    readme = (edition.EDITION.parents[2] / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"the committed edition took (\d+) minutes .*? fine-tuning runs (\d+) of\s+them", readme,
+                       re.S)
+    assert stated, "README.md no longer says how long the edition took"
+    chapter5 = manifest["chapters"]["05_finetuning"]["seconds"]
+    assert (int(stated[1]), int(stated[2])) == (round(manifest["total_seconds"] / 60), round(chapter5 / 60))
 
 
 def test_every_results_file_of_the_edition_is_strict_json():
