@@ -13,6 +13,7 @@ Vocabulary files have one token per line, ``[PAD] [UNK] [CLS] [SEP] [MASK]`` fir
 ['واقول', ':', 'السلام', 'عليكم']
 """
 
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import regex
 
 from arlm.errors import DatasetError, ParameterError
-from arlm.io import atomic_path
+from arlm.io import atomic_path, read_json, write_json
 from arlm.text import normalize
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -226,8 +227,15 @@ def _iter_lines(files_or_texts):
             yield from getattr(item, "lines", item)
 
 
-def train_vocabulary(files_or_texts, vocab_size, out_path, trainer="hf", min_frequency=2, limit_alphabet=1000):
+def train_vocabulary(files_or_texts, vocab_size, out_path, trainer="hf", min_frequency=2, limit_alphabet=1000,
+                     reuse=False):
     """Train a WordPiece vocabulary on normalized text and write it (special tokens first); returns a summary.
+
+    HF's trainer is not deterministic (it orders, and on count ties chooses, pieces in hash-map order), so training
+    again on the same text gives another vocabulary, and every model trained on the first one would then read
+    the wrong ids. With ``reuse=True`` a vocabulary already at `out_path` that was trained on the same lines
+    with the same settings (recorded beside it, in ``<name>.training.json``) is kept: a rerun of chapter 1 after
+    an interruption leaves the vocabulary, and so everything trained on it, as it was.
 
     Args:
         files_or_texts: corpus files (paths), documents (lists of lines) or strings; raw text (normalized here).
@@ -235,8 +243,10 @@ def train_vocabulary(files_or_texts, vocab_size, out_path, trainer="hf", min_fre
         out_path: the vocabulary file to write.
         trainer: ``"hf"`` (HF `tokenizers`, the authors' `train_bert_tokenizer.py`: min_frequency 2, alphabet
             1000) or ``"keras_hub"`` (`keras_hub.tokenizers.compute_word_piece_vocabulary`, tf-text's trainer).
+        reuse: keep a vocabulary at `out_path` trained on the same lines with the same settings.
 
-    Returns a dict: ``path``, ``trainer``, ``vocab_size`` (actual), ``requested``, ``seconds``, ``lines``.
+    Returns a dict: ``path``, ``trainer``, ``vocab_size`` (actual), ``requested``, ``seconds`` (of the training
+    that made the file), ``lines``, and ``reused`` (whether `out_path` was kept).
     """
     if trainer not in TRAINERS:
         raise ParameterError(f"unknown vocabulary trainer {trainer!r}; trainers are: {', '.join(TRAINERS)}")
@@ -245,6 +255,16 @@ def train_vocabulary(files_or_texts, vocab_size, out_path, trainer="hf", min_fre
     lines = [text for text in (normalize(line) for line in _iter_lines(files_or_texts)) if text]
     if not lines:
         raise DatasetError("the corpus for vocabulary training is empty (no non-blank line after normalization)")
+    out_path = Path(out_path)
+    record_path = out_path.with_name(out_path.stem + ".training.json")
+    digest = hashlib.sha256("\n".join(lines).encode("utf-8"))
+    digest.update(repr((trainer, vocab_size, min_frequency, limit_alphabet)).encode())
+    inputs = digest.hexdigest()
+    if reuse and out_path.is_file() and record_path.is_file():
+        record = read_json(record_path)
+        if record.get("inputs") == inputs and record.get("vocab_sha256") == _file_sha256(out_path):
+            return {**record["summary"], "path": str(out_path), "reused": True}
+    record_path.unlink(missing_ok=True)  # never a record beside a vocabulary it does not describe
     start = time.perf_counter()
     if trainer == "hf":
         from tokenizers import BertWordPieceTokenizer
@@ -271,8 +291,15 @@ def train_vocabulary(files_or_texts, vocab_size, out_path, trainer="hf", min_fre
     vocab = [t for t in vocab if t and t == t.strip() and "\n" not in t]
     with atomic_path(out_path) as tmp:
         tmp.write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    return {"path": str(out_path), "trainer": trainer, "vocab_size": len(vocab), "requested": vocab_size,
-            "seconds": round(seconds, 3), "lines": len(lines)}
+    summary = {"path": str(out_path), "trainer": trainer, "vocab_size": len(vocab), "requested": vocab_size,
+               "seconds": round(seconds, 3), "lines": len(lines)}
+    if reuse:
+        write_json(record_path, {"inputs": inputs, "vocab_sha256": _file_sha256(out_path), "summary": summary})
+    return {**summary, "reused": False}
+
+
+def _file_sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def oov_stats(tokenizer, texts):

@@ -129,7 +129,7 @@ def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None
             ``{"normalization_type": "no_norm"}`` (a variant of the method; recorded in the stage's config).
     """
     from arlm.models import MobileBertBackbone, MobileBertPretrainer, preset_at_scale
-    from arlm.pretraining_data import load_dataset, read_meta
+    from arlm.pretraining_data import fingerprint, load_dataset, read_meta
 
     meta = read_meta(data_dir)
     config = preset_at_scale(preset, cfg, vocab_size=count_lines(vocab_path))
@@ -138,7 +138,8 @@ def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None
     # the paper's optimizer leaves the stage config as it was, so earlier runs are reused
     extra = {} if optimizer == "lamb" else {"optimizer": optimizer}
     stage = Stage(work_dir, stage_config(cfg, TEACHER_KEYS, preset=preset, model=config.to_dict(),
-                                         max_seq_length=meta["max_seq_length"], **extra))
+                                         max_seq_length=meta["max_seq_length"], data=fingerprint(data_dir),
+                                         **extra))
     if stage.finished:
         return load_model(stage.output("model"), expect=MobileBertPretrainer), stage.history()
     if meta["max_seq_length"] > config.max_position_embeddings:

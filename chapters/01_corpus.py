@@ -224,13 +224,22 @@ print(
     f"on {len(sample_lines):,} lines",
 )
 
+# %% [markdown]
+# HF's trainer is not deterministic: it orders pieces, and breaks count ties, in
+# hash-map order, so two trainings on the same text give two vocabularies. Every model
+# of the later chapters reads ids of *this* file, so `reuse=True` keeps a vocabulary
+# already trained on the same lines with the same settings: rerunning the chapter after
+# an interruption leaves it, and what was trained on it, valid.
+
 # %%
 vocab_info = {}
 for name, size in (
     ("vocab.txt", cfg.vocab_size),
     ("vocab_small.txt", cfg.vocab_size_small),
 ):
-    vocab_info[name] = tokenizer.train_vocabulary(train_docs, size, ch.path(name))
+    vocab_info[name] = tokenizer.train_vocabulary(
+        train_docs, size, ch.path(name), reuse=True
+    )
 display(pd.DataFrame(vocab_info).T[["vocab_size", "requested", "seconds", "lines"]])
 tok = tokenizer.WordPieceTokenizer(ch.path("vocab.txt"))
 tok_small = tokenizer.WordPieceTokenizer(ch.path("vocab_small.txt"))

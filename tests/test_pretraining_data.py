@@ -16,6 +16,7 @@ from arlm.pretraining_data import (
     create_instances,
     create_pretraining_data,
     create_whole_word_masks,
+    fingerprint,
     load_dataset,
     mask_instances,
     masking_stats,
@@ -369,3 +370,27 @@ def test_masking_stats_counts_masks_and_whole_word_masking_leaves_no_piece_visib
     one = masking_stats(load_dataset(tmp_path / "False", 16, 64, 8, shuffle=False), tokenizer.is_continuation(),
                         batches=2)
     assert one["examples"] == 32
+
+
+def test_the_fingerprint_follows_the_data_not_the_run_that_wrote_it(tmp_path, documents, tokenizer):
+    """The training stages record it: data made again from the same documents and vocabulary keeps it (a stage
+    finished on it is reused), another corpus or the same pieces under other ids change it (the stage is
+    refused, not silently reused with the wrong ids)."""
+    from arlm.fitting import Stage
+
+    def make(folder, docs, vocab_path, workers):
+        create_pretraining_data(docs, vocab_path, tmp_path / folder, CONFIG, workers=workers, words_per_shard=2000,
+                                progress=False)
+        return fingerprint(tmp_path / folder)
+
+    first = make("a", documents[:40], tokenizer.vocab_path, 1)
+    assert make("b", documents[:40], tokenizer.vocab_path, 2) == first
+    assert make("c", documents[:39], tokenizer.vocab_path, 1) != first
+    pieces = tokenizer.vocab
+    reordered = tmp_path / "reordered.txt"  # the same set of pieces, two ids swapped (as HF's trainer may do)
+    reordered.write_text("\n".join([*pieces[:5], pieces[6], pieces[5], *pieces[7:]]) + "\n", encoding="utf-8")
+    other_ids = make("d", documents[:40], reordered, 1)
+    assert other_ids != first
+    Stage(tmp_path / "stage", {"steps": 10, "data": first})
+    with pytest.raises(ParameterError, match="data"):
+        Stage(tmp_path / "stage", {"steps": 10, "data": other_ids})

@@ -141,3 +141,27 @@ def test_a_tokenizer_saved_into_a_preset_loads_back_and_keeps_the_model(tmp_path
     assert [again.encode(t) for t in texts[:50] + TRICKY] == [tokenizer.encode(t) for t in texts[:50] + TRICKY]
     with pytest.raises(ParameterError, match="a file, not a preset folder"):
         tokenizer.save_to_preset(vocab)
+
+
+def test_a_vocabulary_trained_on_the_same_lines_is_reused_not_trained_again(tmp_path, texts):
+    """HF's trainer gives another vocabulary each time (hash-map order): chapter 1, rerun after an interruption,
+    must keep the one the later chapters' models were trained on."""
+    path = tmp_path / "vocab.txt"
+    first = train_vocabulary(texts, 600, path, reuse=True)
+    written, record = path.read_bytes(), (tmp_path / "vocab.training.json").read_bytes()
+    again = train_vocabulary(texts, 600, path, reuse=True)
+    assert (first["reused"], again["reused"]) == (False, True)
+    assert path.read_bytes() == written and again["seconds"] == first["seconds"]
+    assert (tmp_path / "vocab.training.json").read_bytes() == record
+    for changed in ({"files_or_texts": texts[:-1]}, {"vocab_size": 700}, {"min_frequency": 3}):
+        arguments = {"files_or_texts": texts, "vocab_size": 600, **changed}
+        assert not train_vocabulary(out_path=path, reuse=True, **arguments)["reused"], changed
+    train_vocabulary(texts, 600, path, reuse=True)
+    path.write_text(path.read_text(encoding="utf-8") + "زيادة\n", encoding="utf-8")  # edited by hand
+    assert not train_vocabulary(texts, 600, path, reuse=True)["reused"]
+    assert "زيادة" not in path.read_text(encoding="utf-8")
+    (tmp_path / "vocab.training.json").unlink()
+    assert not train_vocabulary(texts, 600, path, reuse=True)["reused"]
+    plain = tmp_path / "plain.txt"
+    train_vocabulary(texts, 600, plain)  # without reuse: trained every time, no record
+    assert not train_vocabulary(texts, 600, plain)["reused"] and not (tmp_path / "plain.training.json").exists()

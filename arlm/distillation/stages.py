@@ -50,12 +50,20 @@ def build_student(preset, cfg, vocab_size=None, **overrides):
 
 
 def pretraining_dataset_factory(pretraining_dir, cfg, seed=None):
-    """A function returning chapter 1's pretraining batches as an infinite, seeded (hence resumable) stream."""
-    from arlm.pretraining_data import load_dataset
+    """A function returning chapter 1's pretraining batches as an infinite, seeded (hence resumable) stream.
+
+    The function carries ``fingerprint``, the data's `arlm.pretraining_data.fingerprint`: the stages trained on
+    it record it, so a finished stage is not reused on other data."""
+    from arlm.pretraining_data import fingerprint, load_dataset
 
     seed = cfg.seed if seed is None else seed
-    return lambda: load_dataset(pretraining_dir, micro_batch_size(cfg), cfg.max_seq_length,
-                                cfg.max_predictions_per_seq, shuffle=True, seed=seed)
+
+    def make_dataset():
+        return load_dataset(pretraining_dir, micro_batch_size(cfg), cfg.max_seq_length,
+                            cfg.max_predictions_per_seq, shuffle=True, seed=seed)
+
+    make_dataset.fingerprint = fingerprint(pretraining_dir)
+    return make_dataset
 
 
 def evaluation_batches(pretraining_dir, cfg, vocab_size, count=8, seed=777):
@@ -110,9 +118,12 @@ def _finished(stage):
     return load_model(stage.output("model"), compile=False, expect=MobileBertPretrainer), stage.history()
 
 
-def _stage(directory, cfg, keys, student, factors, **more):
-    """The `Stage` of a distillation run, with the parameters its result depends on."""
+def _stage(directory, cfg, keys, student, factors, make_dataset, **more):
+    """The `Stage` of a distillation run, with the parameters its result depends on (and the data's fingerprint
+    when `make_dataset` carries one: `pretraining_dataset_factory`)."""
     factors = (factors or losses.DistillationFactors()).as_dict()
+    if getattr(make_dataset, "fingerprint", None):
+        more["data"] = make_dataset.fingerprint
     return Stage(directory, stage_config(cfg, (*keys, "batch_size", "gradient_accumulation_steps"), factors=factors,
                                          student=student.backbone.config.to_dict(), **more))
 
@@ -125,7 +136,7 @@ def run_knowledge_transfer(teacher, student, make_dataset, cfg, out_dir, factors
     finished stage is loaded, not run again (``student`` is then ignored).
     """
     out_dir = Path(out_dir)
-    stage = _stage(out_dir / "kt", cfg, ("kt_steps_per_layer", "kt_learning_rate"), student, factors)
+    stage = _stage(out_dir / "kt", cfg, ("kt_steps_per_layer", "kt_learning_rate"), student, factors, make_dataset)
     done = _finished(stage)
     if done:
         return done
@@ -168,7 +179,7 @@ def run_scratch_pretraining(student, make_dataset, cfg, out_dir, total_steps, ve
 def _lamb_stage(out_dir, name, file, build, student, make_dataset, cfg, factors, total_steps, verbose, run_eagerly):
     """Stage 3 or its control: the model `build` returns, trained with LAMB (warmup, linear decay) for
     `total_steps` as the resumable stage ``out_dir/name``; `student` saved as ``out_dir/file``."""
-    stage = _stage(out_dir / name, cfg, ("distill_learning_rate", "warmup_steps"), student, factors,
+    stage = _stage(out_dir / name, cfg, ("distill_learning_rate", "warmup_steps"), student, factors, make_dataset,
                    total_steps=total_steps)
     done = _finished(stage)
     if done:

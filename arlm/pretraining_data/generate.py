@@ -7,6 +7,8 @@ failure leaves the previous shards and ``meta.json`` untouched.
 
 import concurrent.futures
 import dataclasses
+import hashlib
+import json
 import multiprocessing
 import os
 import random
@@ -230,3 +232,26 @@ def read_meta(directory):
     if not path.exists():
         raise DatasetError(f"{path} is missing: create the pretraining data first (chapter 1)")
     return read_json(path)
+
+
+# what meta.json records about the run that wrote the data rather than about the data
+_RUN_KEYS = ("seconds", "instances_per_second", "workers", "vocab_path")
+
+
+def fingerprint(directory):
+    """A short digest of the pretraining data in `directory`, which the training stages record: a stage
+    finished on other data (another corpus, or a vocabulary with other ids) is then refused, not reused.
+
+    It reads ``meta.json`` (without timings and paths) and the size and first MiB of every shard: the counts
+    change with the corpus, the bytes with any change of token ids. Cheap at any scale.
+    """
+    directory = Path(directory)
+    meta = read_meta(directory)
+    digest = hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k not in _RUN_KEYS},
+                                       sort_keys=True).encode("utf-8"))
+    for name in meta["files"]:
+        path = directory / name
+        digest.update(f"{name} {path.stat().st_size}".encode())
+        with open(path, "rb") as shard:
+            digest.update(shard.read(2**20))
+    return digest.hexdigest()[:16]

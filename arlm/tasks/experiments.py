@@ -14,7 +14,9 @@
 """
 
 import dataclasses
+import hashlib
 import os
+from pathlib import Path
 
 from arlm.artifacts import write_model_index_entry
 from arlm.fitting import Stage, stage_config
@@ -103,12 +105,14 @@ def finetune_and_save(ch, task, model, tokenizer, cfg, cache, vocab_path, **kwar
     keys = [key for key in cfg.values if key.startswith(("finetune_", "qa_", "pos_"))
             and key not in ("finetune_models", "finetune_seeds")]
     options = {key: value for key, value in kwargs.items() if key != "verbose"}
+    # a stage fine-tuned with other ids (a vocabulary trained again) is refused, not reused
+    vocabulary = hashlib.sha256(Path(vocab_path).read_bytes()).hexdigest()[:16]
     runs = []
     for number, seed in enumerate(training_seeds(cfg), 1):
         folder = stem if number == 1 else f"{stem}_seed{number}"
         stage = Stage(ch.path("finetune", folder, "finished.json").parent,
                       stage_config(cfg, keys, task=task.name, model=str(model.source), options=options,
-                                   training_seed=seed))
+                                   training_seed=seed, vocab=vocabulary))
         if not stage.finished:
             scores, keras_model = finetune_task(task, model, tokenizer, cfg, cache, work_dir=stage.dir, seed=seed,
                                                 **kwargs)

@@ -1,6 +1,7 @@
 """`arlm run` killed with SIGKILL during chapter 2's second teacher (the 30K twin), then run again: the finished
 IBERTA is reused, not retrained, the twin resumes from its checkpoint, and the chapter ends with the teachers of
-an uninterrupted run, weight for weight."""
+an uninterrupted run, weight for weight. And chapter 1 run again (as `arlm run` does, chapter after chapter, on
+a rerun) keeps the vocabulary and data the finished teachers were trained on."""
 
 import os
 import shutil
@@ -15,8 +16,8 @@ import pytest
 pytestmark = pytest.mark.chapters
 
 
-def arlm_run(out, **kwargs):
-    return [sys.executable, "-m", "arlm", "run", "--scale", "tiny", "--chapters", "2", "--out", str(out)]
+def arlm_run(out, chapters="2"):
+    return [sys.executable, "-m", "arlm", "run", "--scale", "tiny", "--chapters", chapters, "--out", str(out)]
 
 
 def weights(path):
@@ -54,3 +55,21 @@ def test_chapter_2_killed_during_the_second_teacher_ends_as_an_uninterrupted_run
                             (twin / "model.keras", book_run / "02_teacher" / "train" / "iberta_30k" / "model.keras")]:
         for got, want in zip(weights(mine), weights(reference), strict=True):
             np.testing.assert_array_equal(got, want)
+
+
+def test_chapter_1_run_again_keeps_the_vocabulary_and_data_the_teachers_were_trained_on(book_run, tmp_path):
+    from arlm.io import read_json
+    from arlm.pretraining_data import fingerprint
+
+    run = tmp_path / "tiny"
+    run.mkdir()
+    shutil.copytree(book_run / "01_corpus", run / "01_corpus")
+    vocabularies = {name: (run / "01_corpus" / name).read_bytes() for name in ("vocab.txt", "vocab_small.txt")}
+    rerun = subprocess.run(arlm_run(tmp_path, chapters="1"), capture_output=True, text=True, timeout=900)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    for name, before in vocabularies.items():
+        assert (run / "01_corpus" / name).read_bytes() == before, f"{name} was trained again"
+    assert all(info["reused"] for info in read_json(run / "01_corpus" / "results.json")["vocab"].values())
+    for teacher, data in (("iberta", "pretraining"), ("iberta_30k", "pretraining_small")):
+        stage = read_json(book_run / "02_teacher" / "train" / teacher / "stage.json")
+        assert stage["data"] == fingerprint(run / "01_corpus" / data), f"{teacher} would be refused"
