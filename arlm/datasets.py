@@ -28,7 +28,7 @@ import zipfile
 from pathlib import Path
 
 from arlm.errors import DatasetError, DownloadError, ParameterError
-from arlm.io import atomic_path, check_writable
+from arlm.io import atomic_path, check_writable, file_sha256
 
 _HERE = Path(__file__).resolve().parent
 DOWNLOAD_TIMEOUT_S = 60
@@ -137,14 +137,9 @@ def _missing_message(name, key, entry):
 
 
 def sha256_of(path_or_bytes):
-    digest = hashlib.sha256()
     if isinstance(path_or_bytes, bytes | bytearray):
-        digest.update(path_or_bytes)
-    else:
-        with open(path_or_bytes, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+        return hashlib.sha256(path_or_bytes).hexdigest()
+    return file_sha256(path_or_bytes)
 
 
 def _download(url):

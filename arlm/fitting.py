@@ -23,7 +23,6 @@ again (a finished teacher is never retrained because a later stage was interrupt
 >>> stage.finish({"model": "teacher.keras"})                                             # doctest: +SKIP
 """
 
-import hashlib
 import json
 import math
 import os
@@ -36,7 +35,7 @@ import numpy as np
 
 from arlm import runtime
 from arlm.errors import ArtifactError, ParameterError
-from arlm.io import atomic_path, read_json, write_json
+from arlm.io import atomic_path, file_sha256, read_json, write_json
 
 CHECKPOINT_FORMAT = 1
 KEEP_CHECKPOINTS = 2
@@ -75,14 +74,6 @@ def state_variables(model):
     return variables
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class Checkpoints:
     """The checkpoints of one run in ``directory``: ``ckpt-<step>.npz`` + ``ckpt-<step>.json``, newest two kept."""
 
@@ -105,7 +96,7 @@ class Checkpoints:
             with open(tmp, "wb") as handle:
                 np.savez(handle, **arrays)
         record = {"format": CHECKPOINT_FORMAT, "step": int(step), **run, "arrays": arrays_path.name,
-                  "sha256": _sha256(arrays_path), "variables": [
+                  "sha256": file_sha256(arrays_path), "variables": [
                       {"path": v.path, "shape": list(v.shape), "dtype": str(arrays[f"v{i}"].dtype)}
                       for i, v in enumerate(variables)]}
         write_json(self.dir / f"ckpt-{step}.json", record)  # last: a checkpoint exists once its record does
@@ -125,7 +116,7 @@ class Checkpoints:
             return f"{record_path}: unreadable ({error})"
         if not arrays_path.is_file():
             return f"{arrays_path} is missing"
-        if _sha256(arrays_path) != record["sha256"]:
+        if file_sha256(arrays_path) != record["sha256"]:
             return f"{arrays_path}: its checksum does not match {record_path.name} (truncated or overwritten)"
         return record
 
@@ -352,7 +343,7 @@ class Stage:
         record = read_json(self.record_path)
         for name, entry in record["outputs"].items():
             path = self.dir / entry["path"]
-            if not path.exists() or (path.is_file() and _sha256(path) != entry["sha256"]):
+            if not path.exists() or (path.is_file() and file_sha256(path) != entry["sha256"]):
                 print(f"{self.record_path}: output {name} ({path}) is missing or changed: the stage runs again")
                 return None
         return record
@@ -368,7 +359,7 @@ class Stage:
         ``result``; its checkpoints are no longer needed and are removed."""
         # paths relative to the stage, so a run folder that moves (a bucket's working copy) stays valid
         entries = {name: {"path": os.path.relpath(path, self.dir),
-                          "sha256": _sha256(path) if Path(path).is_file() else None}
+                          "sha256": file_sha256(path) if Path(path).is_file() else None}
                    for name, path in outputs.items()}
         write_json(self.record_path, {"outputs": entries, "result": result or {}})
         shutil.rmtree(self.dir / "checkpoints", ignore_errors=True)

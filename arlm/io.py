@@ -12,6 +12,7 @@
 
 import contextlib
 import fnmatch
+import hashlib
 import importlib
 import json
 import math
@@ -260,6 +261,15 @@ def write_json(path, obj):
 
 def read_json(path):
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def file_sha256(path):
+    """The SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _finite(value):

@@ -38,7 +38,7 @@ class Progress:
     def __init__(self, total=None, desc="", initial=0, unit="it", disable=False, stream=None):
         self.total, self.desc, self.unit, self.disable = total, desc, unit, disable
         self.stream = stream or sys.stdout
-        self.done, self.start_done = initial, initial
+        self.done = initial
         self.started = time.perf_counter()
         self.figures = {}
         self._first = None  # (time, items done) at the first update, where the rate is measured from

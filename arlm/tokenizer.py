@@ -21,7 +21,7 @@ from pathlib import Path
 import regex
 
 from arlm.errors import DatasetError, ParameterError
-from arlm.io import atomic_path, read_json, write_json
+from arlm.io import atomic_path, file_sha256, read_json, write_json
 from arlm.text import normalize
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -262,7 +262,7 @@ def train_vocabulary(files_or_texts, vocab_size, out_path, trainer="hf", min_fre
     inputs = digest.hexdigest()
     if reuse and out_path.is_file() and record_path.is_file():
         record = read_json(record_path)
-        if record.get("inputs") == inputs and record.get("vocab_sha256") == _file_sha256(out_path):
+        if record.get("inputs") == inputs and record.get("vocab_sha256") == file_sha256(out_path):
             return {**record["summary"], "path": str(out_path), "reused": True}
     record_path.unlink(missing_ok=True)  # never a record beside a vocabulary it does not describe
     start = time.perf_counter()
@@ -294,12 +294,8 @@ def train_vocabulary(files_or_texts, vocab_size, out_path, trainer="hf", min_fre
     summary = {"path": str(out_path), "trainer": trainer, "vocab_size": len(vocab), "requested": vocab_size,
                "seconds": round(seconds, 3), "lines": len(lines)}
     if reuse:
-        write_json(record_path, {"inputs": inputs, "vocab_sha256": _file_sha256(out_path), "summary": summary})
+        write_json(record_path, {"inputs": inputs, "vocab_sha256": file_sha256(out_path), "summary": summary})
     return {**summary, "reused": False}
-
-
-def _file_sha256(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def oov_stats(tokenizer, texts):

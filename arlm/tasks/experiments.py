@@ -14,13 +14,11 @@
 """
 
 import dataclasses
-import hashlib
 import os
-from pathlib import Path
 
 from arlm.artifacts import write_model_index_entry
 from arlm.fitting import Stage, stage_config
-from arlm.io import read_json
+from arlm.io import file_sha256, read_json
 from arlm.io import save_model as save_keras
 
 # name in the run -> (file under the run folder, preset / file stem, the paper's Table 3 column)
@@ -106,7 +104,7 @@ def finetune_and_save(ch, task, model, tokenizer, cfg, cache, vocab_path, **kwar
             and key not in ("finetune_models", "finetune_seeds")]
     options = {key: value for key, value in kwargs.items() if key != "verbose"}
     # a stage fine-tuned with other ids (a vocabulary trained again) is refused, not reused
-    vocabulary = hashlib.sha256(Path(vocab_path).read_bytes()).hexdigest()[:16]
+    vocabulary = file_sha256(vocab_path)[:16]
     runs = []
     for number, seed in enumerate(training_seeds(cfg), 1):
         folder = stem if number == 1 else f"{stem}_seed{number}"
