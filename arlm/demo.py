@@ -1,6 +1,6 @@
 """The book's live box: a reader types Arabic and the int8 student answers in their own browser, offline.
 
-The model side (`write_demo`, `export_demo`): a fine-tuned classifier as the files the box reads, in a folder
+The model side (`write_demo`): a fine-tuned classifier's int8 ONNX file as the files the box reads, in a folder
 ``demo/``: ``model.onnx`` (dynamic int8, `arlm.quantization.onnx_export`), its sidecar ``model.json`` and
 vocabulary ``model.vocab.txt`` (so ``arlm predict demo/model.onnx TEXT`` runs the very same file), and
 ``tokenizer.json`` (`arlm.hf_tokenizer`: the book's normalization and WordPiece). Chapter 6 writes one into
@@ -15,7 +15,8 @@ the box works from the built folder, with no server and no network. ``book/_demo
 by reading ``tokenizer.json`` (with `arlm`'s 100-byte word limit, which that format cannot say) and runs the
 model on one thread.
 
->>> export_demo("runs/cpu/05_finetuning/models", "demo/", name="mberta_ajgt")   # doctest: +SKIP
+>>> write_demo("mberta_ajgt.dynamic.onnx", "vocab.txt", ["Negative", "Positive"], 64, "demo/",
+...            parameters=1_319_298, dataset="ajgt")                      # doctest: +SKIP
 PosixPath('demo')
 """
 
@@ -63,33 +64,6 @@ def write_demo(onnx_file, vocab, labels, max_seq_length, out_dir, parameters, **
                       **info)
         write_tokenizer_json(vocab, staging / TOKENIZER_FILE)
     return Path(out_dir)
-
-
-def export_demo(model_dir, out_dir, name=None, dataset=None):
-    """Export a fine-tuned classifier (a ``.keras`` file or chapter 5's ``models/`` folder with `name`, as
-    ``arlm export`` reads it) to int8 ONNX and write the demo folder with `write_demo`; returns `out_dir`.
-    `dataset` names the task it was fine-tuned on (default: the one its index names)."""
-    import tempfile
-
-    from arlm.artifacts import model_entry
-    from arlm.io import load_model
-    from arlm.quantization.export import input_length, model_kind
-    from arlm.quantization.onnx_export import export_onnx
-
-    path, meta = model_entry(model_dir, name)
-    model = load_model(path, compile=False, parameter="MODEL_DIR")
-    if model_kind(model) != "classification":
-        raise ArtifactError(f"{path}: the demo needs a text classifier, not a {model_kind(model)} model")
-    # `arlm finetune` records the vocabulary beside the model, chapter 5 relative to the run folder
-    vocab = next((v for v in (path.parent / meta["vocab"], path.parents[2] / meta["vocab"]) if v.is_file()), None)
-    if vocab is None:
-        raise ArtifactError(f"{path}: its vocabulary {meta['vocab']} is missing")
-    length = int(meta.get("max_seq_length") or input_length(model))
-    labels = meta.get("labels") or [str(i) for i in range(model.output.shape[-1])]
-    with tempfile.TemporaryDirectory(prefix="arlm-demo-") as work:
-        onnx_file = export_onnx(model, Path(work) / MODEL_FILE, "dynamic", max_seq_length=length)
-        return write_demo(onnx_file, vocab, labels, length, out_dir, model.count_params(),
-                          dataset=dataset or meta.get("task"), source=path.name)
 
 
 def find_demo(runs):

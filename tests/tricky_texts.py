@@ -3,6 +3,7 @@
 browser demo's test compare ids on them)."""
 
 LONG_ARABIC_51 = "ب" * 51  # 102 UTF-8 bytes: [UNK] for arlm, 51 characters for a character limit
+FINAL_SIGMA = "ΟΔΟΣ ΟΔΟΣ."  # Python and JavaScript lowercase a final capital sigma to ς, Rust's per-char map to σ
 TRICKY = [
     "وَأَقُولُ إِنَّ الـمُـعَلِّمَ فِي ٱلْمَدْرَسَةِ ١٢٣",  # tashkeel, shadda, tatweel, alef wasla, Arabic-Indic digits
     "أحمد إبراهيم آمن مؤمن بريئة سائل",  # hamza and madda on a carrier
@@ -39,4 +40,5 @@ TRICKY = [
     "ًٌٍَُِّْ",  # only diacritics
     "MBERTA وIBERTA في الجدول 4",  # Latin glued to the conjunction wa
     "İstanbul ǅ ß",  # special-cased lowercasing
+    FINAL_SIGMA,
 ]
