@@ -107,7 +107,7 @@ def size_sentence(info):
 
 WHOSE = {
     "edition": "the cpu edition's distilled student (MBERTA at the <code>cpu</code> scale's sizes)",
-    "run": "the distilled student of the run this book was built from (chapter 6's int8 file)",
+    "run": "the model chapter 6 exported in the run this book was built from",
     "edition-fallback": "the cpu edition's distilled student (<code>book/edition/cpu/demo/</code>): the run "
                         "this book was built from wrote no demo (chapter 6 writes one when ONNX is installed)",
 }
@@ -119,8 +119,9 @@ def box_html(folder, whose, static_prefix):
     base = f"{static_prefix}{SITE_FOLDER}/"
     task = str(info.get("dataset") or "a sentiment task").upper()
     labels = ", ".join(html.escape(str(label)) for label in info["labels"])
-    return f"""<div class="arlm-demo" data-base="{base}" data-max-seq-length="{info['max_seq_length']}">
-<p class="arlm-demo-what">Type or paste Arabic text: {WHOSE[whose]}, fine-tuned on {html.escape(task)}
+    source = f" (<code>{html.escape(str(info['source']))}</code>)" if whose == "run" and info.get("source") else ""
+    return f"""<div class="arlm-demo" data-base="{base}">
+<p class="arlm-demo-what">Type or paste Arabic text: {WHOSE[whose]}{source}, fine-tuned on {html.escape(task)}
 (labels {labels}), answers in your browser. It runs here, offline, with ONNX Runtime Web (WebAssembly, one
 thread): nothing you type leaves this page.</p>
 <textarea class="arlm-demo-text" dir="auto" rows="3" lang="ar" aria-label="Arabic text to classify"
