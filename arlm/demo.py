@@ -29,11 +29,12 @@ from pathlib import Path
 
 from arlm.errors import ArtifactError
 from arlm.io import atomic_path, read_json, staged_dir
+from arlm.runner import REPO
 
 FOLDER = "demo"  # in chapter 6's run folder and in the edition
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
-SOURCE = Path(__file__).resolve().parents[1] / "book" / "_demo"  # the page's script and the vendored runtime
+SOURCE = REPO / "book" / "_demo"  # the page's script and the vendored runtime
 RUNTIME = SOURCE / "onnxruntime-web"
 RUNTIME_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm.gz")
 SITE_FOLDER = "arlm-demo"  # under the built site's _static/

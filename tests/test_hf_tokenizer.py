@@ -63,11 +63,15 @@ def test_special_tokens_pairs_and_truncation(written, tmp_path):
     assert hf.decode(single.ids) == normalize("الخدمة ممتازة")
 
 
-def test_transformers_fast_tokenizer_reads_it(written):
+def test_transformers_mobilebert_tokenizer_reads_it_and_auto_tokenizer_reloads_it(written, tmp_path):
     transformers = pytest.importorskip("transformers")
     path, _, ours = written
-    fast = transformers.PreTrainedTokenizerFast(tokenizer_file=str(path), unk_token="[UNK]", pad_token="[PAD]",
-                                                cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
-    batch = fast(["وَأَقُولُ: السلام عليكم", "لا"], padding=True)
+    fast = transformers.MobileBertTokenizerFast(tokenizer_file=str(path))  # keeps the normalizers
+    fast.save_pretrained(tmp_path)
+    loaded = transformers.AutoTokenizer.from_pretrained(tmp_path)
+    for text in TRICKY:
+        if text not in OVER_100_BYTES:
+            assert loaded(text, add_special_tokens=False)["input_ids"] == ours.encode(text), repr(text)
+    batch = loaded(["وَأَقُولُ: السلام عليكم", "لا"], padding=True)
     assert batch["input_ids"][0] == [ours.cls_id, *ours.encode("وَأَقُولُ: السلام عليكم"), ours.sep_id]
     assert batch["input_ids"][1][-1] == ours.pad_id and batch["attention_mask"][1][-1] == 0
