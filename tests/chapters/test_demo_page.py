@@ -57,6 +57,7 @@ def _type(page, text):
 
 
 def test_five_texts_get_the_labels_and_probabilities_of_arlm_predict(opened):
+    pytest.importorskip("onnxruntime", reason="arlm predict runs an .onnx file with the onnx extra")
     page, folder, whose, problems = opened
     assert page.get_attribute(".arlm-demo-text", "dir") == "auto"
     predictor = Predictor(folder / demo.MODEL_FILE, num_threads=1)
@@ -77,6 +78,7 @@ def test_the_page_tokenizes_the_tricky_texts_as_arlm_does(opened):
     from arlm.tokenizer import WordPieceTokenizer
 
     page, folder, _, problems = opened
+    page.focus(".arlm-demo-text")  # the box loads its files on first focus
     page.wait_for_function("() => window.ARLM_DEMO && window.ARLM_DEMO.model", timeout=90000)
     ids = page.evaluate("""texts => {
         const model = window.ARLM_DEMO.model;
