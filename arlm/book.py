@@ -123,7 +123,8 @@ def build_book(runs=None, book=BOOK, output=None, log=print):
                "--builder", "html"]
     if output is not None:
         command += ["--path-output", str(output)]
-    env = {**os.environ, "ARLM_BOOK_ANNOUNCEMENT": announcement(edition) if edition else ""}
+    env = {**os.environ, "ARLM_BOOK_ANNOUNCEMENT": announcement(edition) if edition else "",
+           "ARLM_BOOK_RUNS": str(runs)}  # the run whose demo model the live box shows (book/_ext/demo.py)
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise ArlmError(f"jupyter-book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")

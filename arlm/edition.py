@@ -1,7 +1,8 @@
 """The cpu edition: the whole book executed at `cpu` scale on the data mirror, shipped with the repository.
 
 * `publish` copies a finished `cpu` run into ``book/edition/cpu/``: each chapter's executed notebook and its
-  ``results.json`` (no checkpoints, no models), and ``edition.json``, which records the preset the run used and,
+  ``results.json`` (no checkpoints, no models but the int8 student of the book's live box, chapter 6's
+  ``demo/``: `arlm.demo`), and ``edition.json``, which records the preset the run used and,
   per chapter, its commit, date, wall time, machine and data. It also writes the run's trained teacher and
   distilled student as packaged presets (`EDITION_PRESETS`, in ``arlm/presets/``), each with its vocabulary and
   a model card generated from the run. Everything is staged and swapped in only once it is complete.
@@ -18,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from arlm import demo
 from arlm.artifacts import CHAPTERS
 from arlm.errors import ArlmError
 from arlm.io import PRESETS_DIR, atomic_path, read_json, staged_dir, write_json
@@ -47,7 +49,8 @@ def chapter_record(run_dir, chapter):
 
 
 def _check_run(run_dir):
-    """The run's preset, after checking that every chapter finished at `cpu` with the data mirror and one preset."""
+    """The run's preset, after checking that every chapter finished at `cpu` with the data mirror and one preset,
+    and that chapter 6 wrote the live box's model."""
     from arlm.scales import SCALES
 
     problems, configs = [], {}
@@ -63,6 +66,9 @@ def _check_run(run_dir):
         if not record.get("environment", {}).get("data_mirror"):
             problems.append(f"{chapter} ran without the data mirror (set ARLM_DATA_DIR)")
         configs[chapter] = config
+    if not (run_dir / "06_quantization" / demo.FOLDER / demo.MODEL_FILE).is_file():
+        problems.append(f"06_quantization wrote no {demo.FOLDER}/ for the live box (install the onnx extra: "
+                        "pip install 'arlm[onnx]', and run chapter 6 again)")
     current = SCALES[SCALE]
     for chapter, config in configs.items():
         changed = _changed_keys(config, current)
@@ -107,6 +113,8 @@ def publish(run_dir, edition=EDITION, presets_dir=PRESETS_DIR, log=print):
             _clean_notebook(run_dir / f"{chapter}.ipynb", staging / f"{chapter}.ipynb")
             (staging / chapter).mkdir()
             shutil.copy2(run_dir / chapter / "results.json", staging / chapter / "results.json")
+        shutil.copytree(run_dir / "06_quantization" / demo.FOLDER, staging / demo.FOLDER)
+        demo.read_demo(staging / demo.FOLDER)  # complete
         write_json(staging / "edition.json", manifest)
         size = _folder_bytes(staging)
         if size > MAX_EDITION_BYTES:
@@ -244,6 +252,10 @@ def problems(edition=EDITION, presets_dir=PRESETS_DIR, scale_preset=None):
         for path in (Path(edition) / f"{chapter}.ipynb", Path(edition) / chapter / "results.json"):
             if not path.is_file():
                 found.append(f"{path} is missing")
+    try:
+        demo.read_demo(Path(edition) / demo.FOLDER)
+    except ArlmError as error:
+        found.append(str(error))
     size = _folder_bytes(edition)
     if size > MAX_EDITION_BYTES:
         found.append(f"the edition takes {size / 2**20:.1f} MB, more than "

@@ -48,8 +48,11 @@ LETTER_MAP = {
 DIGIT_MAP = {chr(0x0660 + d): str(d) for d in range(10)} | {chr(0x06F0 + d): str(d) for d in range(10)}
 REMOVED = (araby.TATWEEL, "\ufffd")
 
-_DROP = regex.compile(r"[\p{Mn}\p{Cf}" + "".join(REMOVED) + "]+")
-_SPACE = regex.compile(r"[\p{Cc}\p{Z}]+")
+# the two character classes of steps 2-3, as patterns (`arlm.hf_tokenizer` writes them into a tokenizer.json)
+DROPPED = r"[\p{Mn}\p{Cf}" + "".join(REMOVED) + "]+"
+SPACES = r"[\p{Cc}\p{Z}]+"
+_DROP = regex.compile(DROPPED)
+_SPACE = regex.compile(SPACES)
 _LETTERS = str.maketrans(LETTER_MAP | DIGIT_MAP)
 # sentence-final punctuation (Latin, Arabic question mark, ellipsis, Urdu full stop) followed by space
 _SENTENCE_END = re.compile(r"(?<=[.!?\u061f\u2026\u06d4])\s+")

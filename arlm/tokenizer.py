@@ -33,8 +33,8 @@ TRAINERS = ("hf", "keras_hub")
 
 # BERT's _is_punctuation: ASCII symbols (33-47, 58-64, 91-96, 123-126) and Unicode P*, the same classes as
 # keras-hub's in-graph splitter. A word is a run of anything that is neither punctuation nor a space.
-_PUNCT = r"!-/:-@\[-`{-~\p{P}"
-_WORDS = regex.compile(f"[{_PUNCT}]|[^{_PUNCT} ]+")
+PUNCTUATION = r"!-/:-@\[-`{-~\p{P}"
+_WORDS = regex.compile(f"[{PUNCTUATION}]|[^{PUNCTUATION} ]+")
 
 
 def split_words(normalized_text):

@@ -548,6 +548,53 @@ else:
     )
 
 # %% [markdown]
+# ## 6.8 In your browser
+#
+# The device every reader has is a web browser. ONNX Runtime Web is ONNX Runtime
+# compiled to WebAssembly, so the int8 `.onnx` file above runs there unchanged.
+# `arlm.demo.write_demo` puts it in a folder `demo/` with its sidecar (so `arlm predict
+# demo/model.onnx TEXT` runs the same file) and a `tokenizer.json`
+# (`arlm.hf_tokenizer`): the normalization of section 1.2 written as the normalizers of
+# Hugging Face's `tokenizers` format, then the BERT pre-tokenizer and WordPiece. The
+# page's script reads that file, so the browser cuts a text into the ids
+# `WordPieceTokenizer` gives.
+
+# %%
+if all(importlib.util.find_spec(name) for name in ("onnx", "onnxruntime", "tf2onnx")):
+    import itertools
+
+    from arlm.demo import write_demo
+    from arlm.hf_tokenizer import normalizer
+
+    demo_dir = write_demo(
+        onnx_file,
+        tokenizer.vocab_path,
+        chosen[classifier_stem].get("labels", task.labels),
+        length,
+        ch.path("demo"),
+        parameters=model.count_params(),
+        dataset=task.name,
+        source=classifier_stem,
+    )
+    print(", ".join(sorted(p.name for p in demo_dir.iterdir())))
+    # the normalizers of tokenizer.json, in order (runs of one kind counted)
+    kinds = [step["type"] for step in normalizer()["normalizers"]]
+    runs = [(kind, len(list(group))) for kind, group in itertools.groupby(kinds)]
+    print(" -> ".join(kind + (f" x{n}" if n > 1 else "") for kind, n in runs))
+else:
+    print('the browser demo needs the .onnx file: pip install "arlm[onnx]"')
+
+# %% [markdown]
+# `arlm book` builds the box below from the `demo/` folder of the run it shows (a run
+# without one gets the cpu edition's, `book/edition/cpu/demo/`, and the box says so):
+# type or paste Arabic and the int8 student answers. The text, the tokenizer and the
+# model stay in your browser, the page works offline from the built folder, and the box
+# says how long the model took on your machine.
+#
+# ```{arlm-demo}
+# ```
+
+# %% [markdown]
 # ## Summary
 #
 # - Table 4's "quantized" sizes are float32 TFLite files (4 bytes per parameter) and its
