@@ -339,13 +339,7 @@ maps = {
     "student": transfer.attention_probabilities(student.backbone, one, layer),
 }
 say(transfer.attention_finding(maps["teacher"]))
-fig, axes = plt.subplots(1, 2, figsize=(7, 3.6))
-for ax, (name, probs) in zip(axes, maps.items(), strict=True):
-    image = ax.imshow(probs[0].mean(0), cmap="viridis", vmin=0, vmax=1)
-    ax.set(title=f"{name}, block {layer}, mean over heads")
-    ax.set_xticks(range(len(pieces)), pieces, rotation=90, fontsize=7)
-    ax.set_yticks(range(len(pieces)), pieces, fontsize=7)
-fig.colorbar(image, ax=axes, shrink=0.7, label="attention probability")
+figure = arlm.figures.attention_maps(maps, pieces, layer)
 plt.show()
 attention_kl = float(
     losses.attention_transfer_loss(
