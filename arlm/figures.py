@@ -5,10 +5,10 @@ labels, annotations, colorbar labels and legends each keep to their own box, and
 * `watch()`: from then on, every figure pyplot makes is checked each time it is drawn, and an overlap is a
   `FigureOverlapWarning` printed under the figure. `arlm run` turns it on in the chapters' kernels, so a chapter
   figure that overlaps at any scale leaves a warning on its page, which the book's tests fail;
-* the figures chapters draw from their results (`pretraining_curves`, `attention_maps`, `distillation_evidence`,
-  `accuracy_against_size`, `table3_by_model`, `file_sizes`): laid out by matplotlib's constrained layout with
-  legends outside the axes, so that no run's numbers can push text over text. Each returns a ``Figure`` for the
-  ~700 px column.
+* the figures chapters draw from their results (`pretraining_curves`, `transfer_terms`, `attention_maps`,
+  `distillation_evidence`, `accuracy_against_size`, `table3_by_model`, `file_sizes`): laid out by matplotlib's
+  constrained layout with legends outside the axes, so that no run's numbers can push text over text. Each
+  returns a ``Figure`` for the ~700 px column.
 
 >>> import matplotlib.pyplot as plt
 >>> figure, (left, right) = plt.subplots(1, 2, figsize=(4, 2))
@@ -174,6 +174,27 @@ def pretraining_curves(histories, plateau=None):
     if plateau is not None:
         axes[1].axhline(plateau, color="gray", linestyle="--", label="most frequent piece")
     _legend_below(fig, axes)
+    return fig
+
+
+def transfer_terms(history, steps_per_layer):
+    """Chapter 3's knowledge-transfer terms (FMT, AT, MEAN, VAR) of the block in its phase at every step, one
+    colour per block, grey lines at the phase boundaries (`history`: the stage's records, with step, layer and
+    one key per term), on a log scale."""
+    records = list(history.to_dict("records") if hasattr(history, "to_dict") else history)
+    layers = sorted({int(record["layer"]) for record in records})
+    fig, axes = _figure(2, 2, 4.6, sharex=True)
+    for ax, name in zip(axes.flat, ("fmt", "at", "mean", "var"), strict=True):
+        for layer in layers:
+            part = [record for record in records if int(record["layer"]) == layer]
+            ax.plot([r["step"] for r in part], [r[name] for r in part], label=f"block {layer}")
+        for boundary in range(steps_per_layer, len(layers) * steps_per_layer, steps_per_layer):
+            ax.axvline(boundary + 0.5, color="grey", linewidth=0.5)
+        ax.set(title=name.upper(), yscale="log")
+        ax.tick_params(labelsize=8, which="both")
+    for ax in axes[1]:
+        ax.set_xlabel("step")
+    _legend_below(fig, axes.flat, columns=8)
     return fig
 
 

@@ -301,16 +301,7 @@ history.tail()
 
 # %%
 say(transfer.phase_finding(history.to_dict("records")))
-fig, axes = plt.subplots(1, 4, figsize=(7, 2.2))
-for ax, name in zip(axes, ["fmt", "at", "mean", "var"], strict=True):
-    for layer, part in history.groupby("layer"):
-        ax.plot(part.step, part[name], label=f"block {int(layer)}")
-    for boundary in range(S, L * S, S):
-        ax.axvline(boundary + 0.5, color="grey", lw=0.5)
-    ax.set(title=name, xlabel="step", yscale="log")
-    ax.tick_params(labelsize=7)
-axes[0].legend(fontsize=6)
-plt.tight_layout()
+figure = arlm.figures.transfer_terms(history, S)
 plt.show()
 
 # %% [markdown]

@@ -91,7 +91,7 @@ def test_arabic_output_lines_read_right_to_left_and_code_left_to_right():
 
 
 def test_table_cells_keep_numbers_and_names_whole():
-    keep_words = _extension("tables").keep_words
+    keep_words = _extension("table_cells").keep_words
     html = ("<table><thead><tr><th>paper_size_mb</th></tr></thead>"
             "<tbody><tr><td>TF-IDF</td><td>91959</td><td>-</td></tr></tbody></table>")
     kept = keep_words(html)

@@ -105,6 +105,13 @@ def _curves():
                     "nsp_accuracy": 0.6 + 0.2 * np.sin(s / 9)} for s in steps] for name in ("iberta", "iberta_30k")}
 
 
+def _transfer(layers, steps):
+    rng = np.random.default_rng(0)
+    return [{"step": s, "layer": s // steps, "fmt": 3 * np.exp(-3 * (s % steps) / steps) + 0.05,
+             "at": 1.1 + 0.05 * rng.random(), "mean": 0.5 * np.exp(-(s % steps) / steps),
+             "var": 3 - 0.1 * (s // steps) + 0.01 * rng.random()} for s in range(layers * steps)]
+
+
 def _maps():
     rng = np.random.default_rng(0)
     probs = rng.random((1, 4, 13, 13))
@@ -139,6 +146,8 @@ def _table3(scored=True):
 # whose legends and labels overlapped in its pages) and on small made-up data otherwise
 @pytest.mark.parametrize("draw", [
     lambda: figures.pretraining_curves(_curves(), plateau=0.026),
+    lambda: figures.transfer_terms(_transfer(4, 150), 150),
+    lambda: figures.transfer_terms(_transfer(24, 20), 20),  # the paper's 24 blocks: a legend of three rows
     lambda: figures.attention_maps(_maps(), PIECES, 3),
     lambda: figures.distillation_evidence(_edition("04_distillation")["masked_lm"],
                                           _edition("04_distillation")["finetuning"]),
@@ -146,8 +155,8 @@ def _table3(scored=True):
     lambda: figures.table3_by_model(_table3(), "cpu"),
     lambda: figures.table3_by_model(_table3(scored=False), "tiny"),
     lambda: figures.file_sizes(*_sizes()),
-], ids=["pretraining_curves", "attention_maps", "distillation_evidence", "accuracy_against_size", "table3",
-        "table3-not-run", "file_sizes"])
+], ids=["pretraining_curves", "transfer_terms", "transfer_terms-24", "attention_maps", "distillation_evidence",
+        "accuracy_against_size", "table3", "table3-not-run", "file_sizes"])
 def test_the_result_figures_keep_their_text_apart(draw):
     figure = draw()
     assert figure.get_size_inches()[0] <= diagrams.WIDTH

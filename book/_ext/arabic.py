@@ -21,7 +21,6 @@ the pass can run again over a page it has seen.
 import html
 import html.parser
 import re
-from pathlib import Path
 
 ARABIC = "\u0600-\u06ff\u0750-\u077f\u0870-\u089f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"
 _CHARS = re.compile(f"[{ARABIC}]+")
@@ -183,17 +182,3 @@ def _nests(page, low, high):
                 return False
     return depth == 0
 
-
-def _finished(app, exception):
-    if exception is not None or app.builder.format != "html":
-        return
-    for page in Path(app.outdir).rglob("*.html"):
-        text = page.read_text(encoding="utf-8")
-        fixed = isolate(text)
-        if fixed != text:
-            page.write_text(fixed, encoding="utf-8")
-
-
-def setup(app):
-    app.connect("build-finished", _finished)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}

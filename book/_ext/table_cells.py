@@ -5,7 +5,6 @@ holds a hyphen is kept on one line (``<span class="nowrap">``, book/_static/layo
 wider than the column scrolls inside its output (layout.css)."""
 
 import re
-from pathlib import Path
 
 _CELL = re.compile(r"(<(td|th)\b[^>]*>)(.*?)(</\2>)", re.S)
 _HEAD = re.compile(r"<thead\b.*?</thead>", re.S)
@@ -38,17 +37,3 @@ def _texts(content, change):
 def _cell(text):
     return _HYPHENATED.sub(lambda m: f"{OPEN}{m.group()}</span>" if m.group().strip("-") else m.group(), text)
 
-
-def _finished(app, exception):
-    if exception is not None or app.builder.format != "html":
-        return
-    for page in Path(app.outdir).rglob("*.html"):
-        text = page.read_text(encoding="utf-8")
-        fixed = keep_words(text)
-        if fixed != text:
-            page.write_text(fixed, encoding="utf-8")
-
-
-def setup(app):
-    app.connect("build-finished", _finished)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
