@@ -51,6 +51,12 @@ def test_overlapping_titles_tick_labels_and_legends_are_found():
     fig.suptitle("one title", y=0.93)
     assert figures.overlaps(fig) == ["suptitle 'one title' and title 'one title'"]
 
+    fig, ax = plt.subplots(figsize=(3, 2))  # two points' labels at nearly one place
+    ax.scatter([1.0, 1.02, 9.0], [76.1, 76.2, 60.0])
+    ax.annotate("iberta", (1.0, 76.1))
+    ax.annotate("mberta", (1.02, 76.2))
+    assert figures.overlaps(fig) == ["annotation 'iberta' and annotation 'mberta'"]
+
 
 def test_a_figure_laid_out_for_its_text_passes():
     fig, axes = plt.subplots(1, 2, figsize=(7, 3), layout="constrained")
@@ -73,7 +79,9 @@ def test_the_diagrams_keep_their_text_apart(draw):
 
 
 def test_a_watched_figure_warns_when_drawn_and_once():
-    figures.watch()
+    from arlm.runner import WATCH
+
+    exec(WATCH)  # what arlm run's kernels run first
     figures.watch()  # a second call adds no second hook
     assert matplotlib.rcParams["figure.hooks"].count("arlm.figures:_watch_figure") == 1
     try:
