@@ -65,6 +65,9 @@ def test_arabic_in_english_sentences_is_isolated_run_by_run():
         '<p dir="ltr">on a carrier: <bdi dir="rtl">أ</bdi>, <bdi dir="rtl">إ</bdi>, <bdi dir="rtl">آ</bdi> become '
         '<bdi dir="rtl">ا</bdi>; unify <bdi dir="rtl">ٱ</bdi>→<bdi dir="rtl">ا</bdi> and the words '
         '<bdi dir="rtl">سأل</bdi>، <bdi dir="rtl">مسؤول</bdi> keep</p>')
+    # a sentence with Arabic commas stays one run; a list of single words is isolated word by word
+    assert isolate("<p>gold: صحابي من صحابة، وعمه وأخوه،</p>") == (
+        '<p dir="ltr">gold: <bdi dir="rtl">صحابي من صحابة، وعمه وأخوه،</bdi></p>')
     # a phrase stays one run; a cell of Arabic reads right to left; what a page isolated itself is kept
     assert isolate("<li><p>Q: قال رسول الله?</p></li>") == (
         '<li><p dir="ltr">Q: <bdi dir="rtl">قال رسول الله</bdi>?</p></li>')

@@ -9,10 +9,10 @@ holds Arabic gets a direction from its words:
 * more Arabic words than Latin ones, and an Arabic word first (tokenizer markers such as ``[CLS]`` are not words):
   ``dir="rtl"``, the block right to left; in a notebook's output such a line becomes a right-to-left line of
   its own;
-* otherwise ``dir="ltr"``, and each run of Arabic (Arabic characters joined by spaces) is isolated in
-  ``<bdi dir="rtl">``: it reads right to left where it stands and never swaps places with its neighbours. The
-  Arabic comma and semicolon end a run, so that a list of Arabic words in an English sentence ("the words
-  سأل، مسؤول، قرآن") keeps its order, as a list with Latin commas does.
+* otherwise ``dir="ltr"``, and each run of Arabic (Arabic characters joined by spaces and Arabic punctuation)
+  is isolated in ``<bdi dir="rtl">``: it reads right to left where it stands and never swaps places with its
+  neighbours. A list of single Arabic words ("the words سأل، مسؤول، قرآن") is isolated word by word, so that it
+  keeps its written order in an English sentence, as a list with Latin commas does.
 
 Code reads left to right. Text a page already isolates (``<bdi>``, an element with ``dir``) is left as it is, so
 the pass can run again over a page it has seen.
@@ -26,11 +26,13 @@ ARABIC = "\u0600-\u06ff\u0750-\u077f\u0870-\u089f\u08a0-\u08ff\ufb50-\ufdff\ufe7
 _CHARS = re.compile(f"[{ARABIC}]+")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
 _MARKER = re.compile(r"\[[A-Z]{2,5}\]")  # [CLS], [SEP], [MASK], [UNK], [PAD]: tokenizer markup
-# a run of Arabic to isolate: Arabic characters but the list separators ، and ؛, joined by spaces (in a <pre>, not
-# across a line break)
+# a run of Arabic to isolate: Arabic characters joined by spaces and by the Arabic comma and semicolon, with a
+# closing comma (in a <pre>, not across a line break); a list of single words is split at its commas
+_LIST = "\u060c\u061b"  # ، ؛
 _IN_RUN = ARABIC.replace("\u0600-\u06ff", "\u0600-\u060b\u060d-\u061a\u061c-\u06ff")
-_RUN = re.compile(f"[{_IN_RUN}]+(?:\\s+[{_IN_RUN}]+)*")
-_PRE_RUN = re.compile(f"[{_IN_RUN}]+(?:[^\\S\\n]+[{_IN_RUN}]+)*")
+_RUN = re.compile(f"[{_IN_RUN}]+(?:[\\s{_LIST}]+[{_IN_RUN}]+)*[{_LIST}]?")
+_PRE_RUN = re.compile(f"[{_IN_RUN}]+(?:(?:[^\\S\\n]|[{_LIST}])+[{_IN_RUN}]+)*[{_LIST}]?")
+_ITEM = re.compile(f"[^{_LIST}\\s]+")
 
 BLOCKS = {"p", "li", "td", "th", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "caption", "figcaption", "summary",
           "pre", "blockquote"}
@@ -145,10 +147,19 @@ def _runs(texts, pattern, skip=()):
     edits = []
     for offset, text in texts:
         for m in pattern.finditer(text):
-            start = offset + m.start()
-            if not any(low <= start < high for low, high in skip):
-                edits += [(start, 1, '<bdi dir="rtl">'), (offset + m.end(), 0, "</bdi>")]
+            for start, end in _items(m):
+                if not any(low <= offset + start < high for low, high in skip):
+                    edits += [(offset + start, 1, '<bdi dir="rtl">'), (offset + end, 0, "</bdi>")]
     return edits
+
+
+def _items(run):
+    """A run's spans to isolate: the whole run, or each word of a list of single words ("سأل، مسؤول، قرآن"),
+    which keeps its written order in left-to-right text as a list with Latin commas does."""
+    parts = re.split(f"[{_LIST}]", run.group().rstrip(_LIST))
+    if len(parts) > 1 and all(len(part.split()) == 1 for part in parts):
+        return [(run.start() + m.start(), run.start() + m.end()) for m in _ITEM.finditer(run.group())]
+    return [run.span()]
 
 
 def _pre(page, pre, source, texts):
