@@ -312,6 +312,7 @@ def test_book_page_fits_the_column_at_1280_px(browser, site, page_name):
     page, problems = _open(browser, f"{site}/{page_name}.html", site)
     layout = page.evaluate(LAYOUT_CHECK)
     assert not layout["wide"], f"wider than the {layout['column']} px text column: {layout['wide'][:10]}"
+    assert not page.evaluate(TABLE_CHECK)["broken"], "words cut in table cells"
     assert not problems, problems
     page.close()
 
