@@ -11,6 +11,7 @@ from pathlib import Path
 from arlm.artifacts import CHAPTERS
 from arlm.errors import ArlmError
 from arlm.runner import REPO, notebook_of
+from arlm.staging import hide_solutions, show_run_parameters
 
 BOOK = REPO / "book"
 # the chapters' Colab badge, served from the book itself so that pages need no internet
@@ -44,9 +45,8 @@ def stage_notebooks(runs, book=BOOK, log=print, edition=None):
         for cell in notebook.cells:
             if cell.cell_type == "markdown":
                 cell.source = cell.source.replace(*BADGE)
-            if "injected-parameters" in cell.metadata.get("tags", []):
-                # the run's own paths; the chapter prints its scale and data where they matter
-                cell.metadata.tags.append("remove-cell")
+        show_run_parameters(notebook)
+        hide_solutions(notebook)
         nbformat.write(notebook, target / f"{chapter}.ipynb")
     if missing:
         log(f"arlm book: not executed in {runs}, shown without outputs: {', '.join(missing)}")

@@ -117,7 +117,7 @@ def transfer_schedule(num_layers, steps_per_layer):
 
     from arlm.distillation.schedules import CURRENT_LAYER_FACTOR, FINISHED_LAYER_FACTOR
 
-    fig, ax = plt.subplots(figsize=(WIDTH, 0.32 * num_layers + 1.5))
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.32 * num_layers + 1.5), layout="constrained")
     colors = {CURRENT_LAYER_FACTOR: "#2e86c1", FINISHED_LAYER_FACTOR: "#aed6f1"}
     for layer in range(num_layers):
         start = layer * steps_per_layer
@@ -129,9 +129,9 @@ def transfer_schedule(num_layers, steps_per_layer):
     ax.set(xlim=(0, num_layers * steps_per_layer), ylim=(num_layers - 0.5, -0.5), xlabel="step",
            ylabel="block", title=f"stage 2: {num_layers} phases of {steps_per_layer:,} steps")
     ax.set_yticks(range(num_layers))
-    ax.legend(handles=[Patch(color=colors[CURRENT_LAYER_FACTOR], label="its phase: rate 3·bg(t)"),
-                       Patch(color=colors[FINISHED_LAYER_FACTOR], label="finished: 0.1 of that"),
-                       Patch(color="white", ec="grey", label="not started: frozen")],
-              fontsize=7, loc="upper center", ncol=3, bbox_to_anchor=(0.5, -0.3), frameon=False)
-    fig.tight_layout()
+    # below the axes, where the layout keeps it clear of the axis label
+    fig.legend(handles=[Patch(color=colors[CURRENT_LAYER_FACTOR], label="its phase: rate 3·bg(t)"),
+                        Patch(color=colors[FINISHED_LAYER_FACTOR], label="finished: 0.1 of that"),
+                        Patch(color="white", ec="grey", label="not started: frozen")],
+               fontsize=7, loc="outside lower center", ncol=3, frameon=False)
     return fig

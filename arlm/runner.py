@@ -105,6 +105,9 @@ def notebook_of(chapter):
     return notebook
 
 
+WATCH = "import arlm.figures; arlm.figures.watch()"
+
+
 def _kernel_env():
     # quiet TensorFlow's C++ logs; inherited by the papermill kernel. MPLBACKEND must stay unset there:
     # the kernel's inline backend is what puts figures into the notebook.
@@ -159,8 +162,9 @@ def run_chapter(chapter, scale, run_dir, overrides):
                 parameters={"scale": scale, "run_dir": given if mirror else ".", "overrides": overrides},
                 kernel_name="python3", cwd=str(run_dir), log_output=False,
                 progress_bar=sys.stderr.isatty(),  # a bar over the chapter's cells in a terminal, not in logs
-                # the kernel's raw stderr goes to the log rather than into the notebook's outputs
-                extra_arguments=["--IPKernelApp.capture_fd_output=False"],
+                # the kernel's raw stderr goes to the log rather than into the notebook's outputs; every figure
+                # is checked for overlapping text when drawn (a warning under it, which the book's tests fail)
+                extra_arguments=["--IPKernelApp.capture_fd_output=False", f"--IPKernelApp.exec_lines={WATCH}"],
             )
     except papermill.PapermillExecutionError as error:
         os.replace(running, failed)

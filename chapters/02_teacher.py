@@ -331,16 +331,7 @@ plateau = frequent_piece_accuracy(
     )
 )
 print(f"most frequent masked piece: {100 * plateau:.1f}% of the masked positions")
-fig, axes = plt.subplots(1, 3, figsize=(7, 2.6))
-for name, records in histories.items():
-    frame = pd.DataFrame(records)
-    for ax, key in zip(axes, ("loss", "mlm_accuracy", "nsp_accuracy"), strict=True):
-        ax.plot(frame["step"], frame[key], label=name)
-        ax.set(xlabel="step", title=key)
-axes[1].axhline(plateau, color="gray", linestyle="--", label="most frequent piece")
-axes[0].legend()
-axes[1].legend()
-plt.tight_layout()
+figure = arlm.figures.pretraining_curves(histories, plateau)
 plt.show()
 
 # %% [markdown]

@@ -301,16 +301,7 @@ history.tail()
 
 # %%
 say(transfer.phase_finding(history.to_dict("records")))
-fig, axes = plt.subplots(1, 4, figsize=(7, 2.2))
-for ax, name in zip(axes, ["fmt", "at", "mean", "var"], strict=True):
-    for layer, part in history.groupby("layer"):
-        ax.plot(part.step, part[name], label=f"block {int(layer)}")
-    for boundary in range(S, L * S, S):
-        ax.axvline(boundary + 0.5, color="grey", lw=0.5)
-    ax.set(title=name, xlabel="step", yscale="log")
-    ax.tick_params(labelsize=7)
-axes[0].legend(fontsize=6)
-plt.tight_layout()
+figure = arlm.figures.transfer_terms(history, S)
 plt.show()
 
 # %% [markdown]
@@ -339,13 +330,7 @@ maps = {
     "student": transfer.attention_probabilities(student.backbone, one, layer),
 }
 say(transfer.attention_finding(maps["teacher"]))
-fig, axes = plt.subplots(1, 2, figsize=(7, 3.6))
-for ax, (name, probs) in zip(axes, maps.items(), strict=True):
-    image = ax.imshow(probs[0].mean(0), cmap="viridis", vmin=0, vmax=1)
-    ax.set(title=f"{name}, block {layer}, mean over heads")
-    ax.set_xticks(range(len(pieces)), pieces, rotation=90, fontsize=7)
-    ax.set_yticks(range(len(pieces)), pieces, fontsize=7)
-fig.colorbar(image, ax=axes, shrink=0.7, label="attention probability")
+figure = arlm.figures.attention_maps(maps, pieces, layer)
 plt.show()
 attention_kl = float(
     losses.attention_transfer_loss(

@@ -207,29 +207,11 @@ finetune = pd.DataFrame(rows)
 finetune[["model", "task", "accuracy", "accuracy_sd", "macro_f1", "seeds"]].round(3)
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(7, 2.8))
-labels = ["distilled", "scratch"]
-axes[0].bar(
-    labels,
-    [mlm_scores[k]["mlm_accuracy"] for k in labels],
-    color=["tab:blue", "tab:grey"],
-)
-axes[0].axhline(
-    mlm_scores["teacher"]["mlm_accuracy"], color="tab:red", ls="--", label="teacher"
-)
-axes[0].set(title="masked-LM accuracy", ylim=(0, None))
-axes[0].legend()
-pivot = finetune.pivot(index="task", columns="model", values="accuracy")[labels]
-spread = finetune.pivot(index="task", columns="model", values="accuracy_sd")[labels]
-pivot.plot.bar(
-    ax=axes[1], yerr=spread, capsize=3, color=["tab:blue", "tab:grey"], rot=0
-)
-axes[1].set(title="fine-tuned test accuracy (mean ± sd)", ylim=(0, 1))
-plt.tight_layout()
+figure = arlm.figures.distillation_evidence(mlm_scores, finetune)
 plt.show()
 
 # %%
-summary = evidence.summarize({k: mlm_scores[k] for k in labels}, rows)
+summary = evidence.summarize({k: mlm_scores[k] for k in ("distilled", "scratch")}, rows)
 print("distilled minus scratch:", {k: round(v, 4) for k, v in summary["gap"].items()})
 say(
     experiments.spread_finding(

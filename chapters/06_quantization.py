@@ -281,37 +281,7 @@ evaluation[
 ].round(4)
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 4))
-classification = evaluation[
-    (evaluation.kind == "classification") & (evaluation.precision != "keras")
-]
-for precision, group in classification.groupby("precision"):
-    ax.scatter(group["MiB"], 100 * group["metric"], label=precision, s=50)
-for _, row in classification.iterrows():
-    ax.annotate(
-        row["model"].split("_")[0],
-        (row["MiB"], 100 * row["metric"]),
-        fontsize=7,
-        alpha=0.7,
-    )
-keras_rows = evaluation[
-    (evaluation.kind == "classification") & (evaluation.precision == "keras")
-]
-for stem, group in keras_rows.groupby("model"):
-    ax.axhline(
-        100 * group["metric"].iloc[0],
-        ls="--",
-        lw=1,
-        color="gray",
-        label=f"Keras ({stem.split('_')[0]})",
-    )
-ax.set(
-    xscale="log",
-    xlabel="TFLite file size (MiB, log scale)",
-    ylabel=f"{first_task} test accuracy (%)",
-    title="Accuracy vs. size",
-)
-ax.legend()
+figure = arlm.figures.accuracy_against_size(evaluation, first_task)
 plt.show()
 
 # %% [markdown]

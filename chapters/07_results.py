@@ -180,30 +180,7 @@ else:
     print("none in this run")
 
 # %%
-frame3 = pd.DataFrame(table3)
-models = [
-    name
-    for name in arlm.params.PAPER_NAMES.values()
-    if frame3[f"ours {name}"].notna().any()
-]
-fig, axes = plt.subplots(
-    max(1, len(models)), 1, figsize=(7, 3.6 * max(1, len(models))), squeeze=False
-)
-for ax, model in zip(axes[:, 0], models or ["MBERTA"], strict=False):
-    labels = frame3.dataset + " " + frame3.metric.str.replace("exact_match", "EM")
-    y = range(len(frame3))
-    ax.barh([i + 0.2 for i in y], frame3[f"paper {model}"], height=0.4, label="paper")
-    ax.barh(
-        [i - 0.2 for i in y],
-        frame3[f"ours {model}"].astype(float),
-        height=0.4,
-        label=f"this run ({scale})",
-    )
-    ax.set_yticks(list(y), labels)
-    ax.set_xlabel("score (%)")
-    ax.set_title(f"Table 3, {model}" + ("" if models else ": not run"))
-    ax.legend()
-plt.tight_layout()
+figure = arlm.figures.table3_by_model(table3, scale)
 plt.show()
 
 # %% [markdown]
@@ -268,24 +245,9 @@ if files.empty:
     print("chapter 6 has not run: no TFLite files to show")
 else:
     display(files)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7, 3))
-    paper4 = pd.DataFrame(reporting.table4(run)).set_index("model")
-    paper4[["paper_finetuned_mb", "paper_quantized_mb", "ours_int8_mib"]].plot.bar(
-        ax=left, rot=0
+    figure = arlm.figures.file_sizes(
+        reporting.table4(run), reporting.quantized_files(run), scale
     )
-    left.set_ylabel("MB")
-    left.set_title("full size: fine-tuned, paper's 'quantized', real int8")
-    left.legend(["fine-tuned (paper)", "'quantized' (paper)", "int8 (ours, 1 B/param)"])
-    sizes_kib = (
-        files.pivot_table(index="model", columns="precision", values="bytes") / 1024
-    )
-    sizes_kib = sizes_kib[
-        [p for p in ("float32", "float16", "dynamic", "int8") if p in sizes_kib]
-    ]
-    sizes_kib.plot.bar(ax=right, rot=0)
-    right.set_ylabel("KiB")
-    right.set_title(f"this run ({scale}): TFLite file per precision")
-    plt.tight_layout()
     plt.show()
 
 # %% [markdown]

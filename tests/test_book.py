@@ -1,10 +1,11 @@
-"""The note at the top of every executed chapter says which run the page shows."""
+"""The note at the top of every executed chapter says which run the page shows; the pass over the built pages
+(book/_ext) isolates Arabic and keeps table cells whole."""
 
 import json
 
 import nbformat
 
-from arlm.book import announcement, banner
+from arlm.book import BOOK, announcement, banner
 
 
 def test_the_banner_names_scale_overrides_data_date_machine_and_commit(tmp_path):
@@ -49,13 +50,55 @@ def test_matplotlib_joins_arabic_letters_in_figures():
     assert len(set(glyphs)) == 3
 
 
-def test_arabic_outputs_and_cells_get_dir_auto():
+def _extension(name):
     import importlib.util
-    from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("arabic", Path(__file__).parents[1] / "book" / "_ext" / "arabic.py")
-    arabic = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(arabic)
-    html = '<table><tr><td>كتاب</td><th class="x">y</th></tr></table><pre>قال</pre><p dir="rtl">z</p><path d="M0"/>'
-    assert arabic.add_dir(html) == ('<table><tr><td dir="auto">كتاب</td><th class="x" dir="auto">y</th></tr></table>'
-                                    '<pre dir="auto">قال</pre><p dir="rtl">z</p><path d="M0"/>')
+    spec = importlib.util.spec_from_file_location(name, BOOK / "_ext" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_arabic_in_english_sentences_is_isolated_run_by_run():
+    isolate = _extension("arabic").isolate
+    html = "<p>on a carrier: أ, إ, آ become ا; unify ٱ→ا and the words سأل، مسؤول keep</p>"
+    assert isolate(html) == (
+        '<p dir="ltr">on a carrier: <bdi dir="rtl">أ</bdi>, <bdi dir="rtl">إ</bdi>, <bdi dir="rtl">آ</bdi> become '
+        '<bdi dir="rtl">ا</bdi>; unify <bdi dir="rtl">ٱ</bdi>→<bdi dir="rtl">ا</bdi> and the words '
+        '<bdi dir="rtl">سأل</bdi>، <bdi dir="rtl">مسؤول</bdi> keep</p>')
+    # a sentence with Arabic commas stays one run; a list of single words is isolated word by word
+    assert isolate("<p>gold: صحابي من صحابة، وعمه وأخوه،</p>") == (
+        '<p dir="ltr">gold: <bdi dir="rtl">صحابي من صحابة، وعمه وأخوه،</bdi></p>')
+    # a phrase stays one run; a cell of Arabic reads right to left; what a page isolated itself is kept
+    assert isolate("<li><p>Q: قال رسول الله?</p></li>") == (
+        '<li><p dir="ltr">Q: <bdi dir="rtl">قال رسول الله</bdi>?</p></li>')
+    assert isolate("<td>##كتاب</td><td>2</td>") == '<td dir="rtl">##كتاب</td><td>2</td>'
+    kept = '<p dir="rtl">قال x</p><p>a <bdi>ب</bdi></p><script>var s = "<p>قال</p>";</script>'
+    assert isolate(kept) == kept
+
+
+def test_arabic_output_lines_read_right_to_left_and_code_left_to_right():
+    arabic = _extension("arabic")
+    output = ('<div class="cell_output"><pre><span></span>[CLS] قال رسول [MASK] الله [SEP]\n'
+              "label: 1 (من الكتاب)\n</pre></div>")
+    assert arabic.isolate(output) == (
+        '<div class="cell_output"><pre dir="ltr"><span class="arabic-line" dir="rtl"><span></span>[CLS] قال رسول '
+        "[MASK] الله [SEP]\n</span>label: 1 (<bdi dir=\"rtl\">من الكتاب</bdi>)\n</pre></div>")
+    assert arabic.isolate('<div class="output"><pre>قال رسول\nالله</pre></div>') == (
+        '<div class="output"><pre dir="rtl">قال رسول\nالله</pre></div>')
+    code = '<div class="cell_input"><pre><span class="s2">"قال رسول الله"</span></pre></div>'
+    assert arabic.isolate(code) == code.replace("<pre>", '<pre dir="ltr">').replace(
+        '"قال رسول الله"', '"<bdi dir="rtl">قال رسول الله</bdi>"')
+    for page in (output, code):  # a second pass (an incremental build) changes nothing
+        assert arabic.isolate(arabic.isolate(page)) == arabic.isolate(page)
+    assert arabic.rtl("[CLS] قال رسول") and not arabic.rtl("Q: قال رسول") and not arabic.rtl("سمات (small)")
+
+
+def test_table_cells_keep_numbers_and_names_whole():
+    keep_words = _extension("table_cells").keep_words
+    html = ("<table><thead><tr><th>paper_size_mb</th></tr></thead>"
+            "<tbody><tr><td>TF-IDF</td><td>91959</td><td>-</td></tr></tbody></table>")
+    kept = keep_words(html)
+    assert kept == html.replace("paper_size_mb", "paper_<wbr>size_<wbr>mb").replace(
+        "TF-IDF", '<span class="nowrap">TF-IDF</span>')
+    assert keep_words(kept) == kept

@@ -1,5 +1,7 @@
 """The runner's notebooks: badges and the Colab install cell follow the one repository setting."""
 
+import pytest
+
 from arlm import runner
 from arlm.artifacts import CHAPTERS
 
@@ -26,3 +28,20 @@ def test_the_readme_names_the_repository_setting():
     readme = (runner.REPO / "README.md").read_text(encoding="utf-8")
     url, _ = runner.book_repository()
     assert url in readme and "book/_config.yml" in readme
+
+
+def test_every_chapter_kernel_checks_its_figures(monkeypatch, tmp_path):
+    """The kernel papermill starts runs `runner.WATCH` first: every figure a chapter draws is checked
+    (tests/test_figures.py checks what the watch does)."""
+    import papermill
+
+    class Started(Exception):
+        pass
+
+    def execute(*args, **kwargs):
+        raise Started(kwargs["extra_arguments"])
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    with pytest.raises(Started) as started:
+        runner.run_chapter("01_corpus", "tiny", tmp_path, {})
+    assert f"--IPKernelApp.exec_lines={runner.WATCH}" in started.value.args[0]
