@@ -60,25 +60,6 @@ def test_table3_finding_with_and_without_scores():
     assert said.startswith("1 of ") and "30.0 points below" in said and "`tiny`" not in said
 
 
-def test_claims_on_an_empty_run_are_untested_and_said_so(tmp_path):
-    run = reporting.Run(tmp_path, {})
-    rows = reporting.claims(run)
-    assert len(rows) == 4 and all(row["holds"] is None for row in rows)
-    said = reporting.claims_finding(rows, "tiny")
-    assert said.startswith("At `tiny` scale 0 of the paper's 4 claims hold in") and "4 cannot be tested" in said
-
-
-def test_claims_read_figure1_and_quantization_results(tmp_path):
-    points = [{"vocab_size": v, "step": s, "accuracy": a}
-              for v, s, a in ((30, 1, 0.5), (50, 1, 0.6), (30, 2, 0.6), (50, 2, 0.7))]
-    run = reporting.Run(tmp_path, {"05_finetuning": {"figure1": points},
-                                   "06_quantization": {"dynamic_accuracy_drop": 0.02}})
-    figure1, quantized = reporting.claims(run)[2:]
-    assert figure1["holds"] is True and quantized["holds"] is False and "2.0 points lower" in quantized["this run"]
-    said = reporting.claims_finding(reporting.claims(run), "cpu")
-    assert "1 does not (quantized within a point" in said and "gap table" in said
-
-
 def test_table3_compact_puts_paper_and_ours_in_one_cell_with_the_baselines(tmp_path):
     run = reporting.Run(tmp_path, {"05_finetuning": {
         "table3": [{"dataset": "AJGT", "metric": "accuracy", "model": "MBERTA", "ours": 61.2}],

@@ -151,23 +151,18 @@ def over_seeds(runs):
     return merged
 
 
-def exceeds_spread(first, second, key):
-    """Whether two models' mean `key` differ by more than the sum of their standard deviations over seeds (the
-    mean +- sd intervals do not overlap); False when either ran with a single seed."""
-    if len(first.get(f"{key}_runs", ())) < 2 or len(second.get(f"{key}_runs", ())) < 2:
-        return False
-    return abs(first[key] - second[key]) > first[f"{key}_sd"] + second[f"{key}_sd"]
-
-
 def spread_finding(scores, pairs=(("student", "scratch"), ("teacher", "student")), key="accuracy"):
-    """A sentence per pair of models on the tasks where both ran: how often the first is ahead, and on which tasks
-    the difference exceeds the seed spread (`exceeds_spread`).
+    """A sentence per pair of models on the tasks where both ran: on how many the first's mean is ahead, level
+    (equal at the 0.1 points shown) or behind, and where the difference exceeds the seed spread (the mean ± sd
+    intervals do not overlap: `arlm.claims.compare`).
 
     Args:
         scores (dict): ``(model name, task name)`` -> `over_seeds` scores.
         pairs: ``(first, second)`` model names to compare.
         key (str): the score compared (classification: ``accuracy``).
     """
+    from arlm.claims import HOLDS, REVERSED, compare, score
+
     sentences = []
     for first, second in pairs:
         tasks = sorted(task for model, task in scores if model == first and (second, task) in scores
@@ -179,19 +174,22 @@ def spread_finding(scores, pairs=(("student", "scratch"), ("teacher", "student")
             sentences.append(f"With one seed per run there is no spread to compare the {first} and the {second} "
                              "against: run with `finetune_seeds` of 3 or more.")
             continue
-        ahead = [task for task in tasks if scores[(first, task)][key] > scores[(second, task)][key]]
-        said = (f"Over {seeds} seeds the {first} is ahead of the {second} on {len(ahead)} of {len(tasks)} "
-                f"task(s) in mean {key}.")
-        clear = {}  # the model ahead -> "task (points)" where the mean ± sd intervals do not overlap
+        means = {task: [round(100 * scores[(model, task)][key], 1) for model in (first, second)] for task in tasks}
+        ahead = sum(a > b for a, b in means.values())
+        level = sum(a == b for a, b in means.values())
+        said = (f"Over {seeds} seeds the {first}'s mean {key} is ahead of the {second}'s on {ahead} of {len(tasks)} "
+                f"task(s)" + (f", level with it on {level}" if level else "") + ".")
+        clear = {}  # the model ahead -> "task (points)" where the intervals do not overlap
         for task in tasks:
-            if exceeds_spread(scores[(first, task)], scores[(second, task)], key):
-                gap = 100 * (scores[(first, task)][key] - scores[(second, task)][key])
-                clear.setdefault(first if gap > 0 else second, []).append(f"{task} ({abs(gap):.1f} points)")
+            runs = [score([100 * v for v in scores[(model, task)][f"{key}_runs"]]) for model in (first, second)]
+            verdict, _ = compare(*runs, "ahead")
+            if verdict in (HOLDS, REVERSED):
+                clear.setdefault(first if verdict == HOLDS else second, []).append(
+                    f"{task} ({abs(runs[0]['mean'] - runs[1]['mean']):.1f} points)")
         for model, where in clear.items():
-            said += (f" The {model} is ahead by more than the seed spread (mean ± sd intervals apart) on "
-                     + ", ".join(where) + ".")
-        if not clear:
-            said += " On none is the difference larger than the seed spread (the mean ± sd intervals overlap)."
+            said += f" The {model} is ahead by more than the seed spread on " + ", ".join(where) + "."
+        said += (" Elsewhere the difference is within the seed spread (the mean ± sd intervals overlap)." if clear
+                 else " On none is the difference larger than the seed spread (the mean ± sd intervals overlap).")
         sentences.append(said)
     return " ".join(sentences)
 
