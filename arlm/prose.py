@@ -87,7 +87,8 @@ SECTION = re.compile(r"(?:^|\b(?:[Ss]ections?|in|of|see|from|under|and|to|at|as)
                      r"(?![\d%]|\s?x\b|\s?(?:billion|million|GB|MB)\b)")
 # the sentence reports what a source says or did: the paper, its authors and their code, a cited work
 SOURCE = re.compile(
-    r"\b(?:(?:[Tt]he|[Ii]ts) paper|[Tt]he authors|BERT|MobileBERT|RoBERTa|TinyBERT|Google|Table \d)(?:'s)? (?:\w+ ){0,2}?"
+    r"\b(?:(?:[Tt]he|[Ii]ts) paper|[Tt]he authors|BERT|MobileBERT|RoBERTa|TinyBERT|Google|Table \d)(?:'s)? "
+    r"(?:\w+ ){0,2}?"
     r"(?:says?|reports?|finds?|found|prints?|plots?|writes?|uses?|used|trains?|trained|pretrains?|pretrained|"
     r"fine-tunes?|argues?|argument|claims?|compares?|gives?|lists?|counts?|shows?|describes?|notes?|states?|"
     r"calls?|keeps?|sets?|appl(?:y|ies|ied)|passes|runs?|ran|masks?|publishes|measured|evaluates?|removes?|"
@@ -97,8 +98,8 @@ SOURCE = re.compile(
 RUN = re.compile(r"\b(?:this run|this run's|in this run|ours|our|this scale|at this scale|printed|this machine|"
                  r"this corpus|these examples)\b", re.I)
 # a general statement, or a question that presupposes no answer ("Why ...?" does)
-HEDGE = re.compile(r"^(?!Why\b).*\?$|\b(?:usually|typically|often|tends? to|can|cannot|could|may|might|would|in general|"
-                   r"by construction|by definition|in expectation|expected|expect|if|unless|whether|how)\b", re.I)
+HEDGE = re.compile(r"^(?!Why\b).*\?$|\b(?:usually|typically|often|tends? to|can|cannot|could|may|might|would|"
+                   r"in general|by construction|by definition|in expectation|expected|expect|if|unless|whether|how)\b", re.I)
 SCALE = re.compile(r"`(tiny|cpu|gpu|full)`")
 # a number that follows from the definitions alone (int8 is a quarter of float32)
 DEDUCED = re.compile(r"\bby (?:construction|definition)\b", re.I)
