@@ -99,7 +99,8 @@ RUN = re.compile(r"\b(?:this run|this run's|in this run|ours|our|this scale|at t
                  r"this corpus|these examples)\b", re.I)
 # a general statement, or a question that presupposes no answer ("Why ...?" does)
 HEDGE = re.compile(r"^(?!Why\b).*\?$|\b(?:usually|typically|often|tends? to|can|cannot|could|may|might|would|"
-                   r"in general|by construction|by definition|in expectation|expected|expect|if|unless|whether|how)\b", re.I)
+                   r"in general|by construction|by definition|in expectation|expected|expect|if|unless|whether|"
+                   r"how)\b", re.I)
 SCALE = re.compile(r"`(tiny|cpu|gpu|full)`")
 # a number that follows from the definitions alone (int8 is a quarter of float32)
 DEDUCED = re.compile(r"\bby (?:construction|definition)\b", re.I)
