@@ -87,9 +87,22 @@ def test_length_finding_reads_full_and_partly_short_examples():
 
 
 def test_masked_lm_finding_tells_a_teacher_worth_distilling_from_one_that_is_not():
-    caught_up = evidence.masked_lm_finding({"distilled": 0.126, "scratch": 0.036, "teacher": 0.120}, "cpu", 1600)
-    assert "something to distill" in caught_up and "caught up" in caught_up and "1,600 updates" in caught_up
-    untrained = evidence.masked_lm_finding({"distilled": 0.03, "scratch": 0.03, "teacher": 0.031}, "tiny", 50)
+    caught_up = evidence.masked_lm_finding({"distilled": 0.122, "scratch": 0.034, "teacher": 0.115}, "cpu", 1600,
+                                           2156, 2000)
+    assert "something to distill" in caught_up and "level with its teacher" in caught_up  # 0.7 points: noise
+    assert "1,600 updates" in caught_up and "2,156 masked tokens" in caught_up
+    ahead = evidence.masked_lm_finding({"distilled": 0.20, "scratch": 0.034, "teacher": 0.115}, "cpu", 1600, 20_000,
+                                       2000)
+    assert "ahead of its own teacher" in ahead and "copied in chapter 3" in ahead and "80% of the teacher's" in ahead
+    untrained = evidence.masked_lm_finding({"distilled": 0.03, "scratch": 0.03, "teacher": 0.031}, "tiny", 50, 500,
+                                           30)
     assert "nothing to pass on" in untrained
-    partial = evidence.masked_lm_finding({"distilled": 0.08, "scratch": 0.03, "teacher": 0.12}, "cpu", 1600)
+    partial = evidence.masked_lm_finding({"distilled": 0.08, "scratch": 0.03, "teacher": 0.12}, "cpu", 1600, 20_000,
+                                         2000)
     assert "part of the way" in partial
+
+
+def test_alpha_finding_names_the_lowest_loss_and_the_missing_spread():
+    said = evidence.alpha_finding({"alpha = 1.0": {"mlm_loss": 6.05}, "alpha = 0.0": {"mlm_loss": 6.03}}, 20)
+    assert said.startswith("After 20 steps the lowest held-out masked-LM loss is at alpha = 0.0 (6.0300)")
+    assert "0.0200 apart, one run each" in said
