@@ -166,7 +166,8 @@ def figure1_verdicts(points, spread=None, baseline=None):
 
 
 def figure1_finding(points, scale, spread=None, baseline=None):
-    """Figure 1 in sentences: what the paper says, this run's verdicts, and the two teachers' widths.
+    """Figure 1 in sentences: the paper's two claims in its words, this run's verdicts with the numbers they rest
+    on, and the two teachers' widths.
 
     Args:
         points (list[dict]): chapter 5's points (`arlm.tasks.experiments.figure1`), with ``hidden_size``.
@@ -176,11 +177,19 @@ def figure1_finding(points, scale, spread=None, baseline=None):
     if not points:
         return "Figure 1 was not run: chapter 2's snapshots or the AJGT task are missing."
     verdicts = figure1_verdicts(points, spread, baseline)
+    best = 100 * max(point["accuracy"] for point in points)
     said = []
     for key, claim in (("vocabulary", CLAIMS[4]), ("steps", CLAIMS[5])):
         verdict, details = verdicts[key]
-        said.append(f'The paper: "{claim.quote}" (section {claim.section}). At `{scale}` scale, one fine-tuning '
-                    f"seed per point: {verdict}" + (f" ({'; '.join(details)})." if details else "."))
+        if verdict == NOT_TESTABLE_AT_SCALE:
+            why = (f": no point reaches the simplest baseline on AJGT ({baseline:.1f}; the best point: "
+                   f"{best:.1f})")
+        elif details:
+            why = f" ({'; '.join(details)})"
+        else:
+            why = ""
+        said.append(f'The paper: "{claim.quote}" (section {claim.section}). At `{scale}` scale, with one '
+                    f"fine-tuning seed per point: {verdict}{why}.")
     said.append(_widths(points))
     return " ".join(s for s in said if s)
 
@@ -265,6 +274,30 @@ def _sizes(run):
         return theirs, "chapter 2 has not run"
     return theirs, (f"this book's presets at full size: {counts['IBERTA'] / 1e6:.1f}M against "
                     f"{counts['AraBERT'] / 1e6:.1f}M ({counts['IBERTA'] / counts['AraBERT']:.2f}, chapter 2)")
+
+
+def figure1_of_run(run, scale):
+    """`figure1_finding` on a run's results: chapter 5's points, the seed spread of its teacher on AJGT and the
+    AJGT baselines."""
+    from arlm.reporting import figure1
+
+    teacher = _scores(run).get(("IBERTA", "AJGT", "accuracy"))
+    spread = None if teacher is None or teacher["sd"] is None else 2 * teacher["sd"]
+    return figure1_finding(figure1(run), scale, spread, _baselines(run).get("AJGT"))
+
+
+def details(rows):
+    """`check`'s rows as a Markdown list: each claim in the paper's words, its numbers, this run's and the verdict."""
+    return "\n".join(
+        f"- **{row['claim']}** ({_where(row['section'])}): \"{row['the paper says']}\". The paper's numbers: "
+        f"{row[NUMBERS]}. This run: {row['this run']}. Verdict: **{row['verdict']}**." for row in rows)
+
+
+NUMBERS = "the paper's numbers"
+
+
+def _where(section):
+    return section if section == "Abstract" else f"section {section}"
 
 
 def check(run):

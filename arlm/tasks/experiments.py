@@ -191,7 +191,7 @@ def spread_finding(scores, pairs=(("student", "scratch"), ("teacher", "student")
         said += (" Elsewhere the difference is within the seed spread (the mean ± sd intervals overlap)." if clear
                  else " On none is the difference larger than the seed spread (the mean ± sd intervals overlap).")
         sentences.append(said)
-    return " ".join(sentences)
+    return " ".join(sentences) or "Fewer than two models were fine-tuned on the same tasks: no pair to compare."
 
 
 def save_model(ch, keras_model, stem, task, vocab_path, max_seq_length):
@@ -236,12 +236,15 @@ def table3(results, baseline_rows=()):
     return rows
 
 
-def baseline_finding(scores, baseline_rows):
-    """A sentence on which fine-tuned classifiers beat the majority class and TF-IDF on the same test examples.
+def baseline_finding(scores, baseline_rows, teacher_steps=None, batch_size=None):
+    """A sentence on which fine-tuned classifiers beat the majority class and TF-IDF on the same test examples,
+    and, when few do, the likely reason at this run's scale.
 
     Args:
         scores (dict): ``(model name, task name)`` -> scores with ``accuracy`` (the classification runs).
         baseline_rows (list[dict]): per task, ``task``, ``majority_accuracy`` and ``tfidf_lr_accuracy``.
+        teacher_steps, batch_size (int | None): the teacher's pretraining updates and batch, for the likely reason
+            when most classifiers are below TF-IDF (None: no reason given).
     """
     baselines = {row["task"]: row for row in baseline_rows}
     runs = [(model, task, s["accuracy"]) for (model, task), s in scores.items() if task in baselines]
@@ -256,7 +259,55 @@ def baseline_finding(scores, baseline_rows):
                  + "; ".join(below_majority) + ".")
     else:
         said += " Every one is above the majority class."
+    if teacher_steps and batch_size and beat_tfidf < len(runs) / 2:
+        from arlm import paper
+
+        said += (f" The likely reason: the transformers' pretraining is what should put them above word and "
+                 f"character n-grams, and at this scale it is short (the teacher: {teacher_steps:,} updates of "
+                 f"{batch_size} sequences; the paper: {paper.setting('teacher_steps'):,} of "
+                 f"{paper.setting('batch_size')}), while TF-IDF needs none. A comparison with the paper needs models "
+                 "that clear this baseline first.")
     return said
+
+
+def probe_finding(probe, fine_tuned, majority):
+    """A sentence on a linear probe against full fine-tuning and the majority class (test accuracies).
+
+    Args:
+        probe, fine_tuned, majority (float): the three accuracies (fractions).
+    """
+    said = (f"The linear probe gets {probe:.1%}, full fine-tuning {fine_tuned:.1%} and the majority class "
+            f"{majority:.1%}")
+    gain = fine_tuned - majority
+    if gain <= 0:
+        return said + ": fine-tuning itself is not above the majority class, so there is no gain for a probe to keep."
+    return said + f": the probe keeps {(probe - majority) / gain:.0%} of fine-tuning's gain over the majority class."
+
+
+def dev_finding(summaries):
+    """A sentence naming the tasks whose dev set is their test set (`Task.summary`'s ``dev_is_test``).
+
+    Args:
+        summaries (list[dict]): `Task.summary` of the tasks loaded.
+    """
+    same = [row["task"] for row in summaries if row.get("dev_is_test")]
+    if not same:
+        return "No task loaded here uses its test set as its dev set."
+    return (f"In {', '.join(same)} the dev set is the test set (`dev_is_test`): anything chosen on the dev set "
+            "(an epoch, a learning rate) is chosen on the test set.")
+
+
+def recipe_finding(cfg):
+    """A sentence setting this scale's fine-tuning recipe beside the paper's (`arlm.paper.setting`)."""
+    from arlm import paper
+
+    limit = cfg.finetune_max_train_examples
+    return (f"This run fine-tunes for {cfg.finetune_epochs} epoch(s) at a learning rate of "
+            f"{cfg.finetune_learning_rate:g} (PoS: {cfg.pos_learning_rate:g}), on "
+            f"{f'at most {limit:,}' if limit else 'all the'} training examples per task, cut to "
+            f"{cfg.finetune_max_seq_length} pieces, {cfg.finetune_seeds} seed(s) per model; the paper fine-tunes "
+            f"for {paper.setting('finetune_epochs')} epochs at {paper.setting('finetune_learning_rate'):g} (PoS: "
+            f"{paper.setting('pos_learning_rate'):g}) on every training example (section 4).")
 
 
 def figure1_runs(ch):
@@ -281,7 +332,8 @@ def figure1_vocabulary(ch, vocab_size):
 def figure1(ch, tasks, cfg, cache=None, task="ajgt"):
     """Figure 1: every chapter 2 snapshot of both teachers fine-tuned on ``task`` with this scale's recipe.
 
-    Returns ``(points, note)``: ``{"teacher", "vocab_size", "step", "accuracy"}`` per snapshot, and why none was
+    Returns ``(points, note)``: ``{"teacher", "vocab_size", "hidden_size", "step", "accuracy"}`` per snapshot, and
+    why none was
     run when ``points`` is empty. Snapshots of one teacher share a shape, so ``cache`` traces each teacher once.
     """
     from arlm.tasks.finetune import finetune_classification
@@ -293,7 +345,8 @@ def figure1(ch, tasks, cfg, cache=None, task="ajgt"):
         return [], f"{task} is not available"
     if not runs:
         return [], f"no snapshots ({index})"
-    sizes = {name: run["config"]["vocab_size"] for name, run in read_json(index).items()}
+    configs = {name: run["config"] for name, run in read_json(index).items()}
+    sizes = {name: config["vocab_size"] for name, config in configs.items()}
     points = []
     for run_name, steps in runs.items():
         vocab = figure1_vocabulary(ch, sizes[run_name])
@@ -304,6 +357,7 @@ def figure1(ch, tasks, cfg, cache=None, task="ajgt"):
         for step in steps:
             scores, _ = finetune_classification(tasks[task], load_snapshot(index, run_name, step), tokenizer, cfg,
                                                 verbose=0, cache=cache)
-            points.append({"teacher": run_name, "vocab_size": sizes[run_name], "step": step,
+            points.append({"teacher": run_name, "vocab_size": sizes[run_name],
+                           "hidden_size": configs[run_name]["hidden_size"], "step": step,
                            "accuracy": scores["accuracy"]})
     return points, "" if points else "no snapshot could be fine-tuned"
