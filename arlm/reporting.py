@@ -333,6 +333,74 @@ def _readable(value, unit=""):
     return f"{value:,}"
 
 
+def closeness_finding(cells, run, tolerance):
+    """A sentence on the Table 3 cells where this run is within ``tolerance`` points of the paper, set beside the
+    student trained from scratch (chapter 4's control) and the simplest baseline on the same cells: a cell where
+    either is as close says the task is easy at this scale, not that the method replicates.
+
+    Args:
+        cells (list[tuple]): ``(dataset, metric, model)`` of the close cells.
+        run: the `Run`.
+        tolerance (float): the points that count as close.
+    """
+    if not cells:
+        return f"No cell of Table 3 is within {tolerance:g} points of the paper in this run."
+    from arlm.tasks.experiments import TABLE3
+
+    names = {dataset: (task, keys) for task, (dataset, keys) in TABLE3.items()}
+    scratch = run.get("05_finetuning", "finetuning", default={})
+    floor = baselines(run)
+    also = []
+    for dataset, metric, model in cells:
+        task, keys = names[dataset]
+        own = scratch.get(f"scratch/{task}", {}).get(keys[metric])
+        rows = {r["dataset"]: r for r in table3(run) if r["metric"] == metric}
+        paper_value = rows[dataset][f"paper {model}"]
+        if own is not None and abs((own if task == "arcd" else 100 * own) - paper_value) <= tolerance:
+            also.append(f"{dataset} {metric} (the scratch student too)")
+        elif metric == "accuracy" and floor.get(dataset, {}).get("tfidf") is not None \
+                and abs(floor[dataset]["tfidf"] - paper_value) <= tolerance:
+            also.append(f"{dataset} {metric} (TF-IDF too)")
+    said = (f"{len(cells)} cell(s) of Table 3 are within {tolerance:g} points of the paper: "
+            + ", ".join(f"{model} on {dataset} {metric}" for dataset, metric, model in cells) + ".")
+    if also:
+        return said + (f" A model without the paper's method is as close on {', '.join(sorted(set(also)))}: there the "
+                       "closeness says the task is easy at this scale, not that the method replicates.")
+    return said + " Neither the scratch student nor TF-IDF is as close on them."
+
+
+def shortfalls(run):
+    """What worked and what did not at this run's scale, each said by the finding of the chapter that measured it:
+    attention transfer (chapter 3), the distilled student against its teacher and the scratch student (chapter 4),
+    the fine-tuned classifiers against the majority class and TF-IDF (chapter 5). A list of sentences, one per
+    chapter that has run."""
+    from arlm.distillation.transfer import attention_transfer_finding
+    from arlm.tasks.evidence import masked_lm_finding
+    from arlm.tasks.experiments import baseline_finding
+
+    said = []
+    moved = run.get("03_knowledge_transfer", "attention_transfer")
+    if moved:
+        factors = run.get("03_knowledge_transfer", "factors", default={})
+        weights = {"fmt": factors.get("hidden"), "at": factors.get("attention")}
+        said.append("Chapter 3: " + attention_transfer_finding(
+            moved["before"], moved["after"], moved["teacher_entropy"], moved["uniform"], moved["at_share"],
+            run.get("03_knowledge_transfer", "steps_per_layer"), weights))
+    masked = run.get("04_distillation", "masked_lm")
+    if masked:
+        said.append("Chapter 4: " + masked_lm_finding(
+            {name: scores["mlm_accuracy"] for name, scores in masked.items()},
+            run.get("04_distillation", "scale", default="?"), run.get("04_distillation", "student_update_budget"),
+            masked["teacher"]["eval_masked_tokens"], run.get("02_teacher", "config", "teacher_steps", default=0)))
+    scores = {tuple(key.split("/")): value for key, value in run.get("05_finetuning", "finetuning",
+                                                                      default={}).items()}
+    if scores:
+        said.append("Chapter 5: " + baseline_finding(
+            scores, run.get("05_finetuning", "baselines", default=[]),
+            run.get("02_teacher", "config", "teacher_steps"), run.get("02_teacher", "config", "batch_size")))
+    return said
+
+
 def display(rows, paper_columns=("paper",)):
     """A DataFrame of `rows` for reading: a missing value reads "not in paper" in columns whose name starts
     with one of `paper_columns`, and "not run" elsewhere."""
