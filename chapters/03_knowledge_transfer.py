@@ -101,9 +101,11 @@ STUDENT = "mberta"
 # stream $X$ of $T \times H$ numbers that every block reads and adds to. MobileBERT puts
 # a linear map at each end of a block ({term}`bottleneck`, chapter 2): $H \to B$ on the
 # way in, $B \to H$ on the way out. Inside, attention and the FFNs work at the
-# {term}`intra-block width` $B$; between blocks the stream keeps the {term}`inter-block
-# width` $H$. The student is thin where the computing is done (small $B$ and $F$), and
-# as wide as the teacher between blocks.
+# {term}`intra-block width` $B$; between blocks the stream keeps the
+# {term}`inter-block width` $H$. The student is thin where the computing is done (small
+# $B$ and $F$), and as wide as the teacher between blocks. (MobileBERT's English
+# teacher, {term}`IB-BERT`, is wider inside than between blocks, $B > H$: an *inverted*
+# bottleneck.)
 #
 # **Why $H$ must match.** The layer-wise losses of this chapter compare the teacher's
 # block output $Y^T_{l+1}$ with the student's $Y^S_{l+1}$ element by element, and their
@@ -557,8 +559,8 @@ say(losses.leading_term_finding(answer))
 # %% [markdown]
 # ```{exercise} Medium: distill MBERTA II
 # :label: ex-3-4
-# Distill MBERTA II (one FFN per block) instead, for two steps per layer, and compare
-# its parameter count and final FMT term with MBERTA's.
+# Distill {term}`MBERTA II` (one FFN per block) instead, for two steps per layer, and
+# compare its parameter count and final FMT term with MBERTA's.
 # ```
 
 # %% tags=["solution", "hide-input"]

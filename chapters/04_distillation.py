@@ -83,9 +83,9 @@ from arlm.tokenizer import WordPieceTokenizer
 # ## Before you start: soft targets and temperature
 #
 # A classifier trained on labels learns that the answer is class $k$ and nothing about
-# the others. A trained teacher's output distribution $p^T$ can say more: which wrong
-# answers are nearly right (a near-synonym of the masked word gets a high probability,
-# an unrelated word almost none). **Knowledge distillation**
+# the others. A trained teacher's output distribution $p^T$ can say more, such as which
+# wrong answers are nearly right (a near-synonym of the masked word can get a high
+# probability, an unrelated word almost none). **Knowledge distillation**
 # {cite}`hinton2015distilling` trains the student on these *soft targets*: its loss is
 # the cross-entropy $-\sum_k p^T_k \log p^S_k$ to the teacher's distribution, alone or
 # mixed with the usual loss on the true label.

@@ -164,8 +164,8 @@ display(baseline_table.round(3))
 # %% [markdown]
 # ## 5.3 Sentence classification
 #
-# The classifier of `run_classifier.py` reads the `[CLS]` position of `[CLS] text
-# [SEP]`:
+# The classifier of `run_classifier.py` reads the `[CLS]` position of
+# `[CLS] text [SEP]`:
 #
 # $$\text{logits} = \mathrm{Dropout}_{0.1}(p)\,W_c^\top + b_c$$
 #
@@ -175,12 +175,12 @@ display(baseline_table.round(3))
 # \end{cases}$$
 #
 # Here $h_{[CLS]}$ is the backbone's output at the `[CLS]` position, $W_p$, $b_p$ the
-# {term}`pooler` (the teachers IBERTA and AraBERT {cite}`antoun2020arabert` have one,
-# the MBERTA students none) and $W_c$, $b_c$ the classifier, with dropout of rate $0.1$.
-# It is trained with the mean softmax cross-entropy by the official {term}`AdamW` (no
-# bias correction, weight decay $0.01$ inside the update, none on norms and biases); the
-# learning rate $\eta_t$ at update $t$ of $N$ is warmed up linearly over the first $t_w
-# = N/10$ updates, then decays linearly:
+# {term}`pooler` (the teachers IBERTA and {term}`AraBERT` {cite}`antoun2020arabert` have
+# one, the MBERTA students none) and $W_c$, $b_c$ the classifier, with dropout of rate
+# $0.1$. It is trained with the mean softmax cross-entropy by the official {term}`AdamW`
+# (no bias correction, weight decay $0.01$ inside the update, none on norms and biases);
+# the learning rate $\eta_t$ at update $t$ of $N$ is warmed up linearly over the first
+# $t_w = N/10$ updates, then decays linearly:
 #
 # $$\eta_t = \eta_0\,\frac{t}{t_w}\ (t < t_w)$$
 #
@@ -303,9 +303,9 @@ if "padt" in tasks:
 # %% [markdown]
 # ## 5.5 Reading comprehension on ARCD
 #
-# A context longer than the window is cut into overlapping windows of `[CLS] question
-# [SEP] window [SEP]`, starting every `qa_doc_stride` pieces. A piece seen in several
-# windows is scored only where it has the most context:
+# A context longer than the window is cut into overlapping windows of
+# `[CLS] question [SEP] window [SEP]`, starting every `qa_doc_stride` pieces. A piece
+# seen in several windows is scored only where it has the most context:
 #
 # $$\text{score}(w, i) = \min(i - s_w,\ s_w + n_w - 1 - i) + 0.01\,n_w.$$
 #

@@ -17,9 +17,9 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/06_quantization.ipynb)
 #
 # The paper's last step is to make its models small enough for a phone: the fine-tuned
-# models are converted to TensorFlow Lite and "quantized", and Table 4 reports their
-# size. This chapter does that step for real and measures what the paper did not: the
-# accuracy, latency and memory of every file.
+# models are converted to TensorFlow Lite ({term}`TFLite`) and "quantized", and Table 4
+# reports their size. This chapter does that step for real and measures what the paper
+# did not: the accuracy, latency and memory of every file.
 #
 # **Learning objectives**
 # - Read Table 4 as arithmetic: a checkpoint with Adam state is 12 bytes per parameter,
@@ -118,12 +118,13 @@ paper.round(2)
 # $$q = \operatorname{clip}\big(\operatorname{round}(w / s) + z,\ -128,\ 127\big).$$
 #
 # * **float32**: no quantization (the paper's file).
-# * **dynamic** range: weights of matmuls and the embedding table are int8, symmetric
-#   ($z = 0$, $s = \max|w| / 127$ per output channel); activations stay float and are
-#   quantized on the fly.
+# * **dynamic** range ({term}`dynamic-range quantization`): weights of matmuls and the
+#   embedding table are int8, symmetric ($z = 0$, $s = \max|w| / 127$ per output
+#   channel); activations stay float and are quantized on the fly.
 # * **float16**: weights stored as float16, computed in float32.
-# * **int8** (full integer): activations are int8 too; their ranges are calibrated by
-#   running a *representative dataset* (training examples) through the model.
+# * **int8** ({term}`full-integer quantization`): activations are int8 too; their ranges
+#   are calibrated by running a *representative dataset* (training examples) through the
+#   model.
 # * **int8_mixed**: full integer except the attention scores: $QK^\top$, its scale, the
 #   $-6$ mask, the softmax and the product with $V$ stay float32 (the converter's
 #   selective quantization). Section 6.5 shows why this pays.
@@ -320,8 +321,8 @@ plt.show()
 #
 # Latency per example at batch 1 (the median of `latency_runs` invocations), throughput,
 # and the growth of the process's memory while the interpreter loads. The runtime hands
-# every file to its default XNNPACK delegate, whose float32 kernels are fast. Int8
-# matmuls pay off most where the processor has int8 dot-product instructions (ARM's
+# every file to its default {term}`XNNPACK` delegate, whose float32 kernels are fast.
+# Int8 matmuls pay off most where the processor has int8 dot-product instructions (ARM's
 # `dotprod` on most current phones, VNNI on recent x86); on a CPU with AVX2 alone an
 # int8 file may gain little beyond its size. This machine:
 
@@ -502,11 +503,11 @@ print(sentence)
 print(device_file.name, "->", predict(device_file, sentence, num_threads=1))
 
 # %% [markdown]
-# On an x86 server, ONNX Runtime's int8 kernels are the other common choice. `arlm
-# export --format onnx` writes the same model as an `.onnx` file (float32, or `dynamic`:
-# `onnxruntime.quantization.quantize_dynamic`, int8 weights per output channel), and
-# `arlm predict` runs it with ONNX Runtime, again without TensorFlow (`pip install
-# "arlm[onnx]"`):
+# On an x86 server, ONNX Runtime's int8 kernels are the other common choice.
+# `arlm export --format onnx` writes the same model as an `.onnx` file (float32, or
+# `dynamic`: `onnxruntime.quantization.quantize_dynamic`, int8 weights per output
+# channel), and `arlm predict` runs it with ONNX Runtime, again without TensorFlow
+# (`pip install "arlm[onnx]"`):
 #
 # ```bash
 # arlm export runs/cpu/05_finetuning/models --name mberta_ajgt --format onnx \
@@ -629,10 +630,10 @@ say(
 # %% [markdown]
 # ```{solution} ex-6-2
 # :class: dropdown
-# By construction an int8 weight takes a quarter of a float32 one. What keeps the ratio
-# above that is the float32 share printed and the file's fixed part (the graph, op and
-# tensor metadata, the int8 scales), which weighs more the smaller the model: it can be
-# a large share of a `tiny` file and is a small one at the paper's sizes.
+# By construction an int8 weight takes a quarter of a float32 one. The rest of the ratio
+# is the float32 share printed and the file's fixed part (the graph, op and tensor
+# metadata, the int8 scales), which weighs more the smaller the model: it can be a large
+# share of a `tiny` file and is a small one at the paper's sizes.
 # ```
 
 # %% [markdown]
