@@ -284,3 +284,72 @@ def test_alpha_finding_names_the_lowest_loss_and_the_missing_spread():
     said = evidence.alpha_finding({"alpha = 1.0": {"mlm_loss": 6.05}, "alpha = 0.0": {"mlm_loss": 6.03}}, 20)
     assert said.startswith("After 20 steps the lowest held-out masked-LM loss is at alpha = 0.0 (6.0300)")
     assert "0.0200 apart, one run each" in said
+
+
+def test_attention_transfer_finding_says_whether_the_student_moved_and_why_not():
+    weights = {"fmt": 100.0, "at": 1.0}
+    stuck = transfer.attention_transfer_finding([2.5, 2.6], [2.49, 2.59], [1.9, 2.0], 2.56, 0.04, 150, weights)
+    assert "did not move the student at this scale" in stuck and "AT is 4% of the weighted loss" in stuck
+    assert "its weight, 1, against FMT's 100" in stuck and "150 steps (the authors' script: 10,000)" in stuck
+    moved = transfer.attention_transfer_finding([2.5], [2.0], [1.9], 2.56, 0.3, 150, weights)
+    assert "83% of the way" in moved and "most of the way" in moved
+    uniform = transfer.attention_transfer_finding([2.708], [2.709], [2.708], 2.708, 0.1, 10, weights)
+    assert "none of the way" in uniform and "close to uniform" in uniform
+    history = [{"step": 1, "layer": 0.0, "fmt": 0.5, "at": 0.25, "mean": 0.0, "var": 1.0, "loss": 9.0}]
+    assert transfer.weighted_terms(history, 4) == [{"step": 1, "layer": 0, "fmt": 2.0, "at": 1.0, "mean": 0.0,
+                                                     "var": 4.0}]
+
+
+def test_attention_loss_finding_tells_an_unmoved_student_from_a_difference():
+    same = transfer.attention_loss_finding(4.15, {"ce": 4.15, "mse": 4.15}, 4.1, 4.15)
+    assert "nothing to pull towards" in same
+    short = transfer.attention_loss_finding(4.15, {"ce": 4.15, "mse": 4.15}, 2.0, 4.15)
+    assert "too few" in short
+    apart = transfer.attention_loss_finding(4.15, {"ce": 3.9, "mse": 4.1}, 2.0, 4.15)
+    assert apart.endswith("(one run each, one batch: a difference, not yet a conclusion).") and "ce moved" in apart
+
+
+def test_leading_term_and_sensitivity_findings():
+    from arlm.distillation.losses import leading_term_finding
+    from arlm.quantization.simulate import sensitivity_finding
+
+    same = leading_term_finding({"5000": {"mean": 3.7, "var": 12.9}, "500": {"mean": 0.37, "var": 12.9}})
+    assert "VAR (12.9)" in same and same.endswith("The same term leads under every set of weights.")
+    assert leading_term_finding({"5000": {"mean": 30.0, "var": 12.9}, "500": {"mean": 3.0, "var": 12.9}}).endswith(
+        "The weights change which term leads.")
+    flat = sensitivity_finding({"FFNs": {"share": 0.4, "max_logit_diff": 1e-4}})
+    assert "needs a trained model" in flat
+    said = sensitivity_finding({"FFNs only": {"share": 0.4, "max_logit_diff": 0.001},
+                                "all but the FFNs": {"share": 0.6, "max_logit_diff": 0.03}})
+    assert said.endswith("all but the FFNs moves the logits most in this run.")
+
+
+def test_pretraining_findings_read_fullness_and_the_masking_cap():
+    assert "Nearly every example is full" in pdata.fullness_finding(0.99, 0.006, 64, 0.1)
+    assert "The short targets show" in pdata.fullness_finding(0.886, 0.088, 128, 0.1)
+    assert "documents end before" in pdata.fullness_finding(0.6, 0.4, 128, 0.1)
+
+    def stats(masked, share=0.15, partial=0.4):
+        return {"masked_per_example": masked, "masked_share": share, "partial_word_share": partial}
+
+    rows = {"bert": stats(18.1), "whole_word": stats(18.1, partial=0.0), "rate_same_cap": stats(19.7, 0.162),
+            "rate_raised_cap": stats(30.5, 0.25)}
+    said = pdata.masking_finding(rows, 20, 32)
+    assert "from 40.0% to 0.0%" in said and "+1.6 against BERT's: the cap binds only on examples long enough" in said
+    rows["rate_same_cap"] = stats(18.2)
+    assert "about BERT's: the cap binds on almost every example" in pdata.masking_finding(rows, 20, 32)
+
+
+def test_fine_tuning_findings_name_the_recipe_the_dev_sets_and_the_probe():
+    from arlm.scales import resolve
+
+    recipe = experiments.recipe_finding(resolve("cpu"))
+    assert recipe.startswith("This run fine-tunes for 3 epoch(s) at a learning rate of 0.0001")
+    assert "the paper fine-tunes for 5 epochs at 3e-05 (PoS: 0.002)" in recipe
+    assert experiments.dev_finding([{"task": "ajgt", "dev_is_test": True}, {"task": "padt", "dev_is_test": False},
+                                    {"task": "arcd", "dev_is_test": True}]).startswith("In ajgt, arcd the dev set")
+    assert "no gain for a probe" in experiments.probe_finding(0.52, 0.52, 0.523)
+    assert "keeps 50% of fine-tuning's gain" in experiments.probe_finding(0.6, 0.7, 0.5)
+    baselines = [{"task": "ajgt", "majority_accuracy": 0.486, "tfidf_lr_accuracy": 0.872}]
+    said = experiments.baseline_finding({("teacher", "ajgt"): {"accuracy": 0.775}}, baselines, 2000, 16)
+    assert "0 of 1" in said and "2,000 updates of 16 sequences; the paper: 2,000,000 of 256" in said

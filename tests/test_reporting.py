@@ -117,3 +117,37 @@ def test_the_gap_table_sets_this_run_beside_the_paper(run_dir):
     tasks = rows["Table 3 datasets fine-tuned"]
     assert (tasks["this run"], tasks["the paper"]) == ("1", "8")
     assert rows["distillation updates (stage 2 + 3)"]["this run"] is None  # chapter 4 has not run: not guessed
+
+
+def test_shortfalls_say_what_did_not_work_from_each_chapters_results(run_dir):
+    write(run_dir, "02_teacher", {"config": {"teacher_steps": 2000, "batch_size": 16}})
+    write(run_dir, "03_knowledge_transfer", {
+        "factors": {"hidden": 100.0, "attention": 1.0}, "steps_per_layer": 150,
+        "attention_transfer": {"before": [2.5, 2.6], "after": [2.49, 2.6], "teacher_entropy": [1.9, 2.0],
+                               "uniform": 2.56, "at_share": 0.04}})
+    write(run_dir, "04_distillation", {"student_update_budget": 1600, "masked_lm": {
+        "distilled": {"mlm_accuracy": 0.20, "eval_masked_tokens": 20_000},
+        "scratch": {"mlm_accuracy": 0.03, "eval_masked_tokens": 20_000},
+        "teacher": {"mlm_accuracy": 0.115, "eval_masked_tokens": 20_000}}})
+    results = json.loads((run_dir / "05_finetuning" / "results.json").read_text())
+    results.update(finetuning={"teacher/ajgt": {"accuracy": 0.775}},
+                   baselines=[{"task": "ajgt", "majority_accuracy": 0.486, "tfidf_lr_accuracy": 0.872}])
+    (run_dir / "05_finetuning" / "results.json").write_text(json.dumps(results))
+    said = reporting.shortfalls(reporting.collect(run_dir))
+    assert [s.split(":")[0] for s in said] == ["Chapter 3", "Chapter 4", "Chapter 5"]
+    assert "Attention transfer did not move the student" in said[0]
+    assert "ahead of its own teacher" in said[1] and "copied in chapter 3" in said[1]
+    assert "0 of 1 fine-tuned classifiers beat TF-IDF" in said[2] and "The likely reason" in said[2]
+    assert reporting.shortfalls(reporting.Run(run_dir, {})) == []
+
+
+def test_closeness_finding_sets_close_cells_beside_models_without_the_method(run_dir):
+    results = json.loads((run_dir / "05_finetuning" / "results.json").read_text())
+    results.update(finetuning={"scratch/padt": {"f1": 0.768}, "scratch/ajgt": {"accuracy": 0.5}},
+                   baselines=[{"task": "ajgt", "majority_accuracy": 0.5, "tfidf_lr_accuracy": 0.87}])
+    (run_dir / "05_finetuning" / "results.json").write_text(json.dumps(results))
+    run = reporting.collect(run_dir)
+    said = reporting.closeness_finding([("PADT", "f1", "IBERTA"), ("AJGT", "accuracy", "MBERTA")], run, 5.0)
+    assert said.startswith("2 cell(s) of Table 3 are within 5 points of the paper")
+    assert "PADT f1 (the scratch student too)" in said and "AJGT accuracy (TF-IDF too)" in said
+    assert reporting.closeness_finding([], run, 5.0).startswith("No cell of Table 3")

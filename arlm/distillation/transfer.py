@@ -276,11 +276,12 @@ def attention_transfer_finding(before, after, floor, uniform, at_share, steps_pe
     from arlm.scales import SCALES
 
     gaps = [(b - a) / (b - f) if b - f > 1e-6 else 0.0 for b, a, f in zip(before, after, floor, strict=True)]
-    closed = round(sum(gaps) / len(gaps), 2) + 0.0  # no "-0%"
+    closed = sum(gaps) / len(gaps)
     said = (f"Over the {len(before)} blocks, the student's attention cross-entropy went from "
             f"{sum(before) / len(before):.3f} before transfer to {sum(after) / len(after):.3f} after it (mean over "
             f"blocks; the teacher's own entropy, a perfect student's value, is {sum(floor) / len(floor):.3f}, "
-            f"uniform attention {uniform:.3f}): {closed:.0%} of the way to the teacher's maps.")
+            f"uniform attention {uniform:.3f}): {f'{closed:.0%}' if closed > 0.005 else 'none'} of the way to the "
+            "teacher's maps.")
     if sum(floor) / len(floor) > 0.95 * uniform:
         return said + (" The teacher's attention is itself close to uniform, so there was little to transfer: "
                        "its pretraining has not yet taught it where to look.")
