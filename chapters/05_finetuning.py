@@ -307,11 +307,13 @@ if "padt" in tasks:
 # `[CLS] question [SEP] window [SEP]`, starting every `qa_doc_stride` pieces. A piece
 # seen in several windows is scored only where it has the most context:
 #
-# $$\text{score}(w, i) = \min(i - s_w,\ s_w + n_w - 1 - i) + 0.01\,n_w.$$
+# $$\text{score}(w, i) = \min(i - s_w,\ s_w + n_w - 1 - i) + 0.01\,n_w,$$
 #
-# Decoding keeps the 20 best starts and ends per window, drops invalid spans and maps
-# the best one back to the original words. The official SQuAD v1.1
-# {cite}`rajpurkar2016squad` metric normalises English only (lowercase, ASCII
+# where window $w$ starts at piece $s_w$ of the context and holds $n_w$ of its pieces,
+# and $i$ is the piece's position in the context: the score is the context the piece has
+# on its shorter side. Decoding keeps the 20 best starts and ends per window, drops
+# invalid spans and maps the best one back to the original words. The official SQuAD
+# v1.1 {cite}`rajpurkar2016squad` metric normalises English only (lowercase, ASCII
 # punctuation, a/an/the), so an answer that differs from the gold one by «ال» or «،» is
 # wrong; we also print a clearly labelled Arabic-normalised EM/F1:
 #
@@ -320,6 +322,10 @@ if "padt" in tasks:
 # $$\text{F1} = \max_g \frac{2\,P R}{P + R}$$
 #
 # $$P = \frac{|\hat a \cap g|}{|\hat a|},\quad R = \frac{|\hat a \cap g|}{|g|}.$$
+#
+# Here $\hat a$ is the predicted answer, $g$ runs over the gold answers, norm is the
+# normalisation, $[\cdot]$ is 1 when its condition holds and 0 otherwise, and $|\hat a
+# \cap g|$ counts the words the two share (as bags of words).
 
 # %%
 if "arcd" in tasks:
