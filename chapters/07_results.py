@@ -77,8 +77,9 @@ pd.set_option("display.max_colwidth", None)  # sources and reasons in full
 # ## 7.0 How far this run is from the paper
 #
 # Before any score: what this run did next to what the paper did. The paper's side comes
-# from its Tables 1 and 4 and from its training settings, which this book's `full` scale
-# holds (appendix B.3). The last column says how many times larger the paper's side is.
+# from its Tables 1 and 4 and from the training settings its text states (sections 3.1
+# to 3.3, `arlm.paper.setting`). The last column says how many times larger the paper's
+# side is.
 
 # %%
 display(reporting.display(reporting.gap_table(run), paper_columns=("the paper",)))
