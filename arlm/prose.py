@@ -16,10 +16,13 @@ one of the marks that make a fixed sentence hold whatever the run gives. The mar
 * the sentence reports what a source says or did, not this run: the paper, its authors or their code, a cited
   work (``{cite}``); its quotations of the paper are the paper's words (`arlm.paper.quotes`);
 * the sentence names the scale it holds for (`` `full` ``, `` `tiny` ``...), and every number in it is a
-  setting of that scale (`arlm.scales.SCALES`);
-* a general statement is hedged as one (usually, can, would, if, whether, by construction ...).
+  setting of that scale (`arlm.scales.SCALES`); in a solution, whose conclusion its cell computes, only `full`
+  (the paper's settings) counts;
+* a general statement is hedged as one, clause by clause (usually, can, would, if, whether ...), and a number
+  that follows from the definitions says so ("by construction").
 
-Comparisons of this run with the paper ("as in the paper", "the paper's recipe") are never fixed prose.
+Comparisons of this run with the paper ("as in the paper", "the paper's recipe", "claims hold") are never fixed
+prose, and a question that presupposes its answer ("Why does X change nothing?") states it.
 """
 
 import ast
