@@ -220,21 +220,28 @@ def summarize_history(records, steps, keys=("loss", "mlm_accuracy", "nsp_accurac
     return summary
 
 
-def teacher_finding(summary, plateau, scale):
+def teacher_finding(summary, plateau, scale, tokens):
     """A sentence on a teacher's pretraining: its loss and masked-LM accuracy per epoch (`summarize_history`)
-    against the accuracy of always answering the most frequent piece (`frequent_piece_accuracy`).
+    against the accuracy of always answering the most frequent piece (`frequent_piece_accuracy`). The accuracy
+    counts as above that plateau when it is more than two standard errors above it (binomial, over the masked
+    tokens of the last epoch).
 
     Args:
         summary (dict): `summarize_history` of the teacher's history.
         plateau (float): the most frequent piece's accuracy.
         scale (str): the run's scale.
+        tokens (int): the masked tokens the last epoch's accuracy is measured on.
     """
-    steps, epoch = summary["steps"], summary["epoch_steps"]
+    import math
+
+    steps, epoch, accuracy = summary["steps"], summary["epoch_steps"], summary["mlm_accuracy_last"]
     said = (f"In this run (`{scale}`) the IBERTA teacher took {steps:,} steps, in epochs of {epoch:,}: its loss, "
             f"averaged over an epoch, went from {summary['loss_first']:.2f} (steps 1-{epoch:,}) to "
             f"{summary['loss_last']:.2f} (steps {steps - epoch + 1:,}-{steps:,}), and its masked-LM accuracy over "
-            f"the last epoch is {summary['mlm_accuracy_last']:.1%}, against {plateau:.1%} for always answering the "
-            "most frequent piece")
-    if summary["mlm_accuracy_last"] <= plateau:
+            f"the last epoch is {accuracy:.1%}, against {plateau:.1%} for always answering the most frequent piece")
+    if accuracy <= plateau:
         return said + ": it has not yet learnt more than the piece frequencies."
+    if accuracy - plateau <= 2 * math.sqrt(accuracy * (1 - accuracy) / max(tokens, 1)):
+        return said + (f": within two standard errors of it ({tokens:,} masked tokens), so no sign yet that it "
+                       "learnt from the context.")
     return said + ": it has learnt something from the context."

@@ -439,7 +439,9 @@ print(f"largest difference after reloading: {difference:.2e}")
 
 # %%
 first = summarize_history(histories["iberta"], epoch)
-say(teacher_finding(first, plateau, scale))
+# the masked tokens behind the last epoch's accuracy: its batches' masked positions
+tokens = round(epoch * cfg.batch_size * meta["masked_per_instance"])
+say(teacher_finding(first, plateau, scale, tokens))
 
 # %% [markdown]
 # ## Exercises

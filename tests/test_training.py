@@ -86,10 +86,11 @@ def test_running_means_are_read_at_epoch_ends_only():
     summary = summarize_history(records, 3)
     assert summary == {"steps": 6, "epoch_steps": 3, "loss_first": 8.0, "loss_last": 5.0, "mlm_accuracy_first": 0.03,
                        "mlm_accuracy_last": 0.06}
-    said = teacher_finding(summary, 0.05, "cpu")
+    said = teacher_finding(summary, 0.01, "cpu", 10_000)
     assert "in epochs of 3" in said and "went from 8.00 (steps 1-3) to 5.00 (steps 4-6)" in said
     assert said.endswith("learnt something from the context.")
-    assert teacher_finding(summary, 0.2, "cpu").endswith("more than the piece frequencies.")
+    assert "within two standard errors of it (100 masked tokens)" in teacher_finding(summary, 0.05, "cpu", 100)
+    assert teacher_finding(summary, 0.2, "cpu", 100).endswith("more than the piece frequencies.")
     assert epoch_steps(resolve("cpu")) == 250 and epoch_steps(resolve("tiny")) == 10  # checkpoints and snapshots
     assert epoch_steps(resolve("tiny", teacher_steps=40, checkpoint_every=20), snapshots=False) == 20
 
