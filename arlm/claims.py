@@ -116,7 +116,7 @@ def combine(verdicts):
     if not tested:
         if NOT_TESTABLE_AT_SCALE in verdicts:
             return NOT_TESTABLE_AT_SCALE
-        return NOT_TESTABLE_HERE
+        return NOT_RUN if all(v == NOT_RUN for v in verdicts) else NOT_TESTABLE_HERE
     if all(v == HOLDS for v in tested):
         return HOLDS
     if REVERSED in tested or DOES_NOT_HOLD in tested:

@@ -49,7 +49,8 @@ def test_combine_reads_several_tasks():
     assert claims.combine([claims.HOLDS, claims.REVERSED]) == claims.MIXED
     assert claims.combine([claims.NOT_DISTINGUISHABLE, claims.HOLDS]) == claims.NOT_DISTINGUISHABLE
     assert claims.combine([claims.NOT_TESTABLE_AT_SCALE, claims.NOT_RUN]) == claims.NOT_TESTABLE_AT_SCALE
-    assert claims.combine([claims.NOT_RUN]) == claims.NOT_TESTABLE_HERE
+    assert claims.combine([claims.NOT_RUN, claims.NOT_RUN]) == claims.NOT_RUN  # a task this run lacks
+    assert claims.combine([claims.NOT_RUN, claims.NOT_TESTABLE_HERE]) == claims.NOT_TESTABLE_HERE
 
 
 def point(vocab, step, accuracy):
