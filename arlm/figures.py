@@ -160,16 +160,17 @@ def _legend_below(fig, axes, columns=4):
 
 def pretraining_curves(histories, plateau=None):
     """Chapter 2's training curves: loss, masked-LM and next-sentence accuracy against the step, one line per
-    teacher (`histories`: name -> the history's records); `plateau`, the share of the most frequent masked
-    piece, as a dashed line on the masked-LM panel (what predicting that one piece scores)."""
+    teacher (`histories`: name -> the records at the end of each epoch, `arlm.training.epoch_means`, where the
+    history's running means are epoch means); `plateau`, the share of the most frequent masked piece, as a
+    dashed line on the masked-LM panel (what predicting that one piece scores)."""
     keys = ("loss", "mlm_accuracy", "nsp_accuracy")
     fig, axes = _figure(1, len(keys), 2.9)
     for name, records in histories.items():
         steps = [record["step"] for record in records]
         for ax, key in zip(axes, keys, strict=True):
-            ax.plot(steps, [record[key] for record in records], label=name)
+            ax.plot(steps, [record[key] for record in records], marker=".", label=name)
     for ax, key in zip(axes, keys, strict=True):
-        ax.set(xlabel="step", title=key)
+        ax.set(xlabel="step", title=f"{key}, epoch mean")
         ax.tick_params(labelsize=8)
     if plateau is not None:
         axes[1].axhline(plateau, color="gray", linestyle="--", label="most frequent piece")
@@ -226,7 +227,7 @@ def distillation_evidence(mlm_scores, finetune):
     left.bar(models, [mlm_scores[name]["mlm_accuracy"] for name in models], color=[colors[m] for m in models])
     if "teacher" in mlm_scores:
         left.axhline(mlm_scores["teacher"]["mlm_accuracy"], color="tab:red", linestyle="--", label="teacher")
-    left.set(title="masked-LM accuracy", ylim=(0, None))
+    left.set(title="held-out masked-LM accuracy", ylim=(0, None))
     rows = list(finetune.to_dict("records") if hasattr(finetune, "to_dict") else finetune)
     tasks = list(dict.fromkeys(row["task"] for row in rows))
     width = 0.8 / max(1, len(models))

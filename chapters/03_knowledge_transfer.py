@@ -16,14 +16,17 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/03_knowledge_transfer.ipynb)
 #
-# The paper does not pretrain its small models from scratch. It follows MobileBERT
-# {cite}`sun2020mobilebert`: a large teacher (IBERTA, chapter 2) and a thin student
-# (MBERTA) share the same width between blocks, so every block of the student can be
-# told what the matching teacher block outputs and where it attends. This "attention
-# transfer + feature-map transfer" stage trains the student's blocks one after another,
-# bottom to top.
+# The paper does not pretrain its small models from scratch. It follows
+# {term}`MobileBERT` {cite}`sun2020mobilebert`: a large teacher ({term}`IBERTA`, chapter
+# 2) and a thin student ({term}`MBERTA`) share the same width between blocks, so every
+# block of the student can be told what the matching teacher block outputs and where it
+# attends. This "attention transfer + feature-map transfer" stage
+# ({term}`progressive knowledge transfer`) trains the student's blocks one after
+# another, bottom to top.
 #
 # **Learning objectives**
+# - Say what distillation is, and why MobileBERT's bottleneck makes a teacher and a
+#   student of different sizes comparable block by block.
 # - Initialise a student from its teacher: which variables are copied, and why the
 #   student's NoNorm is not.
 # - Write the four layer-wise losses (feature maps, attention, mean, variance) and their
@@ -31,8 +34,8 @@
 # - Read the progressive schedule: loss gates, the background rate $bg(t)$ and per-block
 #   learning-rate multipliers, and how the official code softens "freeze the lower
 #   layers".
-# - Know where the paper and the code disagree ($\beta$ = 500 or 5000, a bug in the
-#   mean/variance terms, 240K or 500K steps) and which choice this book makes.
+# - Know where the paper and the code disagree ($\beta = 500$ or $5000$, a bug in the
+#   mean/variance terms, $240$K or $500$K steps) and which choice this book makes.
 # - Train, resume and inspect the transfer: per-layer losses and attention maps of
 #   teacher and student.
 
@@ -76,6 +79,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
+from arlm import reporting
 from arlm.distillation import losses, schedules, stages, transfer
 from arlm.prose import say
 from arlm.tokenizer import WordPieceTokenizer
@@ -84,13 +88,40 @@ from arlm.tokenizer import WordPieceTokenizer
 STUDENT = "mberta"
 
 # %% [markdown]
+# ## Before you start: distillation, and why the widths must match
+#
+# **Distillation.** A small model, the *student*, learns from a large trained one, the
+# *teacher*, instead of (or besides) learning from the data's labels alone. The teacher
+# gives more than a label per example: its output distribution says which answers are
+# nearly right, and its inner layers say how it represents the input. The classic form
+# ({term}`knowledge distillation`, chapter 4) matches the outputs; MobileBERT also
+# matches every block, which needs the two models' blocks to be comparable.
+#
+# **The bottleneck.** A BERT block keeps one width from input to output: the residual
+# stream $X$ of $T \times H$ numbers that every block reads and adds to. MobileBERT puts
+# a linear map at each end of a block ({term}`bottleneck`, chapter 2): $H \to B$ on the
+# way in, $B \to H$ on the way out. Inside, attention and the FFNs work at the
+# {term}`intra-block width` $B$; between blocks the stream keeps the
+# {term}`inter-block width` $H$. The student is thin where the computing is done (small
+# $B$ and $F$), and as wide as the teacher between blocks. (MobileBERT's English
+# teacher, {term}`IB-BERT`, is wider inside than between blocks, $B > H$: an *inverted*
+# bottleneck.)
+#
+# **Why $H$ must match.** The layer-wise losses of this chapter compare the teacher's
+# block output $Y^T_{l+1}$ with the student's $Y^S_{l+1}$ element by element, and their
+# attention maps over the same tokens and heads. That needs outputs of the same shape
+# $T \times H$ and the same number of heads $N$; only the inside of a block may differ.
+# The student also takes over the teacher's embeddings and output heads as they are,
+# which again needs the same $H$ (and vocabulary). A student with a narrower $H$ would
+# need a learned projection between the two streams, which MobileBERT avoids.
+
+# %% [markdown]
 # ## 3.1 Teacher and student
 #
 # The teacher is chapter 2's IBERTA pretrainer. The student is MBERTA at this scale: the
-# same vocabulary, embedding size $E$, inter-block width $H$ and number of heads as the
-# teacher ([spec 1.2](#spec-1-2)) — the layer-wise losses compare $H$-wide block outputs
-# and $N \times T \times T$ attention maps — but a narrow inside (intra-block width $B =
-# H/2$, four small FFNs, NoNorm, ReLU).
+# same vocabulary, embedding size $E$, inter-block width $H$ and number of heads $N$ as
+# the teacher ([spec 1.2](#spec-1-2)), but a narrow inside (intra-block width $B = H/2$,
+# four small FFNs, {term}`NoNorm`, ReLU).
 
 # %%
 teacher = arlm.io.load_model(ch.require("02_teacher", "teacher.keras"), compile=False)
@@ -149,10 +180,34 @@ print(
 )
 
 # %% [markdown]
+# One Arabic sentence shows the attention maps of teacher and student in 3.5; its
+# attention cross-entropy (3.2), measured now and again after training, says whether
+# the stage moved the student.
+
+# %%
+tokenizer = WordPieceTokenizer(ch.require("01_corpus", "vocab.txt"))
+sentence = "قال رسول الله صلى الله عليه وسلم إنما الأعمال بالنيات"
+ids = [
+    tokenizer.cls_id,
+    *tokenizer.encode(sentence)[: cfg.max_seq_length - 2],
+    tokenizer.sep_id,
+]
+one = {
+    "token_ids": np.array([ids], "int32"),
+    "segment_ids": np.zeros((1, len(ids)), "int32"),
+    "padding_mask": np.ones((1, len(ids)), "int32"),
+}
+attention_before, _ = transfer.attention_cross_entropies(
+    teacher.backbone, student.backbone, one
+)
+
+# %% [markdown]
 # ## 3.2 Four losses per block
 #
-# For block $l$ with outputs $Y_{l+1}$ ($[b, T, H]$) and masked attention logits $s_l$
-# ($[b, N, T, T]$, padded keys at $-6$), with teacher quantities under stop-gradient:
+# For block $l$ with outputs $Y_{l+1}$ ($[b, T, H]$ for a batch of $b$ sequences of $T$
+# tokens) and masked {term}`attention logits` $s_l$ ($[b, N, T, T]$, padded keys at
+# $-6$), superscripts $T$ for the teacher and $S$ for the student, with teacher
+# quantities under stop-gradient ({term}`FMT`, {term}`AT`, {term}`MEAN` and VAR):
 #
 # $$\mathrm{FMT}_l = \operatorname{mean}_{b,t,c}\big(\mathrm{LN}_0(Y^T_{l+1})
 #   - \mathrm{LN}_0(Y^S_{l+1})\big)^2$$
@@ -170,20 +225,9 @@ print(
 # blind to the scale of the features; MEAN and VAR put the scale back, because the
 # student's NoNorm does not normalise anything. AT is the KL divergence from the
 # teacher's attention to the student's, plus the teacher's entropy (a constant). Each
-# term is one function in `arlm.distillation.losses`:
-
-# %%
-out_t = teacher.backbone(transfer.backbone_inputs(x))
-out_s = student.backbone(transfer.backbone_inputs(x))
-terms = losses.layer_transfer_terms(out_t, out_s, layer=0)
-pd.Series(
-    {name: float(value) for name, value in terms.items()},
-    name="block 0 before training",
-)
-
-# %% [markdown]
-# The stage-2 loss at step $t$ adds them with the weights of Table 2, for the block
-# whose gate is open:
+# term is one function in `arlm.distillation.losses`.
+#
+# The stage-2 loss at step $t$ adds them with weights, for the block whose gate is open:
 #
 # $$\begin{aligned}
 # L_{KT}(t) = \frac{1}{L}\sum_l g_l(t)\,\big(
@@ -191,13 +235,44 @@ pd.Series(
 #   & + \lambda_\beta \mathrm{MEAN}_l + \lambda_\gamma \mathrm{VAR}_l\big)
 # \end{aligned}$$
 #
-# There is no MLM, NSP or distillation term in this stage.
+# $L$ is the number of blocks and the gate $g_l(t)$ is 1 while block $l$ is in training,
+# 0 otherwise (3.3). $\lambda_h$, $\lambda_\beta$ and $\lambda_\gamma$ are Table 2's
+# hidden, beta and gamma distillation factors; $\lambda_a$, the attention factor, is not
+# in Table 2 (the scripts pass 1). There is no MLM, NSP or distillation term in this
+# stage.
+#
+# **One scale for every number of this chapter**: a term appears weighted, $\lambda_x
+# X_l$, for the block in training, which is what that block adds to the sum above (the
+# loss is their mean over the $L$ blocks, all but one gated off).
 
 # %%
 code, paper = losses.DistillationFactors(), losses.DistillationFactors.paper()
-pd.DataFrame(
-    {"this book (launch scripts)": code.as_dict(), "paper, Table 2": paper.as_dict()}
-).loc[["hidden", "attention", "beta", "gamma", "alpha", "temperature"]]
+weights = code.term_weights()
+table2 = {
+    reporting.TABLE2_KEYS[row["parameter"]]: row["value"]
+    for row in arlm.paper.table("table2_distillation_hparams")
+}
+reporting.display(
+    [
+        {
+            "factor": name,
+            "this book (launch scripts)": value,
+            "paper, Table 2": table2.get(name),
+        }
+        for name, value in code.as_dict().items()
+        if name in ("hidden", "attention", "beta", "gamma", "alpha", "temperature")
+    ]
+).set_index("factor")
+
+# %% [markdown]
+# Before training, the weighted terms of block 0 on a training batch:
+
+# %%
+out_t = teacher.backbone(transfer.backbone_inputs(x))
+out_s = student.backbone(transfer.backbone_inputs(x))
+terms = losses.layer_transfer_terms(out_t, out_s, layer=0)
+before = {name: weights[name] * float(terms[name]) for name in weights}
+pd.Series(before, name="block 0 before training, weighted")
 
 # %% [markdown]
 # ### Paper vs. code
@@ -218,22 +293,24 @@ buggy = losses.layer_transfer_terms(
 )
 pd.DataFrame(
     {
-        "per layer (ours)": {k: float(terms[k]) for k in ("mean", "var")},
-        "official code (bug)": {k: float(buggy[k]) for k in ("mean", "var")},
+        "per layer (ours)": {k: weights[k] * float(terms[k]) for k in ("mean", "var")},
+        "official code (bug)": {
+            k: weights[k] * float(buggy[k]) for k in ("mean", "var")
+        },
     }
 )
 
 # %% [markdown]
-# * **Length.** The paper says 500K steps; the authors' script runs
-#   `num_distill_steps=240000`, i.e. 10K per layer for 24 layers. This book keeps the
-#   *equal steps per layer* of the code and scales their number with the compute:
-#   `kt_steps_per_layer` (10K at `full` scale, as in the script).
+# * **Length.** The paper says it trains "500K steps for attention transfer" (section
+#   3.3.2); the authors' script runs `num_distill_steps=240000`, i.e. 10K per layer for
+#   24 layers. This book keeps the *equal steps per layer* of the code and scales their
+#   number with the compute: `kt_steps_per_layer` (10K at `full` scale, as in the
+#   script).
 
 # %%
+L, S = len(transfer.encoder_blocks(student.backbone)), cfg.kt_steps_per_layer
 print(
-    f"{cfg.name} scale: {cfg.kt_steps_per_layer} steps per layer x "
-    f"{len(transfer.encoder_blocks(student.backbone))}"
-    f" layers = {kt_model.total_steps} steps"
+    f"{cfg.name} scale: {S} steps per layer x {L} layers = {kt_model.total_steps} steps"
 )
 
 # %% [markdown]
@@ -249,16 +326,14 @@ print(
 #
 # $$\tau = \frac{t \bmod S}{S}$$
 #
-# with $c_l = 0$ before block $l$'s phase, 1 during it and 0.1 after it. A block with
-# multiplier 0 also keeps its Adam moments at zero (the gate $[\mathrm{mult} > 0]$), so
-# each block's moments start fresh when its phase begins. MobileBERT's paper says the
-# lower layers are frozen; the code keeps training them at a tenth of the rate. Every
-# non-encoder variable has multiplier 0.
+# with $c_l = 0$ before block $l$'s phase, $1$ during it and $0.1$ after it. A block
+# with multiplier 0 also keeps its Adam moments at zero (the gate $[\mathrm{mult} >
+# 0]$), so each block's moments start fresh when its phase begins. MobileBERT's paper
+# says the lower layers are frozen; the code keeps training them at a tenth of the rate.
+# Every non-encoder variable has multiplier 0.
 
 # %%
-L, S = len(transfer.encoder_blocks(student.backbone)), cfg.kt_steps_per_layer
-# sampled (phase boundaries exact) when L * S is large: at full scale, 240K steps x 24
-# blocks
+# sampled (phase boundaries exact) when L * S is large, as at the `full` scale
 steps, background, multipliers = schedules.multiplier_curves(L, S)
 fig, axes = plt.subplots(1, 2, figsize=(7, 2.6))
 axes[0].plot(steps, background)
@@ -285,19 +360,20 @@ plt.show()
 # checkpointed at each phase end (`arlm.fitting`, as in chapter 2): interrupt the cell
 # and run it again, and training continues exactly where it stopped (the dataset skips
 # the batches already used). It writes the student pretrainer (`student_kt.keras`) and
-# its history.
+# its history: at every step, the weighted terms of the block in training (Keras'
+# `loss`, a running mean over each phase, is left out).
 
 # %%
-student, history = stages.run_knowledge_transfer(
+student, records = stages.run_knowledge_transfer(
     teacher, student, make_dataset, cfg, ch.dir, verbose=2
 )
-history = pd.DataFrame(history)
+history = pd.DataFrame(transfer.weighted_terms(records, L))
 history.tail()
 
 # %% [markdown]
-# The weighted terms of the current block at every step; the vertical lines mark phase
-# boundaries. A phase should start high (a fresh, random block) and fall; whether it
-# does with this run's steps:
+# The weighted terms of the block in training at every step; the vertical lines mark
+# phase boundaries. Each phase starts from a block that has not been trained yet; the
+# line says how the terms moved within their phases in this run:
 
 # %%
 say(transfer.phase_finding(history.to_dict("records")))
@@ -307,22 +383,11 @@ plt.show()
 # %% [markdown]
 # ## 3.5 Attention: teacher and student on one Arabic sentence
 #
-# After transfer the student's attention maps should resemble the teacher's, block for
-# block.
+# Attention transfer trains the student's attention maps towards the teacher's, block
+# for block. The maps of the last block, on the sentence of 3.1, then whether the stage
+# moved the student there:
 
 # %%
-tokenizer = WordPieceTokenizer(ch.require("01_corpus", "vocab.txt"))
-sentence = "قال رسول الله صلى الله عليه وسلم إنما الأعمال بالنيات"
-ids = [
-    tokenizer.cls_id,
-    *tokenizer.encode(sentence)[: cfg.max_seq_length - 2],
-    tokenizer.sep_id,
-]
-one = {
-    "token_ids": np.array([ids], "int32"),
-    "segment_ids": np.zeros((1, len(ids)), "int32"),
-    "padding_mask": np.ones((1, len(ids)), "int32"),
-}
 pieces = [tokenizer.vocab[i] for i in ids]
 layer = L - 1
 maps = {
@@ -332,21 +397,28 @@ maps = {
 say(transfer.attention_finding(maps["teacher"]))
 figure = arlm.figures.attention_maps(maps, pieces, layer)
 plt.show()
-attention_kl = float(
-    losses.attention_transfer_loss(
-        teacher.backbone(one)["attention_logits"][layer],
-        student.backbone(one)["attention_logits"][layer],
-    )
+attention_after, attention_floor = transfer.attention_cross_entropies(
+    teacher.backbone, student.backbone, one
 )
-print(
-    f"attention cross-entropy (teacher -> student), block {layer}: {attention_kl:.3f}"
+at_share = history["at"].sum() / history[["fmt", "at", "mean", "var"]].sum(axis=1).sum()
+say(
+    transfer.attention_transfer_finding(
+        attention_before,
+        attention_after,
+        attention_floor,
+        float(np.log(len(ids))),
+        at_share,
+        S,
+        weights,
+    )
 )
 
 # %% [markdown]
 # ## Summary
 #
 # - Progressive knowledge transfer trains the student one block per phase: in phase $l$
-#   only block $l$ moves, at a rate $3\,bg(t)\,c_l(t)$; the embeddings and heads are
+#   block $l$ learns at the rate $3\,bg(t)\,\eta_0$, the blocks below it at a tenth of
+#   that ($c_l = 0.1$), the blocks above it not at all; the embeddings and heads are
 #   copied from the teacher and frozen.
 # - Each block is pulled towards the teacher's by four terms: FMT (a mean squared error
 #   of standardized block outputs), AT (the cross-entropy between attention maps, which
@@ -357,20 +429,12 @@ print(
 #   teacher layers stacked, a bug this book reproduces only with a flag.
 
 # %%
-teacher_logits = teacher.backbone(one)["attention_logits"][layer]
-floor = float(losses.attention_transfer_loss(teacher_logits, teacher_logits))
 say(
-    f"In this run (`{scale}`): {L} blocks x {S} steps = {kt_model.total_steps} "
-    "steps "
-    f"of transfer. On the sentence of 3.5 the student's attention cross-entropy in "
-    f"block {layer} is {attention_kl:.3f}; its floor, the teacher's own entropy "
-    f"(KL = 0), is {floor:.3f}, and uniform attention over {len(ids)} pieces would "
-    f"have {np.log(len(ids)):.3f}"
-    + (
-        " (the teacher's maps are close to uniform: nothing to transfer yet)."
-        if floor > 0.95 * np.log(len(ids))
-        else "."
-    )
+    f"In this run (`{scale}`): {L} blocks x {S} steps = {kt_model.total_steps} steps "
+    f"of transfer; on the sentence of 3.1 the last block's attention cross-entropy "
+    f"went from {attention_before[-1]:.3f} to {attention_after[-1]:.3f} (the "
+    f"teacher's entropy: {attention_floor[-1]:.3f}; uniform attention over "
+    f"{len(ids)} pieces: {np.log(len(ids)):.3f})."
 )
 
 # %% [markdown]
@@ -391,9 +455,12 @@ p_s = keras.ops.convert_to_numpy(keras.ops.softmax(s_logits))[0, 0, 0]
 kl, entropy = np.sum(p_t * np.log(p_t / p_s)), -np.sum(p_t * np.log(p_t))
 at = float(losses.attention_transfer_loss(t_logits, s_logits))
 at_kl = float(losses.attention_transfer_loss(t_logits, s_logits, "kl"))
-print(
-    f"AT = {at:.6f}; KL + H = {kl:.6f} + {entropy:.6f} = {kl + entropy:.6f}; "
-    f"AT(kind='kl') = {at_kl:.6f}"
+answer = {"at": at, "kl": float(kl), "entropy": float(entropy), "at_kl": at_kl}
+say(
+    f"AT = {at:.6f}; KL + H = {kl:.6f} + {entropy:.6f} = {kl + entropy:.6f} "
+    f"({'equal' if np.isclose(at, kl + entropy) else 'not equal'}); "
+    f"AT with `kind='kl'` = {at_kl:.6f} "
+    f"({'the KL' if np.isclose(at_kl, kl) else 'not the KL'})."
 )
 
 # %% [markdown]
@@ -414,30 +481,40 @@ print(
 
 # %% tags=["solution", "hide-input"]
 middle, last = S + max(1, S // 2), 2 * S
-rates = {
-    f"step {t}": {
-        f"block {b}": float(schedules.layer_multiplier(t, b, S))
-        for b in range(min(L, 2))
-    }
+answer = {
+    t: {b: float(schedules.layer_multiplier(t, b, S)) for b in range(min(L, 2))}
     for t in (middle, last)
 }
-display(pd.DataFrame(rates).round(4))
+display(
+    pd.DataFrame(
+        {
+            f"step {t}": {f"block {b}": r for b, r in rates.items()}
+            for t, rates in answer.items()
+        }
+    ).round(4)
+)
+say(
+    f"At step {middle}, block 0 learns at {answer[middle][0]:.4f} $\\eta_0$ and "
+    f"block 1 at {answer[middle][1]:.4f} $\\eta_0$; at step {last}, at "
+    f"{answer[last][0]:.4f} and {answer[last][1]:.4f} $\\eta_0$."
+)
 
 # %% [markdown]
 # ```{solution} ex-3-2
 # :class: dropdown
-# Block 0 has finished its phase and gets 0: a block never moves again once transferred.
-# Block 1 learns at $3\,bg(t)$ times $\eta_0$, with $bg$ falling through the phase; at
-# the phase's last step $\tau = 0$, hence $bg = 0$: the official schedule spends one
-# step per phase without updating anything.
+# Block 1 learns at $3\,bg(t)$ times $\eta_0$. Block 0 has finished its phase but keeps
+# learning, at a tenth of block 1's rate ($c_0 = 0.1$): the official schedule does not
+# freeze a transferred block. At the phase's last step $t = 2S$, $\tau = 0$, hence $bg =
+# 0$ and no block learns: the official schedule spends one step per phase without
+# updating anything.
 # ```
 
 # %% [markdown]
 # ```{exercise} Medium: does $\beta$ matter?
 # :label: ex-3-3
-# How large is each weighted term for the last block at the end of training, with the
-# code's $\beta = 5000$ and with the paper's 500? Would the paper's value change which
-# term dominates?
+# How large is each weighted term for the last block at the end of training, and for
+# block 0 before training (3.2), with the code's $\beta = 5000$ and with the paper's
+# 500? Does the paper's value change which term leads?
 # ```
 
 # %% tags=["solution", "hide-input"]
@@ -446,42 +523,35 @@ final = losses.layer_transfer_terms(
     student.backbone(transfer.backbone_inputs(x)),
     layer=L - 1,
 )
-weighted = {
-    label: {
-        name: weight * float(final[name])
+answer = {
+    f"{when}, beta = {factors.beta:g}": {
+        name: weight * float(values[name])
         for name, weight in factors.term_weights().items()
     }
-    for label, factors in (("beta = 5000 (code)", code), ("beta = 500 (paper)", paper))
+    for when, values in (("block 0 before training", terms), ("last block, end", final))
+    for factors in (code, paper)
 }
-display(pd.DataFrame(weighted))
-leaders = {label: max(terms_, key=terms_.get) for label, terms_ in weighted.items()}
-print("largest term:", leaders)
-print(
-    "beta changes which term dominates"
-    if len(set(leaders.values())) > 1
-    else "the same term dominates under both values of beta"
-)
+display(pd.DataFrame(answer).round(4))
+say(losses.leading_term_finding(answer))
 
 # %% [markdown]
 # ```{solution} ex-3-3
 # :class: dropdown
-# Only the MEAN term changes, tenfold; the printed lines say whether that changes the
-# leading term in this run. After training the means are usually close, so MEAN is small
-# under either value; early in a phase, when the means are far apart, the code's 5000
-# makes it the largest term, so $\beta$ shapes the start of each phase most.
+# Only the MEAN term changes, by the ratio of the two values of $\beta$; the line above
+# says whether that changes the leading term, before training and after it.
 # ```
 
 # %% [markdown]
 # ```{exercise} Medium: distill MBERTA II
 # :label: ex-3-4
-# Distill MBERTA II (one FFN per block) instead, for two steps per layer, and compare
-# its parameter count and final FMT term with MBERTA's.
+# Distill {term}`MBERTA II` (one FFN per block) instead, for two steps per layer, and
+# compare its parameter count and final FMT term with MBERTA's.
 # ```
 
 # %% tags=["solution", "hide-input"]
 small_cfg = arlm.scales.resolve(scale, **{**overrides, "kt_steps_per_layer": 2})
 mberta_ii = stages.build_student("mberta_ii", small_cfg, vocab_size=vocab_size)
-_, ii_history = stages.run_knowledge_transfer(
+_, ii_records = stages.run_knowledge_transfer(
     teacher,
     mberta_ii,
     make_dataset,
@@ -489,23 +559,27 @@ _, ii_history = stages.run_knowledge_transfer(
     ch.path("exercise_mberta_ii"),
     verbose=0,
 )
-display(
-    pd.DataFrame(
-        {
-            "MBERTA II": {
-                "parameters": mberta_ii.backbone.count_params(),
-                "last FMT term": ii_history[-1]["fmt"],
-                "steps": len(ii_history),
-            },
-            STUDENT.upper(): {
-                "parameters": student.backbone.count_params(),
-                "last FMT term": float(history.fmt.iloc[-1]),
-                "steps": len(history),
-            },
-        }
-    )
-    .T.convert_dtypes()
-    .round(4)
+ii_history = transfer.weighted_terms(ii_records, L)
+answer = pd.DataFrame(
+    {
+        "MBERTA II": {
+            "parameters": mberta_ii.backbone.count_params(),
+            "last FMT term": ii_history[-1]["fmt"],
+            "steps": len(ii_history),
+        },
+        STUDENT.upper(): {
+            "parameters": student.backbone.count_params(),
+            "last FMT term": float(history.fmt.iloc[-1]),
+            "steps": len(history),
+        },
+    }
+).T.astype({"parameters": int, "steps": int})
+display(answer.round(4))
+ii, ours = answer.loc["MBERTA II"], answer.iloc[1]
+say(
+    f"MBERTA II has {ii['parameters'] / ours['parameters']:.0%} of "
+    f"{STUDENT.upper()}'s parameters; its FMT term comes after {ii['steps']:.0f} "
+    f"steps, {STUDENT.upper()}'s after {ours['steps']:.0f}."
 )
 
 # %% [markdown]
@@ -513,8 +587,9 @@ display(
 # :class: dropdown
 # MBERTA II drops three of the four stacked FFNs of each block, so it is smaller by
 # about $3 \cdot 2BF$ parameters per block. It distills with the same code: the transfer
-# never looks inside a block. Its FMT term after two steps per layer is not comparable
-# with MBERTA's after this run's full phases; compare them at the same steps per layer.
+# only looks at a block's output and attention. Its FMT term after two steps per layer
+# is not comparable with MBERTA's after this run's full phases; compare them at the
+# same steps per layer.
 # ```
 
 # %% [markdown]
@@ -522,55 +597,65 @@ display(
 # :label: ex-3-5
 # Change the method: replace AT's cross-entropy by a mean squared error between the
 # attention maps (`DistillationFactors(attention_loss="mse")`, as TinyBERT matches
-# attention) and run the transfer for two steps per layer, from the same initial student
-# as a run with the paper's loss. On a training batch, compare both students' attention
-# cross-entropy and FMT in the last block. Why does the KL form need no such experiment?
+# attention) and run the transfer for up to 20 steps per layer, from the same initial
+# student as a run with the paper's loss. On a training batch, compare the last block's
+# attention cross-entropy of both students with the initial student's. Why does the KL
+# form need no such experiment?
 # ```
 
 # %% tags=["solution", "hide-input"]
 x_in = transfer.backbone_inputs(x)
 t_out = teacher.backbone(x_in)
+variant_cfg = arlm.scales.resolve(
+    scale, **{**overrides, "kt_steps_per_layer": min(S, 20)}
+)
+
+
+def initial_student():
+    keras.utils.set_random_seed(cfg.seed)  # the same initial student every time
+    fresh = stages.build_student(STUDENT, variant_cfg, vocab_size=vocab_size)
+    transfer.init_student_from_teacher(fresh, teacher)  # as the transfer starts
+    return fresh
+
+
+def last_block_at(model):
+    return float(losses.layer_transfer_terms(t_out, model.backbone(x_in), L - 1)["at"])
+
+
+initial = last_block_at(initial_student())
+floor = last_block_at(teacher)  # the teacher against itself: its entropy
+# uniform attention over the real keys of each query, as the -6 mask leaves it
+zeros = np.zeros((*x_in["token_ids"].shape, 1, 1), "float32")  # every score 0
+uniform = float(
+    losses.attention_transfer_loss(
+        t_out["attention_logits"][L - 1],
+        arlm.layers.masked_logits(zeros, zeros, x_in["padding_mask"]),
+    )
+)
 variants = {}
 for kind in ("cross_entropy", "mse"):
-    keras.utils.set_random_seed(cfg.seed)  # the same initial student for both
-    fresh = stages.build_student(STUDENT, small_cfg, vocab_size=vocab_size)
-    trained, records = stages.run_knowledge_transfer(
+    trained, _ = stages.run_knowledge_transfer(
         teacher,
-        fresh,
+        initial_student(),
         make_dataset,
-        small_cfg,
-        ch.path("exercise_at", kind),
+        variant_cfg,
+        ch.path("exercise_attention_loss", kind),
         factors=losses.DistillationFactors(attention_loss=kind),
         verbose=0,
     )
-    s_out = trained.backbone(x_in)
-    last_block = losses.layer_transfer_terms(t_out, s_out, layer=L - 1)
-    variants[f"AT = {kind}"] = {
-        "logged AT term, last step": records[-1]["at"],
-        "attention cross-entropy": float(last_block["at"]),
-        "FMT": float(last_block["fmt"]),
-    }
-table = pd.DataFrame(variants).T
-display(table.round(5))
-gap = np.ptp(table["attention cross-entropy"])
-print(
-    f"the two students' attention cross-entropies differ by {gap:.2e}; "
-    f"uniform attention over {x_in['token_ids'].shape[1]} positions has "
-    f"{np.log(x_in['token_ids'].shape[1]):.4f}"
-)
+    variants[f"AT = {kind}"] = last_block_at(trained)
+answer = {"initial": initial, **variants}
+say(transfer.attention_loss_finding(initial, variants, floor, uniform))
 
 # %% [markdown]
 # ```{solution} ex-3-5
 # :class: dropdown
-# One factor changes the method; the logged AT term shows the new loss (a squared error
-# of probabilities is far smaller than a cross-entropy). Where the teacher's attention
-# is close to uniform, as at `tiny` (compare the cross-entropies with the uniform value
-# printed), both losses have almost no gradient and the two students come out nearly the
-# same: the printed gap says how close. With a trained teacher (`cpu` scale or above)
-# the squared error, bounded and flat where a probability nears 0 or 1, pushes less
-# where the maps disagree most. The KL form needs no run: it differs from the
-# cross-entropy by the teacher's entropy, a constant, so its gradients and the trained
-# student are the same ({ref}`ex-3-1`).
+# One factor changes the method. A squared error of probabilities is bounded and flat
+# where a probability nears 0 or 1, so it pushes less where the maps disagree most; the
+# line above says whether either loss moved the student in these steps, and which
+# moved it further. The KL form needs no run: it differs from the cross-entropy by the
+# teacher's entropy, a constant, so its gradients and the trained student are the same
+# ({ref}`ex-3-1`).
 # ```
 
 # %% [markdown]
@@ -590,7 +675,14 @@ ch.write_results(
             name: float(last_phase[name].iloc[-1])
             for name in ("fmt", "at", "mean", "var")
         },
-        "attention_cross_entropy_last_block": attention_kl,
+        "attention_cross_entropy_last_block": attention_after[-1],
+        "attention_transfer": {
+            "before": attention_before,
+            "after": attention_after,
+            "teacher_entropy": attention_floor,
+            "uniform": float(np.log(len(ids))),
+            "at_share": float(at_share),
+        },
         "copied_from_teacher": kt_model.copied,
     }
 )

@@ -17,22 +17,23 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/04_distillation.ipynb)
 #
 # After chapter 3 every block of the student imitates its teacher block, but the student
-# has never been trained on the task the teacher was: predicting masked words. The last
-# MobileBERT stage does that, with the teacher's predictions as soft labels
-# {cite}`hinton2015distilling`. Then we test the claim behind the whole method: at the
-# same compute, is a distilled student better than the same student pretrained from
-# scratch?
+# has not yet been trained on the task the teacher was: predicting masked words. The
+# last MobileBERT stage ({term}`pretraining distillation`) does that, with the teacher's
+# predictions as soft labels {cite}`hinton2015distilling`. Then we test the claim behind
+# the whole method: at the same compute, is a distilled student better than the same
+# student pretrained from scratch?
 #
 # **Learning objectives**
+# - Say what soft labels and a temperature do in {term}`knowledge distillation`.
 # - Write the pretraining-distillation loss $\alpha L_{MLM} + (1-\alpha) L_{KD} +
 #   L_{NSP}$ and see why it is one cross-entropy against a mixed target.
 # - Place the temperature where the official code puts it: on the teacher's hidden
 #   state, not its logits.
 # - Train with LAMB, warmup and linear decay, resumably, and follow each loss term and
 #   the MLM accuracy.
-# - Compare a distilled and a from-scratch student at equal compute on masked-LM
-#   accuracy and on two sentiment tasks (AJGT, ASTD-B), and read the result honestly at
-#   small scale.
+# - Compare a distilled and a from-scratch student at equal compute on held-out
+#   masked-LM accuracy and on two sentiment tasks (AJGT, ASTD-B), and read the result
+#   honestly at small scale.
 
 # %%
 # On Colab: install this book's library at the commit this page was run with (with
@@ -79,11 +80,28 @@ from arlm.tasks import evidence, experiments
 from arlm.tokenizer import WordPieceTokenizer
 
 # %% [markdown]
+# ## Before you start: soft targets and temperature
+#
+# A classifier trained on labels learns that the answer is class $k$ and nothing about
+# the others. A trained teacher's output distribution $p^T$ can say more, such as which
+# wrong answers are nearly right (a near-synonym of the masked word can get a high
+# probability, an unrelated word almost none). **Knowledge distillation**
+# {cite}`hinton2015distilling` trains the student on these *soft targets*: its loss is
+# the cross-entropy $-\sum_k p^T_k \log p^S_k$ to the teacher's distribution, alone or
+# mixed with the usual loss on the true label.
+#
+# A confident teacher can put almost all of its probability on one answer, and its
+# soft targets then carry little more than the label. A *temperature* $\tau > 1$ softens
+# them: Hinton et al. divide the logits $z$ by $\tau$ before the softmax,
+# $p_k = e^{z_k/\tau} / \sum_j e^{z_j/\tau}$, which raises the small probabilities
+# (with $\tau = 1$ the distribution is unchanged). The MobileBERT code places its
+# temperature elsewhere, as 4.1 shows.
+#
 # ## 4.1 The loss
 #
 # For every masked slot $i$ (weight $w_i = 1$ for a real slot, 0 for padding) the
-# student's distribution $p^S_i$ is trained towards a mixture of the true word and the
-# teacher's distribution:
+# student's distribution $p^S_i$ over the vocabulary is trained towards a mixture of the
+# true word $x_i$ and the teacher's distribution $p^T_i$:
 #
 # $$y_i = \alpha\,\mathrm{onehot}(x_i) + (1-\alpha)\,p^T_i$$
 #
@@ -95,13 +113,16 @@ from arlm.tokenizer import WordPieceTokenizer
 #        &= \alpha L_{MLM} + (1-\alpha) L_{KD} + L_{NSP}
 # \end{aligned}$$
 #
-# The equality holds because cross-entropy is linear in its target. $L_{KD}$ is the
-# cross-entropy to the teacher's soft labels (KL plus the teacher's entropy). With
-# $\alpha = 0.5$ and $\tau = 1$ (Table 2 and the scripts), the temperature multiplies
+# Here $Y^T_L$ is the teacher's last block output, $\mathrm{MLM}_T$ its masked-LM head
+# (transform, then the tied output layer of chapter 2) and $\mathrm{CE}(y, p) = -\sum_k
+# y_k \log p_k$. The equality holds because cross-entropy is linear in its target.
+# $L_{MLM}$ is the cross-entropy to the true words, $L_{KD}$ the cross-entropy to the
+# teacher's soft labels (KL plus the teacher's entropy). $\alpha = 0.5$ (Table 2's
+# "distillation ground truth") and $\tau = 1$ (the scripts); the temperature multiplies
 # the teacher's last hidden state $Y^T_L$ before its MLM head, as in the official code,
-# not the logits. NSP uses hard labels on the student's raw [CLS] state (MBERTA has no
-# pooler). There are no hidden-state or attention losses in this stage, and every
-# student variable trains.
+# not the logits. {term}`NSP` uses hard labels on the student's raw `[CLS]` state
+# (MBERTA has no pooler). There are no hidden-state or attention losses in this stage,
+# and every student variable trains.
 
 # %%
 y_demo = {
@@ -138,17 +159,22 @@ factors = losses.DistillationFactors()
 student, history = stages.run_pretraining_distillation(
     teacher, student, make_dataset, cfg, ch.dir, factors, verbose=2
 )
-history = pd.DataFrame(history)
+history = pd.DataFrame(history).drop(columns="loss")
 history.tail()
+
+# %% [markdown]
+# The history holds each step's own values: the three terms of 4.1, unweighted (the
+# scale of every loss in this chapter), and the masked-LM accuracy on the training
+# batch. (Keras' `loss`, a running mean over each epoch, is left out.)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(7, 2.6))
 for name in ("mlm", "kd", "nsp"):
     axes[0].plot(history.step, history[name], label=name)
-axes[0].set(title="loss terms (unweighted)", xlabel="step")
+axes[0].set(title="loss terms, per step", xlabel="step")
 axes[0].legend()
 axes[1].plot(history.step, history.mlm_accuracy)
-axes[1].set(title="masked-LM accuracy (training batches)", xlabel="step")
+axes[1].set(title="masked-LM accuracy, training batch", xlabel="step")
 plt.tight_layout()
 plt.show()
 
@@ -180,16 +206,18 @@ scratch_history = pd.DataFrame(scratch_history)
 # %% [markdown]
 # ## 4.4 Evidence
 #
-# Masked-LM accuracy on fixed batches (the training sentences masked afresh with another
-# seed), then each student fine-tuned on AJGT and ASTD-B with chapter 5's recipe at this
-# scale (without the data mirror, on the embedded hadith task, whose records chapter 1
-# held out of the pretraining corpus), once per training seed (`finetune_seeds`): the
-# seeds change the head's initialisation, dropout and batch order, not the examples, so
-# their spread says how much of a difference is luck.
+# First the masked-LM accuracy of the three models on fixed batches of held-out
+# sentences: the documents chapter 1 kept out of training, masked as in pretraining.
+# Then each student fine-tuned on AJGT and ASTD-B with chapter 5's recipe at this scale
+# (without the data mirror, on the embedded hadith task, whose records chapter 1 held
+# out of the pretraining corpus), once per training seed (`finetune_seeds`): the seeds
+# change the head's initialisation, dropout and batch order, not the examples, so their
+# spread says how much of a difference is luck.
 
 # %%
 tokenizer = WordPieceTokenizer(ch.require("01_corpus", "vocab.txt"))
-eval_batches = stages.evaluation_batches(pretraining_dir, cfg, tokenizer.vocab_size)
+held_out_dir = ch.require("01_corpus", "pretraining_held_out")
+eval_batches = stages.evaluation_batches(held_out_dir, cfg, tokenizer.vocab_size)
 mlm_scores = {
     "distilled": stages.evaluate_masked_lm(student, eval_batches),
     "scratch": stages.evaluate_masked_lm(scratch, eval_batches),
@@ -229,15 +257,26 @@ say(
 # - Because cross-entropy is linear in its target, the mixed target equals the weighted
 #   sum of the two losses: one softmax of the student serves both.
 # - The distillation temperature multiplies the teacher's last hidden state before its
-#   MLM head, not its logits, so it moves the soft labels far less than a logit
-#   temperature.
+#   MLM head, not its logits; the head normalises what it reads, so such a temperature
+#   can move the soft labels far less than one on the logits ({ref}`ex-4-3` measures
+#   it).
 # - A fair test of distillation gives a student trained from scratch the same number of
 #   updates ($L \cdot S$ of stage 2 plus the stage-3 steps) and compares both on
 #   held-out masked-LM batches and after fine-tuning.
 
 # %%
 accuracy = {k: v["mlm_accuracy"] for k, v in mlm_scores.items()}
-say(evidence.masked_lm_finding(accuracy, scale, budget))
+say(
+    evidence.masked_lm_finding(
+        accuracy,
+        scale,
+        budget,
+        mlm_scores["teacher"]["eval_masked_tokens"],
+        ch.results("02_teacher")
+        .get("config", {})
+        .get("teacher_steps", cfg.teacher_steps),
+    )
+)
 
 # %% [markdown]
 # ## Exercises
@@ -258,9 +297,10 @@ mixed = float(
     losses.masked_lm_cross_entropy(target, student_logits, y_demo["masked_lm_weights"])
 )
 separate = 0.5 * float(terms["mlm"]) + 0.5 * float(terms["kd"])
-print(
-    f"mixed target: {mixed:.6f}; weighted sum: {separate:.6f}; "
-    f"equal: {np.isclose(mixed, separate)}"
+answer = bool(np.isclose(mixed, separate))  # the two sides agree
+say(
+    f"Mixed target: {mixed:.6f}; weighted sum: {separate:.6f}: "
+    f"{'equal' if answer else 'not equal'} to float precision."
 )
 
 # %% [markdown]
@@ -274,27 +314,52 @@ print(
 # %% [markdown]
 # ```{exercise} Easy: the update budget
 # :label: ex-4-2
-# How many student updates does the paper's recipe give (24 blocks, the `full` scale's
-# steps per layer and distillation steps), and which share of them is layer-wise
-# transfer? Compare with this run's budget.
+# How many student updates does the paper give its students, and how many do the
+# authors' launch scripts (the `full` scale: 24 blocks, its steps per layer and
+# distillation steps)? Which share of them is layer-wise transfer? Compare with this
+# run's budget (`arlm.paper.setting`, `stages.student_steps`).
 # ```
 
 # %% tags=["solution", "hide-input"]
 full = arlm.scales.resolve("full")
-for name, c, layers in (("full", full, 24), (scale, cfg, num_layers)):
-    total_updates = stages.student_steps(c, layers)
-    kt_share = layers * c.kt_steps_per_layer / total_updates
-    print(
-        f"{name}: {layers} x {c.kt_steps_per_layer:,} + {c.distill_steps:,} = "
-        f"{total_updates:,} updates, {kt_share:.0%} of them layer-wise transfer"
+paper_kt = arlm.paper.setting("attention_transfer_steps")
+paper_distill = arlm.paper.setting("distill_steps")
+answer = {"the paper (section 3.3.2)": (paper_kt, paper_distill)}
+for name, c, layers in (
+    ("`full` scale", full, 24),
+    (f"this run (`{scale}`)", cfg, num_layers),
+):
+    answer[name] = (layers * c.kt_steps_per_layer, c.distill_steps)
+display(
+    pd.DataFrame(
+        {
+            name: {
+                "layer-wise transfer": kt,
+                "pretraining distillation": distill,
+                "total": kt + distill,
+                "transfer share": f"{kt / (kt + distill):.0%}",
+            }
+            for name, (kt, distill) in answer.items()
+        }
+    ).T
+)
+say(
+    "; ".join(
+        f"{name}: {kt + distill:,} updates, {kt / (kt + distill):.0%} of them "
+        "layer-wise transfer"
+        for name, (kt, distill) in answer.items()
     )
+    + "."
+)
 
 # %% [markdown]
 # ```{solution} ex-4-2
 # :class: dropdown
-# The printed lines give both budgets. With the `full` scale's 10,000 steps per layer
-# (the authors' script has 240K, appendix C) layer-wise transfer is a small part of the
-# budget and stage 3 is most of it; the scratch baseline of 4.3 gets the same total.
+# The paper states "500K steps for attention transfer and 2 million steps for
+# pretraining distillation" (section 3.3.2); the authors' launch scripts, which the
+# `full` scale follows, run $24 \times 10{,}000$ transfer steps instead (appendix C). In
+# both, stage 3 is most of the budget; the scratch baseline of 4.3 gets the same total
+# as this run's distilled student.
 # ```
 
 # %% [markdown]
@@ -309,26 +374,28 @@ for name, c, layers in (("full", full, 24), (scale, cfg, num_layers)):
 from arlm.distillation.pretraining_distiller import PretrainingDistiller
 
 xb, _ = eval_batches[0]
-entropies = {}
+answer = {}  # temperature -> mean entropy of the soft labels (nats)
 for tau in (1.0, 2.0):
     distiller = PretrainingDistiller(
         teacher, student, losses.DistillationFactors(temperature=tau)
     )
     soft = keras.ops.softmax(distiller(xb)["teacher_mlm_logits"])
     p = keras.ops.convert_to_numpy(soft)
-    entropies[tau] = float(-(p * np.log(p + 1e-12)).sum(-1).mean())
-print(
-    {f"tau = {t}": round(h, 4) for t, h in entropies.items()},
-    f"| uniform over {p.shape[-1]:,} pieces: {np.log(p.shape[-1]):.4f}",
+    answer[tau] = float(-(p * np.log(p + 1e-12)).sum(-1).mean())
+uniform = np.log(p.shape[-1])
+say(
+    f"Mean entropy of the soft labels: {answer[1.0]:.4f} nats at $\\tau = 1$, "
+    f"{answer[2.0]:.4f} at $\\tau = 2$ ({answer[2.0] - answer[1.0]:+.4f}); uniform "
+    f"over {p.shape[-1]:,} pieces: {uniform:.4f}."
 )
 
 # %% [markdown]
 # ```{solution} ex-4-3
 # :class: dropdown
 # $\tau$ scales the input of the head's dense layer and activation, whose output is
-# normalised before the tied output layer: the soft labels move far less than with a
-# temperature on the logits (which would divide the logits by $\tau$ and raise the
-# entropy towards the uniform value printed). Compare the two entropies printed.
+# normalised before the tied output layer, so the soft labels can move far less than
+# with a temperature on the logits (which divides the logits by $\tau$ and raises the
+# entropy towards the uniform value). The line above gives the change in this run.
 # ```
 
 # %% [markdown]
@@ -345,11 +412,6 @@ held = [w for w in head.weights if id(w) in in_backbone]
 own = [w for w in head.weights if id(w) not in in_backbone]
 table = head.token_embedding.embeddings  # what `output_weights()` reads
 tied = [w for w in held if w is table]
-print(
-    f"the head holds {len(held)} backbone variables (its embedding layer's); "
-    f"{len(tied)} of them is tied into its output layer: {table.path} "
-    f"{tuple(table.shape)}"
-)
 display(
     pd.DataFrame(
         {
@@ -359,15 +421,20 @@ display(
         index=[w.path for w in own],
     )
 )
-print("parameters of the head's own:", sum(int(np.prod(w.shape)) for w in own))
+answer = sum(int(np.prod(w.shape)) for w in own)  # the head's own parameters
+say(
+    f"The head holds {len(held)} backbone variables (its embedding layer's); "
+    f"{len(tied)} of them is tied into its output layer, `{table.path}` "
+    f"{tuple(table.shape)}. Its own parameters: {answer:,}."
+)
 
 # %% [markdown]
 # ```{solution} ex-4-4
 # :class: dropdown
-# One variable is tied: the word-embedding table, the $V \times E$ part of the output
+# The tied variable is the word-embedding table, the $V \times E$ part of the output
 # matrix $[W_{word} | W_{extra}]$, so the output layer stores no copy of it. The head
 # also holds the embedding layer's trigram projection (it keeps the whole layer to reach
-# the table) but never uses it. What the head adds of its own is in the table: its
+# the table) but does not use it. What the head adds of its own is in the table: its
 # transform (dense and normalisation), the output bias and, since $H > E$, the extra
 # output columns $V \times (H - E)$.
 # ```
@@ -384,7 +451,7 @@ print("parameters of the head's own:", sum(int(np.prod(w.shape)) for w in own))
 
 # %% tags=["solution", "hide-input"]
 steps = min(20, cfg.distill_steps)
-alphas = {}
+answer = {}  # "alpha = a" -> held-out masked-LM scores
 for alpha in (1.0, 0.5, 0.0):
     start = arlm.io.load_model(
         ch.require("03_knowledge_transfer", "student_kt.keras"), compile=False
@@ -399,22 +466,20 @@ for alpha in (1.0, 0.5, 0.0):
         total_steps=steps,
         verbose=0,
     )
-    alphas[f"alpha = {alpha}"] = stages.evaluate_masked_lm(trained, eval_batches)
-display(pd.DataFrame(alphas).T[["mlm_accuracy", "mlm_loss"]].round(4))
-best = min(alphas, key=lambda k: alphas[k]["mlm_loss"])
-print(f"after {steps} steps the lowest held-out masked-LM loss is at {best}")
+    answer[f"alpha = {alpha}"] = stages.evaluate_masked_lm(trained, eval_batches)
+display(pd.DataFrame(answer).T[["mlm_accuracy", "mlm_loss"]].round(4))
+say(evidence.alpha_finding(answer, steps))
 
 # %% [markdown]
 # ```{solution} ex-4-5
 # :class: dropdown
-# One factor changes the method. The table and the line under it say which mix did best
-# in this run; with a teacher that is barely trained (see the line under the Summary)
-# the soft labels are close to the piece frequencies, so $\alpha = 0$ teaches the
-# student little more than those frequencies, and $\alpha = 1$ is ordinary pretraining
-# from the stage-2 weights. With a good teacher the soft labels carry what the teacher
-# knows about near-synonyms, and the usual finding
-# {cite:p}`hinton2015distilling,sun2020mobilebert` is that a mix beats either end;
-# testing that takes the `gpu` scale or above.
+# One factor changes the method. $\alpha = 1$ is ordinary pretraining from the stage-2
+# weights; $\alpha = 0$ teaches the student only what the teacher's distribution holds,
+# which for a teacher that is barely trained (see the line under the Summary) would be
+# little more than the piece frequencies. With a good teacher the soft labels carry what
+# the teacher knows about near-synonyms, and the usual finding
+# {cite:p}`hinton2015distilling,sun2020mobilebert` is that a mix can beat either end;
+# testing that takes the `gpu` scale or above and repeated runs.
 # ```
 
 # %% [markdown]

@@ -17,9 +17,9 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/arlm-book/arlm/blob/main/book/edition/cpu/06_quantization.ipynb)
 #
 # The paper's last step is to make its models small enough for a phone: the fine-tuned
-# models are converted to TensorFlow Lite and "quantized", and Table 4 reports their
-# size. This chapter does that step for real and measures what the paper did not: the
-# accuracy, latency and memory of every file.
+# models are converted to TensorFlow Lite ({term}`TFLite`) and "quantized", and Table 4
+# reports their size. This chapter does that step for real and measures what the paper
+# did not: the accuracy, latency and memory of every file.
 #
 # **Learning objectives**
 # - Read Table 4 as arithmetic: a checkpoint with Adam state is 12 bytes per parameter,
@@ -103,9 +103,10 @@ paper["real int8 estimate (MiB)"] = [sizes.du_mib(p) for p in params]
 paper.round(2)
 
 # %% [markdown]
-# The "quantized" column is 4.0 bytes per parameter for every model (the small excess
-# comes from the parameter counts being rounded to 0.1M in the paper). A genuinely int8
-# file is about a quarter of that.
+# Table 4's "quantized" column comes to about 4 bytes per parameter for every model (the
+# table above; the small excess is the paper's rounding of its parameter counts to
+# $0.1$M). By construction a genuinely int8 file is about a quarter of that: one byte
+# per weight.
 #
 # ## 6.2 Five ways to write a TFLite file
 #
@@ -117,12 +118,13 @@ paper.round(2)
 # $$q = \operatorname{clip}\big(\operatorname{round}(w / s) + z,\ -128,\ 127\big).$$
 #
 # * **float32**: no quantization (the paper's file).
-# * **dynamic** range: weights of matmuls and the embedding table are int8, symmetric
-#   ($z = 0$, $s = \max|w| / 127$ per output channel); activations stay float and are
-#   quantized on the fly.
+# * **dynamic** range ({term}`dynamic-range quantization`): weights of matmuls and the
+#   embedding table are int8, symmetric ($z = 0$, $s = \max|w| / 127$ per output
+#   channel); activations stay float and are quantized on the fly.
 # * **float16**: weights stored as float16, computed in float32.
-# * **int8** (full integer): activations are int8 too; their ranges are calibrated by
-#   running a *representative dataset* (training examples) through the model.
+# * **int8** ({term}`full-integer quantization`): activations are int8 too; their ranges
+#   are calibrated by running a *representative dataset* (training examples) through the
+#   model.
 # * **int8_mixed**: full integer except the attention scores: $QK^\top$, its scale, the
 #   $-6$ mask, the softmax and the product with $V$ stay float32 (the converter's
 #   selective quantization). Section 6.5 shows why this pays.
@@ -289,10 +291,10 @@ plt.show()
 #
 # Latency per example at batch 1 (the median of `latency_runs` invocations), throughput,
 # and the growth of the process's memory while the interpreter loads. The runtime hands
-# every file to its default XNNPACK delegate, whose float32 kernels are fast. Int8
-# matmuls pay off most where the processor has int8 dot-product instructions (ARM's
+# every file to its default {term}`XNNPACK` delegate, whose float32 kernels are fast.
+# Int8 matmuls pay off most where the processor has int8 dot-product instructions (ARM's
 # `dotprod` on most current phones, VNNI on recent x86); on a CPU with AVX2 alone an
-# int8 file gains mostly its size. This machine:
+# int8 file may gain little beyond its size. This machine:
 
 # %%
 from pathlib import Path
@@ -401,7 +403,7 @@ say(
 
 # %% [markdown]
 # What the profiles of these files showed at the `tiny`, `cpu` and `gpu` scales
-# (`benchmarks/README.md`, ai-edge-litert 2.3): XNNPACK has int8 kernels for the fully
+# (`benchmarks/README.md`, `ai-edge-litert 2.3`): XNNPACK has int8 kernels for the fully
 # connected layers, which hold most of the model's arithmetic, but not for a batch
 # matmul of two int8 activations ($QK^\top$, $PV$), for the broadcast $-6$ mask ADD, or
 # for an int8 softmax. In the full-int8 file those ops fall back to TFLite's reference
@@ -471,11 +473,11 @@ print(sentence)
 print(device_file.name, "->", predict(device_file, sentence, num_threads=1))
 
 # %% [markdown]
-# On an x86 server, ONNX Runtime's int8 kernels are the other common choice. `arlm
-# export --format onnx` writes the same model as an `.onnx` file (float32, or `dynamic`:
-# `onnxruntime.quantization.quantize_dynamic`, int8 weights per output channel), and
-# `arlm predict` runs it with ONNX Runtime, again without TensorFlow (`pip install
-# "arlm[onnx]"`):
+# On an x86 server, ONNX Runtime's int8 kernels are the other common choice.
+# `arlm export --format onnx` writes the same model as an `.onnx` file (float32, or
+# `dynamic`: `onnxruntime.quantization.quantize_dynamic`, int8 weights per output
+# channel), and `arlm predict` runs it with ONNX Runtime, again without TensorFlow
+# (`pip install "arlm[onnx]"`):
 #
 # ```bash
 # arlm export runs/cpu/05_finetuning/models --name mberta_ajgt --format onnx \
@@ -571,7 +573,7 @@ else:
 #   "fine-tuned" sizes TensorFlow checkpoints with Adam's two slots (12 bytes per
 #   parameter); a real int8 file is about 1 byte per parameter.
 # - Dynamic-range quantization stores large kernels as int8 with one scale per output
-#   channel and computes in float; tensors under 1,024 elements stay float32.
+#   channel and computes in float; tensors under $1024$ elements stay float32.
 # - Full-integer quantization also quantizes activations, so it needs a representative
 #   dataset to calibrate their ranges.
 # - Agreement with the Keras model (the share of identical predictions) and the largest
@@ -603,28 +605,27 @@ say(
 
 # %% tags=["solution", "hide-input"]
 row = paper.iloc[0]
-implied = row["finetuned_size_on_disk_mb"] * 2**20 / (row["parameters_millions"] * 1e6)
+answer = row["finetuned_size_on_disk_mb"] * 2**20 / (row["parameters_millions"] * 1e6)
 exact = sizes.du_mib(sizes.checkpoint_bytes(row["parameters_millions"] * 1e6))
-printed = row["finetuned_size_on_disk_mb"]
-print(
-    f"{row['model']}: {implied:.2f} bytes per parameter; 12 bytes per parameter "
-    f"would be {exact:,.1f} MiB against the printed {printed:,}"
+say(
+    f"{row['model']}: {answer:.2f} bytes per parameter; 12 bytes per parameter would "
+    f"be {exact:,.1f} MiB against Table 4's {row['finetuned_size_on_disk_mb']:,} MB."
 )
 
 # %% [markdown]
 # ```{solution} ex-6-1
 # :class: dropdown
 # A checkpoint with Adam holds three float32 copies of each parameter (the weight and
-# two moment slots): 12 bytes. The paper prints a rounded "1.6 GB" for what 12 bytes per
-# parameter give (the MiB printed), so the implied ratio comes out a little above 12.
+# two moment slots): 12 bytes. The paper prints a rounded "1.6 GB" for AraBERT, and the
+# rounding puts the implied ratio off 12 by the amount the line above gives.
 # ```
 
 # %% [markdown]
 # ```{exercise} Medium: what stays float32
 # :label: ex-6-2
-# Dynamic-range quantization leaves tensors with fewer than 1,024 elements in float32.
-# For the classifier above, what fraction of its parameters live in tensors that small,
-# and how does that explain the ratio between its float32 and dynamic file sizes?
+# Dynamic-range quantization leaves tensors of under $1024$ elements in float32. For the
+# classifier above, what fraction of its parameters live in tensors that small, and how
+# does that explain the ratio between its float32 and dynamic file sizes?
 # ```
 
 # %% tags=["solution", "hide-input"]
@@ -633,20 +634,23 @@ weights = [w.numpy() for w in model.weights]
 small = sum(w.size for w in weights if w.size < 1024)
 total = sum(w.size for w in weights)
 files = next(r for r in results if r["model"] == classifier_stem)["files"]
-ratio = files["dynamic"].stat().st_size / files["float32"].stat().st_size
-print(
-    f"{small / total:.1%} of {total:,} parameters stay float32; "
-    f"dynamic / float32 file size = {ratio:.2f} (0.25 if every weight were int8)"
+answer = {
+    "float32_share": small / total,
+    "size_ratio": files["dynamic"].stat().st_size / files["float32"].stat().st_size,
+}
+say(
+    f"{answer['float32_share']:.1%} of the {total:,} parameters stay float32; the "
+    f"dynamic file is {answer['size_ratio']:.2f} of the float32 one (0.25 if every "
+    "byte were an int8 weight)."
 )
 
 # %% [markdown]
 # ```{solution} ex-6-2
 # :class: dropdown
-# Almost every parameter sits in a large tensor, so the weights shrink fourfold. What
-# keeps the ratio above 0.25 is the small float32 share printed and the file's fixed
-# part (the graph, op and tensor metadata, the int8 scales), which weighs more the
-# smaller the model: at `tiny` it is a large share of the file, at the paper's sizes a
-# small one.
+# By construction an int8 weight takes a quarter of a float32 one. The rest of the ratio
+# is the float32 share printed and the file's fixed part (the graph, op and tensor
+# metadata, the int8 scales), which weighs more the smaller the model: it can be a large
+# share of a `tiny` file and is a small one at the paper's sizes.
 # ```
 
 # %% [markdown]
@@ -670,24 +674,32 @@ path = export.export_tflite(
 )
 calibrated = evaluate_files(
     model,
-    {"int8, 5 calibration examples": path, "int8, 100 (6.3)": files["int8"]},
+    {"5 examples": path, "100 examples (6.3)": files["int8"]},
     test.features,
     test.labels,
     test.metric,
 )
-display(
-    pd.DataFrame(calibrated)
-    .set_index("precision")[["metric", "agreement", "max_logit_diff"]]
-    .round(4)
+answer = pd.DataFrame(calibrated).set_index("precision")[
+    ["metric", "agreement", "max_logit_diff"]
+]
+display(answer.round(4))
+say(
+    "Calibrated on "
+    + "; on ".join(
+        f"{label}: agreement {row.agreement:.1%}, largest logit change "
+        f"{row.max_logit_diff:.3f}, {test.metric_name} {row.metric:.3f}"
+        for label, row in answer.drop(index="keras", errors="ignore").iterrows()
+    )
+    + "."
 )
 
 # %% [markdown]
 # ```{solution} ex-6-3
 # :class: dropdown
-# The activation ranges come from the calibration examples only: with 5, some ranges are
-# too narrow and larger activations of other inputs are clipped, so the logits move more
-# (compare the largest logit difference) and agreement can fall. With a tiny model whose
-# predictions barely depend on its input, the metric may not move at all.
+# The activation ranges come from the calibration examples only: with 5, some ranges can
+# be too narrow, and larger activations of other inputs are then clipped, so the logits
+# can move more and agreement can fall; the line above says how much in this run. With
+# a model whose predictions barely depend on its input, the metric may not move at all.
 # ```
 
 # %% [markdown]
@@ -711,37 +723,31 @@ choices = {
     "all but the FFNs": lambda p: "ffn_" not in p,
     "every large kernel": lambda p: True,
 }
-partial = {}
+answer = {}
 for label, select in choices.items():
     with simulate.quantized_weights(model, select) as count:
         outputs = keras_outputs(model, test.features)
     score = test.metric(outputs, test.labels, test.features)
-    partial[label] = {
+    answer[label] = {
         "parameters int8": count,
         "share": count / model.count_params(),
         test.metric_name: score,
         **compare(reference, outputs, test.features),
     }
-partial = pd.DataFrame(partial).T
-display(partial.round(4))
-if partial["max_logit_diff"].max() < 1e-3:
-    print(
-        "every variant moves the logits by less than 0.001: this model's outputs "
-        "hardly depend on the fine detail of its weights; the comparison needs a "
-        "trained model"
-    )
+display(pd.DataFrame(answer).T.round(4))
+say(simulate.sensitivity_finding(answer))
 
 # %% [markdown]
 # ```{solution} ex-6-4
 # :class: dropdown
 # Three lines of selection change the method. The share column says how much of this
 # model the FFNs are: at the paper's sizes the stacked FFNs of MobileBERT blocks are a
-# large part of the weights, at `tiny` the embeddings weigh more. The largest logit
-# difference per share quantized says which part is more sensitive in this run; rounding
-# errors in the embeddings and attention projections reach every later block, so they
-# often cost more per parameter. A real mixed-precision file (FFNs in int8, the rest in
-# float) needs the converter's per-op quantization debugger, or a Keras model whose FFN
-# layers are int8 (Keras's `quantize("int8")` on those layers).
+# large part of the weights, while in a small model the embeddings can weigh more.
+# Rounding errors in the embeddings and attention projections reach every later block,
+# so they can cost more per parameter; the line above says which part changed the logits
+# most here. A real mixed-precision file (FFNs in int8, the rest in float) needs the
+# converter's per-op quantization debugger, or a Keras model whose FFN layers are int8
+# (Keras's `quantize("int8")` on those layers).
 # ```
 
 # %% [markdown]

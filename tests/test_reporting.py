@@ -68,26 +68,14 @@ def test_table4_sizes_follow_the_parameter_counts(run_dir):
     assert mberta["ours_int8_mib"] == 23
 
 
-def test_figure1_finding(run_dir):
-    points = reporting.figure1(reporting.collect(run_dir))
-    assert reporting.figure1_finding(points) is True
-    points[0]["accuracy"] = 0.4
-    assert reporting.figure1_finding(points) is False
-    assert reporting.figure1_finding([]) is None
-
-
-def test_figure1_sentence_counts_the_steps_where_the_larger_vocabulary_is_ahead():
-    def point(vocab, step, accuracy):
-        return {"vocab_size": vocab, "step": step, "accuracy": accuracy}
-
-    points = [point(5000, 500, 0.77), point(8000, 500, 0.76), point(5000, 1000, 0.75), point(8000, 1000, 0.75),
-              point(5000, 1500, 0.70), point(8000, 1500, 0.72)]
-    said = reporting.figure1_sentence(points, "cpu")
-    assert said == ("Unlike the paper, where it is ahead at every iteration, the larger vocabulary's teacher "
-                    "(8,000 pieces, against 5,000) is ahead at 1 of the 3 steps both were fine-tuned at and level "
-                    "at 1, at `cpu` scale.")
-    assert reporting.figure1_sentence(points[4:], "cpu").startswith("As in the paper")
-    assert "no pretraining step in common" in reporting.figure1_sentence(points[:1], "cpu")
+def test_accuracy_against_size_puts_this_run_at_its_own_parameter_counts(run_dir):
+    write(run_dir, "03_knowledge_transfer", {"teacher_parameters": 3_125_504, "student_parameters": 1_319_040})
+    run = reporting.collect(run_dir)
+    ours = [row for row in reporting.accuracy_vs_size(run) if row["source"] == "ours"]
+    assert ours == [{"model": "MBERTA", "source": "ours", "parameters_millions": 1.3, "mean_accuracy": 61.0,
+                     "tasks": 1}]
+    said = reporting.size_finding(run)
+    assert "MBERTA has 36% of IBERTA's parameters" in said and "the student has 42% of its teacher's" in said
 
 
 def test_summary_counts(run_dir):
@@ -124,7 +112,42 @@ def test_the_gap_table_sets_this_run_beside_the_paper(run_dir):
     assert rows["teacher parameters (IBERTA)"] == {"quantity": "teacher parameters (IBERTA)", "this run": "0.4M",
                                                     "the paper": "66.7M", "paper / run": "167"}
     assert rows["tokens seen by the teacher"]["this run"] == "30,720"
-    assert rows["tokens seen by the teacher"]["the paper"] == "262.1B"  # 2M updates x 256 x 512, the full scale
+    assert rows["tokens seen by the teacher"]["the paper"] == "262.1B"  # 2M updates x 256 x 512 (section 3.3.1)
+    assert rows["distillation updates (stage 2 + 3)"]["the paper"] == "2.5M"  # 500K + 2M (section 3.3.2)
     tasks = rows["Table 3 datasets fine-tuned"]
     assert (tasks["this run"], tasks["the paper"]) == ("1", "8")
     assert rows["distillation updates (stage 2 + 3)"]["this run"] is None  # chapter 4 has not run: not guessed
+
+
+def test_shortfalls_say_what_did_not_work_from_each_chapters_results(run_dir):
+    write(run_dir, "02_teacher", {"config": {"teacher_steps": 2000, "batch_size": 16}})
+    write(run_dir, "03_knowledge_transfer", {
+        "factors": {"hidden": 100.0, "attention": 1.0}, "steps_per_layer": 150,
+        "attention_transfer": {"before": [2.5, 2.6], "after": [2.49, 2.6], "teacher_entropy": [1.9, 2.0],
+                               "uniform": 2.56, "at_share": 0.04}})
+    write(run_dir, "04_distillation", {"student_update_budget": 1600, "masked_lm": {
+        "distilled": {"mlm_accuracy": 0.20, "eval_masked_tokens": 20_000},
+        "scratch": {"mlm_accuracy": 0.03, "eval_masked_tokens": 20_000},
+        "teacher": {"mlm_accuracy": 0.115, "eval_masked_tokens": 20_000}}})
+    results = json.loads((run_dir / "05_finetuning" / "results.json").read_text())
+    results.update(finetuning={"teacher/ajgt": {"accuracy": 0.775}},
+                   baselines=[{"task": "ajgt", "majority_accuracy": 0.486, "tfidf_lr_accuracy": 0.872}])
+    (run_dir / "05_finetuning" / "results.json").write_text(json.dumps(results))
+    said = reporting.shortfalls(reporting.collect(run_dir))
+    assert [s.split(":")[0] for s in said] == ["Chapter 3", "Chapter 4", "Chapter 5"]
+    assert "Attention transfer did not move the student" in said[0]
+    assert "ahead of its own teacher" in said[1] and "copied in chapter 3" in said[1]
+    assert "0 of 1 fine-tuned classifiers beat TF-IDF" in said[2] and "The likely reason" in said[2]
+    assert reporting.shortfalls(reporting.Run(run_dir, {})) == []
+
+
+def test_closeness_finding_sets_close_cells_beside_models_without_the_method(run_dir):
+    results = json.loads((run_dir / "05_finetuning" / "results.json").read_text())
+    results.update(finetuning={"scratch/padt": {"f1": 0.768}, "scratch/ajgt": {"accuracy": 0.5}},
+                   baselines=[{"task": "ajgt", "majority_accuracy": 0.5, "tfidf_lr_accuracy": 0.87}])
+    (run_dir / "05_finetuning" / "results.json").write_text(json.dumps(results))
+    run = reporting.collect(run_dir)
+    said = reporting.closeness_finding([("PADT", "f1", "IBERTA"), ("AJGT", "accuracy", "MBERTA")], run, 5.0)
+    assert said.startswith("2 cell(s) of Table 3 are within 5 points of the paper")
+    assert "PADT f1 (the scratch student too)" in said and "AJGT accuracy (TF-IDF too)" in said
+    assert reporting.closeness_finding([], run, 5.0).startswith("No cell of Table 3")

@@ -8,12 +8,17 @@ tf = pytest.importorskip("tensorflow")
 from helpers import VOCAB, assert_same_weights, tiny_config  # noqa: E402
 
 from arlm.models import MobileBertBackbone, MobileBertPretrainer  # noqa: E402
+from arlm.scales import resolve  # noqa: E402
 from arlm.training import (  # noqa: E402
     compile_pretrainer,
+    epoch_means,
+    epoch_steps,
     frequent_piece_accuracy,
     load_snapshot,
     pretrain,
     snapshot_steps,
+    summarize_history,
+    teacher_finding,
     write_snapshot_index,
 )
 
@@ -70,6 +75,24 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
     assert_same_weights(load_snapshot(index, "tiny", 6), resumed.backbone)
     with pytest.raises(FileNotFoundError, match="no snapshot at step 3"):
         load_snapshot(index, "tiny", 3)
+
+
+def test_running_means_are_read_at_epoch_ends_only():
+    # Keras' running mean restarts with each epoch: within an epoch of 3 steps it averages the steps so far
+    per_step = [9.0, 8.0, 7.0, 6.0, 5.0, 4.0]
+    records = [{"step": t + 1, "loss": np.mean(per_step[t - t % 3:t + 1]), "mlm_accuracy": 0.01 * (t + 1)}
+               for t in range(6)]
+    assert [r["loss"] for r in epoch_means(records, 3)] == [8.0, 5.0]  # each the mean over its epoch
+    summary = summarize_history(records, 3)
+    assert summary == {"steps": 6, "epoch_steps": 3, "loss_first": 8.0, "loss_last": 5.0, "mlm_accuracy_first": 0.03,
+                       "mlm_accuracy_last": 0.06}
+    said = teacher_finding(summary, 0.01, "cpu", 10_000)
+    assert "in epochs of 3" in said and "went from 8.00 (steps 1-3) to 5.00 (steps 4-6)" in said
+    assert said.endswith("learnt something from the context.")
+    assert "within two standard errors of it (100 masked tokens)" in teacher_finding(summary, 0.05, "cpu", 100)
+    assert teacher_finding(summary, 0.2, "cpu", 100).endswith("more than the piece frequencies.")
+    assert epoch_steps(resolve("cpu")) == 250 and epoch_steps(resolve("tiny")) == 10  # checkpoints and snapshots
+    assert epoch_steps(resolve("tiny", teacher_steps=40, checkpoint_every=20), snapshots=False) == 20
 
 
 def test_snapshot_steps_are_evenly_spaced():

@@ -235,3 +235,17 @@ def pretraining_distillation_loss(y, student_mlm_logits, student_nsp_logits, tea
     }
     total = alpha * terms["mlm"] + (1.0 - alpha) * terms["kd"] + terms["nsp"]
     return total, terms
+
+
+def leading_term_finding(weighted):
+    """A sentence naming the largest weighted stage-2 term under each set of weights, and whether they differ.
+
+    Args:
+        weighted (dict): ``{label: {term: weighted value}}``, e.g. the same block's terms under $\beta$ = 5000 and
+            500, before or after training.
+    """
+    leaders = {label: max(terms, key=terms.get) for label, terms in weighted.items()}
+    said = "; ".join(f"{label}: {leader.upper()} ({weighted[label][leader]:.3g})" for label, leader in leaders.items())
+    if len(set(leaders.values())) > 1:
+        return f"The largest weighted term: {said}. The weights change which term leads."
+    return f"The largest weighted term: {said}. The same term leads under every set of weights."

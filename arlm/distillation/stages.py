@@ -67,8 +67,8 @@ def pretraining_dataset_factory(pretraining_dir, cfg, seed=None):
 
 
 def evaluation_batches(pretraining_dir, cfg, vocab_size, count=8, seed=777):
-    """``count`` fixed batches for `evaluate_masked_lm`: the same sentences as training, masked afresh
-    (dynamic masking with another seed), so the score is not a recall of the training masks."""
+    """``count`` fixed batches of ``pretraining_dir`` for `evaluate_masked_lm`, masked afresh (dynamic masking
+    with another seed). Chapter 4 passes chapter 1's ``pretraining_held_out``: documents no model trained on."""
     from arlm.pretraining_data import load_dataset
 
     dataset = load_dataset(pretraining_dir, micro_batch_size(cfg), cfg.max_seq_length, cfg.max_predictions_per_seq,

@@ -240,6 +240,87 @@ def attention_probabilities(backbone, x, layer):
     return ops.convert_to_numpy(ops.softmax(outputs["attention_logits"][layer], axis=-1))
 
 
+def weighted_terms(history, num_layers, terms=("fmt", "at", "mean", "var")):
+    """The logged history as each step's weighted terms of the block in training, $\\lambda_x X_l$.
+
+    The model logs each term as it enters $L_{KT}$, averaged over the L blocks (the other gates are 0); times L
+    that is the block's own weighted term, the scale chapter 3 shows everywhere. ``step`` and ``layer`` are kept;
+    Keras' ``loss`` (a running mean over the phase) is dropped.
+    """
+    return [{"step": row["step"], "layer": int(row["layer"]), **{t: num_layers * row[t] for t in terms}}
+            for row in history]
+
+
+def attention_cross_entropies(teacher_backbone, student_backbone, x):
+    """Per block, the attention-transfer cross-entropy from the teacher's maps to the student's on ``x``, and
+    the teacher's own entropy (the floor, where KL = 0): ``([student], [floor])``."""
+    inputs = backbone_inputs(x)
+    teacher = teacher_backbone(inputs, training=False)["attention_logits"]
+    student = student_backbone(inputs, training=False)["attention_logits"]
+    return ([float(losses.attention_transfer_loss(t, s)) for t, s in zip(teacher, student, strict=True)],
+            [float(losses.attention_transfer_loss(t, t)) for t in teacher])
+
+
+def attention_transfer_finding(before, after, floor, uniform, at_share, steps_per_layer, weights):
+    """A sentence on whether attention transfer moved the student's attention towards the teacher's, and why not.
+
+    Args:
+        before, after (list[float]): per block, the student's attention cross-entropy to the teacher's maps
+            before and after the stage (`attention_cross_entropies`, the same input).
+        floor (list[float]): per block, the teacher's entropy: the cross-entropy of a perfect student.
+        uniform (float): the cross-entropy of uniform attention over the input's tokens.
+        at_share (float): AT's share of the weighted stage-2 loss over the run (`weighted_terms`).
+        steps_per_layer (int): S, the steps each block trained for.
+        weights (dict): the terms' weights (`losses.DistillationFactors.term_weights`).
+    """
+    from arlm.scales import SCALES
+
+    gaps = [(b - a) / (b - f) if b - f > 1e-6 else 0.0 for b, a, f in zip(before, after, floor, strict=True)]
+    closed = sum(gaps) / len(gaps)
+    said = (f"Over the {len(before)} blocks, the student's attention cross-entropy went from "
+            f"{sum(before) / len(before):.3f} before transfer to {sum(after) / len(after):.3f} after it (mean over "
+            f"blocks; the teacher's own entropy, a perfect student's value, is {sum(floor) / len(floor):.3f}, "
+            f"uniform attention {uniform:.3f}): {f'{closed:.0%}' if closed > 0.005 else 'none'} of the way to the "
+            "teacher's maps.")
+    if sum(floor) / len(floor) > 0.95 * uniform:
+        return said + (" The teacher's attention is itself close to uniform, so there was little to transfer: "
+                       "its pretraining has not yet taught it where to look.")
+    if closed < 0.1:
+        return said + (f" Attention transfer did not move the student at this scale. Likely reasons: AT is "
+                       f"{at_share:.0%} of the weighted loss (its weight, {weights['at']:g}, against FMT's "
+                       f"{weights['fmt']:g}), so the gradient mostly follows the feature maps, and each block "
+                       f"trained for {steps_per_layer:,} steps (the authors' script: "
+                       f"{SCALES['full']['kt_steps_per_layer']:,}).")
+    if closed < 0.5:
+        return said + f" Attention transfer moved the student part of the way in {steps_per_layer:,} steps per block."
+    return said + " Attention transfer brought the student most of the way to its teacher's maps."
+
+
+def attention_loss_finding(initial, variants, floor, uniform):
+    """A sentence comparing students transferred with two attention losses (chapter 3's last exercise).
+
+    Args:
+        initial (float): the last block's attention cross-entropy of the student before any transfer.
+        variants (dict): ``{label: that cross-entropy after the transfer with that loss}``.
+        floor (float): the teacher's entropy on the same input (a perfect student's cross-entropy).
+        uniform (float): the cross-entropy of uniform attention.
+    """
+    moved = {label: initial - value for label, value in variants.items()}
+    said = (f"Before transfer the last block's attention cross-entropy is {initial:.4f}; after it, "
+            + ", ".join(f"{value:.4f} with {label}" for label, value in variants.items())
+            + f" (the teacher's entropy: {floor:.4f}, uniform attention: {uniform:.4f}).")
+    if max(abs(m) for m in moved.values()) < 1e-3 * max(initial, 1e-6):
+        if floor > 0.95 * uniform:
+            return said + (" Neither loss moved the student: the teacher's attention is close to uniform, so there "
+                           "is nothing to pull towards, and the comparison says nothing about the losses.")
+        return said + (" Neither loss moved the student in these steps: the comparison says nothing about the "
+                       "losses, only that this many steps are too few.")
+    best = max(moved, key=moved.get)
+    gap = abs(moved[best] - min(moved.values()))
+    return said + (f" {best} moved it furthest towards the teacher's maps, by {gap:.4f} more than the other "
+                   "(one run each, one batch: a difference, not yet a conclusion).")
+
+
 def phase_finding(history, terms=("fmt", "at")):
     """A sentence on how each transferred term moved within its block's phase, from the transfer history.
 

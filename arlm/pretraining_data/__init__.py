@@ -39,8 +39,10 @@ from arlm.pretraining_data.generate import (
     UnknownTokensWarning,
     create_pretraining_data,
     fingerprint,
+    fullness_finding,
     iter_shards,
     length_finding,
+    masking_finding,
     process_shard,
     random_next_finding,
     read_meta,
@@ -62,7 +64,8 @@ from arlm.pretraining_data.records import FEATURES, ExampleEncoder, masked_crc32
 __all__ = [
     "FEATURES", "OUTPUTS", "UNK_WARNING_RATE", "ExampleEncoder", "Instance", "PretrainingConfig",
     "UnknownTokensWarning", "create_instances", "create_instances_from_document", "create_pretraining_data",
-    "create_whole_word_masks", "dynamic_mask", "feature_spec", "fingerprint", "iter_shards", "length_finding",
-    "load_dataset", "mask_instances", "masked_crc32c", "masking_stats", "process_shard", "random_next_finding",
-    "read_meta", "tokenize_documents", "truncate_seq_pair", "truncated_lengths", "write_tfrecords"
+    "create_whole_word_masks", "dynamic_mask", "feature_spec", "fingerprint", "fullness_finding", "iter_shards",
+    "length_finding", "load_dataset", "mask_instances", "masked_crc32c", "masking_finding", "masking_stats",
+    "process_shard", "random_next_finding", "read_meta", "tokenize_documents", "truncate_seq_pair",
+    "truncated_lengths", "write_tfrecords"
 ]

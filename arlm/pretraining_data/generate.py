@@ -225,6 +225,53 @@ def length_finding(lengths, max_seq_length):
             "the short targets that `short_seq_prob` asks for and the last chunks of documents.")
 
 
+def fullness_finding(fullness, short_share, max_seq_length, short_seq_prob):
+    """A sentence on how full the examples are and which rule of the generator shows, from the numbers.
+
+    Args:
+        fullness (float): tokens per example over ``max_seq_length``, averaged over the examples.
+        short_share (float): the share of examples shorter than half of ``max_seq_length``.
+        max_seq_length (int): the examples' length.
+        short_seq_prob (float): the share of chunks given a random shorter target.
+    """
+    said = (f"The examples are {fullness:.1%} full on average, and {short_share:.1%} of them are shorter than "
+            f"{max_seq_length // 2} tokens (`short_seq_prob` asks for a short target in {short_seq_prob:.0%} of "
+            "the chunks).")
+    if short_share > 2 * short_seq_prob:
+        return said + (" More examples are short than the short targets explain: documents end before their chunk "
+                       "is full (short documents, or single sentences).")
+    if fullness >= 0.95:
+        return said + (" Nearly every example is full: sentences are long enough that a chunk overshoots even a "
+                       "short target and is then truncated.")
+    return said + (" The short targets show, and the last chunks of documents; the other examples are filled by "
+                   "whole sentences and truncated.")
+
+
+def masking_finding(rows, cap, raised):
+    """A sentence on what whole-word masking and a 25% rate changed against BERT's masking (`masking_stats` rows).
+
+    Args:
+        rows (dict): ``{"bert", "whole_word", "rate_same_cap", "rate_raised_cap"}`` -> `masking_stats` results.
+        cap (int): this run's ``max_predictions_per_seq``.
+        raised (int): the raised cap of the last variant.
+    """
+    bert, whole = rows["bert"], rows["whole_word"]
+    same, more = rows["rate_same_cap"], rows["rate_raised_cap"]
+    said = (f"Whole-word masking takes the share of masked positions in a partly visible word from "
+            f"{bert['partial_word_share']:.1%} to {whole['partial_word_share']:.1%}, at "
+            f"{whole['masked_per_example']:.1f} masks per example against {bert['masked_per_example']:.1f}. ")
+    said += (f"A 25% rate with the cap of {cap} gives {same['masked_per_example']:.1f} masks per example "
+             f"({same['masked_share']:.1%} of the tokens)")
+    change = same["masked_per_example"] - bert["masked_per_example"]
+    if abs(change) < 0.05 * bert["masked_per_example"]:
+        said += ", about BERT's: the cap binds on almost every example"
+    else:
+        said += (f", {change:+.1f} against BERT's: the cap binds only on examples long enough to ask for more than "
+                 f"{cap} masks, and shorter ones get their 25%")
+    return said + (f"; with the cap raised to {raised}, {more['masked_per_example']:.1f} masks per example, "
+                   f"{more['masked_share']:.1%} of the tokens.")
+
+
 def read_meta(directory):
     from arlm.io import read_json
 

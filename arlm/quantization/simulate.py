@@ -54,3 +54,21 @@ def quantized_weights(model, select, bits=8, min_elements=MIN_ELEMENTS):
     finally:
         for variable, value in zip(chosen, saved, strict=True):
             variable.assign(value)
+
+
+def sensitivity_finding(rows):
+    """A sentence on which part of a model is more sensitive to int8 weights, per share of the parameters.
+
+    Args:
+        rows (dict): ``{label: {"share": fraction of parameters quantized, "max_logit_diff": largest logit change
+            against the float model}}``, one per selection of kernels (chapter 6's last exercise).
+    """
+    if max(row["max_logit_diff"] for row in rows.values()) < 1e-3:
+        return ("Every selection moves the logits by less than 0.001: this model's outputs hardly depend on the fine "
+                "detail of its weights, so the comparison needs a trained model.")
+    per_share = {label: row["max_logit_diff"] / row["share"] for label, row in rows.items() if row["share"] > 0}
+    said = "; ".join(f"{label}: {rows[label]['max_logit_diff']:.4f} for {rows[label]['share']:.0%} of the parameters"
+                     for label in per_share)
+    most = max(per_share, key=per_share.get)
+    return (f"Largest logit change against the float model: {said}. Per share of the parameters quantized, "
+            f"{most} moves the logits most in this run.")

@@ -71,24 +71,59 @@ def summarize(mlm_scores, finetune_rows):
     return summary
 
 
-def masked_lm_finding(accuracy, scale, updates):
+def masked_lm_finding(accuracy, scale, updates, tokens, teacher_updates):
     """A sentence on chapter 4's held-out masked-LM accuracies: whether the teacher had anything to pass on (it is
-    ahead of the student trained from scratch) and whether the distilled student caught up with it.
+    ahead of the student trained from scratch), where the distilled student stands, and why when it is ahead of
+    its own teacher.
+
+    Two accuracies count as different when they are more than two standard errors apart (binomial, over the
+    ``tokens`` masked tokens evaluated): a gap smaller than that is what another draw of held-out tokens could
+    undo.
 
     Args:
         accuracy (dict): ``distilled``, ``scratch`` and ``teacher`` masked-LM accuracies (fractions).
         scale (str): the run's scale, named in the sentence.
         updates (int): the updates each student received.
+        tokens (int): the masked tokens the accuracies are measured on.
+        teacher_updates (int): the teacher's pretraining updates.
     """
+    import math
+
+    def ahead(first, second):
+        error = math.sqrt((first * (1 - first) + second * (1 - second)) / max(tokens, 1))
+        return first - second > 2 * error
+
     distilled, scratch, teacher = accuracy["distilled"], accuracy["scratch"], accuracy["teacher"]
     said = (f"In this run (`{scale}`), after {updates:,} updates each, the distilled student's held-out masked-LM "
-            f"accuracy is {distilled:.1%} and the scratch student's {scratch:.1%} (the teacher: {teacher:.1%}). ")
-    if teacher <= scratch + 0.01:
+            f"accuracy is {distilled:.1%} and the scratch student's {scratch:.1%} (the teacher: {teacher:.1%}; "
+            f"{tokens:,} masked tokens, so gaps under about {200 * math.sqrt(0.25 / max(tokens, 1)):.1f} points "
+            "are within two standard errors). ")
+    if not ahead(teacher, scratch):
         return said + ("The teacher is no better than the student trained from scratch: at this scale distillation "
                        "has nothing to pass on, and the comparison checks the pipeline, not the method.")
     said += "The teacher is ahead of the student trained from scratch, so there is something to distill; "
-    if distilled >= teacher - 0.01:
-        return said + "the distilled student has caught up with its teacher."
-    if distilled > scratch + 0.01:
+    if ahead(distilled, teacher):
+        return said + (f"the distilled student is ahead of its own teacher. The likely reason: it starts from the "
+                       f"teacher's embeddings and masked-LM head (copied in chapter 3), then trains {updates:,} more "
+                       f"updates on the same corpus, {updates / max(teacher_updates, 1):.0%} of the teacher's own "
+                       f"{teacher_updates:,}; a teacher this far from converged leaves the student room to learn "
+                       "past it.")
+    if not ahead(teacher, distilled):
+        return said + "the distilled student is level with its teacher (within two standard errors)."
+    if ahead(distilled, scratch):
         return said + "the distilled student is part of the way there, ahead of the scratch student."
     return said + "the distilled student is no further than the scratch one."
+
+
+def alpha_finding(scores, steps):
+    """A sentence on stage 3 with three mixes $\\alpha$ of true tokens and teacher (chapter 4's last exercise).
+
+    Args:
+        scores (dict): ``{"alpha = a": evaluate_masked_lm(...)}``.
+        steps (int): the stage-3 steps each ran.
+    """
+    losses = {label: s["mlm_loss"] for label, s in scores.items()}
+    best, worst = min(losses, key=losses.get), max(losses, key=losses.get)
+    return (f"After {steps} steps the lowest held-out masked-LM loss is at {best} ({losses[best]:.4f}), the highest "
+            f"at {worst} ({losses[worst]:.4f}), {losses[worst] - losses[best]:.4f} apart, one run each: a gap to "
+            "set against the spread of repeated runs before reading it as an effect of $\\alpha$.")

@@ -151,23 +151,18 @@ def over_seeds(runs):
     return merged
 
 
-def exceeds_spread(first, second, key):
-    """Whether two models' mean `key` differ by more than the sum of their standard deviations over seeds (the
-    mean +- sd intervals do not overlap); False when either ran with a single seed."""
-    if len(first.get(f"{key}_runs", ())) < 2 or len(second.get(f"{key}_runs", ())) < 2:
-        return False
-    return abs(first[key] - second[key]) > first[f"{key}_sd"] + second[f"{key}_sd"]
-
-
 def spread_finding(scores, pairs=(("student", "scratch"), ("teacher", "student")), key="accuracy"):
-    """A sentence per pair of models on the tasks where both ran: how often the first is ahead, and on which tasks
-    the difference exceeds the seed spread (`exceeds_spread`).
+    """A sentence per pair of models on the tasks where both ran: on how many the first's mean is ahead, level
+    (equal at the 0.1 points shown) or behind, and where the difference exceeds the seed spread (the mean ± sd
+    intervals do not overlap: `arlm.claims.compare`).
 
     Args:
         scores (dict): ``(model name, task name)`` -> `over_seeds` scores.
         pairs: ``(first, second)`` model names to compare.
         key (str): the score compared (classification: ``accuracy``).
     """
+    from arlm.claims import HOLDS, REVERSED, compare, score
+
     sentences = []
     for first, second in pairs:
         tasks = sorted(task for model, task in scores if model == first and (second, task) in scores
@@ -179,21 +174,24 @@ def spread_finding(scores, pairs=(("student", "scratch"), ("teacher", "student")
             sentences.append(f"With one seed per run there is no spread to compare the {first} and the {second} "
                              "against: run with `finetune_seeds` of 3 or more.")
             continue
-        ahead = [task for task in tasks if scores[(first, task)][key] > scores[(second, task)][key]]
-        said = (f"Over {seeds} seeds the {first} is ahead of the {second} on {len(ahead)} of {len(tasks)} "
-                f"task(s) in mean {key}.")
-        clear = {}  # the model ahead -> "task (points)" where the mean ± sd intervals do not overlap
+        means = {task: [round(100 * scores[(model, task)][key], 1) for model in (first, second)] for task in tasks}
+        ahead = sum(a > b for a, b in means.values())
+        level = sum(a == b for a, b in means.values())
+        said = (f"Over {seeds} seeds the {first}'s mean {key} is ahead of the {second}'s on {ahead} of {len(tasks)} "
+                f"task(s)" + (f", level with it on {level}" if level else "") + ".")
+        clear = {}  # the model ahead -> "task (points)" where the intervals do not overlap
         for task in tasks:
-            if exceeds_spread(scores[(first, task)], scores[(second, task)], key):
-                gap = 100 * (scores[(first, task)][key] - scores[(second, task)][key])
-                clear.setdefault(first if gap > 0 else second, []).append(f"{task} ({abs(gap):.1f} points)")
+            runs = [score([100 * v for v in scores[(model, task)][f"{key}_runs"]]) for model in (first, second)]
+            verdict, _ = compare(*runs, "ahead")
+            if verdict in (HOLDS, REVERSED):
+                clear.setdefault(first if verdict == HOLDS else second, []).append(
+                    f"{task} ({abs(runs[0]['mean'] - runs[1]['mean']):.1f} points)")
         for model, where in clear.items():
-            said += (f" The {model} is ahead by more than the seed spread (mean ± sd intervals apart) on "
-                     + ", ".join(where) + ".")
-        if not clear:
-            said += " On none is the difference larger than the seed spread (the mean ± sd intervals overlap)."
+            said += f" The {model} is ahead by more than the seed spread on " + ", ".join(where) + "."
+        said += (" Elsewhere the difference is within the seed spread (the mean ± sd intervals overlap)." if clear
+                 else " On none is the difference larger than the seed spread (the mean ± sd intervals overlap).")
         sentences.append(said)
-    return " ".join(sentences)
+    return " ".join(sentences) or "Fewer than two models were fine-tuned on the same tasks: no pair to compare."
 
 
 def save_model(ch, keras_model, stem, task, vocab_path, max_seq_length):
@@ -238,12 +236,15 @@ def table3(results, baseline_rows=()):
     return rows
 
 
-def baseline_finding(scores, baseline_rows):
-    """A sentence on which fine-tuned classifiers beat the majority class and TF-IDF on the same test examples.
+def baseline_finding(scores, baseline_rows, teacher_steps=None, batch_size=None):
+    """A sentence on which fine-tuned classifiers beat the majority class and TF-IDF on the same test examples,
+    and, when few do, the likely reason at this run's scale.
 
     Args:
         scores (dict): ``(model name, task name)`` -> scores with ``accuracy`` (the classification runs).
         baseline_rows (list[dict]): per task, ``task``, ``majority_accuracy`` and ``tfidf_lr_accuracy``.
+        teacher_steps, batch_size (int | None): the teacher's pretraining updates and batch, for the likely reason
+            when most classifiers are below TF-IDF (None: no reason given).
     """
     baselines = {row["task"]: row for row in baseline_rows}
     runs = [(model, task, s["accuracy"]) for (model, task), s in scores.items() if task in baselines]
@@ -258,7 +259,55 @@ def baseline_finding(scores, baseline_rows):
                  + "; ".join(below_majority) + ".")
     else:
         said += " Every one is above the majority class."
+    if teacher_steps and batch_size and beat_tfidf < len(runs) / 2:
+        from arlm import paper
+
+        said += (f" The likely reason: the transformers' pretraining is what should put them above word and "
+                 f"character n-grams, and at this scale it is short (the teacher: {teacher_steps:,} updates of "
+                 f"{batch_size} sequences; the paper: {paper.setting('teacher_steps'):,} of "
+                 f"{paper.setting('batch_size')}), while TF-IDF needs none. A comparison with the paper needs models "
+                 "that clear this baseline first.")
     return said
+
+
+def probe_finding(probe, fine_tuned, majority):
+    """A sentence on a linear probe against full fine-tuning and the majority class (test accuracies).
+
+    Args:
+        probe, fine_tuned, majority (float): the three accuracies (fractions).
+    """
+    said = (f"The linear probe gets {probe:.1%}, full fine-tuning {fine_tuned:.1%} and the majority class "
+            f"{majority:.1%}")
+    gain = fine_tuned - majority
+    if gain <= 0:
+        return said + ": fine-tuning itself is not above the majority class, so there is no gain for a probe to keep."
+    return said + f": the probe keeps {(probe - majority) / gain:.0%} of fine-tuning's gain over the majority class."
+
+
+def dev_finding(summaries):
+    """A sentence naming the tasks whose dev set is their test set (`Task.summary`'s ``dev_is_test``).
+
+    Args:
+        summaries (list[dict]): `Task.summary` of the tasks loaded.
+    """
+    same = [row["task"] for row in summaries if row.get("dev_is_test")]
+    if not same:
+        return "No task loaded here uses its test set as its dev set."
+    return (f"In {', '.join(same)} the dev set is the test set (`dev_is_test`): anything chosen on the dev set "
+            "(an epoch, a learning rate) is chosen on the test set.")
+
+
+def recipe_finding(cfg):
+    """A sentence setting this scale's fine-tuning recipe beside the paper's (`arlm.paper.setting`)."""
+    from arlm import paper
+
+    limit = cfg.finetune_max_train_examples
+    return (f"This run fine-tunes for {cfg.finetune_epochs} epoch(s) at a learning rate of "
+            f"{cfg.finetune_learning_rate:g} (PoS: {cfg.pos_learning_rate:g}), on "
+            f"{f'at most {limit:,}' if limit else 'all the'} training examples per task, cut to "
+            f"{cfg.finetune_max_seq_length} pieces, {cfg.finetune_seeds} seed(s) per model; the paper fine-tunes "
+            f"for {paper.setting('finetune_epochs')} epochs at {paper.setting('finetune_learning_rate'):g} (PoS: "
+            f"{paper.setting('pos_learning_rate'):g}) on every training example (section 4).")
 
 
 def figure1_runs(ch):
@@ -283,7 +332,8 @@ def figure1_vocabulary(ch, vocab_size):
 def figure1(ch, tasks, cfg, cache=None, task="ajgt"):
     """Figure 1: every chapter 2 snapshot of both teachers fine-tuned on ``task`` with this scale's recipe.
 
-    Returns ``(points, note)``: ``{"teacher", "vocab_size", "step", "accuracy"}`` per snapshot, and why none was
+    Returns ``(points, note)``: ``{"teacher", "vocab_size", "hidden_size", "step", "accuracy"}`` per snapshot, and
+    why none was
     run when ``points`` is empty. Snapshots of one teacher share a shape, so ``cache`` traces each teacher once.
     """
     from arlm.tasks.finetune import finetune_classification
@@ -295,7 +345,8 @@ def figure1(ch, tasks, cfg, cache=None, task="ajgt"):
         return [], f"{task} is not available"
     if not runs:
         return [], f"no snapshots ({index})"
-    sizes = {name: run["config"]["vocab_size"] for name, run in read_json(index).items()}
+    configs = {name: run["config"] for name, run in read_json(index).items()}
+    sizes = {name: config["vocab_size"] for name, config in configs.items()}
     points = []
     for run_name, steps in runs.items():
         vocab = figure1_vocabulary(ch, sizes[run_name])
@@ -306,6 +357,7 @@ def figure1(ch, tasks, cfg, cache=None, task="ajgt"):
         for step in steps:
             scores, _ = finetune_classification(tasks[task], load_snapshot(index, run_name, step), tokenizer, cfg,
                                                 verbose=0, cache=cache)
-            points.append({"teacher": run_name, "vocab_size": sizes[run_name], "step": step,
+            points.append({"teacher": run_name, "vocab_size": sizes[run_name],
+                           "hidden_size": configs[run_name]["hidden_size"], "step": step,
                            "accuracy": scores["accuracy"]})
     return points, "" if points else "no snapshot could be fine-tuned"

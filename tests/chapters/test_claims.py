@@ -62,6 +62,27 @@ def _text(built_book, chapter):
     return re.sub(r"<[^>]+>", " ", html)
 
 
+def _notebook(book_run, chapter):
+    return json.loads((book_run / f"{chapter}.ipynb").read_text(encoding="utf-8"))
+
+
+def _said(cell):
+    """The Markdown paragraphs a code cell showed with `arlm.prose.say`."""
+    return ["".join(output["data"]["text/markdown"]) for output in cell.get("outputs", [])
+            if "text/markdown" in output.get("data", {})]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_solution_of_the_run_says_its_computed_answer(book_run, chapter):
+    """The tiny run (of the chapters' sources, not the committed edition): each solution cell showed a sentence
+    computed from what it printed, and no computed sentence came out empty."""
+    cells = _notebook(book_run, chapter)["cells"]
+    solutions = [cell for cell in cells if "solution" in cell.get("metadata", {}).get("tags", [])]
+    assert all(_said(cell) for cell in solutions), [cell["source"][:2] for cell in solutions if not _said(cell)]
+    said = [text for cell in cells if cell["cell_type"] == "code" for text in _said(cell)]
+    assert all(text.strip() for text in said)
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_no_page_shows_noise(any_book, chapter):
     text = _text(any_book[1], chapter)
