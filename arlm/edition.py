@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from arlm.artifacts import CHAPTERS
-from arlm.errors import ArlmError
-from arlm.io import PRESETS_DIR, atomic_path, read_json, staged_dir, write_json
+from arlm.errors import ArlmError, ArtifactError
+from arlm.io import PRESETS_DIR, atomic_path, read_json, staged_dir, verify_preset, write_json
 from arlm.runner import REPO
 
 SCALE = "cpu"
@@ -120,7 +120,7 @@ def publish(run_dir, edition=EDITION, presets_dir=PRESETS_DIR, log=print):
 def write_presets(run_dir, manifest, presets_dir=PRESETS_DIR, log=print):
     """The edition's teacher and student backbones as packaged presets, weights stored in float16 (half the
     bytes; loaded back into float32 variables), each with its vocabulary and a ``README.md`` model card."""
-    from arlm.io import load_model, save_model
+    from arlm.io import load_model, save_model, write_digests
 
     vocab = run_dir / "01_corpus" / "vocab.txt"
     with tempfile.TemporaryDirectory() as scratch:
@@ -135,6 +135,7 @@ def write_presets(run_dir, manifest, presets_dir=PRESETS_DIR, log=print):
                                  "commit": manifest["chapters"][chapter]["commit"], "preset": manifest["preset"],
                                  "weights": "float16"})
             store_float16(folder / "model.weights.h5")
+            write_digests(folder)  # of the float16 weights that ship
             (folder / "README.md").write_text(model_card(run_dir, manifest, model_name), encoding="utf-8")
             built[name] = folder
         size = sum(_folder_bytes(folder) for folder in built.values())
@@ -259,6 +260,10 @@ def problems(edition=EDITION, presets_dir=PRESETS_DIR, scale_preset=None):
             found.append(f"the preset {name} was not made by this edition's run")
         if not (folder / "README.md").is_file():
             found.append(f"the preset {name} has no model card (README.md)")
+        try:
+            verify_preset(folder)
+        except ArtifactError as error:
+            found.append(str(error))
     if size > MAX_PRESET_BYTES:
         found.append(f"the edition presets take {size / 2**20:.1f} MB, more than {MAX_PRESET_BYTES / 2**20:.0f} MB")
     return found

@@ -32,6 +32,8 @@ def _convert(args):
     kind = convert.detect_source(args.source)
     if args.config and kind != "tf1":
         raise ParameterError(f"--config is for a TF1 checkpoint SOURCE; {args.source} is a {kind} model")
+    if kind != "tf1":
+        convert.requirements()
     if kind == "arlm":
         out = check_out_dir(args.out, convert.HF_FILES, "--out")
         model = convert.load_arlm(args.source)
