@@ -339,16 +339,19 @@ def _reporting_full_disk(target, staging):
     except Exception as error:
         if not no_space(error):
             raise
-        free = shutil.disk_usage(staging).free
-        written = _folder_bytes(staging)
-        needed = getattr(error, "needed", None)
-        wanted = f"about {_bytes(needed)}" if needed else f"more than {_bytes(written + free)}"
-        raise DiskFullError(f"{target.parent}: no space left on the device for {target.name}: it needs {wanted}, "
-                            f"{_bytes(free)} free there ({_bytes(written)} written when it filled); free some space "
-                            "or write elsewhere") from None
+        free, written = shutil.disk_usage(staging).free, folder_bytes(staging)
+        needed = getattr(error, "needed", None)  # known when `check_space` refused the write beforehand
+        if needed:
+            said = f"about {_bytes(needed)} more are needed and {_bytes(free)} are free there"
+        else:
+            said = (f"it needs more than the {_bytes(free + written)} that were free there ({_bytes(written)} were "
+                    "written when it filled)")
+        raise DiskFullError(f"{target.parent}: no space left on the device for {target.name}: {said}; free some "
+                            "space or write elsewhere") from None
 
 
-def _folder_bytes(folder):
+def folder_bytes(folder):
+    """The bytes of the files under `folder`."""
     return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
 
 
@@ -507,14 +510,14 @@ def save_model(model, path, tokenizer=None, metadata=None):
     if tokenizer is not None or metadata is not None:
         raise ParameterError(f"{path}: a .keras file holds no tokenizer or metadata; save a preset folder instead")
     with atomic_path(path) as tmp:
-        check_space(path.parent, _model_bytes(model), path.name)
+        check_space(path.parent, model_bytes(model), path.name)
         staging = tmp.with_name(tmp.name + path.suffix)
         model.save(staging)
         staging.rename(tmp)
     return path
 
 
-def _model_bytes(model, optimizer=True):
+def model_bytes(model, optimizer=True):
     """About the bytes `model`'s weights (and its `optimizer`'s variables, as a ``.keras`` file holds them) take."""
     slots = getattr(getattr(model, "optimizer", None), "variables", None) if optimizer else None
     variables = [*model.weights, *(slots or ())]
@@ -697,7 +700,7 @@ def save_preset(model, preset_dir, tokenizer=None, metadata=None, max_shard_size
     vocabulary = _vocabulary_path(tokenizer)
     target = check_out_dir(preset_dir, PRESET_FILES, parameter="preset_dir")
     with staged_dir(target) as staging:
-        check_space(staging, _model_bytes(model, optimizer=False), target.name)
+        check_space(staging, model_bytes(model, optimizer=False), target.name)
         saver = hub.get_preset_saver(str(staging))
         if backbone is not model:
             config = keras.saving.serialize_keras_object(model)

@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -122,9 +123,16 @@ def cli_ws(tmp_path_factory):
 
 
 def arlm(*argv, cwd):
+    """`python -m arlm argv` started in its own session; its output is collected as it comes (``.out``, ``.err``)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "arlm", *map(str, argv)], cwd=cwd, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    process = subprocess.Popen([sys.executable, "-m", "arlm", *map(str, argv)], cwd=cwd, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    process.out, process.err = [], []
+    process.readers = [threading.Thread(target=lambda s=stream, into=into: into.extend(s), daemon=True)
+                       for stream, into in ((process.stdout, process.out), (process.stderr, process.err))]
+    for reader in process.readers:
+        reader.start()
+    return process
 
 
 def wait_for(condition, process, timeout=240):
@@ -133,14 +141,17 @@ def wait_for(condition, process, timeout=240):
     while not condition():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            out, err = process.communicate()
-            pytest.fail(f"never happened (exit {process.returncode}):\n{out[-2000:]}\n{err[-3000:]}")
+            code, out, err = finished(process)
+            pytest.fail(f"never happened (exit {code}):\n{out[-2000:]}\n{err[-3000:]}")
         time.sleep(0.05)
 
 
 def finished(process, timeout=240):
-    out, err = process.communicate(timeout=timeout)
-    return process.returncode, out, err
+    """(exit status, stdout, stderr) of `process` once it ends."""
+    process.wait(timeout=timeout)
+    for reader in process.readers:
+        reader.join(timeout=10)
+    return process.returncode, "".join(process.out), "".join(process.err)
 
 
 def one_line(err, *expected):
@@ -204,8 +215,8 @@ def test_pretraining_data_has_one_writer_its_workers_end_with_it_and_ctrl_c_chan
     assert code == 2
     one_line(err, f"{out} is in use by process {first.pid} since ")
     assert staging.is_dir()  # the second writer did not take the first one's staging folder for a leftover
-    workers = children(first.pid)
-    assert len([pid for pid in workers if running(pid)]) == 2
+    workers = [pid for pid in children(first.pid) if running(pid)]
+    assert len(workers) >= 2  # the two workers (and multiprocessing's resource tracker, where it runs)
     first.send_signal(signal.SIGKILL)  # the parent only, as a kill -9 or an out-of-memory killer does
     first.wait()
     deadline = time.monotonic() + 10
@@ -249,7 +260,7 @@ def test_a_second_finetune_into_the_same_folder_is_refused_and_ctrl_c_keeps_the_
     assert code == 2
     one_line(err, f"{out} is in use by process {first.pid} since ")
     assert any((s / "vocab.txt").is_file() for s in stagings(out))  # the first one's work is still there
-    time.sleep(2)
+    wait_for(lambda: any("loss" in line for line in first.out), first)  # training (its first progress line)
     os.killpg(first.pid, signal.SIGINT)
     code, _, err = finished(first)
     assert code == 130
@@ -262,8 +273,8 @@ def test_a_second_run_into_the_same_run_folder_is_refused_and_ctrl_c_stops_the_r
     command = ["run", "--scale", "tiny", "--chapters", "1", "--out", tmp_path / "runs"]
     first = arlm(*command, cwd=tmp_path)
     run_dir = tmp_path / "runs" / "tiny"
-    wait_for(lambda: held_by(run_dir, first) and (run_dir / ".01_corpus.running.ipynb").exists() is False
-             and (run_dir / "01_corpus.log").exists(), first)
+    wait_for(lambda: held_by(run_dir, first) and (run_dir / "01_corpus.log").exists() and children(first.pid),
+             first)  # chapter 1's kernel has started
     code, _, err = finished(arlm(*command, cwd=tmp_path))
     assert code == 2
     one_line(err, f"{run_dir} is in use by process {first.pid} since ")
@@ -291,8 +302,11 @@ def test_a_killed_export_leaves_nothing_a_rerun_keeps_and_ctrl_c_keeps_the_earli
     left = stagings(out)
     assert left and tree(out.parent) == before  # its hidden folder (and lock) stay until the next export of it
     interrupted = arlm(*command, cwd=tmp_path)
-    wait_for(lambda: stagings(out) and stagings(out) != left, interrupted)  # the rerun removed it and began
-    time.sleep(1)
+    # the rerun removed the killed one's folder, traced the model and runs the converter: where TensorFlow's
+    # converter swallowed a Ctrl-C and the export went on to replace the earlier file
+    wait_for(lambda: any(s.glob("arlm-savedmodel-*/saved_model.pb") for s in stagings(out) if s not in left),
+             interrupted)
+    assert not any(map(Path.exists, left))
     os.killpg(interrupted.pid, signal.SIGINT)
     code, _, err = finished(interrupted)
     assert code == 130
@@ -325,16 +339,16 @@ def test_a_full_disk_is_one_line_naming_the_folder_and_the_bytes(cli_ws, tmp_pat
                                       "--vocab", cli_ws / "vocab.txt", "--out", "data", "--workers", "2",
                                       "--words-per-shard", "2000")
     assert code == 2
-    one_line(err, f"{tmp_path / 'p'}: no space left on the device for data: it needs more than ", " bytes")
+    one_line(err, f"{tmp_path / 'p'}: no space left on the device for data: it needs more than the ", " bytes")
     assert left == []  # no half-written shard and no staging folder left on the full disk
     code, err, left = on_a_small_disk(65536, tmp_path / "f", "finetune", "--train", cli_ws / "train.csv", "--test",
                                       cli_ws / "test.csv", "--text-column", "text", "--label-column", "label",
                                       "--model", "mberta", "--vocab", cli_ws / "vocab.txt", "--out", "model",
                                       "--epochs", "1")
     assert code == 2
-    one_line(err, f"{tmp_path / 'f'}: no space left on the device for model: it needs about ", " bytes")
+    one_line(err, f"{tmp_path / 'f'}: no space left on the device for model: about ", " bytes")
     assert left == []
     code, err, left = on_a_small_disk(65536, tmp_path / "e", "export", cli_ws / "model", "--out", "model.tflite")
     assert code == 2
-    one_line(err, f"{tmp_path / 'e'}: no space left on the device for model.tflite: it needs ", " bytes")
+    one_line(err, f"{tmp_path / 'e'}: no space left on the device for model.tflite: about ", " bytes")
     assert left == []

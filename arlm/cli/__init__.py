@@ -44,24 +44,29 @@ def main(argv=None):
     from arlm import io
 
     _QuietTensorFlow.install()
-    args = build_parser().parse_args(argv)
-    command = " ".join(filter(None, (args.command, getattr(args, f"{args.command}_command", None))))
+    args = argparse.Namespace(command=None)
     try:
         with io.interruptible():
+            args = build_parser().parse_args(argv)
             return args.func(args) or 0
     except ArlmError as error:  # bad input: one line; anything else is a bug and keeps its traceback
-        print(f"arlm {command}: error: {error}", file=sys.stderr)
+        print(f"{_name(args)}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         then = "resume" if args.command in RESUMING else "start again (no earlier output was changed)"
-        print(f"arlm {command}: interrupted: rerun the same command to {then}", file=sys.stderr)
+        print(f"{_name(args)}: interrupted: rerun the same command to {then}", file=sys.stderr)
         return 130
     except OSError as error:
         if not io.no_space(error):
             raise
-        print(f"arlm {command}: error: {error.filename or 'the disk'}: no space left on the device; free some "
+        print(f"{_name(args)}: error: {error.filename or 'the disk'}: no space left on the device; free some "
               "space or write elsewhere", file=sys.stderr)
         return 2
+
+
+def _name(args):
+    """``arlm COMMAND [SUBCOMMAND]``, as the user typed it."""
+    return " ".join(filter(None, ("arlm", args.command, getattr(args, f"{args.command}_command", None))))
 
 
 class _QuietTensorFlow(importlib.abc.MetaPathFinder, importlib.abc.Loader):

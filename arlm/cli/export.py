@@ -45,8 +45,10 @@ def _export(args):
     from arlm.errors import ParameterError
     from arlm.io import (
         VOCABULARY_FILE,
+        check_space,
         is_preset,
         load_model,
+        model_bytes,
         move_into,
         preset_file,
         preset_metadata,
@@ -106,6 +108,8 @@ def _export(args):
     # one export of `out` at a time; its files are made in a staging folder beside it (which the next run
     # removes if this one is killed) and moved in only when all are complete
     with staging_beside(out) as staging:
+        # the traced model and the exported file take at most twice the float32 weights: refused now, not half-way
+        check_space(staging, 2 * model_bytes(model, optimizer=False), out.name)
         if file_format == "onnx":
             from arlm.quantization.onnx_export import export_onnx
 

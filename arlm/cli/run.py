@@ -43,18 +43,20 @@ def _run(args):
 def _book(args):
     from arlm import bucket
     from arlm.artifacts import CHAPTERS
-    from arlm.book import build_book
+    from arlm.book import BOOK, build_book
+    from arlm.io import locked
 
-    if args.runs is None:
-        build_book()
-        return 0
-    runs = bucket.location(args.runs)
-    if bucket.is_url(runs):  # the executed notebooks, into the run's working copy
-        mirror = bucket.mirror(runs)
-        for chapter in CHAPTERS:
-            mirror.pull(f"{chapter}.ipynb")
-        runs = mirror.root
-    build_book(runs)
+    with locked(BOOK):  # the notebooks are staged into the book's sources and built there: one build at a time
+        if args.runs is None:
+            build_book()
+            return 0
+        runs = bucket.location(args.runs)
+        if bucket.is_url(runs):  # the executed notebooks, into the run's working copy
+            mirror = bucket.mirror(runs)
+            for chapter in CHAPTERS:
+                mirror.pull(f"{chapter}.ipynb")
+            runs = mirror.root
+        build_book(runs)
     return 0
 
 
