@@ -107,9 +107,11 @@ def cli_ws(tmp_path_factory):
         with open(root / f"{name}.csv", "w", encoding="utf-8", newline="") as file:
             csv.writer(file).writerows([("text", "label"), *((t, "ab"[y % 2]) for t, y in zip(texts, labels,
                                                                                             strict=True))])
-    with open(embedded_corpus_path(), encoding="utf-8") as source:
-        lines = [next(source) for _ in range(4000)]
-    (root / "corpus.txt").write_text("".join(lines), encoding="utf-8")
+    with open(embedded_corpus_path(), encoding="utf-8") as source:  # JSON lines, one hadith each
+        lines = [" ".join(json.loads(next(source))["text"].split()) for _ in range(2000)]
+    # documents of five hadiths, so that the corpus makes many shards
+    (root / "corpus.txt").write_text("".join(f"{line}\n" + "\n" * (i % 5 == 4) for i, line in enumerate(lines)),
+                                     encoding="utf-8")
     train_vocabulary(lines[:1000] + texts, 1000, root / "vocab.txt")
     model_dir = root / "model"
     size = len((root / "vocab.txt").read_text(encoding="utf-8").splitlines())
@@ -194,6 +196,11 @@ def stagings(target):
     return sorted(Path(target).parent.glob(f".{Path(target).name}.staging-*"))
 
 
+def staged(target, pattern, besides=()):
+    """Whether a staging folder of `target` (not one of `besides`) holds a file matching `pattern`."""
+    return any(next(s.glob(pattern), None) is not None for s in stagings(target) if s not in besides)
+
+
 def held_by(target, process):
     """Whether `process` holds `target`'s lock (its record names the process)."""
     lock = Path(target).parent / f".{Path(target).name}.lock"
@@ -208,10 +215,10 @@ def test_pretraining_data_has_one_writer_its_workers_end_with_it_and_ctrl_c_chan
     command = ["pretraining-data", "--corpus", cli_ws / "corpus.txt", "--vocab", cli_ws / "vocab.txt", "--out", out,
                "--workers", "2", "--words-per-shard", "2000", "--dupe-factor", "2", "--max-seq-length", "64"]
     first = arlm(*command, cwd=tmp_path)
-    wait_for(lambda: any(s.glob("shard-*") for s in stagings(out)), first)  # writing its shards
+    wait_for(lambda: staged(out, "shard-*"), first)  # writing its shards
     staging = stagings(out)[0]
-    second = arlm(*command, cwd=tmp_path)
-    code, _, err = finished(second)
+    first.send_signal(signal.SIGSTOP)  # held still (its workers run on) while the second one tries
+    code, _, err = finished(arlm(*command, cwd=tmp_path))
     assert code == 2
     one_line(err, f"{out} is in use by process {first.pid} since ")
     assert staging.is_dir()  # the second writer did not take the first one's staging folder for a leftover
@@ -233,7 +240,7 @@ def test_pretraining_data_has_one_writer_its_workers_end_with_it_and_ctrl_c_chan
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pretraining"]
     before = tree(out)
     third = arlm(*command, cwd=tmp_path)
-    wait_for(lambda: any(s.glob("shard-*") for s in stagings(out)), third)
+    wait_for(lambda: staged(out, "shard-*"), third)
     workers = children(third.pid)
     os.killpg(third.pid, signal.SIGINT)  # Ctrl-C: the whole foreground job, workers included
     code, _, err = finished(third)
@@ -251,7 +258,7 @@ def test_a_second_finetune_into_the_same_folder_is_refused_and_ctrl_c_keeps_the_
                "--label-column", "label", "--model", "mberta", "--vocab", cli_ws / "vocab.txt", "--out", out,
                "--epochs", "50"]
     first = arlm(*command, cwd=tmp_path)
-    wait_for(lambda: any((s / "vocab.txt").is_file() for s in stagings(out)), first)
+    wait_for(lambda: staged(out, "vocab.txt"), first)
     first.send_signal(signal.SIGSTOP)  # held still while the second one tries
     try:
         code, _, err = finished(arlm(*command, cwd=tmp_path))
@@ -259,7 +266,7 @@ def test_a_second_finetune_into_the_same_folder_is_refused_and_ctrl_c_keeps_the_
         first.send_signal(signal.SIGCONT)
     assert code == 2
     one_line(err, f"{out} is in use by process {first.pid} since ")
-    assert any((s / "vocab.txt").is_file() for s in stagings(out))  # the first one's work is still there
+    assert staged(out, "vocab.txt")  # the first one's work is still there
     wait_for(lambda: any("loss" in line for line in first.out), first)  # training (its first progress line)
     os.killpg(first.pid, signal.SIGINT)
     code, _, err = finished(first)
@@ -296,7 +303,7 @@ def test_a_killed_export_leaves_nothing_a_rerun_keeps_and_ctrl_c_keeps_the_earli
     before = tree(out.parent)
     command = ["export", cli_ws / "model", "--quantize", "float16", "--out", out]
     killed = arlm(*command, cwd=tmp_path)
-    wait_for(lambda: any(s.glob("arlm-savedmodel-*") for s in stagings(out)), killed)
+    wait_for(lambda: staged(out, "arlm-savedmodel-*"), killed)
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     left = stagings(out)
@@ -304,8 +311,7 @@ def test_a_killed_export_leaves_nothing_a_rerun_keeps_and_ctrl_c_keeps_the_earli
     interrupted = arlm(*command, cwd=tmp_path)
     # the rerun removed the killed one's folder, traced the model and runs the converter: where TensorFlow's
     # converter swallowed a Ctrl-C and the export went on to replace the earlier file
-    wait_for(lambda: any(s.glob("arlm-savedmodel-*/saved_model.pb") for s in stagings(out) if s not in left),
-             interrupted)
+    wait_for(lambda: staged(out, "arlm-savedmodel-*/saved_model.pb", besides=left), interrupted)
     assert not any(map(Path.exists, left))
     os.killpg(interrupted.pid, signal.SIGINT)
     code, _, err = finished(interrupted)

@@ -305,6 +305,7 @@ def test_a_second_writer_is_refused_while_the_first_lives_and_a_killed_ones_lock
     from pathlib import Path
 
     from arlm.errors import InUseError
+    from arlm.io import locked
 
     target = tmp_path / "out"
     first = subprocess.Popen([sys.executable, "-c", HOLDER, str(target)], stdin=subprocess.PIPE,
@@ -319,8 +320,9 @@ def test_a_second_writer_is_refused_while_the_first_lives_and_a_killed_ones_lock
     finally:
         first.kill()
         first.wait()
-    with staged_dir(target) as mine:  # the kernel released the dead writer's lock: taken over
+    with locked(target), staged_dir(target) as mine:  # the dead writer's lock is taken over (and entered twice)
         (mine / "meta.json").write_text("whole")
+        assert (tmp_path / ".out.lock").read_text().startswith(f"{os.getpid()} ")
     assert _tree(target) == {"meta.json": b"whole"}
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # its staging folder and the lock file are gone
 
