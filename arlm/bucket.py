@@ -131,8 +131,9 @@ def _client():
 
 
 def _is_temporary(name):
-    # `atomic_path`'s (.NAME.XXXX.tmp) and arlm.training's (.tmp-PID-NAME), left behind by a killed process
-    return name.startswith(".") and (name.endswith(".tmp") or name.startswith(".tmp-"))
+    # `atomic_path`'s (.NAME.XXXX.tmp), arlm.training's (.tmp-PID-NAME) and `locked`'s (.NAME.lock), left behind by
+    # a killed process
+    return name.startswith(".") and (name.endswith((".tmp", ".lock")) or name.startswith(".tmp-"))
 
 
 def _md5(path):

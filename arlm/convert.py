@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from arlm.errors import ArtifactError, ParameterError
+from arlm.errors import ArlmError, ArtifactError, ParameterError
 from arlm.models.config import MobileBertConfig
 from arlm.tokenizer import PAD_ID
 
@@ -524,6 +524,19 @@ def from_tf1_checkpoint(checkpoint, config_file):
 
 
 # === the arlm side and the command line ===
+
+INSTALL = "pip install 'arlm[interop]' (the interop extra: safetensors, transformers, torch CPU)"
+
+
+def requirements():
+    """Check that what reads and writes `transformers` folders is installed (``safetensors``, of the interop
+    extra); else an `ArlmError` naming the extra and the pip command."""
+    try:
+        import safetensors.numpy  # noqa: F401
+    except ImportError as error:
+        raise ArlmError(f"converting to or from a transformers folder needs {error.name or 'safetensors'}: "
+                        f"{INSTALL}") from None
+
 
 def save_arlm(model, path):
     """Save a converted model the way arlm saves every model (`arlm.io.save_model`); the one place that does.

@@ -21,8 +21,17 @@ from pathlib import Path
 
 from arlm import demo
 from arlm.artifacts import CHAPTERS
-from arlm.errors import ArlmError
-from arlm.io import PRESETS_DIR, atomic_path, read_json, staged_dir, write_json
+from arlm.errors import ArlmError, ArtifactError
+from arlm.io import (
+    PRESETS_DIR,
+    atomic_path,
+    folder_bytes,
+    read_json,
+    staged_dir,
+    verify_preset,
+    write_digests,
+    write_json,
+)
 from arlm.runner import REPO
 
 SCALE = "cpu"
@@ -95,10 +104,6 @@ def _clean_notebook(source, target):
     nbformat.write(notebook, target)
 
 
-def _folder_bytes(folder):
-    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
-
-
 def publish(run_dir, edition=EDITION, presets_dir=PRESETS_DIR, log=print):
     """Publish the `cpu` run in `run_dir` (``runs/cpu``) as the edition and its presets; returns `edition`."""
     run_dir, edition, presets_dir = Path(run_dir), Path(edition), Path(presets_dir)
@@ -116,7 +121,7 @@ def publish(run_dir, edition=EDITION, presets_dir=PRESETS_DIR, log=print):
         shutil.copytree(run_dir / "06_quantization" / demo.FOLDER, staging / demo.FOLDER)
         demo.read_demo(staging / demo.FOLDER)  # complete
         write_json(staging / "edition.json", manifest)
-        size = _folder_bytes(staging)
+        size = folder_bytes(staging)
         if size > MAX_EDITION_BYTES:
             raise ArlmError(f"the edition would take {size / 2**20:.1f} MB, more than "
                             f"{MAX_EDITION_BYTES / 2**20:.0f} MB")
@@ -145,7 +150,7 @@ def write_presets(run_dir, manifest, presets_dir=PRESETS_DIR, log=print):
             store_float16(folder / "model.weights.h5")
             (folder / "README.md").write_text(model_card(run_dir, manifest, model_name), encoding="utf-8")
             built[name] = folder
-        size = sum(_folder_bytes(folder) for folder in built.values())
+        size = sum(folder_bytes(folder) for folder in built.values())
         if size > MAX_PRESET_BYTES:
             raise ArlmError(f"the edition presets take {size / 2**20:.1f} MB, more than "
                             f"{MAX_PRESET_BYTES / 2**20:.0f} MB")
@@ -157,7 +162,8 @@ def write_presets(run_dir, manifest, presets_dir=PRESETS_DIR, log=print):
 
 
 def store_float16(path):
-    """Rewrite a Keras weights file with its float32 arrays as float16 (through a temporary file and a rename)."""
+    """Rewrite a Keras weights file with its float32 arrays as float16 (through a temporary file and a rename); in a
+    preset folder that records its files' digests (`arlm.io.write_digests`), the file's digest is updated."""
     import h5py
     import numpy as np
 
@@ -175,6 +181,9 @@ def store_float16(path):
 
     with atomic_path(path) as tmp, h5py.File(path, "r") as source, h5py.File(tmp, "w") as target:
         copy(source, target)
+    meta = Path(path).parent / "metadata.json"
+    if meta.is_file() and "sha256" in read_json(meta):
+        write_digests(meta.parent, [Path(path).name])
 
 
 def model_card(run_dir, manifest, model_name):
@@ -256,7 +265,7 @@ def problems(edition=EDITION, presets_dir=PRESETS_DIR, scale_preset=None):
         demo.read_demo(Path(edition) / demo.FOLDER)
     except ArlmError as error:
         found.append(str(error))
-    size = _folder_bytes(edition)
+    size = folder_bytes(edition)
     if size > MAX_EDITION_BYTES:
         found.append(f"the edition takes {size / 2**20:.1f} MB, more than "
                      f"{MAX_EDITION_BYTES / 2**20:.0f} MB")
@@ -266,11 +275,15 @@ def problems(edition=EDITION, presets_dir=PRESETS_DIR, scale_preset=None):
         if not (folder / "config.json").is_file():
             found.append(f"the edition preset {name} is missing from {presets_dir}")
             continue
-        size += _folder_bytes(folder)
+        size += folder_bytes(folder)
         if read_json(folder / "metadata.json").get("arlm", {}).get("preset") != manifest["preset"]:
             found.append(f"the preset {name} was not made by this edition's run")
         if not (folder / "README.md").is_file():
             found.append(f"the preset {name} has no model card (README.md)")
+        try:
+            verify_preset(folder)
+        except ArtifactError as error:
+            found.append(str(error))
     if size > MAX_PRESET_BYTES:
         found.append(f"the edition presets take {size / 2**20:.1f} MB, more than {MAX_PRESET_BYTES / 2**20:.0f} MB")
     return found

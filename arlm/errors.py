@@ -19,3 +19,15 @@ class DownloadError(DatasetError):
 
 class ArtifactError(ArlmError, FileNotFoundError):
     """An artifact of an earlier chapter that is missing or unreadable."""
+
+
+class InUseError(ArlmError):
+    """An output folder or file that another running process is writing (`arlm.io.locked`)."""
+
+
+class DiskFullError(ArlmError):
+    """No space left on the device that an output is written to."""
+
+
+class TrainingDiverged(ArlmError):
+    """The loss became NaN or infinite: the learning rate is too high for this model and data."""

@@ -34,7 +34,7 @@ import keras
 import numpy as np
 
 from arlm import runtime
-from arlm.errors import ArtifactError, ParameterError
+from arlm.errors import ArtifactError, ParameterError, TrainingDiverged
 from arlm.io import atomic_path, file_sha256, read_json, write_json
 
 CHECKPOINT_FORMAT = 1
@@ -178,7 +178,8 @@ class _History(keras.callbacks.Callback):
     """Per-update logs ``{"step": t, name: value}``, appended to ``history/<step>.json`` at every checkpoint.
 
     With gradient accumulation a Keras step is one of ``accumulation`` micro-batches: the record is taken at the
-    last one of each update.
+    last one of each update. A loss that is NaN or infinite stops the run with a `TrainingDiverged` error naming
+    the update and the learning rate, before any checkpoint holds such weights.
     """
 
     def __init__(self, directory, steps_per_epoch, start, accumulation=1):
@@ -196,7 +197,14 @@ class _History(keras.callbacks.Callback):
         if (batch + 1) % self.accumulation:
             return
         step = self.epoch * self.steps_per_epoch + (batch + 1) // self.accumulation
-        self.pending.append({"step": step, **{k: float(v) for k, v in (logs or {}).items()}})
+        record = {"step": step, **{k: float(v) for k, v in (logs or {}).items()}}
+        if not math.isfinite(record.get("loss", 0.0)):
+            # the weights are NaN from here on: every later update, checkpoint and score would be meaningless
+            raise TrainingDiverged(
+                f"the loss is {record['loss']} at update {step}: the training diverged and is stopped (peak "
+                f"learning rate {peak_learning_rate(self.model.optimizer):g}); rerun with a lower learning rate "
+                "(arlm finetune --learning-rate, or the scale's *_learning_rate key)")
+        self.pending.append(record)
 
     def flush(self, step):
         write_json(self.dir / f"{step:012d}.json", [r for r in self.pending if r["step"] <= step])
@@ -297,6 +305,15 @@ def fit_resumable(model, make_dataset, total_steps, checkpoint_every, work_dir, 
                   initial_epoch=start // steps_per_epoch, steps_per_epoch=steps_per_epoch * accumulation,
                   shuffle=False, callbacks=[history, checkpointer, *callbacks, *shown], verbose=0)
     return read_history(history_dir)
+
+
+def peak_learning_rate(optimizer):
+    """The learning rate `optimizer` was given: a schedule's peak (`arlm.optimizers.WarmupLinearDecay`), else the
+    current rate."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    schedule = getattr(inner, "_learning_rate", None)
+    peak = getattr(schedule, "learning_rate", None)
+    return float(peak if peak is not None else keras.ops.convert_to_numpy(inner.learning_rate))
 
 
 def accumulation_steps(optimizer):

@@ -3,26 +3,35 @@
 * `atomic_path(path)`: one file (or one folder) appears whole or not at all;
 * `staged_dir(target)`: an output folder is built beside `target` and swapped in only when the block succeeds, so
   a failing command leaves the previous result exactly as it was;
+* `locked(target)`: one writer per output folder, file or run folder at a time (a `filelock` beside it, which a
+  killed writer's successor takes over); `staging_beside(target)`: that lock, a staging folder beside `target`, and
+  what killed writers left there removed; a full disk there is one `DiskFullError` naming the folder and the bytes;
+* `interruptible()`: Ctrl-C raises as always, and no output is put in place after it;
 * `check_out_dir(target, owned, parameter)`: refuse, before anything is written, an output folder that a
   command could not replace without losing something (a file, a folder holding other files, an unwritable place);
 * `save_model(model, path)` / `load_model(source)`: the one save/load path of every model of the book, as a
   ``.keras`` file or a keras-hub preset folder (`save_preset` / `load_preset`, behind every class's
-  ``save_to_preset`` / ``from_preset``); `save_tokenizer` / `load_tokenizer` the same for the vocabulary.
+  ``save_to_preset`` / ``from_preset``); `save_tokenizer` / `load_tokenizer` the same for the vocabulary; a preset
+  records its files' digests (`write_digests`), checked on every load (`verify_preset`).
 """
 
 import contextlib
+import errno
 import fnmatch
 import hashlib
 import importlib
 import json
 import math
 import os
+import secrets
 import shutil
 import tempfile
+import threading
+import time
 import zipfile
 from pathlib import Path
 
-from arlm.errors import ArlmError, ArtifactError, ParameterError
+from arlm.errors import ArlmError, ArtifactError, DiskFullError, InUseError, ParameterError
 
 
 def _fsync_tree(path):
@@ -89,6 +98,7 @@ def atomic_path(path):
         if path.is_dir() and not path.is_symlink() and not tmp.is_dir():
             raise ArtifactError(f"{path} is a folder: it cannot be replaced by a file (give a file name)")
         _fsync_tree(tmp)
+        check_not_interrupted()
         if path.is_dir() and not path.is_symlink():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
             os.replace(path, old)  # a folder cannot be renamed onto a non-empty folder: move the old one aside
@@ -115,9 +125,10 @@ def staged_dir(target):
 
     On success the staging folder is fsynced, the old `target` (if any) is renamed aside, the staging folder is
     renamed to `target` and only then is the old one removed. On any exception the staging folder is removed and
-    `target` is left byte for byte as it was. A crash between the two renames leaves the old folder as
-    ``.<name>.old-*`` beside `target`; the next `staged_dir(target)` puts it back before it starts (and removes
-    leftovers of killed runs), so there is one writer per target at a time.
+    `target` is left byte for byte as it was. The whole block holds `target`'s lock (`staging_beside`): a second
+    writer of the same folder is refused while this one lives. A crash between the two renames leaves the old
+    folder as ``.<name>.old-*`` beside `target`; the next `staged_dir(target)` puts it back before it starts. A
+    `target` that is a symbolic link is resolved first: the folder it points to is replaced.
 
     Args:
         target (str | os.PathLike): the output folder; it is replaced, not merged into (see `check_out_dir`).
@@ -125,36 +136,22 @@ def staged_dir(target):
     >>> with staged_dir("out/pretraining") as staging:
     ...     (staging / "meta.json").write_text("{}")
     """
-    target = Path(target)
+    target = resolve_link(target)
     if target.exists() and not target.is_dir():
         raise ArtifactError(f"{target} is a file: expected a folder")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _recover(target)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
-    try:
+    with staging_beside(target) as staging:
         yield staging
         _fsync_tree(staging)
+        check_not_interrupted()
         old = None
         if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            old = _new_folder(target.parent, f".{target.name}.old-")
             os.replace(target, old)  # an empty folder is replaced by a rename
         os.replace(staging, target)
         _fsync(target.parent)
         if old is not None:
             shutil.rmtree(old)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     _written(target)
-
-
-def _recover(target):
-    """Undo what a killed `staged_dir` left beside `target`: restore the old folder or drop the leftovers."""
-    parent = target.parent
-    olds = sorted(parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if olds and not target.exists():
-        os.replace(olds.pop(), target)
-    for leftover in [*olds, *parent.glob(f".{target.name}.staging-*")]:
-        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def move_into(files, folder):
@@ -169,6 +166,7 @@ def move_into(files, folder):
     Returns the new paths.
     """
     folder = Path(folder)
+    check_not_interrupted()
     moved = []
     for file in map(Path, files):
         _fsync_tree(file)
@@ -178,6 +176,187 @@ def move_into(files, folder):
     for path in moved:
         _written(path)
     return moved
+
+
+# --- one writer per output, and what a killed or interrupted writer leaves -----------------------------------------
+
+_LOCKS = {}  # lock file -> the `filelock.FileLock` this process holds on it (entered again, never taken twice)
+_INTERRUPTED = threading.Event()  # Ctrl-C inside `interruptible`: no output is put in place after it
+
+
+def resolve_link(path):
+    """`path` as a `Path`, with a last component that is a symbolic link resolved: an output given as a link is
+    written where the link points (renaming a staged result onto the link would replace the link itself)."""
+    path = Path(path)
+    return path.resolve() if path.is_symlink() else path
+
+
+@contextlib.contextmanager
+def locked(target):
+    """Hold the lock of the output `target` (a folder or a file) for the block, as one writer at a time.
+
+    The lock is ``.<name>.lock`` beside `target`, held with `filelock` (an ``flock``): the kernel releases it when
+    the process ends, however it ends, so the lock of a killed writer is taken over by the next one. The file
+    records the holder (its process id and since when) for the message a second writer gets, an `InUseError`
+    "TARGET is in use by process N since T". The same process may enter the lock again (a command that stages a
+    folder inside a locked run folder); the file is removed when the lock is released.
+
+    Args:
+        target (str | os.PathLike): the output.
+    """
+    import filelock
+
+    target = Path(target)
+    lock_path = target.parent / f".{target.name}.lock"
+    key = os.path.abspath(lock_path)
+    lock = _LOCKS.get(key)
+    if lock is None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lock = _LOCKS[key] = filelock.FileLock(lock_path, thread_local=False)
+    first = not lock.is_locked
+    try:
+        lock.acquire(timeout=1)  # a second is enough to ride out a lock file that its holder just removed
+    except filelock.Timeout:
+        raise InUseError(f"{target} is in use by {_holder(lock_path)}: wait until it ends, or write elsewhere") \
+            from None
+    try:
+        if first:
+            lock_path.write_text(f"{os.getpid()} {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n", encoding="utf-8")
+        yield target
+    finally:
+        if first:
+            lock_path.unlink(missing_ok=True)  # while still held: a waiter on this inode retries on a new one
+        lock.release()
+
+
+def _holder(lock_path):
+    try:
+        pid, since = lock_path.read_text(encoding="utf-8").split(" ", 1)
+        return f"process {int(pid)} since {since.strip()}"
+    except (OSError, ValueError):  # just released, or not yet written by its new holder
+        return "another process"
+
+
+@contextlib.contextmanager
+def staging_beside(target):
+    """Lock `target` (`locked`), undo what killed writers left beside it, and yield a new empty staging folder
+    ``.<name>.staging-*`` beside it (the same file system, so what is staged can be renamed into place). The
+    folder is removed when the block ends; a full disk inside the block is a `DiskFullError` naming `target`'s
+    folder and the bytes needed. `staged_dir` swaps the folder in; `arlm export` moves files out of it.
+
+    Args:
+        target (str | os.PathLike): the output folder or file.
+    """
+    target = Path(target).absolute()  # what it is given to (worker processes) does not depend on their folder
+    with locked(target):
+        _recover(target)
+        staging = _new_folder(target.parent, f".{target.name}.staging-")
+        try:
+            with _reporting_full_disk(target, staging):
+                yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _new_folder(parent, prefix):
+    """A new empty folder ``<prefix><random>`` in `parent`, with the mode any new folder gets (``mkdtemp`` makes
+    it private, and a staged folder keeps its mode when it becomes the output)."""
+    while True:
+        path = Path(parent) / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            continue
+
+
+def _recover(target):
+    """Undo what a killed writer of `target` left beside it (called under its lock, so no live writer's files):
+    put an old folder moved aside back, and remove staging folders."""
+    parent = target.parent
+    olds = sorted(parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds and not target.exists():
+        os.replace(olds.pop(), target)
+    for leftover in [*olds, *parent.glob(f".{target.name}.staging-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def interruptible():
+    """For the block, Ctrl-C (SIGINT) raises `KeyboardInterrupt` as always and is also remembered: from then on
+    no output is put in place (`atomic_path`, `staged_dir`, `move_into` raise `KeyboardInterrupt` instead), so an
+    interrupt that a library swallows cannot end in a replaced result. What `arlm.cli.main` runs a command in;
+    the main thread only (elsewhere the block runs as it is)."""
+    import signal
+
+    def on_interrupt(signum, frame):
+        _INTERRUPTED.set()
+        raise KeyboardInterrupt
+
+    _INTERRUPTED.clear()
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_interrupt) if main else None
+    try:
+        yield
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+        _INTERRUPTED.clear()
+
+
+def check_not_interrupted():
+    """Raise `KeyboardInterrupt` if Ctrl-C was pressed inside `interruptible`: what every swap of an output
+    checks first."""
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt
+
+
+def check_space(folder, needed, what):
+    """Refuse, before writing, `what` (e.g. ``"model.keras"``) of about `needed` bytes in `folder` when its disk
+    has less free: an ``OSError`` ENOSPC that `staging_beside` reports as a `DiskFullError`.
+
+    Args:
+        folder (str | os.PathLike): where it will be written.
+        needed (int): its size in bytes.
+        what (str): the file, for the message.
+    """
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        error = OSError(errno.ENOSPC, f"{what} needs about {_bytes(needed)}, {_bytes(free)} free", str(folder))
+        error.needed = needed
+        raise error
+
+
+def no_space(error):
+    """Whether `error` says that a disk is full (an ``OSError`` ENOSPC, or a library's message saying so)."""
+    return isinstance(error, OSError) and error.errno == errno.ENOSPC or "No space left on device" in str(error)
+
+
+@contextlib.contextmanager
+def _reporting_full_disk(target, staging):
+    try:
+        yield
+    except Exception as error:
+        if not no_space(error):
+            raise
+        free, written = shutil.disk_usage(staging).free, folder_bytes(staging)
+        needed = getattr(error, "needed", None)  # known when `check_space` refused the write beforehand
+        if needed:
+            said = f"about {_bytes(needed)} more are needed and {_bytes(free)} are free there"
+        else:
+            said = (f"it needs more than the {_bytes(free + written)} that were free there ({_bytes(written)} were "
+                    "written when it filled)")
+        raise DiskFullError(f"{target.parent}: no space left on the device for {target.name}: {said}; free some "
+                            "space or write elsewhere") from None
+
+
+def folder_bytes(folder):
+    """The bytes of the files under `folder`."""
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+
+
+def _bytes(count):
+    return f"{count:,} bytes ({count / 2**20:.1f} MiB)"
 
 
 def check_out_dir(target, owned, parameter="--out"):
@@ -191,9 +370,9 @@ def check_out_dir(target, owned, parameter="--out"):
         owned (tuple[str, ...]): glob patterns of the names the command writes, e.g. ``("shard-*.tfrecord",)``.
         parameter (str): the flag or argument named in the message.
 
-    Returns the target as a `Path`.
+    Returns the target as a `Path`, a symbolic link resolved (`resolve_link`).
     """
-    target = Path(target)
+    target = resolve_link(target)
     if target.exists() and not target.is_dir():
         raise ParameterError(f"{parameter} {target}: is a file; expected a folder (new, empty or an earlier output)")
     if target.is_dir():
@@ -331,10 +510,19 @@ def save_model(model, path, tokenizer=None, metadata=None):
     if tokenizer is not None or metadata is not None:
         raise ParameterError(f"{path}: a .keras file holds no tokenizer or metadata; save a preset folder instead")
     with atomic_path(path) as tmp:
+        check_space(path.parent, model_bytes(model), path.name)
         staging = tmp.with_name(tmp.name + path.suffix)
         model.save(staging)
         staging.rename(tmp)
     return path
+
+
+def model_bytes(model, optimizer=True):
+    """About the bytes `model`'s weights (and its `optimizer`'s variables, as a ``.keras`` file holds them) take."""
+    slots = getattr(getattr(model, "optimizer", None), "variables", None) if optimizer else None
+    variables = [*model.weights, *(slots or ())]
+    return sum(math.prod(v.shape) * (2 if "16" in str(v.dtype) else 8 if "64" in str(v.dtype) else 4)
+               for v in variables)
 
 
 def load_model(source, compile=True, expect=None, parameter="--model"):
@@ -467,6 +655,7 @@ def load_preset(preset, cls=None, load_weights=True, parameter="preset", **kwarg
         raise ArtifactError(f"{text}: a .keras file, not a preset folder: load it with arlm.io.load_model "
                             f"({parameter})")
     handle = _handle(text)
+    verify_preset(text, parameter=parameter)
     with runtime.scope(), _unreadable(text, parameter):
         loader = hub.get_preset_loader(handle)
         backbone_cls = loader.check_backbone_class()
@@ -511,6 +700,7 @@ def save_preset(model, preset_dir, tokenizer=None, metadata=None, max_shard_size
     vocabulary = _vocabulary_path(tokenizer)
     target = check_out_dir(preset_dir, PRESET_FILES, parameter="preset_dir")
     with staged_dir(target) as staging:
+        check_space(staging, model_bytes(model, optimizer=False), target.name)
         saver = hub.get_preset_saver(str(staging))
         if backbone is not model:
             config = keras.saving.serialize_keras_object(model)
@@ -526,7 +716,54 @@ def save_preset(model, preset_dir, tokenizer=None, metadata=None, max_shard_size
             meta_path = staging / hub.METADATA_FILE
             meta_path.write_text(json.dumps(_finite({**read_json(meta_path), "arlm": metadata}), indent=4,
                                             default=_jsonable, allow_nan=False), encoding="utf-8")
+        write_digests(staging)
     return target
+
+
+def write_digests(folder, names=None):
+    """Record in the preset `folder`'s ``metadata.json`` (under ``"sha256"``) the SHA-256 of its files, which
+    `verify_preset` checks on every load: a weights file with flipped bytes loads without a word from Keras and
+    trains into NaN. ``metadata.json`` itself and the model card ``README.md`` are left out.
+
+    Args:
+        folder (str | os.PathLike): a preset folder holding ``metadata.json``.
+        names (list[str] | None): only these files (paths inside the folder), the other digests kept; None: every
+            file, and no digest of a file that is gone.
+    """
+    folder = Path(folder)
+    meta_path = folder / "metadata.json"
+    meta = read_json(meta_path)
+    if names is None:
+        names = [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*"))
+                 if p.is_file() and not p.name.startswith(".") and p.name not in ("metadata.json", "README.md")]
+        meta["sha256"] = {}
+    meta["sha256"] = {**meta.get("sha256", {}), **{name: file_sha256(folder / name) for name in names}}
+    with atomic_path(meta_path) as tmp:
+        tmp.write_text(json.dumps(meta, indent=4, ensure_ascii=False), encoding="utf-8")
+
+
+def verify_preset(preset, names=None, parameter="preset"):
+    """Check the files of a preset against the digests its ``metadata.json`` records (`write_digests`): a file
+    that is missing or changed is an `ArtifactError` naming it. A preset saved without digests is not checked.
+
+    Args:
+        preset (str | os.PathLike): a preset folder, a keras-hub handle or a packaged preset's name.
+        names (list[str] | None): only these files (those a digest is recorded for, by default).
+        parameter (str): the argument named in the message.
+    """
+    meta_path = preset_file(preset, "metadata.json", parameter)
+    digests = (read_json(meta_path).get("sha256") or {}) if meta_path is not None else {}
+    for name in names or sorted(digests):
+        if name not in digests:
+            continue
+        path = preset_file(preset, name, parameter)
+        if path is None:
+            raise ArtifactError(f"{preset}: {name} is missing (its metadata.json lists it); save or download the "
+                                f"preset again ({parameter})")
+        found = file_sha256(path)
+        if found != digests[name]:
+            raise ArtifactError(f"{path}: the file is corrupted (sha256 {found[:16]}..., its metadata.json records "
+                                f"{digests[name][:16]}...); save or download the preset again ({parameter})")
 
 
 def save_tokenizer(tokenizer, preset_dir):
@@ -554,6 +791,8 @@ def save_tokenizer(tokenizer, preset_dir):
         move_into([staging / "tokenizer.json"], target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if (target / "metadata.json").is_file():  # a model's preset: its digests cover the new files
+        write_digests(target, [VOCABULARY_FILE, "tokenizer.json"])
     return target
 
 
@@ -609,6 +848,7 @@ def load_tokenizer(preset, parameter="preset"):
     from arlm.tokenizer import WordPieceTokenizer
 
     path = preset_file(preset, VOCABULARY_FILE, parameter)
+    verify_preset(preset, [VOCABULARY_FILE, "tokenizer.json"], parameter)
     if path is None:
         raise ArtifactError(f"{preset}: the preset has no vocabulary ({VOCABULARY_FILE}); save it with "
                             f"save_to_preset(..., tokenizer=VOCAB) or pass a vocabulary ({parameter})")

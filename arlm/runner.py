@@ -18,6 +18,7 @@ from pathlib import Path
 from arlm import bucket
 from arlm.artifacts import CHAPTERS
 from arlm.errors import ArlmError, ParameterError
+from arlm.io import locked
 from arlm.scales import check_scale, coerce
 
 REPO = Path(__file__).resolve().parent.parent
@@ -190,7 +191,11 @@ def run_chapter(chapter, scale, run_dir, overrides):
 
 
 def run_book(scale="tiny", chapters=None, out="runs", overrides=None, log=print):
-    """Execute `chapters` (ids) in order at `scale`, into ``out/<scale>``; returns {chapter: seconds}."""
+    """Execute `chapters` (ids) in order at `scale`, into ``out/<scale>``; returns {chapter: seconds}.
+
+    The run folder is locked for the run (`arlm.io.locked`, on the working copy of a ``gs://`` one): a second
+    run into it fails at once with an `arlm.errors.InUseError` naming the first.
+    """
     check_scale(scale)
     chapters = chapters or list(CHAPTERS)
     run_dir = run_folder(out, scale)
@@ -199,16 +204,22 @@ def run_book(scale="tiny", chapters=None, out="runs", overrides=None, log=print)
     if bucket.is_url(run_dir):
         mirror = bucket.mirror(run_dir).check()  # no client, credentials or bucket: fail now, not after chapter 1
         local = f" (working copy {mirror.root})"
-    log(f"arlm run: scale {scale}, {len(chapters)} chapter(s), outputs in {run_dir}/{local}")
-    for number, chapter in enumerate(chapters, 1):
-        step = f"[{number}/{len(chapters)}] {chapter}"
-        log(f"{step}: running")
-        start = time.perf_counter()
-        try:
-            run_chapter(chapter, scale, run_dir, overrides or {})
-        except ChapterFailed:
-            log(f"{step}: FAILED after {time.perf_counter() - start:.1f} s")
-            raise
-        timings[chapter] = time.perf_counter() - start
-        log(f"{step}: done in {timings[chapter]:.1f} s")
+    with locked(run_lock_path(run_dir)):
+        log(f"arlm run: scale {scale}, {len(chapters)} chapter(s), outputs in {run_dir}/{local}")
+        for number, chapter in enumerate(chapters, 1):
+            step = f"[{number}/{len(chapters)}] {chapter}"
+            log(f"{step}: running")
+            start = time.perf_counter()
+            try:
+                run_chapter(chapter, scale, run_dir, overrides or {})
+            except ChapterFailed:
+                log(f"{step}: FAILED after {time.perf_counter() - start:.1f} s")
+                raise
+            timings[chapter] = time.perf_counter() - start
+            log(f"{step}: done in {timings[chapter]:.1f} s")
     return timings
+
+
+def run_lock_path(run_dir):
+    """What `run_book` locks for the run folder `run_dir`: the folder, or a ``gs://`` one's local working copy."""
+    return bucket.mirror(run_dir).root if bucket.is_url(run_dir) else Path(run_dir)

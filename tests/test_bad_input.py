@@ -385,6 +385,66 @@ SUBPROCESS = ("finetune-test-missing", "finetune-epochs-0", "predict-tflite-miss
               "vocab-corpus-missing")
 
 
+
+# -- writers and error paths (issue 25): what ends in a traceback or a wrong result without these checks ----------
+
+def _saved(ws, key, make):
+    """`ws[key]`, made once by `make(ws)`, for cases whose input is a saved model."""
+    if key not in ws:
+        ws[key] = make(ws)
+    return ws[key]
+
+
+def corrupted_preset(ws, monkeypatch=None):
+    """The tiny model as a preset folder with its vocabulary, then 1000 bytes of its weights zeroed: h5py and Keras
+    load such a file without a word, and fine-tuning it trains into NaN."""
+    def make(ws):
+        from arlm.io import load_model
+
+        folder = save_model(load_model(ws["model"], compile=False), ws["root"] / "corrupted_preset",
+                            tokenizer=ws["vocab"])
+        data = bytearray((folder / "model.weights.h5").read_bytes())
+        data[-2000:-1000] = bytes(1000)
+        (folder / "model.weights.h5").write_bytes(bytes(data))
+        return folder
+
+    return _saved(ws, "corrupted_preset", make)
+
+
+def foreign_keras(ws, monkeypatch=None):
+    """A .keras file written by another program: a plain Keras model, none of arlm's classes."""
+    def make(ws):
+        import keras
+
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        model.save(ws["root"] / "foreign.keras")
+        return ws["root"] / "foreign.keras"
+
+    return _saved(ws, "foreign", make)
+
+
+def without_interop(ws, monkeypatch):
+    for name in ("safetensors", "safetensors.numpy"):  # as if the interop extra was never installed
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+CASES += [
+    Case("finetune-learning-rate-makes-the-loss-nan",
+         lambda w: finetune(w, "--learning-rate", "1e30", "--epochs", "3", "--batch-size", "4", "--vocab",
+                            str(w["vocab"])),
+         "the loss is nan at update", "model_out", also=["learning rate 1e+30", "--learning-rate"]),
+    Case("finetune-preset-with-corrupted-weights", lambda w: finetune(w, model=corrupted_preset(w)),
+         "model.weights.h5: the file is corrupted", "model_out", also=["sha256", "--model"]),
+    Case("export-preset-with-corrupted-weights", lambda w: export(w, model=corrupted_preset(w)),
+         "model.weights.h5: the file is corrupted", "exports", also=["MODEL_DIR"]),
+    Case("export-keras-file-of-another-program", lambda w: export(w, "--vocab", str(w["vocab"]),
+                                                                  model=foreign_keras(w)),
+         "foreign.keras: holds a Sequential", "exports", also=["MobileBertClassifier", "MODEL_DIR"]),
+    Case("convert-without-the-interop-extra", lambda w: ["convert", str(w["model"]), "--out",
+                                                         str(w["root"] / "hf_out")],
+         "pip install 'arlm[interop]'", "model_out", setup=without_interop, also=["safetensors"]),
+]
+
 def snapshot(folder):
     """Every file under `folder` (names and bytes), and the names beside it (no staging folder left behind)."""
     folder = Path(folder)
@@ -439,3 +499,28 @@ def test_the_table_covers_every_command():
     assert {"finetune", "labels", "rows", "pretraining", "vocab", "export", "predict", "run", "fetch"} <= commands
     assert len(CASES) >= 40
 
+
+
+def test_tensorflow_start_up_lines_never_come_before_the_error(ws, tmp_path):
+    # a user's shell: no TF_CPP_MIN_LOG_LEVEL; the error comes after TensorFlow was imported and its devices listed
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    env.update(PYTHONPATH=str(Path(__file__).resolve().parent.parent), ARLM_CACHE_DIR=str(tmp_path))
+    argv = export(ws, "--vocab", str(ws["vocab"]), model=foreign_keras(ws), out=tmp_path / "m.tflite")
+    result = subprocess.run([sys.executable, "-m", "arlm", *map(str, argv)], capture_output=True, text=True,
+                            timeout=300, cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("arlm export: error: ") and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_an_out_folder_given_as_a_link_is_written_where_it_points_with_the_usual_mode(ws, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "disk").mkdir()
+    (tmp_path / "out").symlink_to(tmp_path / "disk" / "data")  # not there yet: made where the link points
+    previous = os.umask(0o022)
+    try:
+        assert cli.main(pretraining(ws, "--max-seq-length", "32", "--dupe-factor", "1", out="out")) == 0
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "out").is_symlink() and (tmp_path / "out" / "meta.json").is_file()
+    assert sorted(p.name for p in (tmp_path / "disk").iterdir()) == ["data"]  # nothing staged left beside it
+    assert (tmp_path / "disk" / "data").stat().st_mode & 0o777 == 0o755

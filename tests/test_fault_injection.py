@@ -5,10 +5,14 @@ run, on TensorFlow and on JAX.
 One run folder per backend goes through every kill point in turn (each rerun is killed at the next point, as a
 run preempted again and again), then finishes; a second folder is killed from outside at arbitrary moments."""
 
+import csv
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -77,3 +81,280 @@ def test_killed_from_outside_at_any_moment(reference, tmp_path):
     rerun = run(backend, work, "--weights", str(tmp_path / "weights.npz"))
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     check_same(expected, tmp_path / "weights.npz")
+
+
+# -- the commands under a hostile machine: a second writer, kill -9, Ctrl-C, a full disk (issue 25) ----------------
+# Each runs `python -m arlm` in its own session (as a terminal's job) and signals it as a terminal or a machine
+# would; the inputs are tiny, so the time goes into starting Python and TensorFlow.
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def cli_ws(tmp_path_factory):
+    """Labelled texts, a vocabulary, a slice of the embedded corpus, and an `arlm finetune`-style model folder (a
+    tiny untrained classifier) with an exported ``model.tflite``."""
+    from quantization_helpers import labelled, tiny_model
+
+    from arlm import cli
+    from arlm.datasets import embedded_corpus_path
+    from arlm.io import save_model
+    from arlm.tokenizer import train_vocabulary
+
+    root = tmp_path_factory.mktemp("cli")
+    texts, labels = labelled("train", 32)
+    for name in ("train", "test"):
+        with open(root / f"{name}.csv", "w", encoding="utf-8", newline="") as file:
+            csv.writer(file).writerows([("text", "label"), *((t, "ab"[y % 2]) for t, y in zip(texts, labels,
+                                                                                            strict=True))])
+    with open(embedded_corpus_path(), encoding="utf-8") as source:  # JSON lines, one hadith each
+        lines = [" ".join(json.loads(next(source))["text"].split()) for _ in range(2000)]
+    # documents of five hadiths, so that the corpus makes many shards
+    (root / "corpus.txt").write_text("".join(f"{line}\n" + "\n" * (i % 5 == 4) for i, line in enumerate(lines)),
+                                     encoding="utf-8")
+    train_vocabulary(lines[:1000] + texts, 1000, root / "vocab.txt")
+    model_dir = root / "model"
+    size = len((root / "vocab.txt").read_text(encoding="utf-8").splitlines())
+    save_model(tiny_model(size), model_dir / "model.keras")
+    (model_dir / "vocab.txt").write_bytes((root / "vocab.txt").read_bytes())
+    (model_dir / "index.json").write_text(json.dumps({"model": {
+        "file": "model.keras", "task": "classification", "kind": "classification", "labels": ["a", "b"],
+        "max_seq_length": 16, "vocab": "vocab.txt"}}))
+    assert cli.main(["export", str(model_dir), "--out", str(root / "exports" / "model.tflite")]) == 0
+    return root
+
+
+def arlm(*argv, cwd):
+    """`python -m arlm argv` started in its own session; its output is collected as it comes (``.out``, ``.err``)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen([sys.executable, "-m", "arlm", *map(str, argv)], cwd=cwd, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    process.out, process.err = [], []
+    process.readers = [threading.Thread(target=lambda s=stream, into=into: into.extend(s), daemon=True)
+                       for stream, into in ((process.stdout, process.out), (process.stderr, process.err))]
+    for reader in process.readers:
+        reader.start()
+    return process
+
+
+def wait_for(condition, process, timeout=240):
+    """Poll `condition()` while `process` runs; fail with its output if it ends first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            code, out, err = finished(process)
+            pytest.fail(f"never happened (exit {code}):\n{out[-2000:]}\n{err[-3000:]}")
+        time.sleep(0.05)
+
+
+def finished(process, timeout=240):
+    """(exit status, stdout, stderr) of `process` once it ends."""
+    process.wait(timeout=timeout)
+    for reader in process.readers:
+        reader.join(timeout=10)
+    return process.returncode, "".join(process.out), "".join(process.err)
+
+
+def one_line(err, *expected):
+    """stderr ends with one `arlm ...` line holding `expected`, and holds no traceback."""
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.startswith("arlm ")]
+    assert len(lines) == 1 and err.rstrip().endswith(lines[0]), err
+    for text in expected:
+        assert text in lines[0], (text, lines[0])
+    return lines[0]
+
+
+def children(pid):
+    """The processes whose parent is `pid`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def running(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def tree(folder):
+    """The files under `folder`, names and bytes, hidden ones (staging folders, locks) left out."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(Path(folder).rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)}
+
+
+def stagings(target):
+    return sorted(Path(target).parent.glob(f".{Path(target).name}.staging-*"))
+
+
+def staged(target, pattern, besides=()):
+    """Whether a staging folder of `target` (not one of `besides`) holds a file matching `pattern`."""
+    return any(next(s.glob(pattern), None) is not None for s in stagings(target) if s not in besides)
+
+
+def held_by(target, process):
+    """Whether `process` holds `target`'s lock (its record names the process)."""
+    lock = Path(target).parent / f".{Path(target).name}.lock"
+    try:
+        return lock.read_text().startswith(f"{process.pid} ")
+    except OSError:
+        return False
+
+
+def test_pretraining_data_has_one_writer_its_workers_end_with_it_and_ctrl_c_changes_nothing(cli_ws, tmp_path):
+    out = tmp_path / "pretraining"
+    command = ["pretraining-data", "--corpus", cli_ws / "corpus.txt", "--vocab", cli_ws / "vocab.txt", "--out", out,
+               "--workers", "2", "--words-per-shard", "2000", "--dupe-factor", "2", "--max-seq-length", "64"]
+    first = arlm(*command, cwd=tmp_path)
+    wait_for(lambda: staged(out, "shard-*"), first)  # writing its shards
+    staging = stagings(out)[0]
+    first.send_signal(signal.SIGSTOP)  # held still (its workers run on) while the second one tries
+    code, _, err = finished(arlm(*command, cwd=tmp_path))
+    assert code == 2
+    one_line(err, f"{out} is in use by process {first.pid} since ")
+    assert staging.is_dir()  # the second writer did not take the first one's staging folder for a leftover
+    workers = [pid for pid in children(first.pid) if running(pid)]
+    assert len(workers) >= 2  # the two workers (and multiprocessing's resource tracker, where it runs)
+    first.send_signal(signal.SIGKILL)  # the parent only, as a kill -9 or an out-of-memory killer does
+    first.wait()
+    deadline = time.monotonic() + 10
+    while any(map(running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(running, workers)), "the workers outlived their parent"
+    left = tree(staging)
+    time.sleep(1)
+    assert tree(staging) == left  # nobody writes into the orphaned staging folder
+
+    code, _, err = finished(arlm(*command, cwd=tmp_path))  # the rerun takes the dead writer's lock over
+    assert code == 0, err
+    assert (out / "meta.json").is_file() and not stagings(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pretraining"]
+    before = tree(out)
+    third = arlm(*command, cwd=tmp_path)
+    wait_for(lambda: staged(out, "shard-*"), third)
+    workers = children(third.pid)
+    os.killpg(third.pid, signal.SIGINT)  # Ctrl-C: the whole foreground job, workers included
+    code, _, err = finished(third)
+    assert code == 130
+    one_line(err, "arlm pretraining-data: interrupted: rerun the same command")
+    assert tree(out) == before and not stagings(out)
+    assert not any(map(running, workers))
+
+
+def test_a_second_finetune_into_the_same_folder_is_refused_and_ctrl_c_keeps_the_earlier_output(cli_ws, tmp_path):
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "metrics.json").write_text('{"accuracy": 0.5}\n')  # an earlier output
+    command = ["finetune", "--train", cli_ws / "train.csv", "--test", cli_ws / "test.csv", "--text-column", "text",
+               "--label-column", "label", "--model", "mberta", "--vocab", cli_ws / "vocab.txt", "--out", out,
+               "--epochs", "50"]
+    first = arlm(*command, cwd=tmp_path)
+    wait_for(lambda: staged(out, "vocab.txt"), first)
+    first.send_signal(signal.SIGSTOP)  # held still while the second one tries
+    try:
+        code, _, err = finished(arlm(*command, cwd=tmp_path))
+    finally:
+        first.send_signal(signal.SIGCONT)
+    assert code == 2
+    one_line(err, f"{out} is in use by process {first.pid} since ")
+    assert staged(out, "vocab.txt")  # the first one's work is still there
+    wait_for(lambda: any("loss" in line for line in first.out), first)  # training (its first progress line)
+    os.killpg(first.pid, signal.SIGINT)
+    code, _, err = finished(first)
+    assert code == 130
+    one_line(err, "arlm finetune: interrupted: rerun the same command")
+    assert tree(out) == {"metrics.json": b'{"accuracy": 0.5}\n'}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_a_second_run_into_the_same_run_folder_is_refused_and_ctrl_c_stops_the_run(tmp_path):
+    command = ["run", "--scale", "tiny", "--chapters", "1", "--out", tmp_path / "runs"]
+    first = arlm(*command, cwd=tmp_path)
+    run_dir = tmp_path / "runs" / "tiny"
+    wait_for(lambda: held_by(run_dir, first) and (run_dir / "01_corpus.log").exists() and children(first.pid),
+             first)  # chapter 1's kernel has started
+    code, _, err = finished(arlm(*command, cwd=tmp_path))
+    assert code == 2
+    one_line(err, f"{run_dir} is in use by process {first.pid} since ")
+    kernels = children(first.pid)
+    os.killpg(first.pid, signal.SIGINT)
+    code, _, err = finished(first)
+    assert code == 130
+    one_line(err, "arlm run: interrupted: rerun the same command to resume")
+    deadline = time.monotonic() + 20
+    while any(map(running, kernels)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(running, kernels)), "the chapter's kernel outlived the run"
+    assert not list(run_dir.glob(".*.ipynb")) and not (tmp_path / "runs" / ".tiny.lock").exists()
+
+
+def test_a_killed_export_leaves_nothing_a_rerun_keeps_and_ctrl_c_keeps_the_earlier_file(cli_ws, tmp_path):
+    shutil.copytree(cli_ws / "exports", tmp_path / "exports")
+    out = tmp_path / "exports" / "model.tflite"
+    before = tree(out.parent)
+    command = ["export", cli_ws / "model", "--quantize", "float16", "--out", out]
+    killed = arlm(*command, cwd=tmp_path)
+    wait_for(lambda: staged(out, "arlm-savedmodel-*"), killed)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    left = stagings(out)
+    assert left and tree(out.parent) == before  # its hidden folder (and lock) stay until the next export of it
+    interrupted = arlm(*command, cwd=tmp_path)
+    # the rerun removed the killed one's folder, traced the model and runs the converter: where TensorFlow's
+    # converter swallowed a Ctrl-C and the export went on to replace the earlier file
+    wait_for(lambda: staged(out, "arlm-savedmodel-*/saved_model.pb", besides=left), interrupted)
+    assert not any(map(Path.exists, left))
+    os.killpg(interrupted.pid, signal.SIGINT)
+    code, _, err = finished(interrupted)
+    assert code == 130
+    one_line(err, "arlm export: interrupted: rerun the same command")
+    assert tree(out.parent) == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["model.json", "model.tflite", "model.vocab.txt"]
+
+
+SMALL_DISK = ('mount -t tmpfs -o size="$1" small "$2" || exit 99; cd "$2"; shift 2; "$@"; code=$?; '
+              'echo "left: $(ls -A)"; exit $code')
+
+
+def on_a_small_disk(size, folder, *argv):
+    """`arlm argv` in a private mount namespace in which `folder` is a new tmpfs of `size` bytes (a full disk
+    without touching the machine's); returns (exit status, stderr, what is left in `folder`)."""
+    folder.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(["unshare", "--map-root-user", "--mount", "sh", "-c", SMALL_DISK, "sh", str(size),
+                             str(folder), sys.executable, "-m", "arlm", *map(str, argv)], env=env,
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode == 99:
+        pytest.skip(f"cannot mount a small tmpfs in a private namespace here: {result.stderr.strip()}")
+    return result.returncode, result.stderr, result.stdout.rsplit("left: ", 1)[-1].split()
+
+
+def test_a_full_disk_is_one_line_naming_the_folder_and_the_bytes(cli_ws, tmp_path):
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare: cannot make a small file system")
+    code, err, left = on_a_small_disk(16384, tmp_path / "p", "pretraining-data", "--corpus", cli_ws / "corpus.txt",
+                                      "--vocab", cli_ws / "vocab.txt", "--out", "data", "--workers", "2",
+                                      "--words-per-shard", "2000")
+    assert code == 2
+    one_line(err, f"{tmp_path / 'p'}: no space left on the device for data: it needs more than the ", " bytes")
+    assert left == []  # no half-written shard and no staging folder left on the full disk
+    code, err, left = on_a_small_disk(65536, tmp_path / "f", "finetune", "--train", cli_ws / "train.csv", "--test",
+                                      cli_ws / "test.csv", "--text-column", "text", "--label-column", "label",
+                                      "--model", "mberta", "--vocab", cli_ws / "vocab.txt", "--out", "model",
+                                      "--epochs", "1")
+    assert code == 2
+    one_line(err, f"{tmp_path / 'f'}: no space left on the device for model: about ", " bytes")
+    assert left == []
+    code, err, left = on_a_small_disk(65536, tmp_path / "e", "export", cli_ws / "model", "--out", "model.tflite")
+    assert code == 2
+    one_line(err, f"{tmp_path / 'e'}: no space left on the device for model.tflite: about ", " bytes")
+    assert left == []

@@ -212,6 +212,14 @@ def test_a_damaged_or_foreign_model_is_an_artifact_error_naming_it(tiny_classifi
     with pytest.raises(ArtifactError, match=r"holds a MobileBertClassifier, expected a MobileBertPretrainer \(--x\)"):
         load_model(preset, expect=MobileBertPretrainer, parameter="--x")
     weights = preset / "model.weights.h5"
+    data = bytearray(weights.read_bytes())
+    data[-2000:-1000] = bytes(1000)  # zeroed weights: h5py and Keras load them without a word
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match=r"model.weights.h5: the file is corrupted \(sha256 .*\(--model\)"):
+        load_model(preset)
+    meta = read_json(preset / "metadata.json")
+    del meta["sha256"]  # a preset saved without digests: what the loader itself says
+    write_json(preset / "metadata.json", meta)
     weights.write_bytes(weights.read_bytes()[:500])  # truncated
     with pytest.raises(ArtifactError, match=r"model: cannot load the model \(.*\) \(--model\)"):
         load_model(preset)
@@ -260,11 +268,101 @@ def test_packaged_presets_tokenizer_and_metadata(tiny_classifier, tmp_path, monk
     assert (tmp_path / "presets" / "tiny_test" / "tokenizer.json").is_file()  # keras-hub's WordPiece config
     with pytest.raises(ArtifactError, match="has no vocabulary"):
         io.load_tokenizer(tiny_classifier.save_to_preset(tmp_path / "bare"))
+    io.save_tokenizer(vocab, tmp_path / "bare")  # added later: the preset's digests cover it
+    assert {io.VOCABULARY_FILE, "tokenizer.json", "model.weights.h5"} <= set(
+        io.read_json(tmp_path / "bare" / "metadata.json")["sha256"])
+    io.verify_preset(tmp_path / "bare")
+    assert io.load_tokenizer(tmp_path / "bare").vocab_size == 7
 
 
 def test_the_packaged_presets_folder_holds_no_configuration_name():
-    from arlm.io import PRESETS_DIR, packaged_presets
+    from arlm.io import PRESETS_DIR, packaged_presets, verify_preset
     from arlm.models.config import PRESETS
+
+    for name, meta in packaged_presets().items():  # each ships the digests of its files, and matches them
+        assert {"config.json", "model.weights.h5"} <= set(meta.get("sha256", {})), name
+        verify_preset(name)
 
     assert PRESETS_DIR.is_dir() and not set(packaged_presets()) & set(PRESETS)
     assert sum(f.stat().st_size for f in PRESETS_DIR.rglob("*") if f.is_file()) < 10 * 2**20
+
+
+# -- one writer per output: real processes, real signals --------------------------------------------------------
+
+HOLDER = """
+import sys
+from arlm.io import staged_dir
+with staged_dir(sys.argv[1]) as staging:
+    (staging / "meta.json").write_text("half")
+    print(staging, flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_second_writer_is_refused_while_the_first_lives_and_a_killed_ones_lock_is_taken_over(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from arlm.errors import InUseError
+    from arlm.io import locked
+
+    target = tmp_path / "out"
+    first = subprocess.Popen([sys.executable, "-c", HOLDER, str(target)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    try:
+        staging = Path(first.stdout.readline().strip())
+        with pytest.raises(InUseError, match=rf"{target} is in use by process {first.pid} since \d{{4}}-"):
+            with staged_dir(target):
+                pytest.fail("a second writer got in")
+        assert (staging / "meta.json").read_text() == "half"  # the first writer's staging folder is left alone
+    finally:
+        first.kill()
+        first.wait()
+    with locked(target), staged_dir(target) as mine:  # the dead writer's lock is taken over (and entered twice)
+        (mine / "meta.json").write_text("whole")
+        assert (tmp_path / ".out.lock").read_text().startswith(f"{os.getpid()} ")
+    assert _tree(target) == {"meta.json": b"whole"}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # its staging folder and the lock file are gone
+
+
+def test_a_new_output_folder_gets_the_usual_mode_and_a_link_is_followed(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        with staged_dir(tmp_path / "out") as staging:
+            (staging / "meta.json").write_text("{}")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755  # not mkdtemp's 0700
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "elsewhere" / "real")
+    assert check_out_dir(tmp_path / "link", ("meta.json",)) == tmp_path / "elsewhere" / "real"
+    with staged_dir(tmp_path / "link") as staging:  # staged beside the folder the link names, not the link
+        assert staging.parent == tmp_path / "elsewhere"
+        (staging / "meta.json").write_text("{}")
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "link" / "meta.json").is_file()
+
+
+def test_after_ctrl_c_no_output_is_put_in_place_even_if_a_library_swallows_it(tmp_path):
+    import signal
+    import time
+
+    from arlm.io import interruptible
+
+    target = tmp_path / "out"
+    with staged_dir(target) as staging:
+        (staging / "meta.json").write_text("old")
+    with pytest.raises(KeyboardInterrupt), interruptible():
+        with staged_dir(target) as staging:
+            (staging / "meta.json").write_text("new")
+            try:
+                os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, caught by code that ignores it
+                time.sleep(5)
+            except KeyboardInterrupt:
+                pass
+    assert _tree(target) == {"meta.json": b"old"}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    with staged_dir(target) as staging:  # outside `interruptible` nothing is remembered
+        (staging / "meta.json").write_text("new")
+    assert _tree(target) == {"meta.json": b"new"}

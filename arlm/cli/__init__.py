@@ -1,8 +1,18 @@
-"""The `arlm` command: one subcommand per job a user has. Each module adds its subcommands."""
+"""The `arlm` command: one subcommand per job a user has. Each module adds its subcommands.
+
+Whatever ends a command ends it with one line on stderr: a bad input or a state it cannot work in (an
+`arlm.errors.ArlmError`: exit status 2), Ctrl-C (``interrupted: ...``, exit status 130, no output replaced) or
+a full disk. TensorFlow's start-up notices are kept off the terminal (`_QuietTensorFlow`).
+"""
 
 import argparse
+import contextlib
 import importlib
+import importlib.abc
+import importlib.util
+import os
 import sys
+import tempfile
 
 from arlm.errors import ArlmError
 
@@ -16,6 +26,9 @@ MODULES = (
     "arlm.cli.export",
     "arlm.cli.convert",
 )
+# commands whose rerun continues from the checkpoints and finished stages of the interrupted one; the others
+# start again, their earlier output untouched
+RESUMING = ("run", "edition")
 
 
 def build_parser():
@@ -28,13 +41,83 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    from arlm import io
+
+    _QuietTensorFlow.install()
+    args = argparse.Namespace(command=None)
     try:
-        return args.func(args) or 0
+        with io.interruptible():
+            args = build_parser().parse_args(argv)
+            return args.func(args) or 0
     except ArlmError as error:  # bad input: one line; anything else is a bug and keeps its traceback
-        command = " ".join(filter(None, (args.command, getattr(args, f"{args.command}_command", None))))
-        print(f"arlm {command}: error: {error}", file=sys.stderr)
+        print(f"{_name(args)}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        then = "resume" if args.command in RESUMING else "start again (no earlier output was changed)"
+        print(f"{_name(args)}: interrupted: rerun the same command to {then}", file=sys.stderr)
+        return 130
+    except OSError as error:
+        if not io.no_space(error):
+            raise
+        print(f"{_name(args)}: error: {error.filename or 'the disk'}: no space left on the device; free some "
+              "space or write elsewhere", file=sys.stderr)
+        return 2
+
+
+def _name(args):
+    """``arlm COMMAND [SUBCOMMAND]``, as the user typed it."""
+    return " ".join(filter(None, ("arlm", args.command, getattr(args, f"{args.command}_command", None))))
+
+
+class _QuietTensorFlow(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports TensorFlow, and lists its devices, with file descriptor 2 (stderr) in a temporary file: its C++
+    libraries print start-up notices (oneDNN, CUDA drivers, CPU features, "failed call to cuInit" on a machine
+    without a GPU) that no log level silences, and a command's one-line error would come after them. They are
+    shown if the import fails. Only the `arlm` command does this; the library imports TensorFlow plainly."""
+
+    def __init__(self, loader=None):
+        self.loader = loader
+
+    @classmethod
+    def install(cls):
+        if "tensorflow" not in sys.modules and not any(isinstance(f, cls) for f in sys.meta_path):
+            sys.meta_path.insert(0, cls())
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once, and the real finders locate it
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = type(self)(spec.loader)
+        return spec
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self.loader  # as if imported plainly
+        with _stderr_aside():
+            self.loader.exec_module(module)
+            module.config.list_physical_devices()  # where CUDA is probed; devices can still be configured after
+
+
+@contextlib.contextmanager
+def _stderr_aside():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as aside:
+        os.dup2(aside.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            aside.seek(0)
+            os.write(2, aside.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 
 from arlm.errors import ParameterError
-from arlm.io import check_writable
+from arlm.io import check_writable, resolve_link
 
 
 def int_at_least(low):
@@ -52,10 +52,12 @@ def input_file(path, parameter):
 
 
 def output_file(path, parameter, suffix=None):
-    """`path` as a `Path` if a file can be written there: not a folder, the right `suffix`, a writable place."""
+    """`path` as a `Path` if a file can be written there: not a folder, the right `suffix`, a writable place; a
+    symbolic link is resolved (the file it points to is written)."""
     path = Path(path)
     if suffix and path.suffix != suffix:
         raise ParameterError(f"{parameter} {path}: the file name must end with {suffix}")
+    path = resolve_link(path)
     if path.is_dir():
         raise ParameterError(f"{parameter} {path}: is a folder; expected a file name")
     check_writable(path.parent, parameter, path)

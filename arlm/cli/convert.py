@@ -27,11 +27,13 @@ def register(subparsers):
 def _convert(args):
     from arlm import convert
     from arlm.errors import ParameterError
-    from arlm.io import check_out_dir
+    from arlm.io import check_out_dir, locked
 
     kind = convert.detect_source(args.source)
     if args.config and kind != "tf1":
         raise ParameterError(f"--config is for a TF1 checkpoint SOURCE; {args.source} is a {kind} model")
+    if kind != "tf1":
+        convert.requirements()
     if kind == "arlm":
         out = check_out_dir(args.out, convert.HF_FILES, "--out")
         model = convert.load_arlm(args.source)
@@ -40,13 +42,14 @@ def _convert(args):
         print(f"arlm convert: {out} (transformers {architecture}: {', '.join(convert.HF_FILES)})")
         return 0
     out = convert.check_arlm_out(args.out)
-    if kind == "tf1":
-        if not args.config:
-            raise ParameterError(f"{args.source} is a TF1 checkpoint: pass its official bert_config.json as --config")
-        model, ignored = convert.from_tf1_checkpoint(args.source, input_file(args.config, "--config"))
-    else:
-        model, ignored = convert.from_transformers(args.source)
-    convert.save_arlm(model, out)
+    if kind == "tf1" and not args.config:
+        raise ParameterError(f"{args.source} is a TF1 checkpoint: pass its official bert_config.json as --config")
+    with locked(out):  # one conversion into this file at a time
+        if kind == "tf1":
+            model, ignored = convert.from_tf1_checkpoint(args.source, input_file(args.config, "--config"))
+        else:
+            model, ignored = convert.from_transformers(args.source)
+        convert.save_arlm(model, out)
     shown = f"; not used: {', '.join(ignored[:5])}{', ...' if len(ignored) > 5 else ''}" if ignored else ""
     print(f"arlm convert: {out} ({type(model).__name__}, {model.count_params()} parameters){shown}")
     return 0

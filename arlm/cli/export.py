@@ -39,12 +39,22 @@ def register(subparsers):
 
 
 def _export(args):
-    import tempfile
     from pathlib import Path
 
     from arlm.artifacts import model_entry
     from arlm.errors import ParameterError
-    from arlm.io import VOCABULARY_FILE, is_preset, load_model, move_into, preset_file, preset_metadata
+    from arlm.io import (
+        VOCABULARY_FILE,
+        check_space,
+        is_preset,
+        load_model,
+        model_bytes,
+        move_into,
+        preset_file,
+        preset_metadata,
+        staging_beside,
+    )
+    from arlm.models.classifier import MobileBertClassifier
     from arlm.quantization.export import (
         CALIBRATED,
         export_tflite,
@@ -83,7 +93,10 @@ def _export(args):
             raise ParameterError(f"--quantize {args.quantize} needs --calibration TEXTS.txt (texts from the task's "
                                  "training data)")
         calibration = _calibration_texts(input_file(args.calibration, "--calibration"))
-    model = load_model(path, compile=False, parameter="MODEL_DIR")
+    from arlm.tasks.heads import SpanQA, TokenTagger
+
+    # a Keras model of another program has none of the inputs, outputs and vocabulary an arlm export needs
+    model = load_model(path, compile=False, parameter="MODEL_DIR", expect=(MobileBertClassifier, TokenTagger, SpanQA))
     length = args.max_seq_length or meta.get("max_seq_length") or input_length(model)
     _check_model(model, path, vocab, vocab_size, length)
     kind = model_kind(model)
@@ -92,15 +105,18 @@ def _export(args):
         raise ParameterError(f"{path}: index.json names {len(labels)} labels but the model has "
                              f"{model.output.shape[-1]} outputs")
     representative = _encode_texts(calibration, vocab, length) if calibration else None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as staging:
+    # one export of `out` at a time; its files are made in a staging folder beside it (which the next run
+    # removes if this one is killed) and moved in only when all are complete
+    with staging_beside(out) as staging:
+        # the traced model and the exported file take at most twice the float32 weights: refused now, not half-way
+        check_space(staging, 2 * model_bytes(model, optimizer=False), out.name)
         if file_format == "onnx":
             from arlm.quantization.onnx_export import export_onnx
 
-            staged = export_onnx(model, Path(staging) / out.name, args.quantize, max_seq_length=length)
+            staged = export_onnx(model, staging / out.name, args.quantize, max_seq_length=length)
         else:
-            staged = export_tflite(model, Path(staging) / out.name, args.quantize, max_seq_length=length,
-                                   representative_features=representative)
+            staged = export_tflite(model, staging / out.name, args.quantize, max_seq_length=length,
+                                   representative_features=representative, scratch_dir=staging)
         write_sidecar(staged, vocab, kind, labels, length, args.quantize, source=str(path), dataset=meta.get("task"))
         # the vocabulary and the sidecar first: a reader that finds the new .tflite finds its companions
         move_into([staged.with_suffix(".vocab.txt"), sidecar_path(staged), staged], out.parent)

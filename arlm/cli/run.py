@@ -43,18 +43,20 @@ def _run(args):
 def _book(args):
     from arlm import bucket
     from arlm.artifacts import CHAPTERS
-    from arlm.book import build_book
+    from arlm.book import BOOK, build_book
+    from arlm.io import locked
 
-    if args.runs is None:
-        build_book()
-        return 0
-    runs = bucket.location(args.runs)
-    if bucket.is_url(runs):  # the executed notebooks, into the run's working copy
-        mirror = bucket.mirror(runs)
-        for chapter in CHAPTERS:
-            mirror.pull(f"{chapter}.ipynb")
-        runs = mirror.root
-    build_book(runs)
+    with locked(BOOK):  # the notebooks are staged into the book's sources and built there: one build at a time
+        if args.runs is None:
+            build_book()
+            return 0
+        runs = bucket.location(args.runs)
+        if bucket.is_url(runs):  # the executed notebooks, into the run's working copy
+            mirror = bucket.mirror(runs)
+            for chapter in CHAPTERS:
+                mirror.pull(f"{chapter}.ipynb")
+            runs = mirror.root
+        build_book(runs)
     return 0
 
 
@@ -62,12 +64,15 @@ def _edition(args):
     from arlm.datasets import mirror_dir
     from arlm.edition import SCALE, publish
     from arlm.errors import ParameterError
-    from arlm.runner import run_book, run_folder
+    from arlm.io import locked
+    from arlm.runner import run_book, run_folder, run_lock_path
 
     if mirror_dir() is None:
         raise ParameterError("the edition is run on the data mirror: set ARLM_DATA_DIR to it")
-    if not args.publish_only:
-        timings = run_book(SCALE, out=args.out)
-        print(f"arlm edition: {len(timings)} chapters in {sum(timings.values()) / 60:.0f} min")
-    publish(run_folder(args.out, SCALE))
+    run_dir = run_folder(args.out, SCALE)
+    with locked(run_lock_path(run_dir)):  # from the run to the publication: no other run writes into it
+        if not args.publish_only:
+            timings = run_book(SCALE, out=args.out)
+            print(f"arlm edition: {len(timings)} chapters in {sum(timings.values()) / 60:.0f} min")
+        publish(run_dir)
     return 0

@@ -6,12 +6,15 @@ failure leaves the previous shards and ``meta.json`` untouched.
 """
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import hashlib
 import json
 import multiprocessing
 import os
 import random
+import signal
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -108,6 +111,32 @@ def iter_shards(documents, words_per_shard):
         yield shard
 
 
+def _start_worker(parent, stop):
+    """In each worker process: Ctrl-C is for the parent (which stops the pool, and whose terminal would show a
+    worker's traceback), and the worker ends as soon as its parent ends, however it ends, or sets `stop`; a
+    worker left running would write into a staging folder that nobody will use."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by its parent until now
+    threading.Thread(target=_end_with, args=(parent, stop), daemon=True).start()
+
+
+def _end_with(parent, stop):
+    while os.getppid() == parent and not stop.wait(0.2):
+        pass
+    os._exit(1)
+
+
+@contextlib.contextmanager
+def _sigint_blocked():
+    """SIGINT held back (not lost) in this thread for the block: a worker started here inherits the blocked
+    signal, so a Ctrl-C during its start-up, before `_start_worker` runs, cannot interrupt it."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def create_pretraining_data(documents, vocab_path, out_dir, config=None, workers=None, words_per_shard=200_000,
                             progress=True):
     """Write sharded TFRecords of pretraining instances for `documents`, streaming and in parallel.
@@ -166,16 +195,24 @@ def _write_shards(documents, vocab_path, out_dir, config, workers, words_per_sha
             finish(process_shard(index, shard, vocab_path, config, out_dir))
     else:
         context = multiprocessing.get_context("spawn")  # fork after TensorFlow has started threads can deadlock
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            pending = set()
-            for index, shard in enumerate(shards):
-                pending.add(pool.submit(process_shard, index, shard, vocab_path, config, out_dir))
-                if len(pending) > workers:  # bounded: at most one shard waiting beyond those being processed
-                    done, pending = concurrent.futures.wait(pending, return_when="FIRST_COMPLETED")
-                    for future in done:
-                        finish(future.result())
-            for future in concurrent.futures.as_completed(pending):
-                finish(future.result())
+        stop = context.Event()
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                                    initargs=(os.getpid(), stop)) as pool:
+            try:
+                pending = set()
+                for index, shard in enumerate(shards):
+                    with _sigint_blocked():  # a worker is born ignoring Ctrl-C (see _start_worker)
+                        pending.add(pool.submit(process_shard, index, shard, vocab_path, config, out_dir))
+                    if len(pending) > workers:  # bounded: at most one shard waiting beyond those being processed
+                        done, pending = concurrent.futures.wait(pending, return_when="FIRST_COMPLETED")
+                        for future in done:
+                            finish(future.result())
+                for future in concurrent.futures.as_completed(pending):
+                    finish(future.result())
+            except BaseException:
+                stop.set()  # the workers end now, mid-shard, before the staging folder is removed
+                pool.shutdown(cancel_futures=True)
+                raise
     bar.close()
     if not totals["instances"]:
         raise DatasetError(f"the corpus gave no pretraining instances ({totals['documents']} non-empty documents, "

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from arlm.errors import ParameterError
-from arlm.io import atomic_path, write_json
+from arlm.io import atomic_path, check_space, write_json
 from arlm.names import INPUT_NAMES
 from arlm.quantization import PRECISIONS
 
@@ -137,6 +137,7 @@ def convert(saved_model, path, precision="float32", representative=None):
                 debug_options=options)
             flatbuffer = debugger.get_nondebug_quantized_model()
     with atomic_path(path) as tmp:
+        check_space(path.parent, len(flatbuffer), path.name)
         tmp.write_bytes(flatbuffer)
     return path
 
@@ -185,11 +186,13 @@ def export_tflite(
     batch_size=1,
     representative_features=None,
     num_calibration_examples=100,
+    scratch_dir=None,
 ):
     """Write `model` as a TFLite file at `precision`; returns the path.
 
     `max_seq_length` defaults to the model's input length; `representative_features` (a dict of int32
-    arrays, e.g. encoded training examples) is required for ``int8`` and ``int8_mixed``.
+    arrays, e.g. encoded training examples) is required for ``int8`` and ``int8_mixed``; `scratch_dir` holds
+    the SavedModel traced for the converter (default: the system's temporary folder).
     """
     return export_all(
         model,
@@ -201,6 +204,7 @@ def export_tflite(
         batch_size,
         num_calibration_examples,
         paths={precision: path},
+        scratch_dir=scratch_dir,
     )[precision]
 
 
@@ -214,11 +218,13 @@ def export_all(
     batch_size=1,
     num_calibration_examples=100,
     paths=None,
+    scratch_dir=None,
 ):
     """Export `model` once per precision as ``folder/<stem>.<precision>.tflite``; returns ``{precision: path}``.
 
-    The model is traced and saved once, then converted per precision. ``int8`` and ``int8_mixed`` need
-    `representative_features` (encoded training examples) for calibration.
+    The model is traced and saved once (in a temporary folder in `scratch_dir`, default the system's), then
+    converted per precision. ``int8`` and ``int8_mixed`` need `representative_features` (encoded training
+    examples) for calibration.
     """
     paths = paths or {p: Path(folder) / f"{stem}.{p}.tflite" for p in precisions}
     for precision in precisions:
@@ -231,7 +237,7 @@ def export_all(
             raise ParameterError(f"precision {calibrated[0]!r} needs representative_features (encoded training "
                                  "examples)")
         representative = representative_dataset(representative_features, num_calibration_examples, batch_size)
-    with tempfile.TemporaryDirectory(prefix="arlm-savedmodel-") as saved:
+    with tempfile.TemporaryDirectory(prefix="arlm-savedmodel-", dir=scratch_dir) as saved:
         save_for_conversion(model, saved, max_seq_length, batch_size)
         return {p: convert(saved, paths[p], p, representative if p in CALIBRATED else None) for p in precisions}
 
