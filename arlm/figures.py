@@ -170,7 +170,7 @@ def pretraining_curves(histories, plateau=None):
         for ax, key in zip(axes, keys, strict=True):
             ax.plot(steps, [record[key] for record in records], marker=".", label=name)
     for ax, key in zip(axes, keys, strict=True):
-        ax.set(xlabel="step", title=f"{key}, epoch mean")
+        ax.set(xlabel="step", title=f"{key}\n(epoch mean)")
         ax.tick_params(labelsize=8)
     if plateau is not None:
         axes[1].axhline(plateau, color="gray", linestyle="--", label="most frequent piece")
