@@ -17,15 +17,14 @@ Sources:
 """
 
 import dataclasses
-import gzip
 import hashlib
 import json
-import warnings
 from collections import Counter
 from pathlib import Path
 
 from arlm import datasets
 from arlm.errors import DatasetError
+from arlm.textfiles import DEFAULT_ENCODING, numbered_lines
 
 LAYOUTS = ("paragraphs", "lines", "hadith")
 # registry name, layout, the row of the paper's Table 1 it stands in for, genre
@@ -36,18 +35,19 @@ MIRROR_SOURCES = (
     ("arsarcasm_tweets", "lines", "Twitter", "tweets"),
 )
 TASK_EVERY = 10  # every 10th hadith (by `seq`) is held out for the chapter 5 task
-MAX_REPORTED_ERRORS = 5
 
 
 @dataclasses.dataclass(frozen=True)
 class Source:
-    """One corpus file: its name, path, layout (`LAYOUTS`), the paper's Table 1 row it replaces, its genre."""
+    """One corpus file: its name, path, layout (`LAYOUTS`), the paper's Table 1 row it replaces, its genre, and
+    its encoding (`arlm.textfiles`)."""
 
     name: str
     path: Path
     layout: str = "paragraphs"
     paper_name: str = ""
     genre: str = ""
+    encoding: str = DEFAULT_ENCODING
 
     def __post_init__(self):
         if self.layout not in LAYOUTS:
@@ -72,9 +72,9 @@ class Selection(tuple):
 
 @dataclasses.dataclass
 class ReadStats:
-    """What the readers skipped, counted rather than crashing: bad UTF-8 lines, empty documents, duplicates."""
+    """What the readers skipped: empty documents, duplicates, held-out records (text that does not decode is an
+    error, not a count)."""
 
-    decode_errors: int = 0
     empty_documents: int = 0
     duplicates: int = 0
     held_out_records: int = 0
@@ -83,31 +83,17 @@ class ReadStats:
         return dataclasses.asdict(self)
 
 
-def _open(path):
-    path = Path(path)
-    if not path.exists():
-        raise DatasetError(f"corpus file {path} does not exist")
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+def read_lines(path, encoding=DEFAULT_ENCODING):
+    """Stripped lines of a text file (plain or .gz) in `encoding`; a line that does not decode is an error naming
+    the file and line (`arlm.textfiles`), never a skipped line."""
+    for _, line in numbered_lines(path, encoding):
+        yield line.strip()
 
 
-def read_lines(path, stats=None):
-    """Stripped lines of a UTF-8 text file (plain or .gz); undecodable lines are skipped, counted and reported."""
-    stats = stats if stats is not None else ReadStats()
-    with _open(path) as handle:
-        for number, raw in enumerate(handle, 1):
-            try:
-                yield raw.decode("utf-8").strip()
-            except UnicodeDecodeError as error:
-                stats.decode_errors += 1
-                if stats.decode_errors <= MAX_REPORTED_ERRORS:
-                    warnings.warn(f"{path}:{number}: skipped a line that is not UTF-8 ({error.reason})", stacklevel=2)
-
-
-def read_documents(path, layout="paragraphs", stats=None):
+def read_documents(path, layout="paragraphs", encoding=DEFAULT_ENCODING):
     """Documents (lists of raw lines) of a text file: blank lines separate documents, or one per line."""
-    stats = stats if stats is not None else ReadStats()
     document = []
-    for line in read_lines(path, stats):
+    for line in read_lines(path, encoding):
         if layout == "lines":
             if line:
                 yield [line]
@@ -176,7 +162,7 @@ def read_source(source, stats=None):
     """Documents (lists of raw lines) of one `Source`."""
     if source.layout == "hadith":
         return read_hadith(source.path, stats)
-    return read_documents(source.path, source.layout, stats)
+    return read_documents(source.path, source.layout, source.encoding)
 
 
 def mirror_sources():

@@ -35,15 +35,20 @@ def chapters_dir():
 
 
 def parse_chapters(spec):
-    """'1-3,5' -> ['01_corpus', '02_teacher', '03_knowledge_transfer', '05_finetuning']; None or 'all' -> all."""
-    if spec in (None, "", "all"):
+    """'1-3,5' -> ['01_corpus', '02_teacher', '03_knowledge_transfer', '05_finetuning']; None or 'all' -> all.
+
+    An empty value or a range that runs backwards is an error naming the flag and the valid form."""
+    if spec in (None, "all"):
         return list(CHAPTERS)
+    valid = f"expected all, or chapter numbers 1-{len(CHAPTERS)} and ranges such as 1-3,5"
     numbers = set()
     for part in spec.split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if not match:
-            raise ParameterError(f"--chapters {spec!r}: expected numbers and ranges such as 1-3,5")
+            raise ParameterError(f"--chapters {spec!r}: {valid}")
         first, last = int(match[1]), int(match[2] or match[1])
+        if first > last:
+            raise ParameterError(f"--chapters {spec!r}: the range {first}-{last} runs backwards; write {last}-{first}")
         if not 1 <= first <= last <= len(CHAPTERS):
             raise ParameterError(f"--chapters {spec!r}: chapters are numbered 1-{len(CHAPTERS)}")
         numbers.update(range(first, last + 1))

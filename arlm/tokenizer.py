@@ -35,6 +35,7 @@ TRAINERS = ("hf", "keras_hub")
 # keras-hub's in-graph splitter. A word is a run of anything that is neither punctuation nor a space.
 PUNCTUATION = r"!-/:-@\[-`{-~\p{P}"
 _WORDS = regex.compile(f"[{PUNCTUATION}]|[^{PUNCTUATION} ]+")
+_PUNCTUATION = regex.compile(f"[{PUNCTUATION}]")
 
 
 def split_words(normalized_text):
@@ -231,11 +232,11 @@ def train_vocabulary(files_or_texts, vocab_size, out_path, trainer="hf", min_fre
                      reuse=False):
     """Train a WordPiece vocabulary on normalized text and write it (special tokens first); returns a summary.
 
-    HF's trainer is not deterministic (it orders, and on count ties chooses, pieces in hash-map order), so training
-    again on the same text gives another vocabulary, and every model trained on the first one would then read
-    the wrong ids. With ``reuse=True`` a vocabulary already at `out_path` that was trained on the same lines
-    with the same settings (recorded beside it, in ``<name>.training.json``) is kept: a rerun of chapter 1 after
-    an interruption leaves the vocabulary, and so everything trained on it, as it was.
+    Training is deterministic: the same lines and settings give the same file, byte for byte, in any process
+    (`_hf_vocabulary` says how HF's trainer is made so). With ``reuse=True`` a vocabulary already at `out_path`
+    that was trained on the same lines with the same settings (recorded beside it, in ``<name>.training.json``)
+    is kept without training again: a rerun of chapter 1 after an interruption costs no time there, and a
+    vocabulary made by another library version stays the one the run's models were trained with.
 
     Args:
         files_or_texts: corpus files (paths), documents (lists of lines) or strings; raw text (normalized here).
@@ -267,14 +268,7 @@ def train_vocabulary(files_or_texts, vocab_size, out_path, trainer="hf", min_fre
     record_path.unlink(missing_ok=True)  # never a record beside a vocabulary it does not describe
     start = time.perf_counter()
     if trainer == "hf":
-        from tokenizers import BertWordPieceTokenizer
-
-        hf = BertWordPieceTokenizer(clean_text=False, handle_chinese_chars=False, strip_accents=False, lowercase=False)
-        hf.train_from_iterator(
-            lines, vocab_size=vocab_size, min_frequency=min_frequency, limit_alphabet=limit_alphabet,
-            special_tokens=list(SPECIAL_TOKENS), show_progress=False, wordpieces_prefix=SUFFIX,
-        )
-        vocab = [token for token, _ in sorted(hf.get_vocab().items(), key=lambda item: item[1])]
+        vocab = _hf_vocabulary(lines, vocab_size, min_frequency, limit_alphabet)
     else:
         import keras_hub
         import tensorflow as tf
@@ -296,6 +290,51 @@ def train_vocabulary(files_or_texts, vocab_size, out_path, trainer="hf", min_fre
     if reuse:
         write_json(record_path, {"inputs": inputs, "vocab_sha256": file_sha256(out_path), "summary": summary})
     return {**summary, "reused": False}
+
+
+def _hf_vocabulary(lines, vocab_size, min_frequency, limit_alphabet):
+    """HF `tokenizers`' WordPiece trainer on normalized `lines`, made deterministic.
+
+    Left alone, the trainer numbers the word-internal characters (``##c``) in the order of a hash map seeded
+    at random in every process, and breaks ties between equally frequent pairs by those numbers: each training
+    gives the pieces in another order and, on small corpora, other pieces. Here every character of its alphabet
+    and every ``##c`` are passed as special tokens, in code-point order, so they get the same numbers in every
+    process (the special tokens are numbered first, in the order given), and the alphabet is chosen here (the
+    `limit_alphabet` most frequent characters, ties by code point) rather than by the trainer's unstable sort.
+    The merges are HF's own, ties broken by code point. DEVELOPERS.md has the measurements behind this choice.
+    """
+    from tokenizers import BertWordPieceTokenizer
+
+    alphabet, inner = _initial_pieces(lines, limit_alphabet)
+    hf = BertWordPieceTokenizer(clean_text=False, handle_chinese_chars=False, strip_accents=False, lowercase=False)
+    hf.train_from_iterator(
+        lines, vocab_size=vocab_size, min_frequency=min_frequency, limit_alphabet=len(alphabet),
+        initial_alphabet=alphabet, special_tokens=[*SPECIAL_TOKENS, *alphabet, *inner], show_progress=False,
+        wordpieces_prefix=SUFFIX,
+    )
+    return [token for token, _ in sorted(hf.get_vocab().items(), key=lambda item: item[1])]
+
+
+def _initial_pieces(lines, limit_alphabet, chunk=20_000):
+    """What HF's trainer starts from, in code-point order: the alphabet (the `limit_alphabet` most frequent
+    characters, ties by code point) and its word-internal pieces ``##c`` (a character that follows another
+    character of a word, after BERT's pre-tokenizer). Counted with NumPy, `chunk` lines at a time."""
+    import numpy as np
+
+    counts = np.zeros(0x110000, np.int64)
+    follows = np.zeros(0x110000, bool)  # follows another character of its word somewhere
+    in_word = np.zeros(0x110000, bool)  # neither punctuation nor a space (known for the characters seen so far)
+    for start in range(0, len(lines), chunk):
+        codes = np.frombuffer(" ".join(lines[start:start + chunk]).encode("utf-32-le"), np.uint32)
+        chunk_counts = np.bincount(codes, minlength=len(counts))
+        new = np.flatnonzero((chunk_counts > 0) & (counts == 0))
+        in_word[new] = [not (chr(c).isspace() or _PUNCTUATION.fullmatch(chr(c))) for c in new]
+        counts += chunk_counts
+        word = in_word[codes]
+        follows[codes[1:][word[1:] & word[:-1]]] = True
+    seen = [int(c) for c in np.flatnonzero(counts) if not chr(c).isspace()]
+    alphabet = sorted(sorted(seen, key=lambda c: (-counts[c], c))[:limit_alphabet])
+    return [chr(c) for c in alphabet], [SUFFIX + chr(c) for c in alphabet if follows[c]]
 
 
 def oov_stats(tokenizer, texts):

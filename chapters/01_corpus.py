@@ -226,11 +226,12 @@ say(
 )
 
 # %% [markdown]
-# HF's trainer is not deterministic: it orders pieces, and breaks count ties, in
-# hash-map order, so two trainings on the same text give two vocabularies. Every model
-# of the later chapters reads ids of *this* file, so `reuse=True` keeps a vocabulary
-# already trained on the same lines with the same settings: rerunning the chapter after
-# an interruption leaves it, and what was trained on it, valid.
+# Left alone, HF's trainer is not deterministic: it numbers characters in the order of
+# a hash map seeded at random, and that order decides the ids of the pieces and, on
+# count ties, the pieces themselves. `train_vocabulary` hands it every character in
+# code-point order, so the same lines give the same file in every run. With
+# `reuse=True` a vocabulary already trained on the same lines with the same settings is
+# kept: rerunning the chapter after an interruption does not train it again.
 
 # %%
 vocab_info = {}

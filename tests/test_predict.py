@@ -113,6 +113,19 @@ def test_arlm_predict_runs_each_format_where_tensorflow_cannot_be_imported(expor
     assert json.loads(result.stdout.strip().splitlines()[0])["label"] == keras_label
 
 
+def test_arlm_predict_dash_reads_texts_from_standard_input(exported):
+    """`arlm predict FILE -`: one JSON line per non-blank line of standard input (here in cp1256), as with TEXT."""
+    second = "الغرفة متسخة والموظف وقح"
+    result = subprocess.run(
+        [sys.executable, "-c", ARLM, "predict", str(exported["classification"]), "-", "--encoding", "cp1256"],
+        input=f"{TEXT}\n\n{second}\n".encode("cp1256"), capture_output=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(arlm.__file__).resolve().parents[1])},
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert lines == [predict(exported["classification"], text) for text in (TEXT, second)]
+
+
 def test_an_onnx_file_without_onnx_runtime_says_how_to_install_it(exported, tmp_path, monkeypatch):
     from arlm.quantization.export import write_sidecar
 

@@ -9,7 +9,7 @@ from quantization_helpers import classification_task
 from arlm import cli
 from arlm.errors import DatasetError
 from arlm.tasks.finetune import limit
-from arlm.tasks.user_data import baseline_verdict, read_labelled, user_task
+from arlm.tasks.user_data import LabelCaseWarning, baseline_verdict, find_vocabulary, read_labelled, user_task
 
 
 @pytest.fixture
@@ -92,13 +92,13 @@ def test_bad_rows_name_file_and_line(tmp_path):
     with pytest.raises(DatasetError, match=r"test.csv:3: label 'neutral' .* training labels are: neg, pos"):
         user_task(good, unknown, None, "text", "label")
     latin1 = _write(tmp_path / "latin.tsv", b"text\tlabel\nok\tpos\ncaf\xe9\tneg\n")
-    with pytest.raises(DatasetError, match=r"latin.tsv:3: not UTF-8"):
+    with pytest.raises(DatasetError, match=r"latin.tsv:3: not UTF-8 text"):
         read_labelled(latin1, "text", "label")
     ragged = _write(tmp_path / "ragged.tsv", "text\tlabel\nok\tpos\nno label\n")
     with pytest.raises(DatasetError, match=r"ragged.tsv:3: 1 columns, but the header has 2"):
         read_labelled(ragged, "text", "label")
     jsonl = _write(tmp_path / "bad.jsonl", '{"text": "جميل", "label": 1}\n{"text": "سيء", "label": \n')
-    with pytest.raises(DatasetError, match=r"bad.jsonl:2: not a JSON object"):
+    with pytest.raises(DatasetError, match=r"bad.jsonl:2: not JSON \(Expecting value"):
         read_labelled(jsonl, "text", "label")
     with pytest.raises(DatasetError, match=r"unknown file type '.xlsx'"):
         read_labelled(_write(tmp_path / "x.xlsx", "x"), "text", "label")
@@ -156,3 +156,83 @@ def test_the_verdict_says_when_the_model_does_not_beat_a_baseline():
                                                                    "(it has learned nothing usable)")
     assert "does not beat TF-IDF" in baseline_verdict({"accuracy": 0.7, **scores})
     assert baseline_verdict({"accuracy": 0.9, **scores}).endswith("the model beats both")
+
+
+def test_labels_that_differ_only_in_case_are_named_or_folded(tmp_path):
+    rows = "text,label\nأ,positive\nب,Positive\nت, POSITIVE\nث,negative\n"
+    train = _write(tmp_path / "train.csv", rows)
+    with pytest.warns(LabelCaseWarning, match=r"train.csv: labels that differ only in case \(column 'label'\) are "
+                                              r"distinct classes: 'positive', 'Positive', 'POSITIVE'; pass "
+                                              r"--fold-label-case"):
+        task = user_task(train, train, None, "text", "label")
+    assert task.labels == ["POSITIVE", "Positive", "negative", "positive"]
+    test = _write(tmp_path / "test.csv", "text,label\nج,Negative\nح,POSITIVE\n")
+    task = user_task(train, test, None, "text", "label", fold_label_case=True)
+    assert task.labels == ["negative", "positive"] and task.train.labels == [1, 1, 1, 0]
+    assert task.test.labels == [0, 1]
+
+
+def test_the_cli_prints_the_case_warning_as_its_own_line(tmp_path, run_cli, capsys):
+    train = _write(tmp_path / "train.csv", "text,label\nأ,positive\nب,Positive\nت,negative\n")
+    test = _write(tmp_path / "test.csv", "text,label\nث,neutral\n")  # then stops: no training needed here
+    code = run_cli(["finetune", "--train", str(train), "--test", str(test), "--text-column", "text",
+                    "--label-column", "label", "--model", "mberta", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2 and err[0].startswith("arlm finetune: warning: ") and "'positive', 'Positive'" in err[0]
+    assert err[1].startswith("arlm finetune: error: ") and "'neutral'" in err[1]
+
+
+def test_a_semicolon_separated_csv_with_commas_in_its_texts_is_read_right(tmp_path):
+    semi = _write(tmp_path / "semi.csv", "text;label\nجميل, جدا, فعلا;pos\n\"سيء; جدا\";neg\n")
+    assert read_labelled(semi, "text", "label") == (["جميل, جدا, فعلا", "سيء; جدا"], ["pos", "neg"])
+
+
+def test_json_objects_pretty_printed_or_in_one_array(tmp_path):
+    rows = [{"text": "جميل جدا", "label": "pos"}, {"text": "سيء", "label": "neg"}]
+    expected = (["جميل جدا", "سيء"], ["pos", "neg"])
+    array = _write(tmp_path / "array.json", json.dumps(rows, ensure_ascii=False, indent=2))
+    assert read_labelled(array, "text", "label") == expected
+    pretty = _write(tmp_path / "pretty.jsonl", "\n".join(json.dumps(r, ensure_ascii=False, indent=1) for r in rows))
+    assert read_labelled(pretty, "text", "label") == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[\n {"text": "جميل", "label": "pos"},\n {"text": "سيء"\n]\n', r"x.json:4: not JSON \(Expecting ',' delimiter"),
+    ("[\n 1,\n 2\n]", r"x.json:2: expected a JSON object \(one per row\), got int"),
+    ('[{"text": "جميل", "label": "pos"}', r"x.json: the JSON array is never closed"),
+    ('[{"text": "جميل", "label": "pos"}\n{"text": "سيء", "label": "neg"}]', r"x.json:2: expected ',' or ']'"),
+])
+def test_malformed_json_is_named_by_its_line(tmp_path, text, message):
+    with pytest.raises(DatasetError, match=message):
+        read_labelled(_write(tmp_path / "x.json", text), "text", "label")
+
+
+def test_a_csv_cell_longer_than_the_csv_modules_limit_is_read(tmp_path):
+    import csv as csv_module
+
+    long = "كلمة " * 40_000  # 400 KB, over the csv module's 128 KB default
+    path = _write(tmp_path / "long.csv", f'text,label\n"{long}",pos\nقصير,neg\n')
+    limit = csv_module.field_size_limit()
+    assert read_labelled(path, "text", "label")[0] == [long, "قصير"]
+    assert csv_module.field_size_limit() == limit  # the module's limit is restored
+
+
+def test_user_files_in_another_encoding(tmp_path):
+    text = "text,label\nجميل,pos\nسيء,neg\n"
+    cp1256 = _write(tmp_path / "cp.csv", text.encode("cp1256"))
+    assert read_labelled(cp1256, "text", "label", encoding="cp1256") == (["جميل", "سيء"], ["pos", "neg"])
+    utf16 = _write(tmp_path / "u16.csv", text.encode("utf-16-le"))
+    with pytest.raises(DatasetError, match=r"u16.csv: looks like UTF-16 without a byte-order mark"):
+        read_labelled(utf16, "text", "label")
+    assert read_labelled(utf16, "text", "label", encoding="utf-16-le")[1] == ["pos", "neg"]
+
+
+def test_a_preset_without_its_vocabulary_is_named_not_given_a_new_one(tmp_path):
+    from quantization_helpers import tiny_model
+
+    from arlm.io import save_model
+
+    preset = save_model(tiny_model(40), tmp_path / "preset")  # no tokenizer: no vocabulary inside
+    with pytest.raises(DatasetError, match=r"preset: the preset has no vocabulary "
+                                           r"\(assets/tokenizer/vocabulary.txt is missing\); pass --vocab"):
+        find_vocabulary(str(preset), "tiny")

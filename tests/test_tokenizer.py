@@ -19,6 +19,12 @@ TRICKY = [
 ]
 
 
+# eight short reviews: many pairs of characters tie in count, so the order of the ties decides the pieces
+REVIEWS = ["الخدمة ممتازة والموظفين محترمين", "أحببت هذا الفندق كثيرا", "تجربة رائعة وسأعود مرة أخرى",
+           "المكان نظيف والطعام لذيذ", "الخدمة سيئة جدا", "لن أعود إلى هذا المطعم", "الغرفة متسخة والموظف وقح",
+           "تجربة مخيبة للآمال"]
+
+
 @pytest.fixture(scope="module")
 def texts():
     lines = [line for doc in itertools.islice(corpus.read_hadith(), 12) for line in doc]
@@ -144,8 +150,8 @@ def test_a_tokenizer_saved_into_a_preset_loads_back_and_keeps_the_model(tmp_path
 
 
 def test_a_vocabulary_trained_on_the_same_lines_is_reused_not_trained_again(tmp_path, texts):
-    """HF's trainer gives another vocabulary each time (hash-map order): chapter 1, rerun after an interruption,
-    must keep the one the later chapters' models were trained on."""
+    """Chapter 1, rerun after an interruption, keeps its vocabulary without training it again (and a vocabulary
+    made by another library version stays the one the later chapters' models were trained on)."""
     path = tmp_path / "vocab.txt"
     first = train_vocabulary(texts, 600, path, reuse=True)
     written, record = path.read_bytes(), (tmp_path / "vocab.training.json").read_bytes()
@@ -165,3 +171,31 @@ def test_a_vocabulary_trained_on_the_same_lines_is_reused_not_trained_again(tmp_
     plain = tmp_path / "plain.txt"
     train_vocabulary(texts, 600, plain)  # without reuse: trained every time, no record
     assert not train_vocabulary(texts, 600, plain)["reused"] and not (tmp_path / "plain.training.json").exists()
+
+
+def test_training_is_deterministic_pieces_and_ids(tmp_path, texts):
+    """HF's trainer, left alone, numbers the characters in the order of a hash map seeded at random (each training
+    in a process too): on `REVIEWS` at 120 pieces, 20 trainings gave 19 different piece sets, and on real text
+    the same pieces under other ids. Pinned, every training writes the same file."""
+    for lines, size, min_frequency in ((REVIEWS, 120, 1), (REVIEWS, 90, 1), (texts, 800, 2)):
+        written = set()
+        for attempt in range(6):
+            path = tmp_path / f"vocab-{size}-{attempt}.txt"
+            train_vocabulary(lines, size, path, min_frequency=min_frequency)
+            written.add(path.read_bytes())
+        assert len(written) == 1, (size, len(written))
+
+
+def test_the_alphabet_is_the_most_frequent_characters_ties_by_code_point(tmp_path):
+    from collections import Counter
+
+    from arlm.text import normalize
+
+    lines = [normalize(line) for line in REVIEWS]
+    counts = Counter(c for line in lines for c in line if c != " ")
+    ranked = sorted(counts, key=lambda c: (-counts[c], c))
+    path = tmp_path / "vocab.txt"
+    train_vocabulary(REVIEWS, 40, path, min_frequency=1, limit_alphabet=12)
+    vocab = read_vocabulary(path)
+    assert [t for t in vocab if len(t) == 1] == sorted(ranked[:12])
+    assert all(t[2:] in ranked[:12] for t in vocab if t.startswith("##") and len(t) == 3)

@@ -43,6 +43,15 @@ def positive_float(text):
     return value
 
 
+def encoding_flag(parser, what):
+    """Add ``--encoding`` (of `what`, e.g. "the corpus files") to `parser`; `arlm.textfiles.check_encoding` checks
+    the value when the command runs."""
+    from arlm.textfiles import DEFAULT_ENCODING
+
+    parser.add_argument("--encoding", default=DEFAULT_ENCODING, metavar="ENC",
+                        help=f"encoding of {what} (default utf-8, with or without a BOM; e.g. cp1256, utf-16)")
+
+
 def input_file(path, parameter):
     """`path` as a `Path` if it is an existing file, else a `ParameterError` naming `parameter`."""
     path = Path(path)

@@ -1,16 +1,18 @@
 """`arlm corpus stats`, `arlm vocab train`, `arlm pretraining-data`: chapter 1 from the command line.
 
 Flags follow BERT's `create_pretraining_data.py` (both ``--max-seq-length`` and ``--max_seq_length`` work).
-Corpus files: UTF-8, one sentence or paragraph per line, a blank line between documents, plain or ``.gz``
-(``--layout lines``: one document per line, e.g. tweets).
+Corpus files: one sentence or paragraph per line, a blank line between documents, plain or ``.gz``
+(``--layout lines``: one document per line, e.g. tweets); UTF-8 with or without a BOM unless ``--encoding`` names
+another encoding. A line that does not decode stops the command with its file and line (`arlm.textfiles`).
 """
 
 import sys
 import warnings
 from pathlib import Path
 
-from arlm.cli.checks import input_file, int_at_least, non_negative_int, output_file, positive_int
+from arlm.cli.checks import encoding_flag, input_file, int_at_least, non_negative_int, output_file, positive_int
 from arlm.corpus import LAYOUTS, ReadStats, Source, corpus_stats, iter_corpus
+from arlm.textfiles import check_encoding
 
 
 def _flag(parser, name, **kwargs):
@@ -28,11 +30,13 @@ def _corpus_args(parser, flag):
     parser.add_argument("--layout", choices=LAYOUTS[:2], default="paragraphs",
                         help="paragraphs: blank line between documents (default); lines: one document per line")
     _flag(parser, "max-words", type=non_negative_int, default=0, help="stop after this many words (0: all)")
+    encoding_flag(parser, "the corpus files")
 
 
 def _sources(args):
     flag = "--corpus" if args.command != "corpus" else "FILE"
-    return [Source(Path(f).name, input_file(f, flag), args.layout) for f in args.corpus]
+    encoding = check_encoding(args.encoding)
+    return [Source(Path(f).name, input_file(f, flag), args.layout, encoding=encoding) for f in args.corpus]
 
 
 def register(subparsers):

@@ -7,7 +7,7 @@ TensorFlow inside its function.
 
 import json
 
-from arlm.cli.checks import input_file, int_at_least, output_file, positive_int
+from arlm.cli.checks import encoding_flag, input_file, int_at_least, output_file, positive_int
 from arlm.quantization import FORMATS, ONNX_PRECISIONS, PRECISIONS
 
 
@@ -32,7 +32,10 @@ def register(subparsers):
 
     predict = subparsers.add_parser("predict", help="run a .tflite or .onnx file on a text, without TensorFlow")
     predict.add_argument("tflite", metavar="FILE", help="a .tflite or .onnx file written by `arlm export`")
-    predict.add_argument("text", metavar="TEXT", help="the text (for QA: the question)")
+    predict.add_argument("text", metavar="TEXT",
+                         help="the text (for QA: the question); - reads texts from standard input, one a line, and "
+                              "prints one JSON line each")
+    encoding_flag(predict, "standard input (TEXT -)")
     predict.add_argument("--context", help="QA: the passage")
     predict.add_argument("--threads", type=positive_int, help="interpreter threads (default: all cores)")
     predict.set_defaults(func=_predict)
@@ -167,7 +170,29 @@ def _encode_texts(texts, vocab, length):
 
 
 def _predict(args):
-    from arlm.predict import predict
+    from arlm.predict import Predictor
+    from arlm.textfiles import check_encoding
 
-    print(json.dumps(predict(args.tflite, args.text, args.context, args.threads), ensure_ascii=False))
+    encoding = check_encoding(args.encoding)
+    predictor = Predictor(args.tflite, num_threads=args.threads)
+    for text in _stdin_texts(encoding) if args.text == "-" else [args.text]:
+        print(json.dumps(predictor.predict(text, args.context), ensure_ascii=False), flush=True)
     return 0
+
+
+def _stdin_texts(encoding):
+    """The non-blank lines of standard input, as they come (a pipe is predicted line by line)."""
+    import io
+    import sys
+
+    from arlm.errors import ParameterError
+    from arlm.textfiles import decode_lines
+
+    raw = sys.stdin.buffer
+    found = False
+    for _, line in decode_lines(raw if hasattr(raw, "peek") else io.BufferedReader(raw), "standard input", encoding):
+        if line.strip():
+            found = True
+            yield line.strip()
+    if not found:
+        raise ParameterError("TEXT -: standard input holds no text (one text a line expected)")

@@ -29,10 +29,12 @@ def register(subparsers):
 
 
 def _run(args):
+    from arlm.datasets import mirror_dir
     from arlm.runner import parse_chapters, parse_overrides, run_book, run_folder
     from arlm.scales import check_scale
 
     check_scale(args.scale)
+    mirror_dir()  # a set ARLM_DATA_DIR that is not a folder stops the run here, not inside chapter 1
     out = run_folder(args.out, args.scale)  # a gs:// URL stays a string: pathlib would collapse its '//'
     timings = run_book(args.scale, parse_chapters(args.chapters), args.out, parse_overrides(args.param))
     total = sum(timings.values())

@@ -1,17 +1,24 @@
 """A user's own labelled texts: CSV, TSV or JSONL files read strictly, every bad row named by file and line.
 
 * CSV: a header row naming the columns; standard quoting (a quoted cell may hold the delimiter or a line break),
-  read strictly (a quote that is never closed is an error, it does not swallow the rows after it).
+  read strictly (a quote that is never closed is an error, it does not swallow the rows after it). A header with
+  semicolons and no comma makes the file semicolon-separated (what Excel writes where the comma is the decimal
+  mark). A cell may be as long as the file.
 * TSV: a header row; one row per line and no quoting at all (a ``"`` is an ordinary character).
-* JSONL: one JSON object per line.
+* JSONL (``.jsonl``, ``.json``): JSON objects one after the other (one per line, or pretty-printed over
+  several), or one JSON array of objects.
 * A column named twice in a header, or a key given twice in a JSON object, is an error.
+* Files are UTF-8 (with or without a BOM) unless `encoding` names another; a line that does not decode is an
+  error naming it (`arlm.textfiles`).
 
 Labels follow one rule (`LABEL_RULE`, also in ``arlm finetune --help``): a BOM and surrounding whitespace are
 stripped; numbers are labels by value (JSONL ``1``, ``1.0`` and ``"1"`` are one label, named ``"1"``);
 ``true``/``false`` are a kind of their own; a file mixing kinds (``"1"``/``"0"`` with ``"pos"``/``"neg"``), or
 with an empty, missing or NaN label, is an error naming the file and line. The label order is the sorted set of
 the **training** labels (numbers by value), and a dev/test label that training never saw is an error (the model
-would have no output for it).
+would have no output for it). Text labels that differ only in case (``positive``, ``Positive``) are distinct
+classes, with a `LabelCaseWarning` naming them, unless ``fold_label_case=True`` (``--fold-label-case``) makes
+them one, spelled in lower case.
 
 >>> train = read_labelled("train.csv", "text", "label")                        # doctest: +SKIP
 >>> task = user_task("train.csv", "test.csv", None, "text", "label")            # doctest: +SKIP
@@ -21,11 +28,13 @@ import csv
 import json
 import math
 import re
+import warnings
 from pathlib import Path
 
 from arlm.errors import DatasetError, ParameterError
 from arlm.preprocessing import encode_texts
 from arlm.tasks.loaders import Task, TextSplit
+from arlm.textfiles import DEFAULT_ENCODING, numbered_lines, read_text
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
 LABEL_RULE = ("Labels: a BOM and surrounding whitespace are stripped; numbers are labels by value (1, 1.0 and "
@@ -33,6 +42,11 @@ LABEL_RULE = ("Labels: a BOM and surrounding whitespace are stripped; numbers ar
               "or with an empty, missing or NaN label, is an error naming its line.")
 FINETUNE_OUTPUTS = ("model.keras", "vocab.txt", "index.json", "metrics.json")  # what `finetune_user` writes
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+class LabelCaseWarning(UserWarning):
+    """Training labels that differ only in case: distinct classes unless folded (`user_task`)."""
 
 
 def file_format(path):
@@ -77,18 +91,6 @@ def _number_name(number, raw):
     return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
 
 
-def _lines(path):
-    """(line number, decoded line) of a UTF-8 file; an undecodable line is an error naming it."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as error:
-                raise DatasetError(f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start}); "
-                                   "save the file as UTF-8") from None
-            yield number, line
-
-
 class _DuplicateKey(Exception):
     pass
 
@@ -101,29 +103,25 @@ def _no_duplicate_keys(pairs):
     return dict(pairs)
 
 
-def _rows(path, kind):
+def _rows(path, kind, encoding=DEFAULT_ENCODING):
     """(line number, dict of the row) for every data row."""
     if kind == "jsonl":
-        for number, line in _lines(path):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line, object_pairs_hook=_no_duplicate_keys)
-            except json.JSONDecodeError as error:
-                raise DatasetError(f"{path}:{number}: not a JSON object ({error.msg})") from None
-            except _DuplicateKey as error:
-                raise DatasetError(f"{path}:{number}: key {error.args[0]!r} appears twice in the object") from None
-            if not isinstance(row, dict):
-                raise DatasetError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-            yield number, row
+        yield from _json_rows(path, encoding)
         return
-    numbered = list(_lines(path))
+    numbered = list(numbered_lines(path, encoding))
     # csv.reader tracks physical lines itself (a quoted CSV cell may span lines): give it the text, map back after.
     # TSV has no quoting: a cell that starts with '"' is text, not the start of a cell running over later rows.
-    options = {"delimiter": ",", "strict": True} if kind == "csv" else {"delimiter": "\t", "quoting": csv.QUOTE_NONE}
+    if kind == "csv":
+        header_line = numbered[0][1] if numbered else ""
+        delimiter = ";" if ";" in header_line and "," not in header_line else ","
+        options = {"delimiter": delimiter, "strict": True}
+    else:
+        options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE}
     reader = csv.reader((line for _, line in numbered), **options)
     header = None
     start = 1
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, Path(path).stat().st_size))  # no cell is longer than the file
     try:
         for cells in reader:
             number = reader.line_num
@@ -142,8 +140,49 @@ def _rows(path, kind):
     except csv.Error as error:
         hint = " (a quoted cell opened here is never closed?)" if "end of data" in str(error) else ""
         raise DatasetError(f"{path}:{start}: malformed {kind.upper()} ({error}){hint}") from None
+    finally:
+        csv.field_size_limit(limit)
     if header is None:
         raise DatasetError(f"{path}: the file is empty (expected a header row)")
+
+
+def _json_rows(path, encoding):
+    """(line number, object) of JSON objects one after the other (JSONL, or pretty-printed), or in one array."""
+    text = read_text(path, encoding)
+    decoder = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
+    position = _JSON_SPACE.match(text).end()
+    in_array = text.startswith("[", position)
+    if in_array:
+        position = _JSON_SPACE.match(text, position + 1).end()
+    line, counted = 1, 0
+    while position < len(text):
+        line, counted = line + text.count("\n", counted, position), position
+        if in_array and text.startswith("]", position):
+            if _JSON_SPACE.match(text, position + 1).end() < len(text):
+                raise DatasetError(f"{path}:{line}: text after the end of the JSON array")
+            return
+        try:
+            row, end = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            if error.pos >= len(text.rstrip()):
+                raise DatasetError(f"{path}:{line}: not JSON ({error.msg}): the file ends before the value that "
+                                   "starts on this line is complete") from None
+            raise DatasetError(f"{path}:{error.lineno}: not JSON ({error.msg}, column {error.colno}); expected "
+                               "JSON objects, one per line, or one array of objects") from None
+        except _DuplicateKey as error:
+            raise DatasetError(f"{path}:{line}: key {error.args[0]!r} appears twice in the object") from None
+        if not isinstance(row, dict):
+            raise DatasetError(f"{path}:{line}: expected a JSON object (one per row), got {type(row).__name__}")
+        yield line, row
+        position = _JSON_SPACE.match(text, end).end()
+        if in_array:
+            if text.startswith(",", position):
+                position = _JSON_SPACE.match(text, position + 1).end()
+            elif position < len(text) and not text.startswith("]", position):
+                where = line + text.count("\n", counted, position)
+                raise DatasetError(f"{path}:{where}: expected ',' or ']' after an object of the JSON array")
+    if in_array:
+        raise DatasetError(f"{path}: the JSON array is never closed (no ']' at the end)")
 
 
 def _check_header(path, number, header):
@@ -155,14 +194,14 @@ def _check_header(path, number, header):
         seen[name] = position
 
 
-def _read(path, text_column, label_column, role="file"):
+def _read(path, text_column, label_column, role="file", encoding=DEFAULT_ENCODING):
     """(texts, label names, line numbers) of a CSV/TSV/JSONL file; errors name the file, line and column."""
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: {'not a file' if path.exists() else 'no such file'} ({role})")
     texts, labels, numbers = [], [], []
     first_kind = None
-    for number, row in _rows(path, file_format(path)):
+    for number, row in _rows(path, file_format(path), encoding):
         for column in (text_column, label_column):
             if column not in row:
                 raise DatasetError(f"{path}:{number}: no column {column!r}; the columns are: "
@@ -204,10 +243,10 @@ def _delimiter_hint(row):
     return ""
 
 
-def read_labelled(path, text_column, label_column):
-    """(texts, label names) of a CSV/TSV/JSONL file, labels under `LABEL_RULE`; errors name the file, line and
-    column."""
-    texts, labels, _ = _read(path, text_column, label_column)
+def read_labelled(path, text_column, label_column, encoding=DEFAULT_ENCODING):
+    """(texts, label names) of a CSV/TSV/JSONL file in `encoding`, labels under `LABEL_RULE`; errors name the file,
+    line and column."""
+    texts, labels, _ = _read(path, text_column, label_column, encoding=encoding)
     return texts, labels
 
 
@@ -219,15 +258,23 @@ def _sorted_labels(labels):
         return sorted(set(labels))
 
 
-def user_task(train, test, dev, text_column, label_column, name="user"):
-    """A classification `Task` from the user's files; without `dev`, dev is the test file (said in the notes)."""
+def user_task(train, test, dev, text_column, label_column, name="user", encoding=DEFAULT_ENCODING,
+              fold_label_case=False):
+    """A classification `Task` from the user's files; without `dev`, dev is the test file (said in the notes).
+
+    Training labels that differ only in case are one class with `fold_label_case` (every label lower-cased),
+    else distinct classes and a `LabelCaseWarning` naming them."""
     if text_column == label_column:
         raise ParameterError(f"the text and the label column are both {text_column!r} "
                              "(parameters --text-column and --label-column)")
     files = {"train": train, "test": test, **({"dev": dev} if dev is not None else {})}
-    read = {key: _read(path, text_column, label_column, f"{key} file (parameter --{key})")
+    read = {key: _read(path, text_column, label_column, f"{key} file (parameter --{key})", encoding)
             for key, path in files.items()}
+    if fold_label_case:
+        read = {key: (texts, [label.lower() for label in labels], numbers)
+                for key, (texts, labels, numbers) in read.items()}
     train_texts, train_labels, _ = read["train"]
+    _warn_about_case(train, label_column, train_labels)
     names = _sorted_labels(train_labels)
     if len(names) < 2:
         raise DatasetError(f"{train}: column {label_column!r} has a single label {names}; need at least two")
@@ -246,6 +293,18 @@ def user_task(train, test, dev, text_column, label_column, name="user"):
     return Task(name, "classification", names, splits["train"], dev_split, splits["test"], dev is None, "",
                 "accuracy",
                 f"user data: train {train}, test {test}" + (f", dev {dev}" if dev else " (no dev file: dev = test)"))
+
+
+def _warn_about_case(path, label_column, labels):
+    spellings = {}
+    for label in dict.fromkeys(labels):
+        spellings.setdefault(label.lower(), []).append(label)
+    clashes = [group for group in spellings.values() if len(group) > 1]
+    if clashes:
+        named = "; ".join(", ".join(map(repr, group)) for group in clashes)
+        warnings.warn(LabelCaseWarning(
+            f"{path}: labels that differ only in case (column {label_column!r}) are distinct classes: {named}; "
+            "pass --fold-label-case (fold_label_case=True) to make each group one class"), stacklevel=3)
 
 
 def find_vocabulary(model, scale, vocab=None):
@@ -272,8 +331,10 @@ def _vocabulary_path(model, scale, vocab):
 
     if path.suffix != ".keras" and is_preset(model):
         shipped = preset_file(model, VOCABULARY_FILE, "--model")
-        if shipped is not None:
-            return shipped
+        if shipped is None:  # its embeddings belong to the vocabulary it was trained with: never a new one
+            raise DatasetError(f"{model}: the preset has no vocabulary ({VOCABULARY_FILE} is missing); pass --vocab "
+                               "with the vocabulary its model was trained with")
+        return shipped
     if path.suffix == ".keras":
         index = path.parent / "index.json"
         if index.is_file():
@@ -321,14 +382,16 @@ def baseline_verdict(result):
 
 
 def finetune_user(train, test, text_column, label_column, model, out, dev=None, scale="tiny", vocab=None,
-                  verbose=1, **overrides):
+                  verbose=1, encoding=DEFAULT_ENCODING, fold_label_case=False, **overrides):
     """Fine-tune `model` (a configuration name, random weights, or a saved model: a ``.keras`` file, a preset folder,
     a keras-hub handle, a packaged preset) on the user's files; write ``out/metrics.json``,
     ``out/model.keras``, ``out/vocab.txt`` and ``out/index.json`` (so ``arlm export out`` works).
 
     `overrides` are scale keys (``finetune_epochs``, ``finetune_batch_size``, ``finetune_max_seq_length``,
-    ``finetune_learning_rate``, ...). Without a vocabulary (a preset and no chapter 1 run), one is trained on the
-    training texts at the scale's ``vocab_size``. Every input is checked before anything is written, and `out` is
+    ``finetune_learning_rate``, ...). A configuration name (random weights) without a vocabulary (no `vocab`, no
+    chapter 1 run) gets one trained on the training texts at the scale's ``vocab_size``; a saved model without
+    one is an error (its embeddings belong to the vocabulary it was trained with). `encoding` and
+    `fold_label_case` are `user_task`'s. Every input is checked before anything is written, and `out` is
     replaced as a whole (`arlm.io.staged_dir`) only when the run succeeds: a failure leaves it as it was. `out`
     may hold only the files above (an earlier output); anything else there is an error. Returns the metrics dict.
     """
@@ -340,11 +403,16 @@ def finetune_user(train, test, text_column, label_column, model, out, dev=None, 
     from arlm.tokenizer import WordPieceTokenizer, train_vocabulary
 
     cfg = scales.resolve(scale, **{"finetune_max_train_examples": 0, "finetune_max_eval_examples": 0, **overrides})
-    task = user_task(train, test, dev, text_column, label_column)
+    task = user_task(train, test, dev, text_column, label_column, encoding=encoding, fold_label_case=fold_label_case)
     out = check_out_dir(out, FINETUNE_OUTPUTS)
-    if not (isinstance(model, str) and model in ft.PRESETS):
+    configuration = isinstance(model, str) and model in ft.PRESETS
+    if not configuration:
         check_model_source(model, "--model")
     vocab_path = find_vocabulary(model, scale, vocab)
+    if vocab_path is None and not configuration:
+        raise DatasetError(f"{model}: no vocabulary found for this saved model (no vocab.txt beside it, none in its "
+                           f"index.json, no runs/{scale}/01_corpus/vocab.txt); pass --vocab with the vocabulary it "
+                           "was trained with")
     with staged_dir(out) as staging:
         if vocab_path is None:
             train_vocabulary(task.train.texts, cfg.vocab_size, staging / "vocab.txt")
