@@ -398,6 +398,9 @@ say(
     )
 )
 
+# %% tags=["remove-input"]
+arlm.classroom.quiz("02_teacher")
+
 # %% [markdown]
 # ## Exercises
 #

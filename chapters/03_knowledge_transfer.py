@@ -388,6 +388,9 @@ say(
     )
 )
 
+# %% tags=["remove-input"]
+arlm.classroom.quiz("03_knowledge_transfer")
+
 # %% [markdown]
 # ## Exercises
 #

@@ -257,6 +257,9 @@ say(
 accuracy = {k: v["mlm_accuracy"] for k, v in mlm_scores.items()}
 say(evidence.masked_lm_finding(accuracy, scale, budget))
 
+# %% tags=["remove-input"]
+arlm.classroom.quiz("04_distillation")
+
 # %% [markdown]
 # ## Exercises
 #

@@ -492,6 +492,9 @@ say(
     + experiments.baseline_finding(scores, baseline_rows)
 )
 
+# %% tags=["remove-input"]
+arlm.classroom.quiz("05_finetuning")
+
 # %% [markdown]
 # ## Exercises
 #

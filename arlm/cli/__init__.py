@@ -15,6 +15,7 @@ MODULES = (
     "arlm.cli.finetune",
     "arlm.cli.export",
     "arlm.cli.convert",
+    "arlm.cli.classroom",
 )
 
 
