@@ -6,6 +6,7 @@ outputs. Besides otter's ``name`` and ``points``, a file says what the answer bi
 with ``discussion`` and no checks marks an exercise that is not graded automatically."""
 
 import dataclasses
+import functools
 from pathlib import Path
 
 from arlm.classroom.exercises import chapter_of
@@ -22,6 +23,7 @@ def check_file(label):
     return path
 
 
+@functools.cache
 def metadata(label):
     """``{"expects": ..., "discussion": ..., "points": ...}`` of exercise `label`'s test file."""
     namespace = {}

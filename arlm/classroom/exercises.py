@@ -2,6 +2,7 @@
 label and statement, the ``solution`` code cells that answer it and its ``{solution}`` directive."""
 
 import dataclasses
+import functools
 import re
 
 from arlm.artifacts import CHAPTERS
@@ -75,11 +76,12 @@ def find(notebook, chapter):
     return found
 
 
+@functools.cache
 def chapter_exercises(chapter):
-    """`find` on the chapter's source."""
+    """`find` on the chapter's source (read once per process)."""
     from arlm.runner import notebook_of
 
-    return find(notebook_of(chapter), chapter)
+    return tuple(find(notebook_of(chapter), chapter))
 
 
 def all_exercises():

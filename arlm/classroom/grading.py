@@ -262,8 +262,8 @@ def grade(folder, run_dir, timeout=600, log=print):
     import pandas as pd
 
     run_dir = Path(run_dir)
-    run_parameters(run_dir)  # a folder that is not a finished run: refused before any kernel starts
     submissions, problems, students = collect(folder)
+    run_parameters(run_dir)  # a folder that is not a finished run: refused before any kernel starts
     results = {}
     for chapter in CHAPTERS:
         mine = [s for s in submissions if s.chapter == chapter]
