@@ -40,7 +40,8 @@ def test_a_quiz_gives_the_right_feedback_for_a_right_and_a_wrong_answer(browser,
     question = next(q for q in quizzes.questions(chapter) if q["type"] == "multiple_choice")
     right = next(a for a in question["answers"] if a["correct"])
     wrong = next(a for a in question["answers"] if not a["correct"])
-    block = page.locator(".MultipleChoiceQn", has_text=question["question"][:30])
+    # jupyterquiz: a question's wrapper holds its text (.MultipleChoiceQn), its answers and its .Feedback
+    block = page.locator(".MultipleChoiceQn", has_text=question["question"][:30]).locator("xpath=..")
     feedback = block.locator(".Feedback")
     block.locator("label.MCButton", has_text=wrong["answer"]).click()
     assert "incorrect" in feedback.get_attribute("class") and feedback.inner_text() == wrong["feedback"]
@@ -49,7 +50,7 @@ def test_a_quiz_gives_the_right_feedback_for_a_right_and_a_wrong_answer(browser,
         feedback.get_attribute("class"))
     assert feedback.inner_text() == right["feedback"]
     number = next(q for q in quizzes.questions(chapter) if q["type"] == "numeric")
-    box = page.locator(".NumericQn", has_text=number["question"][:30])
+    box = page.locator(".NumericQn", has_text=number["question"][:30]).locator("xpath=..")
     for typed, verdict in ((number["answer_value"] * 3, "incorrect"), (number["answer_value"], "correct")):
         box.locator("input").fill(str(typed))
         box.locator("input").press("Enter")
