@@ -95,7 +95,7 @@ def collect(folder):
 class ChapterKernel:
     """A kernel in the run folder that has run `chapter`'s cells before its exercises."""
 
-    def __init__(self, chapter, run_dir, timeout):
+    def __init__(self, chapter, run_dir, timeout, stderr=None):
         import nbformat
         from nbclient import NotebookClient
 
@@ -105,7 +105,7 @@ class ChapterKernel:
         self.client = NotebookClient(self.notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
                                      resources={"metadata": {"path": str(run_dir)}})
         self.client.create_kernel_manager()
-        self.client.start_new_kernel()
+        self.client.start_new_kernel(stderr=stderr)  # TensorFlow's start-up lines go to the kernel log
         self.client.start_new_kernel_client()
         for source in context_cells(chapter, run_dir):
             error, _ = self.run(source)
@@ -188,7 +188,7 @@ def _digest(answers):
     return hashlib.sha256(json.dumps(answers).encode()).hexdigest()
 
 
-def grade_chapter(chapter, submissions, run_dir, timeout, problems, log):
+def grade_chapter(chapter, submissions, run_dir, timeout, problems, log, stderr=None):
     """{(student, label): Result} for `submissions` of `chapter`; problems are appended to `problems`."""
     labels = [e.label for e in exercises.chapter_exercises(chapter) if not checking.is_discussion(e.label)]
     results, kernel, done = {}, None, {}  # done: digest of the answers so far -> their results
@@ -205,7 +205,7 @@ def grade_chapter(chapter, submissions, run_dir, timeout, problems, log):
         start = max((k for k in range(len(labels) + 1) if _digest(answers[:k]) in done), default=0)
         if kernel is None:
             log(f"arlm classroom grade: {chapter}: running the chapter up to its exercises in {run_dir} ...")
-            kernel = ChapterKernel(chapter, run_dir, timeout)
+            kernel = ChapterKernel(chapter, run_dir, timeout, stderr)
             done = {_digest([]): []}
             start = 0
         previous = done[_digest(answers[:start])]
@@ -256,9 +256,12 @@ def _grade_answer(kernel, label, sources, where, problems):
         return None
 
 
-def grade(folder, run_dir, timeout=600, log=print):
+def grade(folder, run_dir, timeout=600, log=print, kernel_log=None):
     """Grade the submissions in `folder` against the run in `run_dir`; returns (table, details, problems):
-    `table` a DataFrame (one row per student, one column per autograded exercise, 0 to 1, and the total)."""
+    `table` a DataFrame (one row per student, one column per autograded exercise, 0 to 1, and the total).
+    The kernels' own output (TensorFlow's start-up lines) goes to the file `kernel_log` (default: nowhere)."""
+    import os
+
     import pandas as pd
 
     run_dir = Path(run_dir)
@@ -274,7 +277,8 @@ def grade(folder, run_dir, timeout=600, log=print):
                                 "graded once, the first by name")
         mine = [s for s in mine if not (s.student in seen or seen.add(s.student))]
         if mine:
-            results.update(grade_chapter(chapter, mine, run_dir, timeout, problems, log))
+            with open(kernel_log or os.devnull, "a", encoding="utf-8") as stderr:
+                results.update(grade_chapter(chapter, mine, run_dir, timeout, problems, log, stderr))
     labels = autograded()
     table = pd.DataFrame(
         [{"student": student, **{label: results[student, label].score if (student, label) in results else 0.0

@@ -15,7 +15,8 @@ def register(subparsers):
     grade.add_argument("--runs", default="runs/tiny",
                        help="a finished run of the book the answers run against (default runs/tiny)")
     grade.add_argument("--out", default="scores.csv",
-                       help="the score table (CSV; its details go beside it as .json; default scores.csv)")
+                       help="the score table (CSV; its details go beside it as .json, the kernels' log as .log; "
+                            "default scores.csv)")
     grade.add_argument("--timeout", type=int, default=600, help="seconds one answer may run (default 600)")
     grade.set_defaults(func=_grade)
 
@@ -34,7 +35,8 @@ def _grade(args):
     from arlm.io import check_writable
 
     check_writable(Path(args.out).parent, "--out", args.out)
-    table, details, problems = grade(args.submissions, args.runs, timeout=args.timeout)
+    table, details, problems = grade(args.submissions, args.runs, timeout=args.timeout,
+                                     kernel_log=Path(args.out).with_suffix(".log"))
     write_table(table, details, problems, args.out)
     print(table[["total", "percent"]].to_string())
     print(f"arlm classroom grade: {len(table)} student(s), {len(problems)} problem(s); table in {args.out}")
