@@ -123,7 +123,8 @@ class ChapterKernel:
         self.notebook.cells.append(cell)
         self.client.execute_cell(cell, len(self.notebook.cells) - 1)
         self.notebook.cells.pop()
-        printed = "".join(out.get("text", "") for out in cell.outputs if out.output_type == "stream")
+        printed = "".join(out.get("text", "") for out in cell.outputs
+                          if out.output_type == "stream" and out.get("name") == "stdout")
         errors = [out for out in cell.outputs if out.output_type == "error"]
         if errors:
             return f"{errors[0].ename}: {_short(errors[0].evalue)}", printed
@@ -134,9 +135,9 @@ class ChapterKernel:
         error, printed = self.run(
             "from arlm.classroom.checking import run_checks as __arlm_checks\n"
             f"print({_MARK!r} + __import__('json').dumps(__arlm_checks({label!r}, globals()).as_dict()))")
-        if error:
-            raise ArlmError(f"the checks of {label} failed to run: {error}")
-        record = json.loads(printed.rsplit(_MARK, 1)[1])
+        if error or _MARK not in printed:
+            raise ArlmError(f"the checks of {label} did not run ({error or 'they printed no result'})")
+        record = json.loads(printed.rsplit(_MARK, 1)[1].split("\n", 1)[0])
         record.pop("score")
         return checking.Result(**record)
 
@@ -248,6 +249,9 @@ def _grade_answer(kernel, label, sources, where, problems):
                 problems.append(f"{where}: the answer raised {error}")
                 return checking.Result(label, 0, 1, [], f"the answer raised {error}")
         return kernel.checks(label)
+    except ArlmError as error:  # the answer left the kernel in a state the checks cannot run in
+        problems.append(f"{where}: {error}")
+        return checking.Result(label, 0, 1, [], str(error))
     except CellTimeoutError:
         problems.append(f"{where}: the answer ran past the time limit")
         return None
