@@ -206,7 +206,14 @@ def grade_chapter(chapter, submissions, run_dir, timeout, problems, log, stderr=
         start = max((k for k in range(len(labels) + 1) if _digest(answers[:k]) in done), default=0)
         if kernel is None:
             log(f"arlm classroom grade: {chapter}: running the chapter up to its exercises in {run_dir} ...")
-            kernel = ChapterKernel(chapter, run_dir, timeout, stderr)
+            try:
+                kernel = ChapterKernel(chapter, run_dir, timeout, stderr)
+            except ArlmError as error:  # the run cannot host this chapter: every answer to it gets a zero
+                problems.append(f"{chapter}: {error}; its exercises score 0")
+                for late in submissions:
+                    for label in labels:
+                        results[late.student, label] = checking.Result(label, 0, 1, [], "the chapter did not run")
+                return results
             done = {_digest([]): []}
             start = 0
         previous = done[_digest(answers[:start])]
