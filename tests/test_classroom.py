@@ -225,14 +225,18 @@ def test_grading_bad_input_gives_one_line_per_file_and_zeros(tmp_path, built_kit
     for chapter in CHAPTERS:  # the student notebooks as handed out: nothing answered, nothing executed
         (subs / "badr" / f"{chapter}.ipynb").write_bytes((built_kit / "students" / f"{chapter}.ipynb").read_bytes())
     (subs / "loose.ipynb").write_text("{}")
+    (subs / "carla").mkdir()  # an answered chapter 2 against a run without chapter 1's vocabulary
+    (subs / "carla" / "02_teacher.ipynb").write_bytes((built_kit / "instructor" / "02_teacher.ipynb").read_bytes())
     lines = []
     table, details, problems = grading.grade(subs, run, log=lines.append)
-    assert list(table.index) == ["amina", "badr"]
+    assert list(table.index) == ["amina", "badr", "carla"]
     assert (table[grading.autograded()] == 0).all().all() and (table["total"] == 0).all()
+    assert any(p.startswith("02_teacher: chapter 02_teacher does not run in") and "its exercises score 0" in p
+               for p in problems), problems
     assert any("amina/01_corpus.ipynb: not a readable notebook" in p for p in problems)
     assert any("amina/notes.ipynb: not a chapter of the book" in p for p in problems)
     assert any("loose.ipynb: not in a student's folder" in p for p in problems)
-    assert len(problems) == 3 and len(lines) == 3
+    assert len(problems) == 4 and len([line for line in lines if "running the chapter" not in line]) == 4
     assert details["badr/ex-1-1"]["error"] == "not answered"
 
 
