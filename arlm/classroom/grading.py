@@ -113,7 +113,7 @@ class ChapterKernel:
                 self.close()
                 raise ArlmError(f"chapter {chapter} does not run in {run_dir} ({error}): grade against a finished "
                                 "run of the book (arlm run --scale tiny)")
-        self.run("import arlm.classroom.session as __arlm_session\n__arlm_session.save('', globals())")
+        self.save(_digest([]))
 
     def run(self, source):
         """Execute `source`; returns (the error line or None, what it printed)."""
@@ -129,6 +129,23 @@ class ChapterKernel:
         if errors:
             return f"{errors[0].ename}: {_short(errors[0].evalue)}", printed
         return None, printed
+
+    def save(self, key):
+        self._session(f"save({key!r}, globals())")
+
+    def restore(self, key):
+        """The namespace as it was saved under `key` ('': after the chapter's own cells)."""
+        self._session(f"restore({key!r}, globals())")
+
+    def _session(self, call):
+        from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+        try:
+            error, _ = self.run(f"import arlm.classroom.session as __arlm_session\n__arlm_session.{call}")
+        except (CellTimeoutError, DeadKernelError) as died:
+            error = type(died).__name__
+        if error:
+            raise ArlmError(f"the grading kernel of {self.chapter} failed ({error})")
 
     def checks(self, label):
         """Run `label`'s checks in the kernel; a `checking.Result`."""
@@ -193,54 +210,70 @@ def grade_chapter(chapter, submissions, run_dir, timeout, problems, log, stderr=
     """{(student, label): Result} for `submissions` of `chapter`; problems are appended to `problems`."""
     labels = [e.label for e in exercises.chapter_exercises(chapter) if not checking.is_discussion(e.label)]
     results, kernel, done = {}, None, {}  # done: digest of the answers so far -> their results
-    for submission in submissions:
+
+    def start_kernel():
+        log(f"arlm classroom grade: {chapter}: running the chapter up to its exercises in {run_dir} ...")
+        return ChapterKernel(chapter, run_dir, timeout, stderr)
+
+    for index, submission in enumerate(submissions):
         name = f"{submission.path}"
-        missing = [label for label in labels if label not in submission.answers]
-        for label in missing:
-            problems.append(f"{name}: exercise {label} is missing from the notebook")
+        for label in labels:
+            if label not in submission.answers:
+                problems.append(f"{name}: exercise {label} is missing from the notebook")
         if submission.is_empty():
             for label in labels:
                 results[submission.student, label] = checking.Result(label, 0, 1, [], "not answered")
             continue
         answers = [submission.answers.get(label, []) for label in labels]
-        start = max((k for k in range(len(labels) + 1) if _digest(answers[:k]) in done), default=0)
-        if kernel is None:
-            log(f"arlm classroom grade: {chapter}: running the chapter up to its exercises in {run_dir} ...")
-            try:
-                kernel = ChapterKernel(chapter, run_dir, timeout, stderr)
-            except ArlmError as error:  # the run cannot host this chapter: every answer to it gets a zero
-                problems.append(f"{chapter}: {error}; its exercises score 0")
-                for late in submissions:
-                    for label in labels:
-                        results[late.student, label] = checking.Result(label, 0, 1, [], "the chapter did not run")
-                return results
-            done = {_digest([]): []}
-            start = 0
-        previous = done[_digest(answers[:start])]
-        for label, result in zip(labels, previous, strict=False):
-            results[submission.student, label] = result
-        kernel.run(f"__arlm_session.restore({_digest(answers[:start])!r}, globals())" if start else
-                   "__arlm_session.restore('', globals())")
-        so_far = list(previous)
-        for k in range(start, len(labels)):
-            label = labels[k]
-            result = _grade_answer(kernel, label, answers[k], f"{name}, exercise {label}", problems)
-            if result is None:  # the kernel died: start afresh for the next submission
+        try:
+            if kernel is None:
+                kernel, done = start_kernel(), {_digest([]): []}
+            first = max(k for k in range(len(labels) + 1) if _digest(answers[:k]) in done)
+            kernel.restore(_digest(answers[:first]))
+        except ArlmError as error:  # the run cannot host this chapter: every answer to it gets a zero
+            problems.append(f"{chapter}: {error}; its exercises score 0")
+            for late in submissions[index:]:
+                for label in labels:
+                    results[late.student, label] = checking.Result(label, 0, 1, [], "the chapter did not run")
+            return results
+        so_far, caching = list(done[_digest(answers[:first])]), True
+        for k in range(first, len(labels)):
+            where = f"{name}, exercise {labels[k]}"
+            result = _grade_answer(kernel, labels[k], answers[k], where, problems)
+            if result is None:  # the kernel died or hung: a fresh one replays the earlier answers, and goes on
+                result = checking.Result(labels[k], 0, 1, [], "the kernel died or ran past the time limit")
+                caching = False  # its state lacks this answer: not one to share with other submissions
                 kernel.close()
-                kernel, done = None, {}
-                result = checking.Result(label, 0, 1, [], "the kernel died")
-                results[submission.student, label] = result
-                for rest in labels[k + 1:]:
-                    results[submission.student, rest] = checking.Result(rest, 0, 1, [], "the kernel died")
-                break
-            results[submission.student, label] = result
+                kernel = _restart(start_kernel, [s for answer in answers[:k] for s in answer], problems, chapter)
+                done = {_digest([]): []}
             so_far.append(result)
-            key = _digest(answers[:k + 1])
-            kernel.run(f"__arlm_session.save({key!r}, globals())")
-            done[key] = list(so_far)
+            if kernel is None:  # no fresh kernel: the rest of this submission scores 0
+                so_far += [checking.Result(label, 0, 1, [], "the chapter did not run") for label in labels[k + 1:]]
+                break
+            if caching:
+                digest = _digest(answers[:k + 1])
+                kernel.save(digest)
+                done[digest] = list(so_far)
+        for label, result in zip(labels, so_far, strict=True):
+            results[submission.student, label] = result
     if kernel is not None:
         kernel.close()
     return results
+
+
+def _restart(start_kernel, replay, problems, chapter):
+    """A fresh kernel that has run the chapter and then the code `replay` (errors ignored: they were graded
+    already); None when it cannot be had."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    try:
+        kernel = start_kernel()
+        for source in replay:
+            kernel.run(source)
+        return kernel
+    except (ArlmError, CellTimeoutError, DeadKernelError) as error:
+        problems.append(f"{chapter}: no fresh kernel after one died ({type(error).__name__}: {_short(error)})")
+        return None
 
 
 def _grade_answer(kernel, label, sources, where, problems):

@@ -51,13 +51,16 @@ def graded(book_run, tmp_path_factory):
     root = tmp_path_factory.mktemp("classroom")
     built = kit.build_kit(root / "kit", log=lambda *a: None)
     subs = root / "submissions"
-    for student in ("key", "wrong", "empty", "broken"):
+    for student in ("key", "wrong", "empty", "broken", "crash"):
         (subs / student).mkdir(parents=True)
     for chapter in CHAPTERS:
         key = nbformat.read(built / "instructor" / f"{chapter}.ipynb", as_version=4)
         nbformat.write(key, subs / "key" / f"{chapter}.ipynb")
         nbformat.write(_with_answer(key, *WRONG[chapter]), subs / "wrong" / f"{chapter}.ipynb")
         (subs / "empty" / f"{chapter}.ipynb").write_bytes((built / "students" / f"{chapter}.ipynb").read_bytes())
+    # an answer that kills its kernel: that exercise scores 0, a fresh kernel replays the answers before it
+    crash = nbformat.read(built / "instructor" / "01_corpus.ipynb", as_version=4)
+    nbformat.write(_with_answer(crash, "ex-1-4", "import os\n\nos._exit(1)"), subs / "crash" / "01_corpus.ipynb")
     (subs / "broken" / "02_teacher.ipynb").write_text('{"cells": [', encoding="utf-8")  # cut off mid-file
     (subs / "broken" / "homework.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook()), encoding="utf-8")
     start = time.perf_counter()
@@ -86,10 +89,17 @@ def test_an_empty_submission_scores_0(graded):
     assert table.loc["empty", "total"] == 0 and table.loc["broken", "total"] == 0
 
 
+def test_an_answer_that_kills_its_kernel_scores_0_and_the_others_are_graded(graded):
+    table, details, problems = graded
+    assert [table.loc["crash", f"ex-1-{i}"] for i in range(1, 6)] == [1, 1, 1, 0, 1]
+    assert details["crash/ex-1-4"]["error"] == "the kernel died or ran past the time limit"
+    assert any("crash/01_corpus.ipynb, exercise ex-1-4: the kernel died" in p for p in problems), problems
+
+
 def test_bad_input_gets_one_line_per_file(graded):
     _, _, problems = graded
     assert any("broken/02_teacher.ipynb: not a readable notebook" in p for p in problems), problems
     assert any("broken/homework.ipynb: not a chapter of the book" in p for p in problems), problems
     raised = [p for p in problems if "wrong/03_knowledge_transfer.ipynb, exercise ex-3-5" in p]
     assert len(raised) == 1 and "ValueError: a bug in the answer" in raised[0]
-    assert len(problems) == 3, problems
+    assert len(problems) == 4, problems
