@@ -240,10 +240,23 @@ def test_grading_bad_input_gives_one_line_per_file_and_zeros(tmp_path, built_kit
     assert details["badr/ex-1-1"]["error"] == "not answered"
 
 
-def test_cli_writes_the_kit_and_refuses_what_is_not_a_run(tmp_path, capsys):
+def test_cli_writes_the_kit_grades_and_refuses_what_is_not_a_run(tmp_path, capsys):
+    import pandas as pd
+
     assert main(["classroom", "--out", str(tmp_path / "kit")]) == 0
     assert (tmp_path / "kit" / "students" / "01_corpus.ipynb").is_file()
-    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "dina").mkdir(parents=True)
+    handed_out = (tmp_path / "kit" / "students" / "04_distillation.ipynb").read_bytes()
+    (tmp_path / "subs" / "dina" / "04_distillation.ipynb").write_bytes(handed_out)
+    run = _fake_run(tmp_path / "run")
+    assert main(["classroom", "grade", str(tmp_path / "subs"), "--runs", str(run),
+                 "--out", str(tmp_path / "scores.csv")]) == 0
+    table = pd.read_csv(tmp_path / "scores.csv", index_col="student")
+    assert list(table.index) == ["dina"] and table.loc["dina", "total"] == 0
+    assert list(table.columns) == [*grading.autograded(), "total", "percent"]
+    details = json.loads((tmp_path / "scores.json").read_text(encoding="utf-8"))
+    assert details["scores"]["dina/ex-4-1"]["error"] == "not answered" and details["problems"] == []
+    assert "1 student(s), 0 problem(s)" in capsys.readouterr().out
     assert main(["classroom", "grade", str(tmp_path / "subs"), "--runs", str(tmp_path)]) == 2
     assert "error: --runs" in capsys.readouterr().err
     assert main(["classroom", "grade", str(tmp_path / "missing")]) == 2
