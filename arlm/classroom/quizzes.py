@@ -241,11 +241,29 @@ def questions(chapter):
 
 
 def display(chapter):
-    """Show `chapter`'s quiz in the notebook (and so in the book's page)."""
-    from IPython.display import Markdown
+    """Show `chapter`'s quiz in the notebook (and so in the book's page). jupyterquiz's script runs once the page
+    has loaded: run while the book's offline MathJax is still loading, it reads MathJax's version before there
+    is one (a page error) and may fetch MathJax from a CDN."""
+    from IPython.display import HTML, Javascript, Markdown
     from IPython.display import display as show
+    from IPython.utils.capture import capture_output
     from jupyterquiz import display_quiz
 
+    with capture_output() as captured:
+        display_quiz([{k: v for k, v in q.items() if k not in ("objective", "answer_value")}
+                      for q in questions(chapter)], shuffle_answers=False)
     show(Markdown("**Check your understanding.** Pick an answer (or type a number) to see whether it is right."))
-    display_quiz([{k: v for k, v in q.items() if k not in ("objective", "answer_value")}
-                  for q in questions(chapter)], shuffle_answers=False)
+    for output in captured.outputs:
+        if "application/javascript" in output.data:
+            show(Javascript(AFTER_LOAD.replace("QUIZ", output.data["application/javascript"])))
+        else:
+            show(HTML(output.data["text/html"]))
+
+
+# a script run at the page's load event (at once where the page has loaded, as in a live notebook)
+AFTER_LOAD = """(function () {
+  function quiz() {
+QUIZ
+  }
+  if (document.readyState === "complete") { quiz(); } else { window.addEventListener("load", quiz); }
+})();"""
