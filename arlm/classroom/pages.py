@@ -200,7 +200,7 @@ def figures(runs):
 
 def figures_index(listed, runs_label):
     """The standalone ``figures/index.html``: every figure, its chapter and section, and its file."""
-    items = [f'<figure><img src="{name}" alt="{html.escape(caption)}" loading="lazy">'
+    items = [f'<figure><img src="{name}" alt="{html.escape(caption)}">'
              f'<figcaption><a href="{name}">{name}</a>: {html.escape(caption)}</figcaption></figure>'
              for name, caption in listed]
     empty = ("<p>The notebooks this book was built from hold no SVG figures (they were executed before the "
