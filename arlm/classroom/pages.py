@@ -229,7 +229,7 @@ def stage(book, runs, edition=None):
         name = f"{chapter}-{number}.svg"
         (folder / name).write_text(svg, encoding="utf-8")
         listed.append((name, f"chapter {int(chapter[:2])}, {_plain(heading)}"))
-    label = f"the {edition['scale']} edition" if edition else f"the run in {Path(runs).name}"
+    label = f"the {edition['scale']} edition" if edition else f"this book's {_scale_of(runs) or ''} run"
     (folder / "index.html").write_text(figures_index(listed, label), encoding="utf-8")
     measured = run_seconds(runs)
     built_from_edition = edition is not None
