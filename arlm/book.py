@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from arlm.artifacts import CHAPTERS
+from arlm.classroom import pages as classroom_pages
 from arlm.errors import ArlmError
 from arlm.runner import REPO, notebook_of
 from arlm.staging import hide_solutions, show_run_parameters
@@ -50,6 +51,7 @@ def stage_notebooks(runs, book=BOOK, log=print, edition=None):
         nbformat.write(notebook, target / f"{chapter}.ipynb")
     if missing:
         log(f"arlm book: not executed in {runs}, shown without outputs: {', '.join(missing)}")
+    classroom_pages.stage(book, runs, edition)  # the lecturer's page and the SVG figures
     return target
 
 

@@ -22,6 +22,8 @@ from arlm.io import locked
 from arlm.scales import check_scale, coerce
 
 REPO = Path(__file__).resolve().parent.parent
+# the kernel's inline figures as PNG and SVG (a lecturer's slides take the SVG)
+SVG_FIGURES = ("--InlineBackend.figure_formats=png", "--InlineBackend.figure_formats=svg")
 
 
 class ChapterFailed(ArlmError):
@@ -169,8 +171,10 @@ def run_chapter(chapter, scale, run_dir, overrides):
                 kernel_name="python3", cwd=str(run_dir), log_output=False,
                 progress_bar=sys.stderr.isatty(),  # a bar over the chapter's cells in a terminal, not in logs
                 # the kernel's raw stderr goes to the log rather than into the notebook's outputs; every figure
-                # is checked for overlapping text when drawn (a warning under it, which the book's tests fail)
-                extra_arguments=["--IPKernelApp.capture_fd_output=False", f"--IPKernelApp.exec_lines={WATCH}"],
+                # is checked for overlapping text when drawn (a warning under it, which the book's tests fail) and
+                # kept as SVG beside its PNG (the book's figure folder, arlm.classroom.figures)
+                extra_arguments=["--IPKernelApp.capture_fd_output=False", f"--IPKernelApp.exec_lines={WATCH}",
+                                 *SVG_FIGURES],
             )
     except papermill.PapermillExecutionError as error:
         os.replace(running, failed)

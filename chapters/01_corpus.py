@@ -502,6 +502,9 @@ say(
     f"{coverage['static (BERT)'][-1]:.0%}."
 )
 
+# %% tags=["remove-input"]
+arlm.classroom.quiz("01_corpus")
+
 # %% [markdown]
 # ## Exercises
 #

@@ -435,6 +435,9 @@ first = summarize_history(histories["iberta"], epoch)
 tokens = round(epoch * cfg.batch_size * meta["masked_per_instance"])
 say(teacher_finding(first, plateau, scale, tokens))
 
+# %% tags=["remove-input"]
+arlm.classroom.quiz("02_teacher")
+
 # %% [markdown]
 # ## Exercises
 #

@@ -437,6 +437,9 @@ say(
     f"{len(ids)} pieces: {np.log(len(ids)):.3f})."
 )
 
+# %% tags=["remove-input"]
+arlm.classroom.quiz("03_knowledge_transfer")
+
 # %% [markdown]
 # ## Exercises
 #

@@ -278,6 +278,9 @@ say(
     )
 )
 
+# %% tags=["remove-input"]
+arlm.classroom.quiz("04_distillation")
+
 # %% [markdown]
 # ## Exercises
 #

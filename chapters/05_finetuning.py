@@ -527,6 +527,9 @@ say(
     )
 )
 
+# %% tags=["remove-input"]
+arlm.classroom.quiz("05_finetuning")
+
 # %% [markdown]
 # ## Exercises
 #

@@ -594,6 +594,9 @@ say(
     f"{rows_main.loc['dynamic', 'agreement']:.1%} of the test examples."
 )
 
+# %% tags=["remove-input"]
+arlm.classroom.quiz("06_quantization")
+
 # %% [markdown]
 # ## Exercises
 #

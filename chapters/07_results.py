@@ -323,6 +323,9 @@ else:
 # %%
 say(reporting.table3_finding(table3, scale) + " 7.4 lists the tasks it did not run.")
 
+# %% tags=["remove-input"]
+arlm.classroom.quiz("07_results")
+
 # %% [markdown]
 # ## Exercises
 #

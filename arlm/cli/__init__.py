@@ -25,6 +25,7 @@ MODULES = (
     "arlm.cli.finetune",
     "arlm.cli.export",
     "arlm.cli.convert",
+    "arlm.cli.classroom",
 )
 # commands whose rerun continues from the checkpoints and finished stages of the interrupted one; the others
 # start again, their earlier output untouched

@@ -1,0 +1,34 @@
+from otter.test_files import test_case
+
+from arlm.classroom.checks import need
+
+name = "ex-1-4"
+expects = ("split: the 8 most frequent all-letter words that vocab_small.txt splits into several pieces; "
+           "fewer: for how many of them vocab.txt needs fewer pieces")
+
+
+def _expected(stats, tok_small):
+    return [w for w, _ in stats.word_counts.most_common()
+            if w.isalpha() and len(tok_small.tokenize_word(w)) > 1][:8]
+
+
+@test_case()
+def test_words_the_small_vocabulary_splits(split, tok_small):
+    need(split=split)
+    assert len(split) == 8, "split should hold 8 words"
+    assert all(w.isalpha() and len(tok_small.tokenize_word(w)) > 1 for w in split), (
+        "a word of split has non-letters or is one piece of vocab_small.txt")
+
+
+@test_case()
+def test_the_most_frequent_ones(split, stats, tok_small):
+    need(split=split)
+    assert set(split) == set(_expected(stats, tok_small)), "split are not the most frequent such words"
+
+
+@test_case()
+def test_fewer_pieces_count(fewer, stats, tok, tok_small):
+    need(fewer=fewer)
+    words = _expected(stats, tok_small)
+    expected = sum(len(tok.tokenize_word(w)) < len(tok_small.tokenize_word(w)) for w in words)
+    assert fewer == expected, "fewer does not count the words vocab.txt cuts into fewer pieces"

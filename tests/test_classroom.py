@@ -1,0 +1,263 @@
+"""The classroom kit without executing a chapter: the exercises read from the chapters, each exercise's checks
+on right and wrong answers, the student notebooks and the key as written to disk, the quizzes, the lecturer's
+page and the figures, and the grader's answers to bad input. Grading real submissions against a run is in
+tests/chapters/test_classroom_grading.py."""
+
+import json
+import math
+import re
+
+import nbformat
+import pytest
+
+from arlm.artifacts import CHAPTERS
+from arlm.classroom import checking, exercises, grading, kit, pages, quizzes
+from arlm.cli import main
+from arlm.runner import notebook_of
+
+LABELS = [e.label for chapter in CHAPTERS for e in exercises.chapter_exercises(chapter)]
+
+
+@pytest.fixture(scope="module")
+def built_kit(tmp_path_factory):
+    return kit.build_kit(tmp_path_factory.mktemp("kit") / "classroom", log=lambda *a: None)
+
+
+def test_every_exercise_of_the_book_is_found_and_has_checks():
+    assert len(LABELS) == len(set(LABELS)) >= 33
+    for chapter in CHAPTERS:
+        found = exercises.chapter_exercises(chapter)
+        assert [e.label for e in found] == [f"ex-{int(chapter[:2])}-{i}" for i in range(1, len(found) + 1)]
+        assert all(e.solution_cells and e.directive for e in found)
+        assert any(e.level == "Hard" for e in found)
+        # at least one exercise a chapter is autograded (the grading test makes one wrong per chapter)
+        assert any(not checking.is_discussion(e.label) for e in found), chapter
+    for label in LABELS:
+        meta = checking.metadata(label)
+        assert meta["expects"], f"{label}: say what the answer binds"
+        if not meta["discussion"]:
+            from otter.test_files import ExceptionTestFile
+
+            assert ExceptionTestFile.from_file(str(checking.check_file(label))).test_cases, label
+
+
+def _env(**variables):
+    return variables
+
+
+# (label, variables of a right answer, variables of a wrong one): answers that need no run
+RIGHT_AND_WRONG = [
+    ("ex-1-1", _env(kept=[]), _env(kept=["سأل"])),
+    ("ex-1-2", _env(masked_count=lambda n, cap, prob=0.15: min(cap, max(1, round(prob * n))),
+                    cfg=type("C", (), {"max_seq_length": 64, "max_predictions_per_seq": 10})),
+     _env(masked_count=lambda n, cap, prob=0.15: round(prob * n),
+          cfg=type("C", (), {"max_seq_length": 64, "max_predictions_per_seq": 10}))),
+    ("ex-2-3", _env(formula=412 * math.exp(-6) / (100 + 412 * math.exp(-6)),
+                    p=[1 / (100 + 412 * math.exp(-6))] * 100 + [math.exp(-6) / (100 + 412 * math.exp(-6))] * 412),
+     _env(formula=0.0, p=[1 / 100] * 100 + [0.0] * 412)),
+    ("ex-5-1", _env(by_hand={"precision": 2.5 / 18, "recall": 2.5 / 18, "f1": (1 + 4 / 3) / 18}, accuracy=2 / 3),
+     _env(by_hand={"precision": 2.5 / 3, "recall": 2.5 / 3, "f1": (1 + 4 / 3) / 3}, accuracy=2 / 3)),
+]
+
+
+def _close_to_paper(rows, tolerance=5.0):
+    import arlm
+
+    return [(r["dataset"], r["metric"], m) for r in rows for m in arlm.params.PAPER_NAMES.values()
+            if r[f"ours {m}"] is not None and abs(r[f"ours {m}"] - r[f"paper {m}"]) <= tolerance]
+
+
+@pytest.mark.parametrize(("label", "right", "wrong"), RIGHT_AND_WRONG, ids=[r[0] for r in RIGHT_AND_WRONG])
+def test_checks_accept_a_right_answer_and_reject_a_wrong_one(label, right, wrong):
+    assert checking.run_checks(label, right).score == 1.0
+    result = checking.run_checks(label, wrong)
+    assert result.score < 1.0 and result.failures
+    assert f"Exercise {label[3:].replace('-', '.')}: {result.passed} of {result.total} checks pass" in result.summary()
+
+
+def test_a_function_answer_is_checked_on_its_properties():
+    import arlm
+
+    # any correct function passes (this one is written differently from the chapter's); one that forgets the
+    # absolute value (a run far below the paper counts as close) fails
+    assert checking.run_checks("ex-7-3", {"close_to_paper": _close_to_paper}).score == 1.0
+
+    def signed(rows, tolerance=5.0):
+        return [(r["dataset"], r["metric"], m) for r in rows for m in arlm.params.PAPER_NAMES.values()
+                if r[f"ours {m}"] is not None and r[f"ours {m}"] - r[f"paper {m}"] <= tolerance]
+
+    assert checking.run_checks("ex-7-3", {"close_to_paper": signed}).score < 1.0
+
+
+def test_a_missing_answer_names_the_variable():
+    result = checking.run_checks("ex-1-1", {})
+    assert result.score == 0 and "no `kept`" in result.failures[0]
+
+
+def test_student_notebooks_hold_no_solution_code_or_output(built_kit):
+    for chapter in CHAPTERS:
+        source = notebook_of(chapter)
+        found = exercises.find(source, chapter)
+        solutions = [source.cells[i].source for e in found for i in e.solution_cells]
+        student = nbformat.read(built_kit / "students" / f"{chapter}.ipynb", as_version=4)
+        text = "\n".join(cell.source for cell in student.cells)
+        assert student.metadata["arlm"] == {"chapter": chapter, "kit": "student"}
+        assert "```{solution}" not in text
+        assert not any("solution" in cell.metadata.get("tags", []) for cell in student.cells)
+        assert not any(cell.get("outputs") for cell in student.cells if cell.cell_type == "code")
+        for solution in solutions:  # no line of a solution's code that is not also elsewhere in the chapter
+            own = {line.strip() for line in solution.split("\n") if len(line.strip()) > 25}
+            lines = {line.strip() for line in text.split("\n")}
+            assert not (own & lines) - _elsewhere(source, solutions), chapter
+        checks = [c.source for c in student.cells if kit.CHECK_CELL.match(c.source)]
+        assert checks == [f'arlm.classroom.check("{e.label}")' for e in found]
+        submission = grading.read_submission(built_kit / "students" / f"{chapter}.ipynb", "s", [])
+        assert submission.is_empty() and set(submission.answers) == {e.label for e in found}
+
+
+def _elsewhere(source, solutions):
+    rest = "\n".join(c.source for c in source.cells if c.source not in solutions)
+    return {line.strip() for line in rest.split("\n")}
+
+
+def test_the_key_holds_every_solution_and_the_checks(built_kit):
+    for chapter in CHAPTERS:
+        key = nbformat.read(built_kit / "instructor" / f"{chapter}.ipynb", as_version=4)
+        found = exercises.find(key, chapter)
+        assert key.metadata["arlm"]["kit"] == "key" and len(found) == len(exercises.chapter_exercises(chapter))
+        submission = grading.read_submission(built_kit / "instructor" / f"{chapter}.ipynb", "key", [])
+        assert all(grading.answered(submission.answers[e.label]) for e in found)
+    assert sorted(p.stem for p in (built_kit / "autograder" / "tests").glob("*.py")) == sorted(LABELS)
+    assert "arlm classroom grade" in (built_kit / "README.md").read_text(encoding="utf-8")
+
+
+def _objectives(chapter):
+    source = (notebook_of(chapter).cells[0].source)
+    block = source.split("**Learning objectives**", 1)[1]
+    return len(re.findall(r"^- ", block, re.M))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_quizzes_have_five_questions_each_on_an_objective(chapter):
+    questions = quizzes.questions(chapter)
+    assert len(questions) >= 5
+    for q in questions:
+        assert 1 <= q["objective"] <= _objectives(chapter), q["question"]
+        if q["type"] == "multiple_choice":
+            assert sum(a["correct"] for a in q["answers"]) == 1 and len(q["answers"]) >= 3
+            assert all(a["feedback"] for a in q["answers"])
+        else:
+            right = [a for a in q["answers"] if a.get("correct")]
+            value = q["answer_value"]
+            assert len(right) == 1 and (right[0].get("value") == value or
+                                        right[0]["range"][0] <= value < right[0]["range"][1])
+    assert f'arlm.classroom.quiz("{chapter}")' in (notebook_of(chapter).cells[-1].source + "".join(
+        c.source for c in notebook_of(chapter).cells))
+
+
+def test_numeric_quiz_answers_are_the_books_numbers():
+    import arlm
+    from arlm.distillation import losses
+
+    answers = {q["question"][:40]: q["answer_value"] for c in CHAPTERS for q in quizzes.questions(c)
+               if q["type"] == "numeric"}
+    full = arlm.scales.resolve("full")
+    table4 = {r["model"]: r["parameters_millions"] for r in arlm.paper.table("table4_sizes")}
+    values = set(answers.values())
+    assert {19, 20, 12, 4, table4["IBERTA"], losses.DistillationFactors().beta, 24 * full.kt_steps_per_layer,
+            24 * full.kt_steps_per_layer + full.distill_steps, 0.5} <= values
+    assert math.exp(-6) in values and math.ceil(1e7 / 2**20) in values
+
+
+def _fake_run(folder, chapters=CHAPTERS, svg=True):
+    """A run folder with executed notebooks (one SVG figure each) and chapter 1's results.json."""
+    for chapter in chapters:
+        (folder / chapter).mkdir(parents=True)
+        (folder / chapter / "results.json").write_text(json.dumps({
+            "scale": "tiny", "config": {"scale": "tiny"},
+            "environment": {"date": "2026-12-06 17:06 UTC", "machine": {"cores": 2, "cpu": "AMD EPYC"}}}))
+        notebook = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("plot()")
+        data = {"image/png": "iVBOR", "text/plain": "<Figure>"}
+        if svg:
+            data["image/svg+xml"] = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'
+        cell.outputs = [nbformat.v4.new_output("display_data", data=data)]
+        notebook.cells = [nbformat.v4.new_markdown_cell("## 1.2 A section"), cell]
+        notebook.metadata["papermill"] = {"duration": 95.0}
+        nbformat.write(notebook, folder / f"{chapter}.ipynb")
+    return folder
+
+
+def test_lecturer_page_and_figures(tmp_path):
+    from arlm.edition import read_manifest
+
+    run = _fake_run(tmp_path / "tiny")
+    staged = pages.stage(tmp_path / "book", run, None)
+    page = (staged / "lecturer.md").read_text(encoding="utf-8")
+    for week, chapter in enumerate(CHAPTERS, 1):
+        assert f"### Week {week}: " in page and f"../chapters/{chapter}>" in page
+        for e in exercises.chapter_exercises(chapter):
+            if e.level == "Hard":
+                assert e.statement.split("\n")[0] in page
+    # the tiny times of the run's notebooks (95 s each), where and when they were measured
+    assert "| 2 min |" in page and "this book's run, 2026-12-06, 2 cores (AMD EPYC)" in page
+    assert "Discussion** (not autograded): 5.2" in page
+    figures = sorted(p.name for p in (staged / "site" / "figures").iterdir())
+    assert figures == sorted([f"{c}-1.svg" for c in CHAPTERS] + ["index.html"])
+    assert "1.2 A section" in (staged / "site" / "figures" / "index.html").read_text(encoding="utf-8")
+    # whatever run the book is built from, the plan has the committed edition's cpu wall times
+    edition = read_manifest()
+    assert f"{edition['chapters']['05_finetuning']['seconds'] / 60:.0f} min |" in page
+
+
+def test_figures_index_says_when_the_notebooks_hold_no_svg(tmp_path):
+    staged = pages.stage(tmp_path / "book", _fake_run(tmp_path / "tiny", svg=False), None)
+    assert "hold no SVG figures" in (staged / "site" / "figures" / "index.html").read_text(encoding="utf-8")
+
+
+def test_grading_bad_input_gives_one_line_per_file_and_zeros(tmp_path, built_kit):
+    run = _fake_run(tmp_path / "tiny")
+    subs = tmp_path / "subs"
+    (subs / "amina").mkdir(parents=True)
+    (subs / "amina" / "01_corpus.ipynb").write_text("{not json")
+    (subs / "amina" / "notes.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook()))
+    (subs / "badr").mkdir()
+    for chapter in CHAPTERS:  # the student notebooks as handed out: nothing answered, nothing executed
+        (subs / "badr" / f"{chapter}.ipynb").write_bytes((built_kit / "students" / f"{chapter}.ipynb").read_bytes())
+    (subs / "loose.ipynb").write_text("{}")
+    (subs / "carla").mkdir()  # an answered chapter 2 against a run without chapter 1's vocabulary
+    (subs / "carla" / "02_teacher.ipynb").write_bytes((built_kit / "instructor" / "02_teacher.ipynb").read_bytes())
+    lines = []
+    table, details, problems = grading.grade(subs, run, log=lines.append)
+    assert list(table.index) == ["amina", "badr", "carla"]
+    assert (table[grading.autograded()] == 0).all().all() and (table["total"] == 0).all()
+    assert any(p.startswith("02_teacher: chapter 02_teacher does not run in") and "its exercises score 0" in p
+               for p in problems), problems
+    assert any("amina/01_corpus.ipynb: not a readable notebook" in p for p in problems)
+    assert any("amina/notes.ipynb: not a chapter of the book" in p for p in problems)
+    assert any("loose.ipynb: not in a student's folder" in p for p in problems)
+    assert len(problems) == 4 and len([line for line in lines if "running the chapter" not in line]) == 4
+    assert details["badr/ex-1-1"]["error"] == "not answered"
+
+
+def test_cli_writes_the_kit_grades_and_refuses_what_is_not_a_run(tmp_path, capsys):
+    import pandas as pd
+
+    assert main(["classroom", "--out", str(tmp_path / "kit")]) == 0
+    assert (tmp_path / "kit" / "students" / "01_corpus.ipynb").is_file()
+    (tmp_path / "subs" / "dina").mkdir(parents=True)
+    handed_out = (tmp_path / "kit" / "students" / "04_distillation.ipynb").read_bytes()
+    (tmp_path / "subs" / "dina" / "04_distillation.ipynb").write_bytes(handed_out)
+    run = _fake_run(tmp_path / "run")
+    assert main(["classroom", "grade", str(tmp_path / "subs"), "--runs", str(run),
+                 "--out", str(tmp_path / "scores.csv")]) == 0
+    table = pd.read_csv(tmp_path / "scores.csv", index_col="student")
+    assert list(table.index) == ["dina"] and table.loc["dina", "total"] == 0
+    assert list(table.columns) == [*grading.autograded(), "total", "percent"]
+    details = json.loads((tmp_path / "scores.json").read_text(encoding="utf-8"))
+    assert details["scores"]["dina/ex-4-1"]["error"] == "not answered" and details["problems"] == []
+    assert "1 student(s), 0 problem(s)" in capsys.readouterr().out
+    assert main(["classroom", "grade", str(tmp_path / "subs"), "--runs", str(tmp_path)]) == 2
+    assert "error: --runs" in capsys.readouterr().err
+    assert main(["classroom", "grade", str(tmp_path / "missing")]) == 2
+    assert "SUBMISSIONS" in capsys.readouterr().err
