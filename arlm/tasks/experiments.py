@@ -15,6 +15,7 @@
 
 import dataclasses
 import os
+from pathlib import Path
 
 from arlm.artifacts import write_model_index_entry
 from arlm.fitting import Stage, stage_config
@@ -94,6 +95,16 @@ def training_seeds(cfg):
     return [cfg.seed + k for k in range(cfg.finetune_seeds)]
 
 
+def model_identity(ch, source):
+    """What a fine-tuning stage records of the model it starts from: a configuration name as it is, a saved model
+    by its place in the run folder and a digest of its file, never its absolute path, so a run folder that is
+    copied or moved reuses its finished stages and a model trained again is refused."""
+    if not isinstance(source, Path):
+        return str(source)
+    where = source.relative_to(ch.run_dir).as_posix() if source.is_relative_to(ch.run_dir) else source.name
+    return f"{where} {file_sha256(source)[:16]}"
+
+
 def finetune_and_save(ch, task, model, tokenizer, cfg, cache, vocab_path, **kwargs):
     """Fine-tune `model` (a `RunModel`) on `task` once per training seed (`training_seeds`), each a resumable
     stage (``finetune/<stem>_<task>/``, then ``..._seed2/`` and on): an interrupted run resumes, a finished one is
@@ -103,13 +114,14 @@ def finetune_and_save(ch, task, model, tokenizer, cfg, cache, vocab_path, **kwar
     keys = [key for key in cfg.values if key.startswith(("finetune_", "qa_", "pos_"))
             and key not in ("finetune_models", "finetune_seeds")]
     options = {key: value for key, value in kwargs.items() if key != "verbose"}
-    # a stage fine-tuned with other ids (a vocabulary trained again) is refused, not reused
+    # a stage fine-tuned with other ids (a vocabulary trained again) or from another model is refused, not reused
     vocabulary = file_sha256(vocab_path)[:16]
+    source = model_identity(ch, model.source)
     runs = []
     for number, seed in enumerate(training_seeds(cfg), 1):
         folder = stem if number == 1 else f"{stem}_seed{number}"
         stage = Stage(ch.path("finetune", folder, "finished.json").parent,
-                      stage_config(cfg, keys, task=task.name, model=str(model.source), options=options,
+                      stage_config(cfg, keys, task=task.name, model=source, options=options,
                                    training_seed=seed, vocab=vocabulary))
         if not stage.finished:
             scores, keras_model = finetune_task(task, model, tokenizer, cfg, cache, work_dir=stage.dir, seed=seed,
