@@ -303,11 +303,11 @@ say(reporting.table3_finding(table3, scale) + " 7.4 lists the tasks it did not r
 # ```
 
 # %% tags=["solution", "hide-input"]
-from arlm.models.config import get_preset
+from arlm.mobilebert.config import named_config
 from arlm.params import count_parameters
 from arlm.quantization import sizes
 
-count = count_parameters(get_preset("mberta_ii"), "classifier")
+count = count_parameters(named_config("mberta_ii"), "classifier")
 paper_mb = {
     r["model"]: r["finetuned_quantized_size_mb"]
     for r in arlm.paper.table("table4_sizes")
@@ -425,8 +425,8 @@ else:
             "mlm_loss": scores_["mlm_loss"],
         }
     display(pd.DataFrame(dropped).T.convert_dtypes().round(4))
-half = count_parameters(get_preset("mberta", num_layers=12), "classifier")
-full_mberta = count_parameters(get_preset("mberta"), "classifier")
+half = count_parameters(named_config("mberta", num_layers=12), "classifier")
+full_mberta = count_parameters(named_config("mberta"), "classifier")
 print(
     f"full-size MBERTA, 12 of 24 blocks: {half / 1e6:.1f}M parameters "
     f"(all 24: {full_mberta / 1e6:.1f}M), int8 about {sizes.du_mib(half)} MiB"

@@ -1,25 +1,35 @@
-"""The MobileBERT family: config and the paper's configurations, backbone, heads, pretraining and classification.
+"""The MobileBERT family in keras-hub's layout: the models of the paper, their tokenizer and their presets.
 
-Loaded lazily, so that `arlm.models.config` (and `arlm params`) work without importing Keras. Saved models of
-any kind load through `arlm.io.load_model`; the classes' own `from_preset` / `save_to_preset` use the same code.
+``import arlm.mobilebert`` registers every class with Keras and the packaged presets with keras-hub, as
+``import keras_hub`` does for its own models, so keras-hub's generic loaders read arlm's presets
+(``keras_hub.models.Backbone.from_preset("mberta-cpu-edition")``, ``keras_hub.tokenizers.Tokenizer.from_preset``).
+
+* `MobileBertConfig` and the paper's configurations (`CONFIGS`, `named_config`, `config_at_scale`): architectures;
+* `MobileBertBackbone`: the encoder (MobileBERT, IB-BERT, BERT blocks);
+* `MobileBertTokenizer`: the book's Arabic normalization and WordPiece, in-graph;
+* `MobileBertTextClassifierPreprocessor` and `MobileBertTextClassifier`: sentence classification on raw strings;
+* `TokenTagger` (softmax or CRF) and `SpanQA`: PoS tagging and extractive QA on encoded inputs
+  (`arlm.preprocessing`);
+* `MobileBertPretrainer`: the masked-LM and next-sentence heads of pretraining (`MaskedLMHead`, `nsp_head`);
+* `arlm.mobilebert.presets`: the trained presets packaged with arlm.
+
+Every model loads with ``from_preset`` and saves with ``save_to_preset`` (`arlm.io`, the one save/load path).
 """
 
-import importlib
+from arlm.mobilebert import presets
+from arlm.mobilebert.backbone import MobileBertBackbone
+from arlm.mobilebert.config import CONFIG_DESCRIPTIONS, CONFIGS, MobileBertConfig, config_at_scale, named_config
+from arlm.mobilebert.pretrainer import MobileBertPretrainer
+from arlm.mobilebert.pretraining_heads import MaskedLMHead, gather_positions, nsp_head
+from arlm.mobilebert.span_qa import SpanQA
+from arlm.mobilebert.text_classifier import MobileBertTextClassifier
+from arlm.mobilebert.text_classifier_preprocessor import MobileBertTextClassifierPreprocessor
+from arlm.mobilebert.token_tagger import CRF, TokenTagger, crf_log_likelihood, viterbi_decode
+from arlm.mobilebert.tokenizer import MobileBertTokenizer
 
-_LAZY = {
-    "MobileBertBackbone": "backbone",
-    "MobileBertClassifier": "classifier",
-    "MobileBertConfig": "config", "PRESETS": "config", "DESCRIPTIONS": "config", "get_preset": "config",
-    "preset_at_scale": "config",
-    "MaskedLMHead": "heads", "gather_positions": "heads", "nsp_head": "heads",
-    "MobileBertPretrainer": "pretraining",
-    "PresetTask": "task",
-}
+presets.register()
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"arlm.models.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'arlm.models' has no attribute {name!r}")
+__all__ = ["CONFIGS", "CONFIG_DESCRIPTIONS", "CRF", "MaskedLMHead", "MobileBertBackbone", "MobileBertConfig",
+           "MobileBertPretrainer", "MobileBertTextClassifier", "MobileBertTextClassifierPreprocessor",
+           "MobileBertTokenizer", "SpanQA", "TokenTagger", "config_at_scale", "crf_log_likelihood",
+           "gather_positions", "named_config", "nsp_head", "viterbi_decode"]
