@@ -36,6 +36,7 @@ def vocab_file(tmp_path):
     return path
 
 
+@pytest.mark.backend
 def test_the_preprocessor_gives_the_numpy_encoders_inputs(vocab_file):
     arlm_tokenizer = WordPieceTokenizer(vocab_file)
     encoded = encode_texts(TEXTS, arlm_tokenizer, 8)  # cut: the longest text has more than 6 pieces

@@ -9,7 +9,7 @@ from tricky_texts import TRICKY
 
 from arlm.errors import ParameterError
 from arlm.io import PRESETS_DIR, load_tokenizer
-from arlm.mobilebert import MobileBertBackbone, MobileBertTokenizer
+from arlm.mobilebert import MobileBertBackbone, MobileBertTextClassifier, MobileBertTokenizer
 from arlm.mobilebert.tokenizer import BOOK_SETTINGS
 
 PRESET = PRESETS_DIR / "mberta-cpu-edition"  # a vocabulary trained on the data mirror, shipped with arlm
@@ -20,6 +20,7 @@ def arlm_tokenizer():
     return load_tokenizer(PRESET)
 
 
+@pytest.mark.backend
 def test_the_ids_of_arlm_on_every_tricky_string(arlm_tokenizer):
     expected = [arlm_tokenizer.encode(text) for text in TRICKY]
     tokenizer = MobileBertTokenizer(vocabulary=arlm_tokenizer.vocab)
@@ -43,6 +44,9 @@ def test_keras_hubs_generic_loaders_read_a_shipped_preset(arlm_tokenizer):
     # the packaged presets by name, as keras-hub's own presets load
     assert {"iberta-cpu-edition", "mberta-cpu-edition"} <= set(MobileBertBackbone.presets)
     assert type(keras_hub.tokenizers.Tokenizer.from_preset("mberta-cpu-edition")) is MobileBertTokenizer
+    classifier = keras_hub.models.TextClassifier.from_preset("mberta-cpu-edition", num_classes=2)
+    assert type(classifier) is MobileBertTextClassifier
+    assert type(classifier.preprocessor.tokenizer) is MobileBertTokenizer
 
 
 def test_the_settings_are_the_books_and_are_not_saved(tmp_path, arlm_tokenizer):
