@@ -282,7 +282,7 @@ def _run_raw_input_checks(cls, init_kwargs, model, raw, restored_models):
     for restored in restored_models:
         assert_all_close(restored.predict(texts, batch_size=2, verbose=0), predicted, atol=1e-5, rtol=1e-5)
     model.fit(texts, labels, batch_size=2, epochs=1, shuffle=False, verbose=0)
-    model.fit(dataset, epochs=1, verbose=0)
+    model.fit(dataset, epochs=1, shuffle=False, verbose=0)
     with pytest.raises(ValueError, match="You must call `compile"):
         cls(**init_kwargs, compile=False).fit(dataset, verbose=0)
 
