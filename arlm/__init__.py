@@ -24,8 +24,8 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it (loaded on first access)
 _LAZY = {
-    "MobileBertBackbone": "arlm.models",
-    "MobileBertConfig": "arlm.models",
+    "MobileBertBackbone": "arlm.mobilebert",
+    "MobileBertConfig": "arlm.mobilebert",
 }
 
 

@@ -1,10 +1,15 @@
 """MobileBERT weights to and from `transformers` checkpoints and the official TF1 checkpoints.
 
-* `to_transformers(model, folder)`: an arlm backbone (or pretraining model, with its MLM and NSP heads) as a
-  `transformers` MobileBERT folder, ``config.json`` + ``model.safetensors``, that
-  ``transformers.MobileBertModel.from_pretrained`` / ``MobileBertForPreTraining.from_pretrained`` load;
+* `to_transformers(model, folder, tokenizer)`: an arlm backbone (or pretraining model, with its MLM and NSP heads,
+  or text classifier, with its head) as a `transformers` MobileBERT folder, ``config.json`` + ``model.safetensors``,
+  that ``transformers.AutoModel`` / ``MobileBertForPreTraining`` / ``AutoModelForSequenceClassification`` load,
+  and with a vocabulary (the model's own tokenizer, or `tokenizer`) its tokenizer for ``transformers.AutoTokenizer``:
+  ``tokenizer.json`` (`arlm.hf_tokenizer`: the book's normalization as `tokenizers` normalizers), ``vocab.txt``
+  and ``tokenizer_config.json`` (`write_tokenizer`);
 * `from_transformers(folder)`: such a folder (written by `transformers` or by `to_transformers`) as an arlm
-  `MobileBertBackbone`, or a `MobileBertPretrainer` when the folder holds the ``cls.*`` heads;
+  `MobileBertBackbone`, a `MobileBertPretrainer` when the folder holds the ``cls.*`` heads, or a
+  `MobileBertTextClassifier` when it holds a ``classifier.*`` head; `read_tokenizer` takes the tokenizer back
+  when it is arlm's (the classifier gets it as its preprocessor);
 * `from_tf1_checkpoint(checkpoint, config_file)`: a checkpoint of the official
   `google-research/mobilebert` code (variable names ``bert/encoder/layer_0/...``, read with
   ``tf.train.load_checkpoint``) and its ``bert_config.json``, as an arlm model.
@@ -42,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from arlm.errors import ArlmError, ArtifactError, ParameterError
-from arlm.models.config import MobileBertConfig
+from arlm.mobilebert.config import MobileBertConfig
 from arlm.tokenizer import PAD_ID
 
 LAYER_NORM_EPS = 1e-12  # the official (and arlm's `layer_norm`) epsilon
@@ -50,6 +55,8 @@ TO_HF_ACTIVATION = {"gelu": "gelu_new", "relu": "relu", "relu6": "relu6", "tanh"
 # transformers' `gelu_new` and `gelu_pytorch_tanh` are both the tanh form, arlm's `gelu`
 FROM_HF_ACTIVATION = {**{v: k for k, v in TO_HF_ACTIVATION.items()}, "gelu_pytorch_tanh": "gelu"}
 HF_FILES = ("config.json", "model.safetensors")
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json")
+HEADS = ("cls.", "classifier.")  # the keys of a head sit beside the ``mobilebert.`` prefix of the encoder's
 
 # `transformers.MobileBertConfig`'s defaults, for a config.json that leaves a field out
 _HF_DEFAULTS = dict(vocab_size=30522, hidden_size=512, num_hidden_layers=24, num_attention_heads=4,
@@ -66,7 +73,7 @@ _OFFICIAL_DEFAULTS = dict(hidden_size=768, num_hidden_layers=12, num_attention_h
                           embedding_size=None, trigram_input=False, use_bottleneck=False, intra_bottleneck_size=None,
                           use_bottleneck_attention=False, key_query_shared_bottleneck=False,
                           num_feedforward_networks=1, normalization_type="layer_norm", classifier_activation=True)
-# official / transformers field names that arlm renames (`arlm.models.config`)
+# official / transformers field names that arlm renames (`arlm.mobilebert.config`)
 _RENAMED = {"num_hidden_layers": "num_layers", "num_attention_heads": "num_heads",
             "hidden_dropout_prob": "hidden_dropout", "attention_probs_dropout_prob": "attention_dropout"}
 
@@ -99,12 +106,14 @@ def _norm(layer, hf, tf1):
     return [Entry(layer.gamma, f"{hf}.weight", f"{tf1}/gamma"), Entry(layer.beta, f"{hf}.bias", f"{tf1}/beta")]
 
 
-def weight_map(backbone, pretrainer=None):
-    """Every variable of `backbone` (and of `pretrainer`'s MLM and NSP heads) as an `Entry`.
+def weight_map(backbone, pretrainer=None, classifier=None):
+    """Every variable of `backbone` (and of `pretrainer`'s MLM and NSP heads, or of `classifier`'s head) as an `Entry`.
 
     Args:
-        backbone (arlm.models.MobileBertBackbone): the encoder.
-        pretrainer (arlm.models.MobileBertPretrainer | None): adds the ``cls.*`` / ``cls/...`` heads.
+        backbone (arlm.mobilebert.MobileBertBackbone): the encoder.
+        pretrainer (arlm.mobilebert.MobileBertPretrainer | None): adds the ``cls.*`` / ``cls/...`` heads.
+        classifier (arlm.mobilebert.MobileBertTextClassifier | None): adds ``classifier.*`` (`transformers`'
+            sequence classifier) / ``output_weights`` and ``output_bias`` (the official ``run_classifier.py``).
 
     Returns a list of `Entry`, in the order of the official code.
     """
@@ -167,6 +176,10 @@ def weight_map(backbone, pretrainer=None):
         entries.append(Entry(pretrainer.nsp_head.kernel, "cls.seq_relationship.weight",
                              "cls/seq_relationship/output_weights", hf_transpose=True, tf1_transpose=True))
         entries.append(Entry(pretrainer.nsp_head.bias, "cls.seq_relationship.bias", "cls/seq_relationship/output_bias"))
+    if classifier is not None:
+        dense = classifier.output_dense
+        entries += [Entry(dense.kernel, "classifier.weight", "output_weights", hf_transpose=True, tf1_transpose=True),
+                    Entry(dense.bias, "classifier.bias", "output_bias")]
     return entries
 
 
@@ -176,7 +189,7 @@ def check_expressible(config):
     """Refuse (`ParameterError` naming the field) an arlm config that `transformers`' MobileBERT cannot run.
 
     Args:
-        config (arlm.models.MobileBertConfig): the config to check.
+        config (arlm.mobilebert.MobileBertConfig): the config to check.
     """
     if config.normalization_type not in ("layer_norm", "no_norm"):
         raise ParameterError(f"normalization_type={config.normalization_type!r}: transformers' MobileBERT has only "
@@ -189,19 +202,25 @@ def check_expressible(config):
                              "layers read the H-wide input with B-wide weights (they must be equal)")
 
 
-def transformers_config(config, heads=False):
+def transformers_config(config, heads=False, num_labels=None):
     """The ``config.json`` of `transformers`' MobileBERT for an arlm config.
 
     Args:
-        config (arlm.models.MobileBertConfig): the arlm config (`check_expressible` is applied).
+        config (arlm.mobilebert.MobileBertConfig): the arlm config (`check_expressible` is applied).
         heads (bool): the checkpoint holds the pretraining heads (``MobileBertForPreTraining``).
+        num_labels (int | None): the checkpoint holds a classifier of that many labels
+            (``MobileBertForSequenceClassification``).
 
     Returns a JSON-ready dict.
     """
     check_expressible(config)
     bottleneck_attention = config.use_bottleneck and config.use_bottleneck_attention
+    architecture = ("MobileBertForPreTraining" if heads else "MobileBertForSequenceClassification" if num_labels
+                    else "MobileBertModel")
+    labels = {} if not num_labels else {"id2label": {str(i): f"LABEL_{i}" for i in range(num_labels)},
+                                        "label2id": {f"LABEL_{i}": i for i in range(num_labels)}}
     return {
-        "architectures": ["MobileBertForPreTraining" if heads else "MobileBertModel"],
+        "architectures": [architecture], **labels,
         "model_type": "mobilebert",
         "vocab_size": config.vocab_size, "hidden_size": config.hidden_size,
         "num_hidden_layers": config.num_layers, "num_attention_heads": config.num_heads,
@@ -287,25 +306,28 @@ def config_from_official(official, where):
 # === arlm -> transformers ===
 
 def _split(model):
-    """(backbone, pretrainer or None) of an arlm model: a backbone, the pretraining model, or any task model."""
-    from arlm.models import MobileBertBackbone, MobileBertPretrainer
+    """(backbone, pretrainer or None, text classifier or None) of an arlm model: a backbone, the pretraining model,
+    a text classifier, or another task model (its backbone alone)."""
+    from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer, MobileBertTextClassifier
 
     if isinstance(model, MobileBertBackbone):
-        return model, None
+        return model, None, None
     if isinstance(model, MobileBertPretrainer):
-        return model.backbone, model
+        return model.backbone, model, None
+    if isinstance(model, MobileBertTextClassifier):
+        return model.backbone, None, model
     backbone = getattr(model, "backbone", None)
     if isinstance(backbone, MobileBertBackbone):
-        return backbone, None
+        return backbone, None, None
     raise ParameterError(f"{type(model).__name__} is not a MobileBERT model of arlm (expected a MobileBertBackbone, "
                          "a MobileBertPretrainer or a task model with a backbone)")
 
 
-def _checked_entries(backbone, pretrainer):
+def _checked_entries(backbone, pretrainer, classifier=None):
     """`weight_map`, after checking it names every variable of the model once (a variable left out would be
     silently random on the other side)."""
-    entries = weight_map(backbone, pretrainer)
-    model = pretrainer if pretrainer is not None else backbone
+    entries = weight_map(backbone, pretrainer, classifier)
+    model = next(m for m in (pretrainer, classifier, backbone) if m is not None)
     mapped = {id(entry.variable) for entry in entries}
     # the pretraining model's metrics are not weights; only trainable and non-trainable weights count
     missing = [v.path for v in model.weights if id(v) not in mapped]
@@ -315,19 +337,21 @@ def _checked_entries(backbone, pretrainer):
 
 
 def transformers_state(model):
-    """The `transformers` state dict of an arlm model: ``{key: float32 array}`` and whether it has the heads.
+    """The `transformers` state dict of an arlm model: ``{key: float32 array}`` and whether it has the
+    pretraining heads.
 
     Args:
-        model (keras.Model): an arlm backbone, pretraining model or task model (its backbone only).
+        model (keras.Model): an arlm backbone, pretraining model, text classifier or other task model (its backbone
+            only).
     """
     from keras import ops
 
-    backbone, pretrainer = _split(model)
-    prefix = "mobilebert." if pretrainer is not None else ""
+    backbone, pretrainer, classifier = _split(model)
+    prefix = "mobilebert." if pretrainer is not None or classifier is not None else ""
     tensors = {}
-    for entry in _checked_entries(backbone, pretrainer):
+    for entry in _checked_entries(backbone, pretrainer, classifier):
         array = np.asarray(ops.convert_to_numpy(entry.variable), dtype="float32")
-        key = entry.hf_key if entry.hf_key.startswith("cls.") else prefix + entry.hf_key
+        key = entry.hf_key if entry.hf_key.startswith(HEADS) else prefix + entry.hf_key
         tensors[key] = np.ascontiguousarray(array.T if entry.hf_transpose else array)
     config = backbone.config
     if backbone.token_embedding.projection is None:
@@ -341,12 +365,16 @@ def transformers_state(model):
     return tensors, pretrainer is not None
 
 
-def to_transformers(model, folder):
-    """Write `model` as a `transformers` MobileBERT folder (``config.json`` + ``model.safetensors``), atomically.
+def to_transformers(model, folder, tokenizer=None):
+    """Write `model` as a `transformers` MobileBERT folder (``config.json`` + ``model.safetensors``, and the
+    tokenizer's `TOKENIZER_FILES` when there is a vocabulary), atomically.
 
     Args:
-        model (keras.Model): an arlm backbone, pretraining model (heads included) or task model (backbone only).
+        model (keras.Model): an arlm backbone, pretraining model (heads included), text classifier (head included)
+            or other task model (backbone only).
         folder (str | os.PathLike): the output folder, replaced as a whole.
+        tokenizer (str | os.PathLike | arlm.tokenizer.WordPieceTokenizer | MobileBertTokenizer | None): the
+            vocabulary (default: the tokenizer of the model's preprocessor, if it has one; else no tokenizer).
 
     Returns the folder as a `Path`.
     """
@@ -354,13 +382,96 @@ def to_transformers(model, folder):
 
     from arlm.io import staged_dir
 
-    backbone, pretrainer = _split(model)
-    config = transformers_config(backbone.config, heads=pretrainer is not None)  # refuses before any work
+    backbone, pretrainer, classifier = _split(model)
+    config = transformers_config(backbone.config, heads=pretrainer is not None,  # refuses before any work
+                                 num_labels=None if classifier is None else classifier.num_classes)
+    if tokenizer is None:
+        tokenizer = getattr(getattr(model, "preprocessor", None), "tokenizer", None)
+    vocabulary = None if tokenizer is None else _vocabulary(tokenizer, backbone.config.vocab_size)
     tensors, _ = transformers_state(model)
     with staged_dir(folder) as staging:
         (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         save_file(tensors, staging / "model.safetensors", metadata={"format": "pt"})
+        if vocabulary is not None:
+            write_tokenizer(vocabulary, staging, backbone.config.max_position_embeddings)
     return Path(folder)
+
+
+def _vocabulary(tokenizer, vocab_size):
+    """The tokens of `tokenizer` (a keras-hub tokenizer, an `arlm.tokenizer.WordPieceTokenizer` or a vocabulary
+    file), checked against the model's `vocab_size`."""
+    from arlm.tokenizer import read_vocabulary
+
+    if hasattr(tokenizer, "get_vocabulary"):
+        tokens = list(tokenizer.get_vocabulary())
+    else:
+        tokens = read_vocabulary(getattr(tokenizer, "vocab_path", tokenizer), parameter="--vocab")
+    if len(tokens) != vocab_size:
+        raise ParameterError(f"the vocabulary has {len(tokens)} tokens but the model's word embedding {vocab_size} "
+                             "rows: give the vocabulary the model was trained with (--vocab)")
+    return tokens
+
+
+def write_tokenizer(vocabulary, folder, model_max_length=512):
+    """Write the tokenizer of `vocabulary` into a `transformers` folder: ``vocab.txt``, ``tokenizer.json``
+    (`arlm.hf_tokenizer.write_tokenizer_json`: the book's normalization as `tokenizers` normalizers, the BERT
+    pre-tokenizer, WordPiece, ``[CLS] A [SEP]``) and ``tokenizer_config.json``.
+
+    ``transformers.AutoTokenizer`` then loads a fast `MobileBertTokenizerFast` that keeps those normalizers and
+    gives arlm's ids except where the format cannot follow arlm (`arlm.hf_tokenizer`: a word of 51-100 characters
+    over 100 UTF-8 bytes, ``[UNK]`` for arlm). The slow tokenizer (``use_fast=False``) reads only ``vocab.txt``
+    and BERT's lowercasing: it removes the diacritics and the hamza on a carrier but not the rest of the
+    normalization, so it is not arlm's.
+
+    Args:
+        vocabulary (list[str]): the tokens, special tokens first.
+        folder (str | os.PathLike): the folder (it exists).
+        model_max_length (int): the model's positions (``tokenizer_config.json``).
+    """
+    from arlm.hf_tokenizer import write_tokenizer_json
+    from arlm.tokenizer import SPECIAL_TOKENS
+
+    folder = Path(folder)
+    (folder / "vocab.txt").write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
+    write_tokenizer_json(folder / "vocab.txt", folder / "tokenizer.json")
+    pad, unk, cls, sep, mask = SPECIAL_TOKENS
+    config = {"tokenizer_class": "MobileBertTokenizer", "do_lower_case": True, "tokenize_chinese_chars": False,
+              "model_max_length": int(model_max_length), "pad_token": pad, "unk_token": unk, "cls_token": cls,
+              "sep_token": sep, "mask_token": mask, "clean_up_tokenization_spaces": False}
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
+def read_tokenizer(folder):
+    """The vocabulary of the tokenizer in a `transformers` folder, when it is arlm's (`write_tokenizer`): its
+    ``tokenizer.json`` applies arlm's normalization and pre-tokenizer and WordPiece with ``##`` and ``[UNK]``.
+
+    Args:
+        folder (str | os.PathLike): a `transformers` folder.
+
+    Returns ``(tokens, None)``, or ``(None, why)`` when the folder has no tokenizer or another one (e.g. BERT's
+    English lowercasing: arlm's models would read other ids from it). A ``tokenizer.json`` that is not JSON is an
+    `ArtifactError`.
+    """
+    from arlm.hf_tokenizer import normalizer, pre_tokenizer
+    from arlm.tokenizer import SPECIAL_TOKENS, SUFFIX, UNK_ID
+
+    path = Path(folder) / "tokenizer.json"
+    if not path.is_file():
+        return None, "the folder has no tokenizer.json"
+    try:
+        written = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ArtifactError(f"{path}: not JSON ({error})") from None
+    model = written.get("model") or {}
+    if (written.get("normalizer"), written.get("pre_tokenizer")) != (normalizer(), pre_tokenizer()) or (
+            model.get("type"), model.get("continuing_subword_prefix"), model.get("unk_token")) != (
+            "WordPiece", SUFFIX, SPECIAL_TOKENS[UNK_ID]):
+        return None, f"{path} is not arlm's tokenizer (another normalization or pre-tokenizer)"
+    ids = model.get("vocab") or {}
+    tokens = sorted(ids, key=ids.get)
+    if [ids[token] for token in tokens] != list(range(len(tokens))) or tuple(tokens[:5]) != SPECIAL_TOKENS:
+        return None, f"{path}: the vocabulary's ids are not 0..{len(tokens) - 1} with {' '.join(SPECIAL_TOKENS)} first"
+    return tokens, None
 
 
 # === transformers -> arlm ===
@@ -418,13 +529,29 @@ def _assign(entries, lookup, where):
         entry.variable.assign(np.asarray(array, dtype=entry.variable.dtype))
 
 
-def _build(config, heads):
+def _build(config, heads, num_labels=None, vocabulary=None):
+    """(backbone, pretrainer or None, classifier or None): a classifier of `num_labels`, with a preprocessor of
+    `vocabulary` when it is given."""
     from arlm import runtime
-    from arlm.models import MobileBertBackbone, MobileBertPretrainer
+    from arlm.mobilebert import (
+        MobileBertBackbone,
+        MobileBertPretrainer,
+        MobileBertTextClassifier,
+        MobileBertTextClassifierPreprocessor,
+        MobileBertTokenizer,
+    )
+    from arlm.mobilebert.text_classifier_preprocessor import SEQUENCE_LENGTH
 
     with runtime.scope():
         backbone = MobileBertBackbone.from_mobilebert_config(config)
-        return backbone, (MobileBertPretrainer(backbone) if heads else None)
+        if heads:
+            return backbone, MobileBertPretrainer(backbone), None
+        if not num_labels:
+            return backbone, None, None
+        preprocessor = None if vocabulary is None else MobileBertTextClassifierPreprocessor(
+            MobileBertTokenizer(vocabulary=vocabulary), sequence_length=min(SEQUENCE_LENGTH,
+                                                                            config.max_position_embeddings))
+        return backbone, None, MobileBertTextClassifier(backbone, num_labels, preprocessor=preprocessor)
 
 
 def from_transformers(folder):
@@ -435,30 +562,36 @@ def from_transformers(folder):
             `to_transformers`).
 
     Returns ``(model, ignored)``: a `MobileBertPretrainer` when the folder has the ``cls.predictions`` and
-    ``cls.seq_relationship`` heads, else a `MobileBertBackbone`; and the sorted keys it did not use (e.g. a
-    task head of ``MobileBertForSequenceClassification``, or the tied ``cls.predictions.decoder.weight``).
+    ``cls.seq_relationship`` heads, a `MobileBertTextClassifier` when it has ``MobileBertForSequenceClassification``'s
+    ``classifier`` (with arlm's tokenizer, `read_tokenizer`, as its preprocessor when the folder has it), else a
+    `MobileBertBackbone`; and the sorted keys it did not use (e.g. the tied ``cls.predictions.decoder.weight``, or
+    another task's head).
     """
     folder = Path(folder)
     hf, tensors = read_transformers(folder)
     prefixed = any(key.startswith("mobilebert.") for key in tensors)
     prefix = "mobilebert." if prefixed else ""
     heads = "cls.predictions.bias" in tensors and "cls.seq_relationship.weight" in tensors
+    classifier_weight = tensors.get("classifier.weight")
+    num_labels = None if heads or classifier_weight is None else int(classifier_weight.shape[0])
     config = config_from_transformers(hf, folder / "config.json", heads=heads)
-    backbone, pretrainer = _build(config, heads)
-    entries = _checked_entries(backbone, pretrainer)
+    backbone, pretrainer, classifier = _build(config, heads, num_labels, read_tokenizer(folder)[0])
+    entries = _checked_entries(backbone, pretrainer, classifier)
     where = folder / "model.safetensors"
 
+    def key_of(entry):
+        return entry.hf_key if entry.hf_key.startswith(HEADS) else prefix + entry.hf_key
+
     def lookup(entry):
-        key = entry.hf_key if entry.hf_key.startswith("cls.") else prefix + entry.hf_key
+        key = key_of(entry)
         array = tensors.get(key)
         if array is None and entry.hf_key == "embeddings.word_embeddings.weight":  # tied: saved once, either name
             array = tensors.get("cls.predictions.decoder.weight")
         return key, None if array is None else (array.T if entry.hf_transpose else array)
 
     _assign(entries, lookup, where)
-    used = {entry.hf_key if entry.hf_key.startswith("cls.") else prefix + entry.hf_key for entry in entries}
-    ignored = sorted(set(tensors) - used)
-    return (pretrainer if heads else backbone), ignored
+    ignored = sorted(set(tensors) - {key_of(entry) for entry in entries})
+    return next(m for m in (pretrainer, classifier, backbone) if m is not None), ignored
 
 
 # === official TF1 checkpoints -> arlm ===
@@ -467,13 +600,13 @@ def tf1_variables(model):
     """``{official TF1 name: array}`` of an arlm model (what the official code would have saved).
 
     Args:
-        model (keras.Model): an arlm backbone, pretraining model (heads included) or task model (backbone only).
+        model (keras.Model): an arlm backbone, pretraining model (heads included), text classifier (the official
+            ``run_classifier.py`` names of its head) or other task model (backbone only).
     """
     from keras import ops
 
-    backbone, pretrainer = _split(model)
     out = {}
-    for entry in _checked_entries(backbone, pretrainer):
+    for entry in _checked_entries(*_split(model)):
         array = np.asarray(ops.convert_to_numpy(entry.variable), dtype="float32")
         out[entry.tf1_name] = array.T if entry.tf1_transpose else array
     return out
@@ -509,7 +642,7 @@ def from_tf1_checkpoint(checkpoint, config_file):
         raise ArtifactError(f"{checkpoint}: not a readable TF checkpoint ({str(error).splitlines()[0]})") from None
     shapes = reader.get_variable_to_shape_map()
     heads = "cls/predictions/output_bias" in shapes and "cls/seq_relationship/output_weights" in shapes
-    backbone, pretrainer = _build(config, heads)
+    backbone, pretrainer, _ = _build(config, heads)
     entries = _checked_entries(backbone, pretrainer)
 
     def lookup(entry):
@@ -538,30 +671,39 @@ def requirements():
                         f"{INSTALL}") from None
 
 
-def save_arlm(model, path):
+def save_arlm(model, path, tokenizer=None):
     """Save a converted model the way arlm saves every model (`arlm.io.save_model`); the one place that does.
 
     Args:
-        model (keras.Model): the converted backbone or pretraining model.
-        path (str | os.PathLike): the output (a ``.keras`` file).
+        model (keras.Model): the converted backbone, pretraining model or text classifier.
+        path (str | os.PathLike): the output: a ``.keras`` file, or a keras-hub preset folder.
+        tokenizer (list[str] | None): a preset folder's vocabulary (`read_tokenizer`); a ``.keras`` file keeps a
+            tokenizer only as a classifier's preprocessor.
     """
     from arlm.io import save_model
+    from arlm.mobilebert import MobileBertTokenizer
 
-    return save_model(model, path)
+    if Path(path).suffix == ".keras":
+        return save_model(model, path)
+    return save_model(model, path, tokenizer=None if tokenizer is None else MobileBertTokenizer(vocabulary=tokenizer))
 
 
 def check_arlm_out(path, parameter="--out"):
-    """Check, before converting, that `save_arlm` can write `path` (a ``.keras`` file name in a writable place).
+    """Check, before converting, that `save_arlm` can write `path`: a ``.keras`` file name in a writable place, or
+    a folder without a suffix (a keras-hub preset, which keeps the tokenizer; new, or an earlier preset).
 
     Args:
         path (str | os.PathLike): the output.
         parameter (str): the flag named in errors.
     """
-    from arlm.io import check_writable
+    from arlm.io import PRESET_FILES, check_out_dir, check_writable
 
     path = Path(path)
+    if path.suffix == "":
+        return check_out_dir(path, PRESET_FILES, parameter)
     if path.suffix != ".keras" or path.is_dir():
-        raise ParameterError(f"{parameter} {path}: expected a file name ending with .keras (an arlm model)")
+        raise ParameterError(f"{parameter} {path}: expected a file name ending with .keras (an arlm model) or a "
+                             "folder name without a suffix (a keras-hub preset, tokenizer included)")
     check_writable(path.parent, parameter, path)
     return path
 
@@ -580,18 +722,21 @@ def load_arlm(path, parameter="SOURCE"):
 
 
 def detect_source(path, parameter="SOURCE"):
-    """What `path` holds: ``"arlm"`` (a ``.keras`` file), ``"transformers"`` (a folder with a MobileBERT
-    ``config.json``) or ``"tf1"`` (a checkpoint prefix beside its ``.index``, or a folder with a ``checkpoint``
-    file); anything else is a `ParameterError` naming `parameter` and the three forms.
+    """What `path` holds: ``"arlm"`` (a ``.keras`` file, a preset folder or a packaged preset's name),
+    ``"transformers"`` (a folder with a MobileBERT ``config.json``) or ``"tf1"`` (a checkpoint prefix beside its
+    ``.index``, or a folder with a ``checkpoint`` file); anything else is a `ParameterError` naming `parameter` and
+    the three forms.
 
     Args:
         path (str | os.PathLike): the source given to ``arlm convert``.
         parameter (str): the argument named in errors.
     """
+    from arlm.io import packaged_presets
+
     path = Path(path)
     expected = ("expected an arlm .keras file, a transformers MobileBERT folder (config.json + model.safetensors) "
                 "or an official TF1 checkpoint (PREFIX with PREFIX.index)")
-    if path.suffix == ".keras":
+    if path.suffix == ".keras" or (not path.exists() and str(path) in packaged_presets()):
         return "arlm"
     if Path(f"{path}.index").is_file() or (path.is_dir() and (path / "checkpoint").is_file()):
         return "tf1"

@@ -6,8 +6,8 @@
 
 Each returns a matplotlib ``Figure`` sized for the book's ~700 px text column.
 
->>> from arlm.models.config import PRESETS
->>> figure = bottleneck_block(PRESETS["mberta"])  # doctest: +SKIP
+>>> from arlm.mobilebert.config import CONFIGS
+>>> figure = bottleneck_block(CONFIGS["mberta"])  # doctest: +SKIP
 """
 
 WIDTH = 7.0  # inches at 100 dpi: the book's text column

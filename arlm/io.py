@@ -28,6 +28,7 @@ import shutil
 import tempfile
 import threading
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -474,13 +475,12 @@ def _jsonable(value):
 
 # the modules whose classes (`keras.saving.register_keras_serializable`) a saved model of this book holds: imported
 # here, once, before anything is loaded
-MODEL_MODULES = ("arlm.models.backbone", "arlm.models.classifier", "arlm.models.pretraining", "arlm.tasks.heads",
-                 "arlm.optimizers")
+MODEL_MODULES = ("arlm.mobilebert", "arlm.optimizers")
 # presets shipped inside the package: ``arlm/presets/<name>/`` loads as ``from_preset("<name>")``
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 # what a preset folder holds (keras-hub's layout): an existing folder holding anything else is not replaced
 PRESET_FILES = ("config.json", "metadata.json", "model.weights.h5", "model_*.weights.h5", "model.weights.json",
-                "task.json", "task.weights.h5", "tokenizer.json", "assets", "README.md")
+                "task.json", "task.weights.h5", "preprocessor.json", "tokenizer.json", "assets", "README.md")
 VOCABULARY_FILE = "assets/tokenizer/vocabulary.txt"  # where keras-hub's WordPiece tokenizer keeps its vocabulary
 
 
@@ -570,9 +570,9 @@ def check_model_source(source, parameter="--model"):
         return "keras"
     if is_preset(text):
         return "preset"
-    from arlm.models.config import PRESETS
+    from arlm.mobilebert.config import CONFIGS
 
-    if text in PRESETS:
+    if text in CONFIGS:
         raise ArtifactError(f"{text!r} is one of the paper's configurations, not a saved model: "
                             f"MobileBertBackbone.from_config_name({text!r}) builds it with random weights "
                             f"({parameter})")
@@ -588,8 +588,19 @@ def _load_keras_file(path, compile, parameter):
     from arlm import runtime
 
     register_models()
-    with runtime.scope(), _unreadable(path, parameter):
+    with runtime.scope(), _unreadable(path, parameter), _without_optimizer_state(not compile):
         return keras.saving.load_model(path, compile=compile, safe_mode=True)
+
+
+@contextlib.contextmanager
+def _without_optimizer_state(wanted=True):
+    """Load a model without the optimizer's state it was saved with, quietly: a keras-hub text classifier compiles
+    itself with keras-hub's defaults when built, and Keras would warn that the saved state does not fit that
+    optimizer (a preset's ``task.weights.h5`` holds it too)."""
+    with warnings.catch_warnings():
+        if wanted:
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        yield
 
 
 @contextlib.contextmanager
@@ -645,8 +656,8 @@ def load_preset(preset, cls=None, load_weights=True, parameter="preset", **kwarg
             given, see ``head_arguments``, leaves the saved head out).
     """
     import keras_hub
-    from keras_hub.src.utils import preset_utils as hub
 
+    from arlm import keras_hub_private as hub
     from arlm import runtime
 
     register_models()
@@ -656,18 +667,19 @@ def load_preset(preset, cls=None, load_weights=True, parameter="preset", **kwarg
                             f"({parameter})")
     handle = _handle(text)
     verify_preset(text, parameter=parameter)
-    with runtime.scope(), _unreadable(text, parameter):
-        loader = hub.get_preset_loader(handle)
-        backbone_cls = loader.check_backbone_class()
-        if cls is None and hub.check_file_exists(handle, hub.TASK_CONFIG_FILE):
-            cls = hub.check_config_class(hub.load_json(handle, hub.TASK_CONFIG_FILE))
+    with runtime.scope(), _unreadable(text, parameter), _without_optimizer_state():
+        backbone_cls = hub.backbone_class(handle)
+        if cls is None and hub.file_exists(handle, hub.TASK_CONFIG_FILE):
+            cls = hub.registered_class(hub.load_json(handle, hub.TASK_CONFIG_FILE))
         cls = cls or backbone_cls
         if issubclass(cls, keras_hub.models.Backbone):
             if not issubclass(backbone_cls, cls):
                 raise ArtifactError(f"{text}: holds a {backbone_cls.__name__}, not a {cls.__name__} ({parameter})")
-            return loader.load_backbone(backbone_cls, load_weights, **kwargs)
+            return hub.load_backbone(handle, backbone_cls, load_weights, **kwargs)
         load_task_weights = not set(kwargs) & set(getattr(cls, "head_arguments", ()))
-        return loader.load_task(cls, load_weights, load_task_weights, **kwargs)
+        if getattr(cls, "preprocessor_cls", None) and not hub.file_exists(handle, hub.TOKENIZER_CONFIG_FILE):
+            kwargs.setdefault("preprocessor", None)  # a preset without a tokenizer: the model takes encoded inputs
+        return hub.load_task(handle, cls, load_weights, load_task_weights, **kwargs)
 
 
 def save_preset(model, preset_dir, tokenizer=None, metadata=None, max_shard_size=10):
@@ -675,15 +687,16 @@ def save_preset(model, preset_dir, tokenizer=None, metadata=None, max_shard_size
 
     The folder holds keras-hub's files: the backbone's ``config.json`` and ``model.weights.h5`` and
     ``metadata.json``; for a task model also ``task.json`` and ``task.weights.h5`` (the weights outside the
-    backbone); with `tokenizer`, keras-hub's WordPiece tokenizer with this book's settings (``tokenizer.json``,
+    backbone), and its preprocessor's ``preprocessor.json`` when it has one; with `tokenizer` (or the
+    preprocessor's), the family's `arlm.mobilebert.MobileBertTokenizer` (``tokenizer.json``,
     ``assets/tokenizer/vocabulary.txt``; `load_tokenizer` reads it back). An existing `preset_dir` holding files
     that are not a preset's is refused (`check_out_dir`).
 
     Args:
-        model (keras.Model): a `keras_hub.models.Backbone`, or a model with one as ``backbone``
-            (``has_task_weights`` / ``save_task_weights`` as in `arlm.models.task.PresetTask`).
+        model (keras.Model): a `keras_hub.models.Backbone`, or a `keras_hub.models.Task` around one.
         preset_dir (str | os.PathLike): the folder.
-        tokenizer (str | os.PathLike | arlm.tokenizer.WordPieceTokenizer | None): the vocabulary to ship.
+        tokenizer (str | os.PathLike | arlm.tokenizer.WordPieceTokenizer | MobileBertTokenizer | None): the
+            vocabulary to ship.
         metadata (dict | None): JSON-able facts (task, labels, ...) stored under ``"arlm"`` in ``metadata.json``.
         max_shard_size (float): GB per backbone weights file before keras-hub shards them.
 
@@ -691,17 +704,18 @@ def save_preset(model, preset_dir, tokenizer=None, metadata=None, max_shard_size
     """
     import keras
     import keras_hub
-    from keras_hub.src.utils import preset_utils as hub
+
+    from arlm import keras_hub_private as hub
 
     backbone = model if isinstance(model, keras_hub.models.Backbone) else getattr(model, "backbone", None)
     if not isinstance(backbone, keras_hub.models.Backbone):
         raise ParameterError(f"a {type(model).__name__} is neither a keras-hub Backbone nor a model with one: it "
                              "cannot be saved as a preset (save a .keras file)")
-    vocabulary = _vocabulary_path(tokenizer)
+    preprocessor = getattr(model, "preprocessor", None)
+    tokenizer_layer = _tokenizer_layer(tokenizer)
     target = check_out_dir(preset_dir, PRESET_FILES, parameter="preset_dir")
     with staged_dir(target) as staging:
         check_space(staging, model_bytes(model, optimizer=False), target.name)
-        saver = hub.get_preset_saver(str(staging))
         if backbone is not model:
             config = keras.saving.serialize_keras_object(model)
             for key in ("compile_config", "build_config"):  # as keras-hub's saver: an architecture, not a state
@@ -709,9 +723,11 @@ def save_preset(model, preset_dir, tokenizer=None, metadata=None, max_shard_size
             (staging / hub.TASK_CONFIG_FILE).write_text(json.dumps(config, indent=4), encoding="utf-8")
             if model.has_task_weights():
                 model.save_task_weights(str(staging / hub.TASK_WEIGHTS_FILE))
-        saver.save_backbone(backbone, max_shard_size=max_shard_size)
-        if vocabulary is not None:
-            _write_tokenizer(staging, vocabulary)
+        hub.save_backbone(staging, backbone, max_shard_size=max_shard_size)
+        if preprocessor is not None:
+            preprocessor.save_to_preset(str(staging))  # preprocessor.json, and its tokenizer's files
+        if tokenizer_layer is not None:  # after the preprocessor's: a tokenizer given explicitly is the one shipped
+            tokenizer_layer.save_to_preset(str(staging))
         if metadata:
             meta_path = staging / hub.METADATA_FILE
             meta_path.write_text(json.dumps(_finite({**read_json(meta_path), "arlm": metadata}), indent=4,
@@ -767,25 +783,26 @@ def verify_preset(preset, names=None, parameter="preset"):
 
 
 def save_tokenizer(tokenizer, preset_dir):
-    """Write a vocabulary into the preset folder `preset_dir` as keras-hub's WordPiece tokenizer with this book's
-    settings (``tokenizer.json``, ``assets/tokenizer/vocabulary.txt``): what ``WordPieceTokenizer.save_to_preset``
-    calls. The folder is created if missing; a model's files in it are kept. Both files are written in a staging
-    folder beside it and renamed in, the vocabulary before the ``tokenizer.json`` that points to it.
+    """Write a vocabulary into the preset folder `preset_dir` as the family's `MobileBertTokenizer`
+    (``tokenizer.json``, ``assets/tokenizer/vocabulary.txt``): what ``WordPieceTokenizer.save_to_preset`` calls.
+    The folder is created if missing; a model's files in it are kept. Both files are written in a staging folder
+    beside it and renamed in, the vocabulary before the ``tokenizer.json`` that points to it.
 
     Args:
-        tokenizer (str | os.PathLike | arlm.tokenizer.WordPieceTokenizer): the vocabulary (checked first).
+        tokenizer (str | os.PathLike | arlm.tokenizer.WordPieceTokenizer | MobileBertTokenizer): the vocabulary
+            (checked first).
         preset_dir (str | os.PathLike): the folder.
 
     Returns the folder as a `Path`; `load_tokenizer` reads it back.
     """
-    vocabulary = _vocabulary_path(tokenizer)
+    layer = _tokenizer_layer(tokenizer)
     target = Path(preset_dir)
     if target.exists() and not target.is_dir():
         raise ParameterError(f"{target}: a file, not a preset folder (parameter preset_dir)")
     target.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tokenizer.", dir=target.parent))
     try:
-        _write_tokenizer(staging, vocabulary)
+        layer.save_to_preset(str(staging))
         (target / VOCABULARY_FILE).parent.mkdir(parents=True, exist_ok=True)
         move_into([staging / VOCABULARY_FILE], (target / VOCABULARY_FILE).parent)
         move_into([staging / "tokenizer.json"], target)
@@ -796,23 +813,18 @@ def save_tokenizer(tokenizer, preset_dir):
     return target
 
 
-def _write_tokenizer(folder, vocabulary):
-    from keras_hub.src.utils import preset_utils as hub
-
-    from arlm.tokenizer import tf_tokenizer
-
-    hub.get_preset_saver(str(folder)).save_tokenizer(tf_tokenizer(vocabulary).layer)
-
-
-def _vocabulary_path(tokenizer):
-    """The checked vocabulary file of `tokenizer` (a path or a `WordPieceTokenizer`), or None."""
+def _tokenizer_layer(tokenizer):
+    """The `MobileBertTokenizer` that a preset ships for `tokenizer` (a vocabulary file, checked, or an
+    `arlm.tokenizer.WordPieceTokenizer`, or already one), or None."""
     if tokenizer is None:
         return None
+    from arlm.mobilebert.tokenizer import MobileBertTokenizer
     from arlm.tokenizer import read_vocabulary
 
-    path = Path(getattr(tokenizer, "vocab_path", tokenizer))
-    read_vocabulary(path, parameter="tokenizer")
-    return path
+    if isinstance(tokenizer, MobileBertTokenizer):
+        return tokenizer
+    return MobileBertTokenizer(vocabulary=read_vocabulary(getattr(tokenizer, "vocab_path", tokenizer),
+                                                          parameter="tokenizer"))
 
 
 def _pop_recursively(config, key):
@@ -830,11 +842,11 @@ def preset_file(preset, name, parameter="preset"):
         name (str): the file's path inside the preset, e.g. ``"metadata.json"``.
         parameter (str): the argument named in error messages (an unreachable handle is an `ArtifactError`).
     """
-    from keras_hub.src.utils import preset_utils as hub
+    from arlm import keras_hub_private as hub
 
     with _unreadable(os.fspath(preset), parameter):
         handle = _handle(preset)
-        return Path(hub.get_file(handle, name)) if hub.check_file_exists(handle, name) else None
+        return Path(hub.get_file(handle, name)) if hub.file_exists(handle, name) else None
 
 
 def load_tokenizer(preset, parameter="preset"):

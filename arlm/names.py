@@ -1,7 +1,8 @@
 """The names that the config, the layers, the models and the on-device path agree on (no Keras, no TensorFlow).
 
-One place for them, so that `arlm.models.config` (hence `arlm params`), `arlm.preprocessing` and `arlm.predict`
-use them without importing Keras, and `arlm.layers` without importing `arlm.models`.
+One place for them, so that `arlm.preprocessing` and `arlm.predict` use them without importing Keras, the
+configuration (`arlm.mobilebert.config`, plain data) without importing a layer, and `arlm.layers` without importing
+`arlm.mobilebert`.
 
 >>> INPUT_NAMES
 ('token_ids', 'segment_ids', 'padding_mask')

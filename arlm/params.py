@@ -3,7 +3,7 @@
 The closed form counts exactly what `MobileBertBackbone` and its heads create (the tests check it against
 ``count_params()``), so the table needs neither TensorFlow nor a 135M-parameter model in memory.
 
->>> count_parameters(arlm.models.get_preset("mberta"), heads="classifier")  # doctest: +SKIP
+>>> count_parameters(arlm.mobilebert.named_config("mberta"), heads="classifier")  # doctest: +SKIP
 23680770
 """
 
@@ -57,17 +57,17 @@ def parameter_table():
     classifier); the 30K teacher of Figure 1 with its pretraining heads is compared with the authors' log.
     """
     from arlm import paper
-    from arlm.models.config import get_preset
+    from arlm.mobilebert.config import named_config
 
     paper_rows = {row["model"]: row["parameters_millions"] for row in paper.table("table4_sizes")}
     rows = []
     for preset, model in PAPER_NAMES.items():
-        ours = count_parameters(get_preset(preset), "classifier")
+        ours = count_parameters(named_config(preset), "classifier")
         reference = paper_rows[model]
         rows.append({"model": model, "preset": preset, "graph": "backbone + pooler + 2-class classifier",
                      "paper_millions": reference, "ours": ours, "ours_millions": round(ours / 1e6, 3),
                      "residual_millions": round(ours / 1e6 - reference, 3)})
-    ours = count_parameters(get_preset("iberta_30k"), "pretraining")
+    ours = count_parameters(named_config("iberta_30k"), "pretraining")
     rows.append({"model": "IBERTA 30K (Figure 1)", "preset": "iberta_30k", "graph": "backbone + pooler + MLM/NSP heads",
                  "paper_millions": LOGGED_30K_TEACHER / 1e6, "ours": ours, "ours_millions": round(ours / 1e6, 3),
                  "residual_millions": round((ours - LOGGED_30K_TEACHER) / 1e6, 3)})

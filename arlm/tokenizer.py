@@ -1,10 +1,12 @@
-"""WordPiece: training a vocabulary, a pure-Python tokenizer, and the same tokenizer inside `tf.data`.
+"""WordPiece: training a vocabulary and a pure-Python tokenizer (the same ids in-graph: `MobileBertTokenizer`).
 
 Every text goes through `arlm.text.normalize` first, then the BERT pre-tokenizer (split on whitespace, split off
 each punctuation character: ASCII symbols and Unicode category P), then WordPiece: greedy longest-match-first
 with ``##`` marking word-internal pieces; a word that cannot be covered, or that is longer than 100 UTF-8 bytes,
 becomes ``[UNK]`` (the limit of `tf_text.FastWordpieceTokenizer`, which the in-graph tokenizer uses; Google's
-Python tokenizer uses 200 characters instead, which never matters for real Arabic words).
+Python tokenizer uses 200 characters instead, which never matters for real Arabic words). The tokenizer that
+travels with the models, `arlm.mobilebert.MobileBertTokenizer` (keras-hub's WordPiece, inside `tf.data` too), gives
+the same ids.
 
 Vocabulary files have one token per line, ``[PAD] [UNK] [CLS] [SEP] [MASK]`` first (ids 0-4), as BERT expects.
 
@@ -189,30 +191,6 @@ class WordPieceTokenizer:
         """Readable text from ids: pieces joined, ``##`` glued to the previous piece, padding dropped."""
         text = " ".join(self.vocab[i] for i in ids if i != self.pad_id)
         return text.replace(" " + SUFFIX, "")
-
-
-def tf_tokenizer(vocab_path, sequence_length=None):
-    """The in-graph tokenizer for `tf.data`: `arlm.text.normalize_tf` then keras-hub's `WordPieceTokenizer`.
-
-    Returns a function from a string tensor to int32 ids (ragged, or dense with `sequence_length`), giving the
-    same ids as `WordPieceTokenizer(vocab_path).encode` (tested). Use it in ``dataset.map``; called eagerly,
-    keras-hub returns Python lists instead of tensors.
-    """
-    import keras_hub
-
-    from arlm.text import normalize_tf
-
-    layer = keras_hub.tokenizers.WordPieceTokenizer(
-        vocabulary=read_vocabulary(vocab_path), sequence_length=sequence_length, lowercase=False,
-        strip_accents=False, split=True, split_on_cjk=False, suffix_indicator=SUFFIX, oov_token="[UNK]",
-        dtype="int32",
-    )
-
-    def tokenize(text):
-        return layer(normalize_tf(text))
-
-    tokenize.layer = layer
-    return tokenize
 
 
 def _iter_lines(files_or_texts):

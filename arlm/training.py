@@ -94,7 +94,7 @@ def write_snapshot_index(path, runs):
 
 def load_snapshot(index_path, name, step):
     """The `MobileBertBackbone` of run ``name`` at ``step``: the preset that ``index.json`` lists, by `load_model`."""
-    from arlm.models import MobileBertBackbone
+    from arlm.mobilebert import MobileBertBackbone
 
     index_path = Path(index_path)
     index = read_json(index_path)
@@ -128,11 +128,11 @@ def train_teacher(preset, cfg, data_dir, vocab_path, work_dir, snapshot_dir=None
         model_overrides (dict | None): `MobileBertConfig` fields changed after scaling the preset, e.g.
             ``{"normalization_type": "no_norm"}`` (a variant of the method; recorded in the stage's config).
     """
-    from arlm.models import MobileBertBackbone, MobileBertPretrainer, preset_at_scale
+    from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer, config_at_scale
     from arlm.pretraining_data import fingerprint, load_dataset, read_meta
 
     meta = read_meta(data_dir)
-    config = preset_at_scale(preset, cfg, vocab_size=count_lines(vocab_path))
+    config = config_at_scale(preset, cfg, vocab_size=count_lines(vocab_path))
     if model_overrides:
         config = config.replace(**model_overrides)
     # the paper's optimizer leaves the stage config as it was, so earlier runs are reused

@@ -93,12 +93,12 @@ def fresh_classifier(name, cfg, task_name, seq, folder):
 
 def untrained_classifier(name, cfg, num_labels=2):
     """An untrained classifier at preset `name`'s shape at scale `cfg`, with the scale's vocabulary."""
-    from arlm import models, runtime
+    from arlm import mobilebert, runtime
     from arlm.tasks.finetune import build_classifier
 
-    config = models.preset_at_scale(name, cfg)
+    config = mobilebert.config_at_scale(name, cfg)
     with runtime.scope():
-        return build_classifier(models.MobileBertBackbone.from_mobilebert_config(config), num_labels)
+        return build_classifier(mobilebert.MobileBertBackbone.from_mobilebert_config(config), num_labels)
 
 
 def onnx_reference(model, seq, work, workdir):

@@ -111,17 +111,17 @@ def parse_args(argv=None):
 
 def presets(sizes):
     """``{name: MobileBertConfig}`` of the models at the paper's sizes, or tiny ones of the same kind."""
-    from arlm.models.config import get_preset
+    from arlm.mobilebert.config import named_config
 
     names = ("iberta", "iberta_30k", "mberta")
     if sizes == "full":
-        return {name: get_preset(name) for name in names}
+        return {name: named_config(name) for name in names}
     shrink = dict(vocab_size=97, num_layers=2, max_position_embeddings=64)
-    return {"iberta": get_preset("iberta", hidden_size=16, intra_bottleneck_size=16, intermediate_size=32,
+    return {"iberta": named_config("iberta", hidden_size=16, intra_bottleneck_size=16, intermediate_size=32,
                                  embedding_size=8, **shrink),
-            "iberta_30k": get_preset("iberta_30k", hidden_size=32, intra_bottleneck_size=32, intermediate_size=32,
+            "iberta_30k": named_config("iberta_30k", hidden_size=32, intra_bottleneck_size=32, intermediate_size=32,
                                      embedding_size=8, **shrink),
-            "mberta": get_preset("mberta", hidden_size=16, intra_bottleneck_size=8, intermediate_size=32,
+            "mberta": named_config("mberta", hidden_size=16, intra_bottleneck_size=8, intermediate_size=32,
                                  embedding_size=8, **shrink)}
 
 
@@ -129,11 +129,12 @@ def build_model(name, configs, remat):
     """The Keras model of ``name`` and its ``(x, y)`` batch as ``{key: (shape without batch, dtype)}``."""
     from arlm.distillation.pretraining_distiller import PretrainingDistiller
     from arlm.distillation.transfer import ProgressiveKnowledgeTransfer
-    from arlm.models import MobileBertBackbone, MobileBertClassifier, MobileBertPretrainer
+    from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer, MobileBertTextClassifier
     from arlm.names import INPUT_NAMES
 
     def pretrainer(preset):
-        return MobileBertPretrainer(MobileBertBackbone.from_mobilebert_config(configs[preset].replace(remat=remat)))
+        backbone = MobileBertBackbone.from_mobilebert_config(configs[preset].replace(remat=remat))
+        return MobileBertPretrainer(backbone, compile=False)  # abstract variables: compiled later, with values
 
     length = min(SEQUENCE_LENGTH.get(name, DEFAULT_LENGTH), configs["mberta"].max_position_embeddings)
     tokens = {key: ((length,), "int32") for key in INPUT_NAMES}
@@ -147,7 +148,8 @@ def build_model(name, configs, remat):
                                             init_from_teacher=False), x, y
     if name == "distill":
         return PretrainingDistiller(pretrainer("iberta"), pretrainer("mberta")), x, y
-    return MobileBertClassifier(pretrainer("mberta").backbone, num_classes=2), tokens, {"labels": ((), "int32")}
+    classifier = MobileBertTextClassifier(pretrainer("mberta").backbone, num_classes=2, compile=False)
+    return classifier, tokens, {"labels": ((), "int32")}
 
 
 def compile_model(model, name, accumulation):

@@ -35,7 +35,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from reference_env import torch_python  # noqa: E402
 
-from arlm.models import MobileBertBackbone, MobileBertPretrainer, get_preset  # noqa: E402
+from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer, named_config  # noqa: E402
 from arlm.names import INPUT_NAMES  # noqa: E402
 from arlm.optimizers import Lamb  # noqa: E402
 
@@ -102,7 +102,7 @@ def time_steps(model, x, y, steps):
 
 
 def measure(preset, kind, jit, steps, rng):
-    config = get_preset(preset)
+    config = named_config(preset)
     keras.utils.set_random_seed(0)
     backbone = MobileBertBackbone.from_config_name(preset)
     x, y = inputs(config.vocab_size, rng)
@@ -121,7 +121,7 @@ def measure(preset, kind, jit, steps, rng):
 
 def torch_reference(python, kind, steps):
     """tokens/s of PyTorch transformers' MobileBERT at the mberta shape, run by `python` in its own process."""
-    config = json.dumps(dataclasses.asdict(get_preset("mberta")))
+    config = json.dumps(dataclasses.asdict(named_config("mberta")))
     script = Path(__file__).with_name("torch_mobilebert.py")
     out = subprocess.run([str(python), str(script), "--config", config, "--kind", kind, "--steps", str(steps),
                           "--batch", str(BATCH), "--length", str(LENGTH)],

@@ -280,15 +280,18 @@ say(
 )
 
 # %% [markdown]
-# Training data and fine-tuning must tokenize identically. `tokenizer.tf_tokenizer` runs
-# the same convention inside `tf.data` (TensorFlow string ops, then keras-hub's
-# WordPiece); it gives the same ids as the Python tokenizer (the tests check this on
-# tricky strings).
+# Training data and fine-tuning must tokenize identically. The tokenizer that travels
+# with the models, `arlm.mobilebert.MobileBertTokenizer` (a keras-hub WordPiece
+# tokenizer), applies the same convention inside `tf.data` (TensorFlow string ops,
+# then WordPiece); it gives the same ids as the Python tokenizer (the tests check this
+# on tricky strings).
 
 # %%
 import tensorflow as tf
 
-in_graph = tokenizer.tf_tokenizer(ch.path("vocab.txt"))
+from arlm.mobilebert import MobileBertTokenizer
+
+in_graph = MobileBertTokenizer(vocabulary=tok.vocab)
 probe = held_out_lines[:64]
 batches = tf.data.Dataset.from_tensor_slices(probe).batch(32).map(in_graph)
 graph_ids = [row for batch in batches for row in batch.to_list()]

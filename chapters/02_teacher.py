@@ -70,7 +70,7 @@ import pandas as pd
 from IPython.display import display
 from keras import ops
 
-from arlm.models import MobileBertBackbone, preset_at_scale
+from arlm.mobilebert import MobileBertBackbone, config_at_scale
 from arlm.training import (
     count_lines,
     epoch_means,
@@ -163,11 +163,11 @@ print(
 
 # %%
 for name in ("iberta", "mberta"):
-    figure = arlm.diagrams.bottleneck_block(arlm.models.get_preset(name))
+    figure = arlm.diagrams.bottleneck_block(arlm.mobilebert.named_config(name))
     plt.show()
 
 # %%
-config = preset_at_scale("iberta", cfg, vocab_size=count_lines(vocab_path))
+config = config_at_scale("iberta", cfg, vocab_size=count_lines(vocab_path))
 backbone = MobileBertBackbone.from_mobilebert_config(config)
 length = 12
 inputs = {
@@ -212,10 +212,10 @@ table[["model", "paper_millions", "ours", "residual_millions", "graph"]]
 
 # %% [markdown]
 # At this {term}`scale` the same presets shrink with their proportions kept
-# (`arlm.models.preset_at_scale`):
+# (`arlm.mobilebert.config_at_scale`):
 
 # %%
-scaled = {name: preset_at_scale(name, cfg) for name in arlm.models.PRESETS}
+scaled = {name: config_at_scale(name, cfg) for name in arlm.mobilebert.CONFIGS}
 pd.DataFrame(
     [
         {
@@ -457,7 +457,7 @@ table4 = {
 }
 readings = {
     B: arlm.params.count_parameters(
-        arlm.models.get_preset("iberta", intra_bottleneck_size=B)
+        arlm.mobilebert.named_config("iberta", intra_bottleneck_size=B)
     )
     / 1e6
     for B in (1024, 256)
@@ -491,7 +491,7 @@ say(
 # %% tags=["solution", "hide-input"]
 rows = []
 for preset, model in arlm.params.PAPER_NAMES.items():
-    c = arlm.models.get_preset(preset)
+    c = arlm.mobilebert.named_config(preset)
     e = c.embedding_size or c.hidden_size
     total = arlm.params.count_parameters(c, "backbone")
     projection = 3 * e * c.hidden_size if c.trigram_input else 0

@@ -465,14 +465,20 @@ if "hadith" in tasks:
 #
 # `arlm convert` (module `arlm.convert`, extra `interop`) writes any MobileBERT of this
 # book as a Hugging Face `transformers` folder (`config.json` + `model.safetensors`,
-# loaded by `MobileBertModel` or, with the pretraining heads,
-# `MobileBertForPreTraining`), reads such a folder back, and reads the official TF1
-# checkpoints of `google-research/mobilebert` with their `bert_config.json`:
+# loaded by `MobileBertModel`, with the pretraining heads by
+# `MobileBertForPreTraining`, a fine-tuned classifier by
+# `AutoModelForSequenceClassification`), reads such a folder back, and reads the
+# official TF1 checkpoints of `google-research/mobilebert` with their
+# `bert_config.json`. The vocabulary goes along (a preset's, or `--vocab`):
+# `tokenizer.json` writes this book's normalization as `tokenizers` normalizers, so
+# `AutoTokenizer` gives the ids the model was trained with, and the tokenizer comes
+# back when the folder is converted back.
 #
 # ```bash
 # pip install -e ".[interop]"
-# arlm convert runs/cpu/04_distillation/student.keras --out student-hf/
-# arlm convert student-hf/ --out student.keras
+# arlm convert runs/cpu/04_distillation/student.keras \
+#     --vocab runs/cpu/01_corpus/vocab.txt --out student-hf/
+# arlm convert student-hf/ --out student/
 # arlm convert ckpt/model.ckpt --config ckpt/bert_config.json --out mobilebert.keras
 # ```
 #

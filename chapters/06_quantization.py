@@ -166,9 +166,9 @@ display(pd.DataFrame(index).T)
 # %% [markdown]
 # We export every classifier of the first classification task (so model sizes can be
 # compared on one task), plus a tagger and a QA model. When chapter 5 saved no tagger or
-# QA model, we put `arlm.tasks.heads` on the classifier's fine-tuned backbone: their
-# heads are untrained, so their task metric is meaningless, but the agreement between
-# Keras and TFLite still tests the export.
+# QA model, we put `arlm.mobilebert`'s `TokenTagger` and `SpanQA` on the classifier's
+# fine-tuned backbone: their heads are untrained, so their task metric is meaningless,
+# but the agreement between Keras and TFLite still tests the export.
 
 # %%
 tasks = {name: load_task(name) for name in {meta["task"] for meta in index.values()}}

@@ -336,11 +336,11 @@ arlm.classroom.quiz("07_results")
 # ```
 
 # %% tags=["solution", "hide-input"]
-from arlm.models.config import get_preset
+from arlm.mobilebert.config import named_config
 from arlm.params import count_parameters
 from arlm.quantization import sizes
 
-count = count_parameters(get_preset("mberta_ii"), "classifier")
+count = count_parameters(named_config("mberta_ii"), "classifier")
 paper_mb = {
     r["model"]: r["finetuned_quantized_size_mb"]
     for r in arlm.paper.table("table4_sizes")
@@ -484,8 +484,8 @@ else:
         )
         + f", against {whole['mlm_loss']:.4f} for the whole student."
     )
-half = count_parameters(get_preset("mberta", num_layers=12), "classifier")
-full_mberta = count_parameters(get_preset("mberta"), "classifier")
+half = count_parameters(named_config("mberta", num_layers=12), "classifier")
+full_mberta = count_parameters(named_config("mberta"), "classifier")
 say(
     f"A full-size MBERTA with 12 of its 24 blocks: {half / 1e6:.1f}M parameters (all "
     f"24: {full_mberta / 1e6:.1f}M), an int8 file of about {sizes.du_mib(half)} MiB."

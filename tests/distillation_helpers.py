@@ -12,8 +12,7 @@ def tiny_pretrainer(kind, seed, **overrides):
     (`helpers.tiny_config`), seeded; ``overrides`` change config fields (e.g. ``hidden_dropout=0.0``)."""
     from helpers import tiny_config
 
-    from arlm.models import MobileBertBackbone
-    from arlm.models.pretraining import MobileBertPretrainer
+    from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer
 
     keras.utils.set_random_seed(seed)
     config = tiny_config("iberta" if kind == "teacher" else "mberta", max_position_embeddings=LENGTH, **overrides)

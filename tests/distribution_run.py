@@ -55,9 +55,8 @@ def main():
 
     from arlm import runtime, training
     from arlm.distillation import stages
-    from arlm.models.classifier import MobileBertClassifier
+    from arlm.mobilebert import MobileBertTextClassifier, SpanQA, TokenTagger
     from arlm.tasks import finetune
-    from arlm.tasks.heads import SpanQA, TokenTagger
 
     # JAX: jitted, its real path (and faster than its eager ops); TF: eager, tracing costs more than 3 tiny steps
     jax = keras.backend.backend() == "jax"
@@ -90,7 +89,7 @@ def main():
     out["losses"]["scratch"] = losses_of(scratch)
 
     dropout = 0.0 if rates else 0.1
-    heads = {"classification": (lambda b: MobileBertClassifier(b, num_classes=2, dropout=dropout),
+    heads = {"classification": (lambda b: MobileBertTextClassifier(b, num_classes=2, dropout=dropout),
                                 keras.losses.SparseCategoricalCrossentropy(from_logits=True), None),
              "tagging": (lambda b: TokenTagger(b, 5, crf=True, dropout=dropout, max_seq_length=12), None, None),
              "qa": (lambda b: SpanQA(b, max_seq_length=12), *SpanQA.span_loss())}

@@ -8,17 +8,18 @@
   computes in bfloat16, keeps float32 variables) and, optionally, shorter sequences.
 * `run_backbone_test` and `run_task_test`: the same for a `MobileBertBackbone` or a task model, plus the
   ``save_to_preset`` / ``from_preset`` round trip (and `arlm.io.load_model` of both files) with equal weights
-  and outputs.
+  and outputs; for a task with a preprocessor, ``predict`` and ``fit`` on raw strings too.
+* `run_preprocessing_test`: a tokenizer or preprocessor called directly, mapped over an unbatched and a batched
+  `tf.data` dataset (the same outputs), its config round trip, and its expected outputs.
 
-Keras-free at import (`tests/test_params.py` imports `tiny_config` without Keras). Tests that call the checkers
-carry the ``backend`` marker, so the JAX job reruns them.
+Tests that call the checkers carry the ``backend`` marker, so the JAX job reruns them.
 """
 
 import json
 
 import numpy as np
 
-from arlm.models.config import get_preset
+from arlm.mobilebert.config import named_config
 
 VOCAB, LENGTH, BATCH = 40, 7, 2
 _SIZES = dict(vocab_size=VOCAB, hidden_size=8, num_layers=2, num_heads=2, intermediate_size=16,
@@ -28,7 +29,7 @@ _SIZES = dict(vocab_size=VOCAB, hidden_size=8, num_layers=2, num_heads=2, interm
 def tiny_config(name="iberta", **overrides):
     """The paper's configuration `name` at tiny size, keeping its shape (trigram embedding of width E = H/2 where
     it has one, B/H as in the paper, its norms, activation, FFN count and dropouts); `overrides` change fields."""
-    paper = get_preset(name)
+    paper = named_config(name)
     sizes = dict(_SIZES)
     if paper.embedding_size:
         sizes["embedding_size"] = 4
@@ -103,12 +104,14 @@ def run_serialization_test(instance):
 
 
 def _with_policy(init_kwargs, policy):
-    """`init_kwargs` for a model of dtype `policy`: layers passed in (a backbone, a tied embedding) are rebuilt so."""
+    """`init_kwargs` for a model of dtype `policy`: layers passed in (a backbone, a tied embedding) are rebuilt so;
+    a preprocessor stays as it is (it computes ids, not floats)."""
     import keras
+    import keras_hub
 
     kwargs = {}
     for key, value in init_kwargs.items():
-        if isinstance(value, keras.layers.Layer):
+        if isinstance(value, keras.layers.Layer) and not isinstance(value, keras_hub.models.Preprocessor):
             value = type(value).from_config({**value.get_config(), "dtype": policy})
         kwargs[key] = value
     return kwargs
@@ -193,7 +196,7 @@ def run_backbone_test(init_kwargs, tmp_path, inputs=None):
     equal weights and outputs (through `arlm.io.load_model` and ``from_preset``), and mixed precision.
     """
     from arlm.io import load_model, save_model
-    from arlm.models import MobileBertBackbone
+    from arlm.mobilebert import MobileBertBackbone
 
     inputs = inputs or tiny_inputs()
     backbone = MobileBertBackbone(**init_kwargs)
@@ -221,16 +224,19 @@ def run_backbone_test(init_kwargs, tmp_path, inputs=None):
     return backbone
 
 
-def run_task_test(cls, init_kwargs, inputs, expected_output_shape, tmp_path, variable_length=True):
+def run_task_test(cls, init_kwargs, inputs, expected_output_shape, tmp_path, variable_length=True, raw=None):
     """keras-hub's task checks for ``cls(**init_kwargs)`` (a model with a ``backbone``), plus both save/load paths.
 
     Output shapes, config round trip, shorter sequences, a ``.keras`` file and a preset folder (``task.json`` and
     the head's weights beside the backbone's) reloaded with equal weights and outputs through `arlm.io.load_model`
     and ``cls.from_preset``, the preset's backbone alone through ``MobileBertBackbone.from_preset``, and mixed
-    precision (the backbone rebuilt with the policy).
+    precision (the backbone rebuilt with the policy). With ``raw=(texts, labels)`` (a task with a preprocessor),
+    keras-hub's raw-input checks: ``predict`` on the strings, on a `tf.data` dataset of them and on one mapped
+    through the preprocessor agree, and so do the reloaded models (the tokenizer travels with them); ``fit`` runs
+    on the strings and on the dataset, and refuses to run uncompiled (``compile=False``).
     """
     from arlm.io import load_model, save_model
-    from arlm.models import MobileBertBackbone
+    from arlm.mobilebert import MobileBertBackbone
 
     model = cls(**init_kwargs)
     outputs = model(inputs)
@@ -243,15 +249,78 @@ def run_task_test(cls, init_kwargs, inputs, expected_output_shape, tmp_path, var
     keras_file = load_model(save_model(model, tmp_path / "task.keras"), compile=False)
     preset = model.save_to_preset(tmp_path / "task_preset")
     assert (preset / "task.json").is_file() and (preset / "task.weights.h5").is_file()
-    for restored in (keras_file, cls.from_preset(preset), load_model(preset)):
+    restored_models = (keras_file, cls.from_preset(preset), load_model(preset))
+    for restored in restored_models:
         assert type(restored) is cls
         assert_same_weights(restored, model)
         assert_all_close(restored(inputs), outputs)
     backbone = MobileBertBackbone.from_preset(preset)
     assert_same_weights(backbone, model.backbone)
+    if raw is not None:
+        _run_raw_input_checks(cls, init_kwargs, model, raw, restored_models)
 
     def make(**extra):
         return cls(**_with_policy(init_kwargs, extra["dtype"]))
 
     run_precision_test(make, inputs)
     return model
+
+
+def _run_raw_input_checks(cls, init_kwargs, model, raw, restored_models):
+    import pytest
+    import tensorflow as tf
+
+    texts, labels = raw
+    preprocessor = model.preprocessor
+    assert set(preprocessor(texts)) == set(model.input)  # the preprocessor gives the model's inputs
+    dataset = tf.data.Dataset.from_tensor_slices((texts, labels)).batch(2)
+    predicted = model.predict(texts, batch_size=2, verbose=0)
+    assert_all_close(model.predict(dataset, verbose=0), predicted, atol=1e-5, rtol=1e-5)
+    model.preprocessor = None  # split preprocessing: the encoded batches straight into the model
+    assert_all_close(model.predict(dataset.map(preprocessor), verbose=0), predicted, atol=1e-5, rtol=1e-5)
+    model.preprocessor = preprocessor
+    for restored in restored_models:
+        assert_all_close(restored.predict(texts, batch_size=2, verbose=0), predicted, atol=1e-5, rtol=1e-5)
+    model.fit(texts, labels, batch_size=2, epochs=1, shuffle=False, verbose=0)
+    model.fit(dataset, epochs=1, shuffle=False, verbose=0)
+    with pytest.raises(ValueError, match="You must call `compile"):
+        cls(**init_kwargs, compile=False).fit(dataset, verbose=0)
+
+
+def _as_lists(tree):
+    """Ids of a tokenizer or preprocessor output, whatever its container: nested lists (ragged rows stay ragged)."""
+    import keras
+
+    def to_list(value):
+        if hasattr(value, "to_list"):  # a tf.RaggedTensor
+            return value.to_list()
+        if isinstance(value, list):
+            return [to_list(item) for item in value]
+        return np.asarray(keras.ops.convert_to_numpy(value) if keras.ops.is_tensor(value) else value).tolist()
+
+    return {key: to_list(value) for key, value in tree.items()} if isinstance(tree, dict) else to_list(tree)
+
+
+def run_preprocessing_test(cls, init_kwargs, inputs, expected=None):
+    """keras-hub's preprocessing-layer checks for ``cls(**init_kwargs)`` called on the list of strings `inputs`.
+
+    The config round trip; the direct call equals the layer mapped over an unbatched `tf.data` dataset (then
+    batched) and over a batched one; each string alone gives its row of the batch; and the output equals
+    `expected` (ids as nested lists, or a dict of them) when given. Returns the output as nested lists.
+    """
+    import tensorflow as tf
+
+    layer = cls(**init_kwargs)
+    run_serialization_test(layer)
+    direct = _as_lists(layer(inputs))
+    dataset = tf.data.Dataset.from_tensor_slices(inputs)
+    assert _as_lists(dataset.map(layer).ragged_batch(len(inputs)).get_single_element()) == direct
+    assert _as_lists(dataset.batch(len(inputs)).map(layer).get_single_element()) == direct
+    one_by_one = [_as_lists(layer(text)) for text in inputs]
+    if isinstance(direct, dict):
+        assert all(row == {key: value[i] for key, value in direct.items()} for i, row in enumerate(one_by_one))
+    else:
+        assert one_by_one == direct
+    if expected is not None:
+        assert direct == expected
+    return direct

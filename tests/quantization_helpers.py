@@ -48,18 +48,16 @@ def tiny_model(vocab_size, head="classification", num_labels=2, seed=0):
     parameters, with a sentence-classification, tagging or span-QA head."""
     import keras
 
-    from arlm.models import MobileBertBackbone, preset_at_scale
-    from arlm.models.classifier import MobileBertClassifier
+    from arlm.mobilebert import MobileBertBackbone, MobileBertTextClassifier, SpanQA, TokenTagger, config_at_scale
     from arlm.scales import resolve
-    from arlm.tasks.heads import SpanQA, TokenTagger
 
     keras.utils.set_random_seed(seed)
-    config = preset_at_scale("mberta", resolve("tiny")).replace(
+    config = config_at_scale("mberta", resolve("tiny")).replace(
         num_layers=1, vocab_size=vocab_size, embedding_size=128, max_position_embeddings=MAX_SEQ
     )
     backbone = MobileBertBackbone(**config.to_dict())
     if head == "classification":
-        return MobileBertClassifier(backbone, num_classes=num_labels)
+        return MobileBertTextClassifier(backbone, num_classes=num_labels)
     if head == "tagging":
         return TokenTagger(backbone, num_labels, max_seq_length=MAX_SEQ)
     return SpanQA(backbone, max_seq_length=MAX_SEQ)

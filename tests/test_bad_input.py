@@ -542,7 +542,7 @@ CASES += [
          "model.weights.h5: the file is corrupted", "exports", also=["MODEL_DIR"]),
     Case("export-keras-file-of-another-program", lambda w: export(w, "--vocab", str(w["vocab"]),
                                                                   model=foreign_keras(w)),
-         "foreign.keras: holds a Sequential", "exports", also=["MobileBertClassifier", "MODEL_DIR"]),
+         "foreign.keras: holds a Sequential", "exports", also=["MobileBertTextClassifier", "MODEL_DIR"]),
     Case("convert-without-the-interop-extra", lambda w: ["convert", str(w["model"]), "--out",
                                                          str(w["root"] / "hf_out")],
          "pip install 'arlm[interop]'", "model_out", setup=without_interop, also=["safetensors"]),

@@ -17,7 +17,7 @@ from arlm import convert, scales  # noqa: E402
 from arlm.cli import main  # noqa: E402
 from arlm.errors import ArtifactError, ParameterError  # noqa: E402
 from arlm.io import load_model, save_model  # noqa: E402
-from arlm.models import MobileBertBackbone, MobileBertPretrainer, preset_at_scale  # noqa: E402
+from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer, config_at_scale  # noqa: E402
 
 PRESETS = ("iberta", "mberta", "mberta_ii")
 BERT = "arabert_base"  # no bottleneck, E = H: transformers' MobileBERT runs it as a plain BERT
@@ -27,7 +27,7 @@ LENGTH = 9
 
 def tiny(name, **overrides):
     """The preset's tiny-scale shape (IBERTA: B = H; MBERTA: B = H/2, key/query-shared, NoNorm, 4 or 1 FFNs)."""
-    return preset_at_scale(name, scales.resolve("tiny"), **{"vocab_size": 100, "max_position_embeddings": 32,
+    return config_at_scale(name, scales.resolve("tiny"), **{"vocab_size": 100, "max_position_embeddings": 32,
                                                             **overrides})
 
 
@@ -159,8 +159,8 @@ def test_a_transposed_kernel_in_the_map_fails_the_comparison(tmp_path, monkeypat
     ours = arlm_outputs(model, x)
     original = convert.weight_map
 
-    def planted(backbone, pretrainer=None):  # a square B x B kernel: the shapes still fit, only the values are wrong
-        entries = original(backbone, pretrainer)
+    def planted(backbone, pretrainer=None, classifier=None):  # a square B x B kernel: only the values are wrong
+        entries = original(backbone, pretrainer, classifier)
         return [convert.Entry(e.variable, e.hf_key, e.tf1_name, not e.hf_transpose, e.tf1_transpose)
                 if e.hf_key == "encoder.layer.0.attention.output.dense.weight" else e for e in entries]
 
@@ -368,8 +368,95 @@ def test_detect_source(hf_folder, tmp_path):
     assert convert.detect_source(tmp_path / "model.keras") == "arlm"
     preset = tmp_path / "preset"  # a keras-hub preset folder: its config.json names a Keras class
     preset.mkdir()
-    (preset / "config.json").write_text(json.dumps({"module": "arlm.models.backbone", "class_name": "X"}))
+    (preset / "config.json").write_text(json.dumps({"module": "arlm.mobilebert.backbone", "class_name": "X"}))
     assert convert.detect_source(preset) == "arlm"
     (tmp_path / "ckpt").mkdir()
     (tmp_path / "ckpt" / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-10"\n')
     assert convert.detect_source(tmp_path / "ckpt") == "tf1"
+
+
+# --- the tokenizer and the classifier's head: what transformers' Auto classes load ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def classifier_folders(tmp_path_factory):
+    """A classifier on the shipped student preset (its tokenizer as the preprocessor), and `arlm convert` of it."""
+    from arlm.mobilebert import MobileBertTextClassifier
+
+    folder = tmp_path_factory.mktemp("classifier")
+    keras.utils.set_random_seed(0)
+    classifier = MobileBertTextClassifier.from_preset("mberta-cpu-edition", num_classes=3)
+    source = save_model(classifier, folder / "classifier.keras")  # the tokenizer travels inside, as Keras assets
+    assert main(["convert", str(source), "--out", str(folder / "hf")]) == 0
+    return classifier, folder
+
+
+def test_auto_classes_of_transformers_give_arlms_ids_and_logits(classifier_folders):
+    transformers = interop()
+    import torch
+    from tricky_texts import LONG_ARABIC_51, TRICKY
+
+    from arlm.io import load_tokenizer
+
+    classifier, folder = classifier_folders
+    assert {"tokenizer.json", "vocab.txt", "tokenizer_config.json", *convert.HF_FILES} == {
+        path.name for path in (folder / "hf").iterdir()}
+    theirs = transformers.AutoTokenizer.from_pretrained(folder / "hf")
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(folder / "hf").eval()
+    assert type(model).__name__ == "MobileBertForSequenceClassification" and model.config.num_labels == 3
+    ours = load_tokenizer("mberta-cpu-edition")
+    over_100_bytes = {LONG_ARABIC_51, "😀" * 26}  # the one rule tokenizer.json cannot say (arlm.hf_tokenizer)
+    for index, text in enumerate(TRICKY):
+        encoded = theirs(text, return_tensors="pt")
+        ids = encoded["input_ids"][0].tolist()
+        assert (ids == [ours.cls_id, *ours.encode(text), ours.sep_id]) == (text not in over_100_bytes), repr(text)
+        if index % 3:
+            continue  # the logits of every third text (an eager call each) suffice
+        with torch.no_grad():
+            logits = model(**encoded).logits.numpy()
+        x = {"token_ids": np.array([ids], "int32"), "segment_ids": np.zeros((1, len(ids)), "int32"),
+             "padding_mask": np.ones((1, len(ids)), "int32")}  # unpadded: arlm's -6 and torch's mask differ
+        np.testing.assert_allclose(logits, ops.convert_to_numpy(classifier(x)), rtol=0, atol=1e-4, err_msg=text)
+
+
+def test_the_tokenizer_comes_back_from_transformers(classifier_folders, capsys):
+    from arlm.io import load_tokenizer
+
+    classifier, folder = classifier_folders
+    texts = ["وَأَقُولُ: الخدمة ممتازة", "سيئ جدا", "ﻻ ١٢٣"]
+    expected = classifier.predict(texts, verbose=0)
+    for out in (folder / "back", folder / "back.keras"):  # a preset folder, and a .keras file
+        assert main(["convert", str(folder / "hf"), "--out", str(out)]) == 0
+        assert "MobileBertTextClassifier" in capsys.readouterr().out
+        back = load_model(out, compile=False)
+        np.testing.assert_allclose(back.predict(texts, verbose=0), expected, atol=1e-5)
+    assert load_tokenizer(folder / "back").vocab == load_tokenizer("mberta-cpu-edition").vocab
+
+
+def test_a_tokenizer_other_than_arlms_is_not_taken_back(classifier_folders, tmp_path, capsys):
+    _, folder = classifier_folders
+    copy = copy_of(folder / "hf", tmp_path)
+    written = json.loads((copy / "tokenizer.json").read_text(encoding="utf-8"))
+    written["normalizer"] = {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                             "strip_accents": None, "lowercase": True}
+    (copy / "tokenizer.json").write_text(json.dumps(written), encoding="utf-8")
+    tokens, why = convert.read_tokenizer(copy)
+    assert tokens is None and "not arlm's tokenizer" in why
+    assert main(["convert", str(copy), "--out", str(tmp_path / "back")]) == 0
+    assert "tokenizer not kept" in capsys.readouterr().out
+    assert load_model(tmp_path / "back", compile=False).preprocessor is None
+    assert not (tmp_path / "back" / "tokenizer.json").exists()
+
+
+def test_a_vocabulary_for_a_keras_file_without_one(tmp_path, capsys):
+    backbone = pretrainer_of(tiny("mberta_ii")).backbone
+    source = save_model(backbone, tmp_path / "student.keras")
+    assert main(["convert", str(source), "--out", str(tmp_path / "hf")]) == 0
+    assert "no tokenizer" in capsys.readouterr().out
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *(f"w{i}" for i in range(95))]) + "\n")
+    assert main(["convert", str(source), "--vocab", str(vocab), "--out", str(tmp_path / "hf")]) == 0
+    assert (tmp_path / "hf" / "vocab.txt").read_text() == vocab.read_text()
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "w"]) + "\n")
+    assert main(["convert", str(source), "--vocab", str(vocab), "--out", str(tmp_path / "hf")]) == 2
+    assert "the vocabulary has 6 tokens but the model's word embedding 100 rows" in capsys.readouterr().err

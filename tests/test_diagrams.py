@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("matplotlib")
 
 from arlm import diagrams  # noqa: E402
-from arlm.models.config import PRESETS  # noqa: E402
+from arlm.mobilebert.config import CONFIGS  # noqa: E402
 
 
 def texts(figure):
@@ -13,18 +13,18 @@ def texts(figure):
 
 
 def test_the_student_block_shows_its_widths_and_shared_bottleneck():
-    labels = " ".join(texts(diagrams.bottleneck_block(PRESETS["mberta"])))
+    labels = " ".join(texts(diagrams.bottleneck_block(CONFIGS["mberta"])))
     assert "Dense 256→128" in labels and "128→512 ReLU→128" in labels and "FFN × 4" in labels
     assert "Q, K: shared 128-wide bottleneck, V: X (256)" in labels and "NoNorm" in labels and "24 blocks" in labels
 
 
 def test_the_teacher_block_is_an_ib_bert_block_with_layernorm():
-    labels = " ".join(texts(diagrams.bottleneck_block(PRESETS["iberta"])))
+    labels = " ".join(texts(diagrams.bottleneck_block(CONFIGS["iberta"])))
     assert "B = 256" in labels and "LayerNorm" in labels and "GELU" in labels and "FFN ×" not in labels
 
 
 def test_pipeline_and_schedule_fit_the_text_column():
-    block = diagrams.bottleneck_block(PRESETS["mberta"])
+    block = diagrams.bottleneck_block(CONFIGS["mberta"])
     for figure in (diagrams.pipeline(), diagrams.transfer_schedule(4, 100), block):
         assert figure.get_size_inches()[0] <= diagrams.WIDTH
     schedule = diagrams.transfer_schedule(4, 100)

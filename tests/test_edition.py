@@ -74,13 +74,13 @@ def test_table3_of_the_edition_has_every_task_of_the_mirror_with_seeds():
 
 @pytest.mark.parametrize("model", sorted(edition.EDITION_PRESETS))
 def test_edition_presets_load_by_name_at_the_cpu_sizes(model):
-    from arlm import models
+    from arlm import mobilebert
     from arlm.io import load_model, load_tokenizer
     from arlm.scales import resolve
 
     name, _, paper_name = edition.EDITION_PRESETS[model]
     backbone = load_model(name, compile=False)
-    expected = models.preset_at_scale(paper_name.lower(), resolve("cpu"))
+    expected = mobilebert.config_at_scale(paper_name.lower(), resolve("cpu"))
     assert backbone.config == expected
     assert all(weight.dtype == "float32" for weight in backbone.weights)  # stored in float16, loaded as float32
     assert load_tokenizer(name).vocab_size == SCALES["cpu"]["vocab_size"]
@@ -92,7 +92,7 @@ def test_float16_storage_round_trips_within_half_precision(tmp_path):
     from helpers import tiny_config
 
     from arlm.io import load_model, save_model
-    from arlm.models import MobileBertBackbone
+    from arlm.mobilebert import MobileBertBackbone
 
     backbone = MobileBertBackbone.from_mobilebert_config(tiny_config("mberta"))
     save_model(backbone, tmp_path / "preset")

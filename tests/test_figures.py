@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from arlm import diagrams, figures  # noqa: E402
-from arlm.models.config import PRESETS  # noqa: E402
+from arlm.mobilebert.config import CONFIGS  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -72,8 +72,8 @@ def test_a_figure_laid_out_for_its_text_passes():
     diagrams.pipeline,
     lambda: diagrams.transfer_schedule(4, 150),
     lambda: diagrams.transfer_schedule(24, 10_000),
-    *(lambda name=name: diagrams.bottleneck_block(PRESETS[name]) for name in sorted(PRESETS)),
-], ids=["pipeline", "schedule-4", "schedule-24", *sorted(PRESETS)])
+    *(lambda name=name: diagrams.bottleneck_block(CONFIGS[name]) for name in sorted(CONFIGS)),
+], ids=["pipeline", "schedule-4", "schedule-24", *sorted(CONFIGS)])
 def test_the_diagrams_keep_their_text_apart(draw):
     assert figures.overlaps(draw()) == []
 

@@ -177,9 +177,9 @@ def tiny_classifier():
     pytest.importorskip("keras")
     from helpers import tiny_config
 
-    from arlm.models import MobileBertBackbone, MobileBertClassifier
+    from arlm.mobilebert import MobileBertBackbone, MobileBertTextClassifier
 
-    return MobileBertClassifier(MobileBertBackbone.from_mobilebert_config(tiny_config("mberta", num_layers=1)), 3)
+    return MobileBertTextClassifier(MobileBertBackbone.from_mobilebert_config(tiny_config("mberta", num_layers=1)), 3)
 
 
 @pytest.mark.backend
@@ -206,10 +206,10 @@ def test_a_preset_is_written_whole_and_replaces_only_a_preset(tiny_classifier, t
 @pytest.mark.backend
 def test_a_damaged_or_foreign_model_is_an_artifact_error_naming_it(tiny_classifier, tmp_path):
     from arlm.io import load_model, save_model
-    from arlm.models import MobileBertPretrainer
+    from arlm.mobilebert import MobileBertPretrainer
 
     preset = save_model(tiny_classifier, tmp_path / "model")
-    with pytest.raises(ArtifactError, match=r"holds a MobileBertClassifier, expected a MobileBertPretrainer \(--x\)"):
+    with pytest.raises(ArtifactError, match=r"a MobileBertTextClassifier, expected a MobileBertPretrainer \(--x\)"):
         load_model(preset, expect=MobileBertPretrainer, parameter="--x")
     weights = preset / "model.weights.h5"
     data = bytearray(weights.read_bytes())
@@ -251,21 +251,21 @@ def test_packaged_presets_tokenizer_and_metadata(tiny_classifier, tmp_path, monk
     from helpers import assert_same_weights
 
     from arlm import io
-    from arlm.models import MobileBertBackbone, MobileBertClassifier
+    from arlm.mobilebert import MobileBertTextClassifier
 
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "كتب", "##ت"]) + "\n", encoding="utf-8")
     monkeypatch.setattr(io, "PRESETS_DIR", tmp_path / "presets")
     tiny_classifier.save_to_preset(tmp_path / "presets" / "tiny_test", tokenizer=vocab,
                                    metadata={"labels": list("abc")})
-    assert list(io.packaged_presets()) == list(MobileBertBackbone.presets) == ["tiny_test"]
+    assert list(io.packaged_presets()) == ["tiny_test"]
     assert io.is_preset("tiny_test") and io.check_model_source("tiny_test") == "preset"
-    assert_same_weights(MobileBertClassifier.from_preset("tiny_test"), tiny_classifier)
+    assert_same_weights(MobileBertTextClassifier.from_preset("tiny_test"), tiny_classifier)
     assert_same_weights(io.load_model("tiny_test"), tiny_classifier)
     assert io.preset_metadata("tiny_test") == {"labels": ["a", "b", "c"]}
     tokenizer = io.load_tokenizer("tiny_test")
     assert tokenizer.vocab_size == 7 and tokenizer.tokenize("كتبت") == ["كتب", "##ت"]
-    assert (tmp_path / "presets" / "tiny_test" / "tokenizer.json").is_file()  # keras-hub's WordPiece config
+    assert (tmp_path / "presets" / "tiny_test" / "tokenizer.json").is_file()  # the family's tokenizer
     with pytest.raises(ArtifactError, match="has no vocabulary"):
         io.load_tokenizer(tiny_classifier.save_to_preset(tmp_path / "bare"))
     io.save_tokenizer(vocab, tmp_path / "bare")  # added later: the preset's digests cover it
@@ -277,13 +277,13 @@ def test_packaged_presets_tokenizer_and_metadata(tiny_classifier, tmp_path, monk
 
 def test_the_packaged_presets_folder_holds_no_configuration_name():
     from arlm.io import PRESETS_DIR, packaged_presets, verify_preset
-    from arlm.models.config import PRESETS
+    from arlm.mobilebert.config import CONFIGS
 
     for name, meta in packaged_presets().items():  # each ships the digests of its files, and matches them
         assert {"config.json", "model.weights.h5"} <= set(meta.get("sha256", {})), name
         verify_preset(name)
 
-    assert PRESETS_DIR.is_dir() and not set(packaged_presets()) & set(PRESETS)
+    assert PRESETS_DIR.is_dir() and not set(packaged_presets()) & set(CONFIGS)
     assert sum(f.stat().st_size for f in PRESETS_DIR.rglob("*") if f.is_file()) < 10 * 2**20
 
 

@@ -142,7 +142,7 @@ def test_rematerialized_block_checks(tmp_path):
 
 @pytest.mark.filterwarnings("ignore:Gradients do not exist")  # the head reads the table, not the projection
 def test_masked_lm_head_checks(tmp_path):
-    from arlm.models import MaskedLMHead
+    from arlm.mobilebert import MaskedLMHead
 
     embedding = TrigramEmbedding(vocab_size=V, embedding_size=E, hidden_size=H)
     positions = np.array([[1, 2, 0], [0, 0, 3]], "int32")
@@ -150,7 +150,7 @@ def test_masked_lm_head_checks(tmp_path):
 
 
 def test_crf_checks(tmp_path):
-    from arlm.tasks.heads import CRF
+    from arlm.mobilebert import CRF
 
     run_layer_test(CRF, {"num_labels": 3}, (X[..., :3],), (2, 5, 3), tmp_path, variable_length=True,
                    run_training_check=False)

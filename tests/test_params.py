@@ -5,7 +5,7 @@ import json
 import pytest
 from helpers import tiny_config
 
-from arlm.models.config import get_preset
+from arlm.mobilebert.config import named_config
 from arlm.params import count_parameters, format_table, parameter_table
 
 SPEC = {"iberta": 66_656_258, "mberta": 23_680_770, "mberta_ii": 14_179_074, "arabert_base": 135_194_882}
@@ -17,20 +17,20 @@ VARIANTS = [tiny_config(name) for name in ("arabert_base", "iberta", "mberta")] 
 
 def test_closed_form_equals_the_spec():
     for name, expected in SPEC.items():
-        assert count_parameters(get_preset(name), "classifier") == expected
-    assert count_parameters(get_preset("iberta_30k"), "pretraining") == 155_073_330
-    assert count_parameters(get_preset("iberta"), "backbone") == 66_589_952 + 65_792
-    assert count_parameters(get_preset("mberta"), "pretraining") == 30_197_074
+        assert count_parameters(named_config(name), "classifier") == expected
+    assert count_parameters(named_config("iberta_30k"), "pretraining") == 155_073_330
+    assert count_parameters(named_config("iberta"), "backbone") == 66_589_952 + 65_792
+    assert count_parameters(named_config("mberta"), "pretraining") == 30_197_074
 
 
 @pytest.mark.parametrize("config", VARIANTS)
 def test_closed_form_equals_keras(config):
     pytest.importorskip("keras")
-    from arlm.models import MobileBertBackbone, MobileBertClassifier, MobileBertPretrainer
+    from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer, MobileBertTextClassifier
 
     backbone = MobileBertBackbone.from_mobilebert_config(config)
     assert count_parameters(config, "backbone") == backbone.count_params()
-    assert count_parameters(config, "classifier", 3) == MobileBertClassifier(backbone, 3).count_params()
+    assert count_parameters(config, "classifier", 3) == MobileBertTextClassifier(backbone, 3).count_params()
     assert count_parameters(config, "pretraining") == MobileBertPretrainer(backbone).count_params()
 
 

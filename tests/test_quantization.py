@@ -101,7 +101,7 @@ def test_dynamic_range_int8_is_at_most_35_percent_of_float32(finetuned):
 
 @pytest.mark.parametrize("head", ["tagging", "qa"])
 def test_tagger_and_qa_heads_export_and_evaluate(finetuned, head):
-    # chapter 6 puts untrained arlm.tasks heads on the fine-tuned backbone when chapter 5 saved none
+    # chapter 6 puts untrained arlm.mobilebert task heads on the fine-tuned backbone when chapter 5 saved none
     tagger, span_qa = heads_on(finetuned["model"], num_tags=5, max_seq_length=MAX_SEQ)
     model = tagger if head == "tagging" else span_qa
     features = finetuned["test"]

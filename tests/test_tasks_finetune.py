@@ -52,8 +52,7 @@ def test_limit_is_a_seeded_subset_in_order():
 @pytest.mark.parametrize("saved", ["teacher.keras", "teacher_preset"])
 def test_backbone_from_a_saved_pretrainer_and_vocabulary_check(saved, tmp_path):
     from arlm.io import save_model
-    from arlm.models import MobileBertBackbone
-    from arlm.models.pretraining import MobileBertPretrainer
+    from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer
 
     backbone = MobileBertBackbone.from_mobilebert_config(tiny_config("arabert_base", num_layers=1))
     path = save_model(MobileBertPretrainer(backbone), tmp_path / saved)  # a .keras file or a preset folder
@@ -71,7 +70,7 @@ def test_backbone_from_a_saved_pretrainer_and_vocabulary_check(saved, tmp_path):
 
 @pytest.mark.backend
 def test_cached_finetuning_resets_head_and_optimizer(tokenizer):
-    from arlm.models import MobileBertBackbone
+    from arlm.mobilebert import MobileBertBackbone
     from arlm.tasks.loaders import Task
 
     def backbone():
@@ -93,7 +92,7 @@ def test_cached_finetuning_resets_head_and_optimizer(tokenizer):
 
 @pytest.mark.backend
 def test_the_training_seed_alone_decides_a_run_cached_or_not(tokenizer):
-    from arlm.models import MobileBertBackbone
+    from arlm.mobilebert import MobileBertBackbone
     from arlm.tasks.loaders import Task
 
     def backbone():

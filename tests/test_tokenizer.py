@@ -76,9 +76,9 @@ def test_three_stages_agree(vocab, texts):
     tf = pytest.importorskip("tensorflow")
     from tokenizers import BertWordPieceTokenizer
 
+    from arlm.mobilebert import MobileBertTokenizer
     from arlm.pretraining_data import tokenize_documents
     from arlm.text import normalize
-    from arlm.tokenizer import tf_tokenizer
 
     sample = TRICKY + texts[-100:]
     python = WordPieceTokenizer(vocab)
@@ -93,7 +93,7 @@ def test_three_stages_agree(vocab, texts):
     documents, _, _ = tokenize_documents([[text] for text in sample if normalize(text)], python, 1000, False)
     assert [line for doc in documents for line in doc] == [x for x in ids if x]
     # 3. fine-tuning, inside tf.data
-    graph = tf_tokenizer(vocab)
+    graph = MobileBertTokenizer(vocabulary=python.vocab)
     dataset = tf.data.Dataset.from_tensor_slices(sample).batch(16).map(graph)
     in_graph = [row for batch in dataset for row in batch.to_list()]
     assert in_graph == ids
@@ -141,7 +141,7 @@ def test_a_tokenizer_saved_into_a_preset_loads_back_and_keeps_the_model(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["preset"]  # no staging folder left behind
     assert (preset / "config.json").read_text(encoding="utf-8") == "{}"
     assert (preset / VOCABULARY_FILE).read_bytes() == vocab.read_bytes()
-    assert json.loads((preset / "tokenizer.json").read_text(encoding="utf-8"))["class_name"] == "WordPieceTokenizer"
+    assert json.loads((preset / "tokenizer.json").read_text(encoding="utf-8"))["class_name"] == "MobileBertTokenizer"
     again = WordPieceTokenizer.from_preset(preset)
     assert again.vocab == tokenizer.vocab
     assert [again.encode(t) for t in texts[:50] + TRICKY] == [tokenizer.encode(t) for t in texts[:50] + TRICKY]

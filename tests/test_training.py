@@ -7,7 +7,7 @@ keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 from helpers import VOCAB, assert_same_weights, tiny_config  # noqa: E402
 
-from arlm.models import MobileBertBackbone, MobileBertPretrainer  # noqa: E402
+from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer  # noqa: E402
 from arlm.scales import resolve  # noqa: E402
 from arlm.training import (  # noqa: E402
     compile_pretrainer,

@@ -57,7 +57,6 @@ def _export(args):
         preset_metadata,
         staging_beside,
     )
-    from arlm.models.classifier import MobileBertClassifier
     from arlm.quantization.export import (
         CALIBRATED,
         export_tflite,
@@ -96,10 +95,11 @@ def _export(args):
             raise ParameterError(f"--quantize {args.quantize} needs --calibration TEXTS.txt (texts from the task's "
                                  "training data)")
         calibration = _calibration_texts(input_file(args.calibration, "--calibration"))
-    from arlm.tasks.heads import SpanQA, TokenTagger
+    from arlm.mobilebert import MobileBertTextClassifier, SpanQA, TokenTagger
 
     # a Keras model of another program has none of the inputs, outputs and vocabulary an arlm export needs
-    model = load_model(path, compile=False, parameter="MODEL_DIR", expect=(MobileBertClassifier, TokenTagger, SpanQA))
+    model = load_model(path, compile=False, parameter="MODEL_DIR",
+                       expect=(MobileBertTextClassifier, TokenTagger, SpanQA))
     length = args.max_seq_length or meta.get("max_seq_length") or input_length(model)
     _check_model(model, path, vocab, vocab_size, length)
     kind = model_kind(model)

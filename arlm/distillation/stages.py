@@ -37,12 +37,11 @@ STUDENT_PRESETS = ("mberta", "mberta_ii")
 
 def build_student(preset, cfg, vocab_size=None, **overrides):
     """A randomly initialised student pretrainer (MBERTA or MBERTA II) at the sizes of scale ``cfg``."""
-    from arlm.models import MobileBertBackbone, preset_at_scale
-    from arlm.models.pretraining import MobileBertPretrainer
+    from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer, config_at_scale
 
     if preset not in STUDENT_PRESETS:
         raise ParameterError(f"student preset must be one of {STUDENT_PRESETS}, got {preset!r}")
-    config = preset_at_scale(preset, cfg, **overrides)
+    config = config_at_scale(preset, cfg, **overrides)
     if vocab_size is not None:
         config = config.replace(vocab_size=vocab_size)
     with runtime.scope():
@@ -113,7 +112,7 @@ def _finished(stage):
     """``(student, history)`` of a `Stage` that already finished, else None."""
     if not stage.finished:
         return None
-    from arlm.models.pretraining import MobileBertPretrainer
+    from arlm.mobilebert import MobileBertPretrainer
 
     return load_model(stage.output("model"), compile=False, expect=MobileBertPretrainer), stage.history()
 

@@ -112,8 +112,7 @@ def drop_blocks(pretrainer, keep, x):
     Returns a new pretrainer with ``len(keep)`` blocks: every non-encoder weight (embeddings, heads) and each kept
     block's weights are copies of the original's.
     """
-    from arlm.models import MobileBertBackbone
-    from arlm.models.pretraining import MobileBertPretrainer
+    from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer
 
     blocks = encoder_blocks(pretrainer.backbone)
     keep = [int(i) for i in keep]

@@ -79,7 +79,7 @@ def table4(models):
 
 def paper_models():
     """The paper's four models at full size, ``{preset: {"parameters": count}}`` (closed form, `arlm.params`)."""
-    from arlm.models.config import get_preset
+    from arlm.mobilebert.config import named_config
     from arlm.params import count_parameters
 
-    return {preset: {"parameters": count_parameters(get_preset(preset), "classifier")} for preset in PAPER_NAMES}
+    return {preset: {"parameters": count_parameters(named_config(preset), "classifier")} for preset in PAPER_NAMES}

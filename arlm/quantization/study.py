@@ -93,12 +93,12 @@ def task_data(task, tokenizer, max_seq_length, split="test", limit=0, doc_stride
 
 
 def heads_on(classifier, num_tags, max_seq_length):
-    """A PoS tagger and a span-QA model on the fine-tuned classifier's backbone (`arlm.tasks.heads`).
+    """A PoS tagger and a span-QA model on the fine-tuned classifier's backbone (`arlm.mobilebert`).
 
     For when chapter 5 saved no tagger or QA model: their heads are untrained, so their task scores mean
     nothing, but the agreement and logit difference of their TFLite files still test the export.
     """
-    from arlm.tasks.heads import SpanQA, TokenTagger
+    from arlm.mobilebert import SpanQA, TokenTagger
 
     backbone = classifier.backbone
     return (

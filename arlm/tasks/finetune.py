@@ -21,12 +21,12 @@ import warnings
 import numpy as np
 
 from arlm.errors import ArtifactError, ParameterError
-from arlm.models.config import PRESETS as CONFIGURATIONS
+from arlm.mobilebert.config import CONFIGS
 from arlm.preprocessing import encode_texts
 from arlm.tasks import metrics
 from arlm.tasks.loaders import QASplit, TagSplit, TextSplit
 
-PRESETS = tuple(CONFIGURATIONS)  # the paper's configurations: `--model mberta` is MBERTA with random weights
+CONFIG_NAMES = tuple(CONFIGS)  # the paper's configurations: `--model mberta` is MBERTA with random weights
 WARMUP_PROPORTION = 0.1
 
 
@@ -45,24 +45,24 @@ def limit(split, max_examples, seed=12345):
 def load_backbone(model, cfg, vocab_size, parameter="--model"):
     """A backbone and a sentence saying where it came from.
 
-    `model` is one of the paper's configuration names (`PRESETS`: random initialisation at the sizes of scale
+    `model` is one of the paper's configuration names (`CONFIG_NAMES`: random initialisation at the sizes of scale
     `cfg`), or any saved model `arlm.io.load_model` reads (a ``.keras`` file, a preset folder, a keras-hub
     handle, a packaged preset's name): a backbone, a pretrainer/student or a fine-tuned task model, whose
     backbone is returned. Its vocabulary must have `vocab_size` tokens.
     """
-    from arlm import models
+    from arlm import mobilebert
     from arlm.io import load_model
 
-    if isinstance(model, str) and model in PRESETS:
+    if isinstance(model, str) and model in CONFIG_NAMES:
         from arlm import runtime
 
-        config = models.preset_at_scale(model, cfg).replace(vocab_size=vocab_size)
+        config = mobilebert.config_at_scale(model, cfg).replace(vocab_size=vocab_size)
         with runtime.scope():
-            backbone = models.MobileBertBackbone.from_mobilebert_config(config)
+            backbone = mobilebert.MobileBertBackbone.from_mobilebert_config(config)
         return backbone, f"{model} preset at scale {cfg.name!r}, random initialisation (no pretraining)"
     loaded = load_model(model, compile=False, parameter=parameter)
-    backbone = loaded if isinstance(loaded, models.MobileBertBackbone) else getattr(loaded, "backbone", None)
-    if not isinstance(backbone, models.MobileBertBackbone):
+    backbone = loaded if isinstance(loaded, mobilebert.MobileBertBackbone) else getattr(loaded, "backbone", None)
+    if not isinstance(backbone, mobilebert.MobileBertBackbone):
         raise ArtifactError(f"{model}: holds a {type(loaded).__name__} without a MobileBertBackbone ({parameter})")
     if vocab_size is not None and backbone.config.vocab_size != vocab_size:
         raise ParameterError(f"{model}: the backbone has a {backbone.config.vocab_size}-token vocabulary but the "
@@ -71,9 +71,9 @@ def load_backbone(model, cfg, vocab_size, parameter="--model"):
 
 
 def build_classifier(backbone, num_labels):
-    from arlm.models.classifier import MobileBertClassifier
+    from arlm.mobilebert import MobileBertTextClassifier
 
-    return MobileBertClassifier(backbone, num_classes=num_labels)
+    return MobileBertTextClassifier(backbone, num_classes=num_labels, compile=False)  # compiled by the caller
 
 
 def optimizer(learning_rate, total_steps, gradient_accumulation_steps=1):
@@ -221,7 +221,7 @@ def _predict(model, inputs, batch_size):
 
 def finetune_classification(task, backbone, tokenizer, cfg, max_seq_length=None, learning_rate=None, verbose=1,
                             cache=None, work_dir=None, seed=None):
-    """Fine-tune a `MobileBertClassifier` on `task`; test accuracy and macro-F1. Resumable in ``work_dir``."""
+    """Fine-tune a `MobileBertTextClassifier` on `task`; test accuracy and macro-F1. Resumable in ``work_dir``."""
     import keras
 
     seed = cfg.seed if seed is None else seed
@@ -244,8 +244,8 @@ def finetune_tagging(task, backbone, tokenizer, cfg, crf=False, max_seq_length=N
                      cache=None, work_dir=None, seed=None):
     """Fine-tune a `TokenTagger` on PADT; the paper's P/R/F1 (argmax of the emissions, as the authors evaluate),
     token accuracy / micro-F1 over first pieces, and with the CRF also the Viterbi-decoded token accuracy."""
+    from arlm.mobilebert import TokenTagger, viterbi_decode
     from arlm.preprocessing.tagging import encode_tagging
-    from arlm.tasks.heads import TokenTagger, viterbi_decode
 
     seed = cfg.seed if seed is None else seed
     length = max_seq_length or cfg.finetune_max_seq_length
@@ -278,8 +278,8 @@ def finetune_qa(task, backbone, tokenizer, cfg, learning_rate=None, verbose=1, c
                 seed=None):
     """Fine-tune `SpanQA` on ARCD: official SQuAD v1.1 EM/F1 on the test questions, and the Arabic-normalised
     variant (labelled ``arabic_*``)."""
+    from arlm.mobilebert import SpanQA
     from arlm.preprocessing import qa
-    from arlm.tasks.heads import SpanQA
 
     seed = cfg.seed if seed is None else seed
     length, stride = cfg.qa_max_seq_length, cfg.qa_doc_stride

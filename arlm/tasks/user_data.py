@@ -405,7 +405,7 @@ def finetune_user(train, test, text_column, label_column, model, out, dev=None, 
     cfg = scales.resolve(scale, **{"finetune_max_train_examples": 0, "finetune_max_eval_examples": 0, **overrides})
     task = user_task(train, test, dev, text_column, label_column, encoding=encoding, fold_label_case=fold_label_case)
     out = check_out_dir(out, FINETUNE_OUTPUTS)
-    configuration = isinstance(model, str) and model in ft.PRESETS
+    configuration = isinstance(model, str) and model in ft.CONFIG_NAMES
     if not configuration:
         check_model_source(model, "--model")
     vocab_path = find_vocabulary(model, scale, vocab)

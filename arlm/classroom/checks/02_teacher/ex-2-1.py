@@ -10,7 +10,7 @@ expects = ("readings: {B: IBERTA's parameters in millions with intra_bottleneck_
 def _millions(B):
     import arlm
 
-    return arlm.params.count_parameters(arlm.models.get_preset("iberta", intra_bottleneck_size=B)) / 1e6
+    return arlm.params.count_parameters(arlm.mobilebert.named_config("iberta", intra_bottleneck_size=B)) / 1e6
 
 
 @test_case()

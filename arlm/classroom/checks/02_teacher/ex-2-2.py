@@ -14,7 +14,7 @@ def _row(rows, preset):
     name_ = arlm.params.PAPER_NAMES[preset]
     found = [r for r in rows if r.get("model") == name_]
     assert found, f"rows has no row for {name_}"
-    return found[0], arlm.models.get_preset(preset)
+    return found[0], arlm.mobilebert.named_config(preset)
 
 
 @test_case()

@@ -10,11 +10,11 @@ expects = ("half, full_mberta: the classifier parameters of a full-size MBERTA w
 
 @test_case()
 def test_half_of_the_blocks(half, full_mberta):
-    from arlm.models.config import get_preset
+    from arlm.mobilebert.config import named_config
     from arlm.params import count_parameters
 
     need(half=half, full_mberta=full_mberta)
-    assert half == count_parameters(get_preset("mberta", num_layers=12), "classifier"), "half: 12 blocks"
+    assert half == count_parameters(named_config("mberta", num_layers=12), "classifier"), "half: 12 blocks"
     assert full_mberta / 2 < half < full_mberta, "the embeddings stay: half the blocks is more than half the model"
 
 

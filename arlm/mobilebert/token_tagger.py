@@ -1,8 +1,8 @@
-"""Task heads on a MobileBERT backbone: the PoS tagger (softmax or CRF, spec 5.2) and span QA (spec 5.3).
+"""The PoS tagger on a MobileBERT backbone: a tag per position, softmax or CRF (spec 5.2).
 
-Both are keras-hub-style task models: a functional `keras.Model` built around any backbone that maps the
-inputs ``token_ids``, ``segment_ids``, ``padding_mask`` to a dict holding ``sequence_output``. The sequence
-classifier is `arlm.models.MobileBertClassifier` (spec 5.1).
+A keras-hub `Task` without a preprocessor (its inputs come from `arlm.preprocessing.tagging`, first word piece of
+each word labelled): a functional model built around any backbone that maps the inputs ``token_ids``,
+``segment_ids``, ``padding_mask`` to a dict holding ``sequence_output``.
 
 Tagger: logits = Dropout_0.1(Y) W_tᵀ + b_t on every position. With ``crf=True`` a linear-chain CRF with a learned
 transition matrix A (Xavier init, as ``run_pos.py --crf``) scores a tag path y by
@@ -13,26 +13,26 @@ $$s(y) = \\sum_t \\text{logits}_{t, y_t} + \\sum_{t>0} A_{y_{t-1}, y_t}, \\qquad
 the partition sum by the forward algorithm (`keras.ops.scan`), decoding by Viterbi (`viterbi_decode`). Without the
 CRF the loss is the mean softmax cross-entropy over non-padding positions.
 
-Span QA: (start, end) logits = Y W_qaᵀ + b, W_qa ∈ R^{2×H}; loss = (CE_start + CE_end) / 2.
-
-Both save and load as keras-hub presets (`save_to_preset`, `from_preset`, from `arlm.models.task.PresetTask`) and as
-``.keras`` files (`arlm.io.save_model`, `arlm.io.load_model`).
+It saves and loads as a keras-hub preset (`save_to_preset`, `from_preset`) and as a ``.keras`` file
+(`arlm.io.save_model`, `arlm.io.load_model`).
 
 >>> tagger = TokenTagger(backbone, num_labels=19, crf=True)        # doctest: +SKIP
->>> qa = SpanQA(backbone)                                            # doctest: +SKIP
 """
 
 import keras
+import keras_hub
 import numpy as np
 from keras import ops
 
 from arlm import runtime
 from arlm.layers.activations import initializer
-from arlm.models.task import PresetTask
+from arlm.mobilebert.backbone import MobileBertBackbone
+from arlm.mobilebert.preset_methods import PresetMethods
 from arlm.names import INPUT_NAMES
 
 
-def _inputs(max_seq_length):
+def task_inputs(max_seq_length):
+    """The backbone's three inputs as `keras.Input`s of a static length (None: variable)."""
     return {name: keras.Input(shape=(max_seq_length,), dtype="int32", name=name) for name in INPUT_NAMES}
 
 
@@ -116,7 +116,7 @@ def masked_cross_entropy(labels, logits, mask):
 
 
 @keras.saving.register_keras_serializable(package="arlm")
-class TokenTagger(PresetTask, keras.Model):
+class TokenTagger(PresetMethods, keras_hub.models.Task):
     """Backbone + dropout + dense tag logits per position, optionally with a CRF (spec 5.2).
 
     Inputs as the backbone's; output the tag logits [batch, T, num_labels] (the CRF's emissions with ``crf``).
@@ -128,6 +128,8 @@ class TokenTagger(PresetTask, keras.Model):
         crf (bool): train with the CRF log-likelihood (the authors' script default) instead of softmax CE.
         dropout (float): on the sequence output (0.1).
         max_seq_length (int | None): static input length (None: variable).
+        compile (bool): keras-hub's compile at construction, off: compile with the paper's optimizer
+            (`arlm.tasks.finetune.optimizer`).
         **kwargs: Keras' ``name`` and ``trainable``.
 
     Example:
@@ -141,9 +143,10 @@ class TokenTagger(PresetTask, keras.Model):
     (2, 5, 4)
     """
 
+    backbone_cls = MobileBertBackbone
     head_arguments = ("num_labels", "crf")
 
-    def __init__(self, backbone, num_labels, crf=False, dropout=0.1, max_seq_length=None, **kwargs):
+    def __init__(self, backbone, num_labels, crf=False, dropout=0.1, max_seq_length=None, compile=False, **kwargs):
         # === Layers ===
         policy = backbone.dtype_policy
         self.backbone = backbone
@@ -152,11 +155,11 @@ class TokenTagger(PresetTask, keras.Model):
             backbone.config.initializer_range), name="tag_logits", dtype=policy)
         self.crf_layer = CRF(num_labels, name="crf", dtype=policy) if crf else None
         # === Functional model ===
-        inputs = _inputs(max_seq_length)
+        inputs = task_inputs(max_seq_length)
         logits = self.tag_dense(self.dropout_layer(backbone(inputs)["sequence_output"]))
         if self.crf_layer is not None:
             logits = self.crf_layer(logits)
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        super().__init__(inputs=inputs, outputs=logits, compile=compile, **kwargs)
         # === Config ===
         self.num_labels, self.crf, self.dropout, self.max_seq_length = num_labels, crf, dropout, max_seq_length
 
@@ -172,65 +175,7 @@ class TokenTagger(PresetTask, keras.Model):
         return None if self.crf_layer is None else keras.ops.convert_to_numpy(self.crf_layer.transitions)
 
     def get_config(self):
-        return {"backbone": keras.saving.serialize_keras_object(self.backbone), "num_labels": self.num_labels,
-                "crf": self.crf, "dropout": self.dropout, "max_seq_length": self.max_seq_length,
-                "name": self.name, "trainable": self.trainable}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
-
-
-@keras.saving.register_keras_serializable(package="arlm")
-class SpanQA(PresetTask, keras.Model):
-    """Backbone + dense(2): start and end logits over positions (spec 5.3).
-
-    Inputs as the backbone's; outputs a dict ``{"start_logits", "end_logits"}``, each [batch, T]. The dense
-    kernel starts from the backbone's ``initializer_range``; `span_loss` is the paper's loss.
-
-    Args:
-        backbone (MobileBertBackbone): maps the three inputs to a dict with ``sequence_output``.
-        max_seq_length (int | None): static input length (None: variable; 384 in the paper).
-        **kwargs: Keras' ``name`` and ``trainable``.
-
-    Example:
-
-    >>> qa = SpanQA(MobileBertBackbone.from_preset("student_preset"), max_seq_length=384)  # doctest: +SKIP
-    >>> tiny = SpanQA(MobileBertBackbone(vocab_size=10, hidden_size=8, num_layers=1, num_heads=2,
-    ...                                  intermediate_size=16))
-    >>> out = tiny({"token_ids": keras.ops.ones((2, 5), "int32"), "segment_ids": keras.ops.zeros((2, 5), "int32"),
-    ...             "padding_mask": keras.ops.ones((2, 5), "int32")})
-    >>> out["start_logits"].shape, out["end_logits"].shape
-    ((2, 5), (2, 5))
-    """
-
-    def __init__(self, backbone, max_seq_length=None, **kwargs):
-        # === Layers ===
-        self.backbone = backbone
-        self.span_dense = keras.layers.Dense(2, kernel_initializer=initializer(backbone.config.initializer_range),
-                                             name="span_logits", dtype=backbone.dtype_policy)
-        # === Functional model ===
-        inputs = _inputs(max_seq_length)
-        logits = self.span_dense(backbone(inputs)["sequence_output"])
-        outputs = {"start_logits": logits[..., 0], "end_logits": logits[..., 1]}
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        # === Config ===
-        self.max_seq_length = max_seq_length
-
-    @staticmethod
-    def span_loss():
-        """The spec's loss for ``compile(loss=..., loss_weights=...)``: (CE_start + CE_end) / 2."""
-        ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        return {"start_logits": ce, "end_logits": ce}, {"start_logits": 0.5, "end_logits": 0.5}
-
-    def get_config(self):
-        return {"backbone": keras.saving.serialize_keras_object(self.backbone),
-                "max_seq_length": self.max_seq_length, "name": self.name, "trainable": self.trainable}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
+        config = super().get_config()
+        config.pop("preprocessor")  # none: the inputs come encoded
+        return {**config, "num_labels": self.num_labels, "crf": self.crf, "dropout": self.dropout,
+                "max_seq_length": self.max_seq_length}

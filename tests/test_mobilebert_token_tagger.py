@@ -7,8 +7,8 @@ import pytest
 from helpers import VOCAB, run_task_test, tiny_config, tiny_inputs
 
 from arlm.io import load_model, save_model
+from arlm.mobilebert import SpanQA, TokenTagger, crf_log_likelihood, viterbi_decode
 from arlm.names import INPUT_NAMES
-from arlm.tasks.heads import SpanQA, TokenTagger, crf_log_likelihood, viterbi_decode
 
 
 def _brute_force(emissions, transitions, tags, length):
@@ -40,7 +40,7 @@ def test_crf_log_likelihood_and_viterbi_match_brute_force():
 
 def _backbone(name="arabert_base"):
     """Learning tests: a BERT-block backbone (it learns the toy tags in 25 steps); the checks: the student's shape."""
-    from arlm.models import MobileBertBackbone
+    from arlm.mobilebert import MobileBertBackbone
 
     return MobileBertBackbone.from_mobilebert_config(tiny_config(name, classifier_activation=False))  # no pooler
 
@@ -100,7 +100,7 @@ def test_span_qa_checks(tmp_path):
 
 
 def test_heads_start_from_the_backbones_initializer_range():
-    from arlm.models import MobileBertBackbone
+    from arlm.mobilebert import MobileBertBackbone
 
     backbone = MobileBertBackbone.from_mobilebert_config(tiny_config("mberta", initializer_range=0.5))
     assert TokenTagger(backbone, num_labels=3).tag_dense.kernel_initializer.stddev == 0.5

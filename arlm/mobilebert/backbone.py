@@ -1,9 +1,9 @@
 """The MobileBERT-family backbone as a keras-hub `Backbone`: built in `__init__`, saved and loaded as a preset.
 
 `MobileBertBackbone.from_preset(handle)` loads a saved model (a folder written by `save_to_preset`, a keras-hub
-handle such as ``hf://user/model`` or ``kaggle://user/model/keras/variant``, or the name of a preset packaged in
-``arlm/presets/``); `MobileBertBackbone.from_config_name(name)` builds one of the paper's configurations with
-random weights (spec 1.3-1.5).
+handle such as ``hf://user/model`` or ``kaggle://user/model/keras/variant``, or the name of a preset packaged with
+arlm, `arlm.mobilebert.presets`); `MobileBertBackbone.from_config_name(name)` builds one of the paper's
+configurations with random weights (spec 1.3-1.5).
 """
 
 import contextlib
@@ -13,8 +13,8 @@ from keras_hub.models import Backbone
 
 from arlm.layers import BertBlock, BottleneckBlock, PositionEmbedding, TrigramEmbedding, make_norm
 from arlm.layers.activations import initializer
-from arlm.models.config import DESCRIPTIONS, MobileBertConfig, get_preset
-from arlm.models.preset import PresetMethods
+from arlm.mobilebert.config import CONFIG_DESCRIPTIONS, MobileBertConfig, named_config
+from arlm.mobilebert.preset_methods import PresetMethods
 from arlm.names import INPUT_NAMES
 
 
@@ -180,7 +180,7 @@ class MobileBertBackbone(PresetMethods, Backbone):
     @classmethod
     def from_config_name(cls, name, **overrides):
         """One of the paper's configurations with random weights: ``iberta``, ``iberta_30k``, ``mberta``,
-        ``mberta_ii`` or ``arabert_base`` (`arlm.models.config.PRESETS`).
+        ``mberta_ii`` or ``arabert_base`` (`arlm.mobilebert.config.CONFIGS`).
 
         Args:
             name (str): the configuration.
@@ -190,12 +190,12 @@ class MobileBertBackbone(PresetMethods, Backbone):
         2
         """
         keras_kwargs = {key: overrides.pop(key) for key in ("dtype", "name") if key in overrides}
-        return cls(**get_preset(name, **overrides).to_dict(), **keras_kwargs)
+        return cls(**named_config(name, **overrides).to_dict(), **keras_kwargs)
 
     @classmethod
     def from_mobilebert_config(cls, config, **kwargs):
-        """A backbone (random weights) from a `MobileBertConfig` (e.g. `preset_at_scale(...)`)."""
+        """A backbone (random weights) from a `MobileBertConfig` (e.g. `config_at_scale(...)`)."""
         return cls(**config.to_dict(), **kwargs)
 
-    # `from_preset`, `save_to_preset` and `presets` (the packaged presets) come from `PresetMethods`
-    config_names = DESCRIPTIONS  # the paper's configurations (`from_config_name`), with their description
+    # `from_preset` and `save_to_preset` come from `PresetMethods`; keras-hub's `presets` lists the packaged ones
+    config_names = CONFIG_DESCRIPTIONS  # the paper's configurations (`from_config_name`), with their description

@@ -1,14 +1,21 @@
-"""keras-hub's preset methods (`from_preset`, `save_to_preset`, `presets`) for every model class of the book.
+"""keras-hub's preset methods (`from_preset`, `save_to_preset`) on every model class of the family, through `arlm.io`.
 
-They all go through `arlm.io` (`load_preset`, `save_preset`): the one save/load path, atomic, inside
-`arlm.runtime.scope()`, with one registration of the classes.
+keras-hub's own versions load outside any distribution scope, raise whatever keras-hub, h5py or the network raised,
+and know only ``num_classes`` as an argument that replaces a saved head; these go through `arlm.io.load_preset` and
+`arlm.io.save_preset`: the one save/load path, atomic, inside `arlm.runtime.scope()`, errors that name the
+preset. The presets packaged with arlm are listed by keras-hub's ``presets`` (`arlm.mobilebert.presets`).
 """
-
-from keras_hub.src.utils.python_utils import classproperty
 
 
 class PresetMethods:
-    """Mixin of `MobileBertBackbone` and the task models (`arlm.models.task.PresetTask`)."""
+    """Mixin of `MobileBertBackbone` and the task models, before keras-hub's class in the bases.
+
+    Class attribute ``head_arguments`` (task models): constructor arguments that change the head's weights; given to
+    `from_preset`, the saved head is not loaded and a new one is initialised (keras-hub does so for
+    ``num_classes``).
+    """
+
+    head_arguments = ()
 
     @classmethod
     def from_preset(cls, preset, load_weights=True, **kwargs):
@@ -16,12 +23,13 @@ class PresetMethods:
 
         A backbone class loads the backbone of any preset (of a backbone or of a task model). A task class loads
         the whole model when the preset holds that class (``task.json``); otherwise it loads the backbone and
-        builds a new head from `kwargs` (e.g. ``MobileBertClassifier.from_preset(teacher, num_classes=3)``).
+        builds a new head from `kwargs` (e.g. ``MobileBertTextClassifier.from_preset(teacher, num_classes=3)``),
+        with the preset's tokenizer in a preprocessor where the class has one.
 
         Args:
             preset (str | os.PathLike): a folder written by `save_to_preset`, a keras-hub handle
-                (``hf://user/model``, ``kaggle://user/model/keras/variant``), or the name of a preset packaged in
-                ``arlm/presets/`` (`presets`).
+                (``hf://user/model``, ``kaggle://user/model/keras/variant``), or the name of a preset packaged with
+                arlm (``presets``).
             load_weights (bool): False builds the saved configuration with random weights.
             **kwargs: constructor arguments, e.g. ``dtype="mixed_bfloat16"``, or a task's head (``num_classes``:
                 a head argument that is given leaves the saved head out).
@@ -38,17 +46,11 @@ class PresetMethods:
 
         Args:
             preset_dir (str | os.PathLike): the folder (new, or an earlier preset: it is replaced as a whole).
-            tokenizer (str | os.PathLike | arlm.tokenizer.WordPieceTokenizer | None): a vocabulary to ship.
+            tokenizer (str | os.PathLike | arlm.tokenizer.WordPieceTokenizer | MobileBertTokenizer | None): a
+                vocabulary to ship (a task model with a preprocessor ships its tokenizer anyway).
             metadata (dict | None): JSON-able facts (task, labels, ...) stored under ``"arlm"`` in ``metadata.json``.
             max_shard_size (float): GB per backbone weights file before keras-hub shards them.
         """
         from arlm.io import save_preset
 
         return save_preset(self, preset_dir, tokenizer=tokenizer, metadata=metadata, max_shard_size=max_shard_size)
-
-    @classproperty
-    def presets(cls):
-        """The presets packaged with arlm (``arlm/presets/<name>/``), ``{name: metadata}``."""
-        from arlm.io import packaged_presets
-
-        return packaged_presets()

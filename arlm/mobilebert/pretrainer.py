@@ -1,28 +1,33 @@
 """The teacher's pretraining model: backbone + MLM and NSP heads, with $L = L_{MLM} + L_{NSP}$ (spec 3.1)."""
 
 import keras
+import keras_hub
 from keras import ops
 
 from arlm import runtime
 from arlm.losses import masked_lm_accuracy, masked_lm_loss, next_sentence_loss
-from arlm.models.heads import MaskedLMHead, nsp_head
-from arlm.models.task import PresetTask
+from arlm.mobilebert.backbone import MobileBertBackbone
+from arlm.mobilebert.preset_methods import PresetMethods
+from arlm.mobilebert.pretraining_heads import MaskedLMHead, nsp_head
 from arlm.names import INPUT_NAMES
 
 
 @keras.saving.register_keras_serializable(package="arlm")
-class MobileBertPretrainer(PresetTask, keras.Model):
+class MobileBertPretrainer(PresetMethods, keras_hub.models.Task):
     """A `MobileBertBackbone` with the MLM head (tied to its word embedding) and the NSP head.
 
     Inputs ``token_ids``, ``segment_ids``, ``padding_mask`` [b, T] and ``mask_positions`` [b, P] (the batches of
     `arlm.pretraining_data.load_dataset`); outputs ``{"mlm_logits": [b, P, V], "nsp_logits": [b, 2]}``.
     `compute_loss` reads ``y = {"masked_lm_ids", "masked_lm_weights", "next_sentence_labels"}`` and returns
     $L = L_{MLM} + L_{NSP}$; ``fit`` also logs ``mlm_loss``, ``nsp_loss``, ``mlm_accuracy`` (over real slots)
-    and ``nsp_accuracy``. NSP reads the pooled output, or the raw [CLS] state for students. Saved and loaded as
-    a keras-hub preset (`save_to_preset`, `from_preset`) or a ``.keras`` file (`arlm.io.save_model`).
+    and ``nsp_accuracy``. NSP reads the pooled output, or the raw [CLS] state for students. A keras-hub `Task`
+    without a preprocessor (the batches come masked from `arlm.pretraining_data`); saved and loaded as a keras-hub
+    preset (`save_to_preset`, `from_preset`) or a ``.keras`` file (`arlm.io.save_model`).
 
     Args:
         backbone (MobileBertBackbone): the encoder; the MLM output matrix is its word embedding table.
+        compile (bool): keras-hub's compile at construction, off: there is no default optimizer for pretraining
+            (compile with one of `arlm.optimizers`).
         **kwargs: Keras' ``name`` and ``trainable``.
 
     Example:
@@ -39,10 +44,13 @@ class MobileBertPretrainer(PresetTask, keras.Model):
     {'mlm_logits': (2, 3, 10), 'nsp_logits': (2, 2)}
     """
 
-    def __init__(self, backbone, **kwargs):
+    backbone_cls = MobileBertBackbone
+
+    def __init__(self, backbone, compile=False, **kwargs):
         config = backbone.config
         policy = backbone.dtype_policy
         # === layers ===
+        self.backbone = backbone
         mlm_head = MaskedLMHead(backbone.token_embedding, config.hidden_size, config.hidden_act,
                                 config.initializer_range, name="mlm_head", dtype=policy)
         next_sentence_head = nsp_head(config.initializer_range, dtype=policy)
@@ -52,9 +60,8 @@ class MobileBertPretrainer(PresetTask, keras.Model):
         pooled = outputs["pooled_output"] if "pooled_output" in outputs else outputs["sequence_output"][:, 0, :]
         logits = {"mlm_logits": mlm_head(outputs["sequence_output"], inputs["mask_positions"]),
                   "nsp_logits": next_sentence_head(pooled)}
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        super().__init__(inputs=inputs, outputs=logits, compile=compile, **kwargs)
         # === config and metrics ===
-        self.backbone = backbone
         self.mlm_head = mlm_head
         self.nsp_head = next_sentence_head
         self.mlm_loss_tracker = keras.metrics.Mean(name="mlm_loss")
@@ -81,11 +88,6 @@ class MobileBertPretrainer(PresetTask, keras.Model):
         return self.get_metrics_result()
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "backbone": keras.saving.serialize_keras_object(self.backbone)}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
+        config = super().get_config()
+        config.pop("preprocessor")  # none: the batches come masked
+        return config

@@ -1,16 +1,21 @@
-"""Model configurations: a dataclass with the official `BertConfig` fields and the paper's models as presets.
+"""Architecture configurations: a dataclass with the official `BertConfig` fields, and the paper's models.
 
 Field names follow `google-research/google-research:mobilebert/modeling.py` (spec 1.1), except
 ``num_layers`` (``num_hidden_layers``), ``num_heads`` (``num_attention_heads``), ``hidden_dropout``
 (``hidden_dropout_prob``) and ``attention_dropout`` (``attention_probs_dropout_prob``).
 
-Presets are the configs the authors actually ran (spec 1.2): ``iberta`` (teacher, 50K vocabulary; the
-ignored ``bottleneck_size`` key means B = H = 256), ``iberta_30k`` (the 30K-vocabulary teacher of Figure 1,
-H = B = 512), ``mberta`` (4 stacked FFNs), ``mberta_ii`` (1 FFN) and ``arabert_base`` (BERT-base, V = 64000).
+`CONFIGS` holds the configurations the authors actually ran (spec 1.2), by name: ``iberta`` (teacher, 50K
+vocabulary; the ignored ``bottleneck_size`` key means B = H = 256), ``iberta_30k`` (the 30K-vocabulary teacher of
+Figure 1, H = B = 512), ``mberta`` (4 stacked FFNs), ``mberta_ii`` (1 FFN) and ``arabert_base`` (BERT-base,
+V = 64000).
 
->>> PRESETS["mberta"].intra_bottleneck_size
+They are architectures (random weights once built: `MobileBertBackbone.from_config_name`), not the saved
+presets that ``from_preset`` loads (`arlm.mobilebert.presets`), nor the scales of `arlm.scales`, which
+`config_at_scale` applies to them.
+
+>>> CONFIGS["mberta"].intra_bottleneck_size
 128
->>> preset_at_scale("iberta", arlm.scales.resolve("tiny")).hidden_size  # doctest: +SKIP
+>>> config_at_scale("iberta", arlm.scales.resolve("tiny")).hidden_size  # doctest: +SKIP
 64
 """
 
@@ -19,7 +24,7 @@ import dataclasses
 from arlm.errors import ParameterError
 from arlm.names import ACTIVATIONS, NORMALIZATION_TYPES
 
-# keras-free on purpose: `arlm params` and the closed-form counts import this module without TensorFlow
+# plain data, no Keras: the closed-form parameter counts (`arlm.params`) read only these fields
 
 # the full-scale width and depth that a scale's `hidden_size` / `num_layers` stand for (IBERTA's)
 REFERENCE_HIDDEN_SIZE = 256
@@ -57,7 +62,7 @@ class MobileBertConfig:
         classifier_activation (bool): the tanh pooler.
         remat (bool): recompute block activations in the backward pass (memory, not architecture).
 
-    >>> config = get_preset("mberta")                                    # the paper's MBERTA
+    >>> config = named_config("mberta")                                    # the paper's MBERTA
     >>> config.intra_bottleneck_size, config.attention_width
     (128, 128)
     >>> MobileBertConfig(vocab_size=10, hidden_size=8, num_layers=2, num_heads=2, intermediate_size=16).hidden_act
@@ -128,7 +133,7 @@ _STUDENT = dict(num_layers=24, num_heads=4, intermediate_size=512, hidden_act="r
                 intra_bottleneck_size=128, key_query_shared_bottleneck=True, normalization_type="no_norm",
                 classifier_activation=False)
 
-PRESETS = {
+CONFIGS = {
     # `ibert-small-50K.json` as run: the ignored "bottleneck_size": 1024 leaves B = H (spec finding 2)
     "iberta": MobileBertConfig(vocab_size=50_000, hidden_size=256, intra_bottleneck_size=256, **_TEACHER),
     # `ibert.json`: the 30K-vocabulary teacher of Figure 1 (H = B = 512; 155,073,330 with pretraining heads)
@@ -140,7 +145,7 @@ PRESETS = {
     "arabert_base": MobileBertConfig(vocab_size=64_000),
 }
 
-DESCRIPTIONS = {
+CONFIG_DESCRIPTIONS = {
     "iberta": "IBERTA teacher: IB-BERT, 24 layers, H=B=256, F=4096, 4 heads, 50K vocabulary (Table 4: 66.7M)",
     "iberta_30k": "IBERTA with the 30K vocabulary (Figure 1): H=B=512, F=4096, 24 layers, 4 heads",
     "mberta": "MBERTA student: MobileBERT, H=256, B=128, 4 FFNs of 512, NoNorm, ReLU (Table 4: 23.7M)",
@@ -148,29 +153,29 @@ DESCRIPTIONS = {
     "arabert_base": "AraBERT v0.1 baseline: BERT-base, 12 layers, H=768, 64K vocabulary (Table 4: 135.2M)",
 }
 
-# which vocabulary of the book each preset uses at a scale: the scale key and the ratio to it
+# which vocabulary of the book each configuration uses at a scale: the scale key and the ratio to it
 _VOCAB = {"iberta": ("vocab_size", 1.0), "iberta_30k": ("vocab_size_small", 1.0), "mberta": ("vocab_size", 1.0),
           "mberta_ii": ("vocab_size", 1.0), "arabert_base": ("vocab_size", 64_000 / 50_000)}
 
 
-def get_preset(name, **overrides):
-    """The preset `name` with `overrides` applied; an unknown name lists the valid ones."""
-    if name not in PRESETS:
-        raise ParameterError(f"unknown preset {name!r}; presets are: {', '.join(PRESETS)}")
-    return PRESETS[name].replace(**overrides) if overrides else PRESETS[name]
+def named_config(name, **overrides):
+    """The paper's configuration `name` with `overrides` applied; an unknown name lists the valid ones."""
+    if name not in CONFIGS:
+        raise ParameterError(f"unknown configuration {name!r}; configurations are: {', '.join(CONFIGS)}")
+    return CONFIGS[name].replace(**overrides) if overrides else CONFIGS[name]
 
 
-def preset_at_scale(name, cfg, **overrides):
-    """Preset `name` shrunk to a scale, keeping its proportions.
+def config_at_scale(name, cfg, **overrides):
+    """The paper's configuration `name` shrunk to a scale, keeping its proportions.
 
     Widths (H, B, E, F) scale by ``cfg.hidden_size / 256`` and depth by ``cfg.num_layers / 24`` (IBERTA's
-    full size), so every preset keeps its ratios to IBERTA (MBERTA: B = H/2, F = 2H; the 30K teacher: H = B =
+    full size), so every configuration keeps its ratios to IBERTA (MBERTA: B = H/2, F = 2H; the 30K teacher: H = B =
     ``cfg.figure1_width_ratio`` times IBERTA's, 2 in the paper). The head count and the 512 positions stay; the
     vocabulary is the scale's (``vocab_size``, or ``vocab_size_small`` for ``iberta_30k``), and so is ``remat``
     (the scale key: recompute block activations in the backward pass). At ``full`` scale this returns the
-    paper's preset unchanged.
+    paper's configuration unchanged.
     """
-    base = get_preset(name)
+    base = named_config(name)
     width = cfg.hidden_size / REFERENCE_HIDDEN_SIZE
     depth = cfg.num_layers / REFERENCE_NUM_LAYERS
 
@@ -190,6 +195,6 @@ def preset_at_scale(name, cfg, **overrides):
     if name == "iberta_30k":
         # the Figure 1 twin: H = B = `figure1_width_ratio` x IBERTA's (the paper's 512 = 2 x 256); below `gpu`
         # the scales use 1, the same shape as IBERTA, so Figure 1 fits their budget and isolates the vocabulary
-        twin = round(get_preset("iberta").hidden_size * width * cfg.figure1_width_ratio)
+        twin = round(named_config("iberta").hidden_size * width * cfg.figure1_width_ratio)
         changes.update(hidden_size=twin, intra_bottleneck_size=twin)
     return base.replace(**{**changes, **overrides})
