@@ -5,7 +5,7 @@ from arlm.classroom.checks import need
 name = "ex-1-4"
 expects = ("split: the 8 most frequent all-letter words that vocab_small.txt splits into several pieces; "
            "answer: those of them (a list) that vocab.txt cuts into fewer pieces")
-refuses = "answer = [w for w in split if len(tok.tokenize_word(w)) == 1]"  # kept whole, not merely fewer pieces
+refuses = "answer = len(answer)"  # how many words, not which
 
 
 def _expected(stats, tok_small):

@@ -8,7 +8,7 @@ name = "ex-2-5"
 expects = ("short: the steps each variant ran (this run's teacher steps, at most 300); answer: one row per "
            "variant (the chapter's recipe, AdamW, NoNorm) with 'steps', 'loss_last' and 'mlm_accuracy_last' "
            "of summarize_history")
-refuses = "answer = answer.assign(steps=cfg.teacher_steps)"  # the full run's steps, not the short ones
+refuses = 'answer = answer.assign(loss_last=answer["loss_last"].iloc[0])'  # the change never reached a run
 
 
 def _rows(answer):
