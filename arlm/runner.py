@@ -145,8 +145,9 @@ def run_folder(out, scale):
     return bucket.join(out, scale) if bucket.is_url(out) else out / scale
 
 
-def run_chapter(chapter, scale, run_dir, overrides):
-    """Execute one chapter; returns the executed notebook's (local) path or raises `ChapterFailed`."""
+def run_chapter(chapter, scale, run_dir, overrides, check_exercises=False):
+    """Execute one chapter; returns the executed notebook's (local) path or raises `ChapterFailed`.
+    `check_exercises`: each exercise's checks run on its solution as it executes (`arlm.classroom.keycheck`)."""
     import nbformat
     import papermill
 
@@ -162,6 +163,8 @@ def run_chapter(chapter, scale, run_dir, overrides):
     log = run_dir / f"{chapter}.log"
     log.unlink(missing_ok=True)
     _kernel_env()
+    start_up = WATCH + (f"; import arlm.classroom.keycheck; arlm.classroom.keycheck.watch({chapter!r})"
+                        if check_exercises else "")
     try:
         with _stderr_to(log):
             papermill.execute_notebook(
@@ -173,7 +176,7 @@ def run_chapter(chapter, scale, run_dir, overrides):
                 # the kernel's raw stderr goes to the log rather than into the notebook's outputs; every figure
                 # is checked for overlapping text when drawn (a warning under it, which the book's tests fail) and
                 # kept as SVG beside its PNG (the book's figure folder, arlm.classroom.figures)
-                extra_arguments=["--IPKernelApp.capture_fd_output=False", f"--IPKernelApp.exec_lines={WATCH}",
+                extra_arguments=["--IPKernelApp.capture_fd_output=False", f"--IPKernelApp.exec_lines={start_up}",
                                  *SVG_FIGURES],
             )
     except papermill.PapermillExecutionError as error:
@@ -199,8 +202,9 @@ def run_chapter(chapter, scale, run_dir, overrides):
     return target
 
 
-def run_book(scale="tiny", chapters=None, out="runs", overrides=None, log=print):
+def run_book(scale="tiny", chapters=None, out="runs", overrides=None, log=print, check_exercises=False):
     """Execute `chapters` (ids) in order at `scale`, into ``out/<scale>``; returns {chapter: seconds}.
+    `check_exercises`: check the classroom kit's answer key as it runs (`arlm.classroom.keycheck`).
 
     The run folder is locked for the run (`arlm.io.locked`, on the working copy of a ``gs://`` one): a second
     run into it fails at once with an `arlm.errors.InUseError` naming the first.
@@ -220,12 +224,16 @@ def run_book(scale="tiny", chapters=None, out="runs", overrides=None, log=print)
             log(f"{step}: running")
             start = time.perf_counter()
             try:
-                run_chapter(chapter, scale, run_dir, overrides or {})
+                target = run_chapter(chapter, scale, run_dir, overrides or {}, check_exercises)
             except ChapterFailed:
                 log(f"{step}: FAILED after {time.perf_counter() - start:.1f} s")
                 raise
             timings[chapter] = time.perf_counter() - start
             log(f"{step}: done in {timings[chapter]:.1f} s")
+            if check_exercises:
+                from arlm.classroom import keycheck
+
+                log(f"{step}: {keycheck.summary(target.parent, chapter)}")
     return timings
 
 

@@ -2,8 +2,10 @@
 ``arlm/classroom/checks/<chapter>/<label>.py``. Each check is a function whose arguments otter fills from the
 notebook's variables by name; it accepts any correct answer (tolerances for numbers, properties rather than
 exact strings) and, where the answer depends on the run, computes the expected value from the run's own
-outputs. Besides otter's ``name`` and ``points``, a file says what the answer binds (``expects``); a file
-with ``discussion`` and no checks marks an exercise that is not graded automatically."""
+outputs. Besides otter's ``name`` and ``points``, a file says what the answer binds (``expects``) and gives a
+typical wrong answer (``refuses``: code run after the solution, which the checks must fail;
+`arlm.classroom.keycheck`); a file with ``discussion`` and no checks marks an exercise that is not graded
+automatically."""
 
 import dataclasses
 import functools
@@ -25,10 +27,10 @@ def check_file(label):
 
 @functools.cache
 def metadata(label):
-    """``{"expects": ..., "discussion": ..., "points": ...}`` of exercise `label`'s test file."""
+    """``{"expects": ..., "refuses": ..., "discussion": ..., "points": ...}`` of exercise `label`'s test file."""
     namespace = {}
     exec(compile(check_file(label).read_text(encoding="utf-8"), str(check_file(label)), "exec"), namespace)
-    return {key: namespace.get(key) for key in ("expects", "discussion", "points")}
+    return {key: namespace.get(key) for key in ("expects", "refuses", "discussion", "points")}
 
 
 def is_discussion(label):

@@ -2,7 +2,8 @@
 
 - ``classroom/lecturer.md``: a seven-week plan, one chapter a week, with the time each chapter takes to read
   and to run (at `tiny` from a tiny run's wall times, at `cpu` from the edition's), its prerequisites, which
-  exercises are autograded and which are discussed, what its Hard exercise asks, and how students run it;
+  exercises are autograded (and which, if any, are only discussed), what its Hard exercise asks, and how
+  students run it;
 - ``figures/``: every figure of the notebooks the book is built from as an SVG file, with an ``index.html``
   (copied into the site by ``html_extra_path``).
 """
@@ -46,8 +47,9 @@ def run_seconds(runs):
     return seconds
 
 
-def record_tiny(runs, path=TINY_RECORD):
-    """Write the wall times of the tiny run `runs` (every chapter executed) as the book's tiny record."""
+def record_tiny(runs, path=TINY_RECORD, conditions=None):
+    """Write the wall times of the tiny run `runs` (every chapter executed) as the book's tiny record;
+    `conditions` says what the lecturer's page should add about them (e.g. that other jobs shared the machine)."""
     from arlm.edition import chapter_record
     from arlm.errors import ArlmError
     from arlm.io import write_json
@@ -55,7 +57,9 @@ def record_tiny(runs, path=TINY_RECORD):
     missing = [c for c in CHAPTERS if not (Path(runs) / f"{c}.ipynb").is_file()]
     if missing:
         raise ArlmError(f"{runs}: not a complete run (no executed {', '.join(missing)})")
-    write_json(path, {"scale": "tiny", "chapters": {c: chapter_record(runs, c) for c in CHAPTERS}})
+    record = {"scale": "tiny", **({"conditions": conditions} if conditions else {}),
+              "chapters": {c: chapter_record(runs, c) for c in CHAPTERS}}
+    write_json(path, record)
     return path
 
 
@@ -134,11 +138,11 @@ def _week(week, chapter, chapter_exercises):
     objectives = sorted({q["objective"] for q in quizzes.questions(chapter)})
     lines = [f"### Week {week}: {_title(chapter)}", "",
              f"- **Runs after** {done}. **Students should know** {needs}.",
-             "- **Autograded**: " + (", ".join(f"{e.number} ({e.level.lower()}, {_plain(e.title)})"
-                                               for e in graded) or "none") + ".",
-             "- **Discussion** (not autograded): " + (", ".join(
-                 f"{e.number} ({_plain(checking.metadata(e.label)['discussion'])})" for e in discussed)
-                 or "none") + ".",
+             "- **Autograded** (the computed answer; the question it raises is for class): " + (", ".join(
+                 f"{e.number} ({e.level.lower()}, {_plain(e.title)})" for e in graded) or "none") + ".",
+             *(["- **Not autograded** (discussed in class): " + ", ".join(
+                 f"{e.number} ({_plain(checking.metadata(e.label)['discussion'])})" for e in discussed) + "."]
+               if discussed else []),
              f"- **Quiz**: {len(quizzes.questions(chapter))} questions, on objectives "
              f"{', '.join(map(str, objectives))} of the chapter's list."]
     for exercise in hard:
@@ -217,9 +221,10 @@ The lecturer's page</a>.</p>
 """
 
 
-def stage(book, runs, edition=None):
+def stage(book, runs, edition=None, tiny_record=TINY_RECORD):
     """Write the lecturer's page into ``book/classroom/`` and the figures into ``book/classroom/site/figures``
-    (the site's ``figures/``), from the notebooks of `runs` and the cpu edition's ``edition.json``."""
+    (the site's ``figures/``), from the notebooks of `runs` and the cpu edition's ``edition.json``; the tiny
+    times come from `runs` when it is a complete tiny run, else from `tiny_record` (`record_tiny`)."""
     target = Path(book) / "classroom"
     shutil.rmtree(target, ignore_errors=True)
     folder = target / "site" / "figures"
@@ -241,10 +246,11 @@ def stage(book, runs, edition=None):
         from arlm.edition import chapter_record
 
         tiny, source = measured, "this book's run" + _measured_on(chapter_record(runs, CHAPTERS[-1]))
-    elif TINY_RECORD.is_file():
-        record = json.loads(TINY_RECORD.read_text(encoding="utf-8"))["chapters"]
-        tiny = {c: r["seconds"] for c, r in record.items()}
-        source = "a tiny run" + _measured_on(record[CHAPTERS[-1]])
+    elif Path(tiny_record).is_file():
+        record = json.loads(Path(tiny_record).read_text(encoding="utf-8"))
+        tiny = {c: r["seconds"] for c, r in record["chapters"].items()}
+        source = "a tiny run" + _measured_on(record["chapters"][CHAPTERS[-1]]) + (
+            f", {record['conditions']}" if record.get("conditions") else "")
     else:
         tiny, source = {}, "no tiny run recorded"
     (target / "lecturer.md").write_text(lecturer_page(tiny, source, edition), encoding="utf-8")

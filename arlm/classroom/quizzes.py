@@ -39,16 +39,17 @@ def _corpus():
                ("It turns each diacritic into a token of its own", "No: they are removed, not split off.")),
         numeric(4, "BERT masks 15% of an example's tokens, at most `max_predictions_per_seq`. How many positions "
                    "does a full 128-token example get with a cap of 20?", _masked(128, 20),
-                "0.15 x 128 = 19.2 rounds to 19, under the cap."),
+                "by construction, 0.15 x 128 = 19.2 rounds to 19, under the cap."),
         numeric(4, f"And a full example of the paper's {n} tokens, with its cap of {cap}?", _masked(n, cap),
-                f"0.15 x {n} = {0.15 * n:.1f}, and the cap of {cap} binds."),
+                f"by construction, 0.15 x {n} = {0.15 * n:.1f} and the cap of {cap} binds."),
         choice(5, "How does dynamic masking (RoBERTa) differ from BERT's static masking?",
                ("It draws new masked positions each time an example is read",
                 "Right: static masking fixes them when the data is written (one draw per copy)."),
-               ("It masks a larger share of the tokens", "No: the share is the same 15%."),
+               ("It masks a larger share of the tokens", "No: by construction both mask the same share."),
                ("It masks whole words instead of pieces", "No: that is whole-word masking, another option.")),
-        choice(3, "Why does the larger vocabulary split a held-out word into fewer pieces?",
-               ("It holds more whole words and longer pieces", "Right: fewer words need `##` continuations."),
+        choice(3, "Why does a larger vocabulary usually split a held-out word into fewer pieces?",
+               ("It holds more whole words and longer pieces",
+                "Right: it can keep more words whole, so fewer of them need `##` continuations."),
                ("It was trained on more text", "No: both vocabularies are trained on the same lines."),
                ("It normalizes the text more strongly", "No: the normalization is the same.")),
         choice(1, "Why does the corpus keep its document boundaries?",
@@ -82,7 +83,7 @@ def _teacher():
                ("A distillation loss from AraBERT", "No: the teacher is pretrained from scratch.")),
         numeric(1, "With the official code's mask of -6, what weight does one padded key get relative to a real "
                    "key of logit 0 (e^-6, to three significant digits)?", math.exp(-6),
-                "e^-6 is about 0.00248: small, but not zero.", tolerance=0.01),
+                "by definition e^-6 is about 0.00248: small, but not zero.", tolerance=0.01),
     ]
 
 
@@ -109,12 +110,13 @@ def _transfer():
                ("Every encoder block's weights", "No: the blocks are what the transfer trains."),
                ("Nothing: the student starts from random weights", "No: the official init_from_teacher copies.")),
         numeric(5, "How many transfer steps does the `full` scale give a 24-block student?",
-                24 * full.kt_steps_per_layer, f"24 blocks x {full.kt_steps_per_layer:,} steps per block."),
+                24 * full.kt_steps_per_layer, f"the `full` scale: 24 blocks x {full.kt_steps_per_layer:,} steps "
+                                              "per block."),
         choice(2, "Why do cross-entropy and KL attention losses train the same student?",
                ("They differ by the teacher's entropy, which does not depend on the student",
                 "Right: same gradients, only the logged value differs."),
                ("They are equal", "No: cross-entropy bottoms out at the teacher's entropy, KL at 0."),
-               ("They do not: KL trains faster", "No: their gradients are the same.")),
+               ("They do not: KL has other gradients", "No: their gradients are the same.")),
     ]
 
 
@@ -136,7 +138,8 @@ def _distillation():
                ("On the student's logits", "No: it changes the teacher's soft labels.")),
         numeric(3, "How many student updates does the `full` scale's recipe give a 24-block student (transfer "
                    "and distillation)?", stages.student_steps(full, 24),
-                f"24 x {full.kt_steps_per_layer:,} transfer steps plus {full.distill_steps:,} distillation steps."),
+                f"the `full` scale: 24 blocks x {full.kt_steps_per_layer:,} transfer steps plus "
+                f"{full.distill_steps:,} distillation steps."),
         choice(4, "What makes the comparison of a distilled and a from-scratch student fair?",
                ("Both get the same number of updates", "Right: the scratch baseline gets the whole budget."),
                ("Both start from the teacher's weights", "No: the scratch student starts from random weights."),
@@ -159,7 +162,7 @@ def _finetuning():
                 "Right: the Arabic comma and «ال» stay (exercise 5.2)."),
                ("A match: it normalizes any language", "No: its normalization is English."),
                ("Half a match", "No: F1 works on tokens, and the only token differs.")),
-        choice(3, "Why is the paper's PADT F1 far below the token accuracy?",
+        choice(3, "Why can the paper's PADT F1 be far below the token accuracy of the same tagger?",
                ("Its means run over every label of the list, including labels absent from the test set",
                 "Right: those count 0 (exercise 5.1)."),
                ("Because F1 is always below accuracy", "No: not in general."),
@@ -191,7 +194,7 @@ def _quantization():
                ("Retraining", "No: it is post-training quantization.")),
         choice(3, "What does a file's agreement with Keras measure?",
                ("The share of test examples where it predicts what the Keras model predicts",
-                "Right: it shows damage before the task metric does."),
+                "Right: it can show damage before the task metric does."),
                ("The share of weights that are equal", "No: quantized weights are never equal."),
                ("The task metric's difference", "No: that is reported beside it.")),
     ]
@@ -205,7 +208,7 @@ def _results():
                ("As 'not run'", "Right: never as a zero or as the paper's value."),
                ("As the paper's value", "No: that would pass the paper's number off as ours."),
                ("As 0", "No: a zero would be read as a result.")),
-        numeric(3, "About how many MiB does a dynamic-range int8 file of 10 million parameters weigh?",
+        numeric(3, "About how many MiB does a dynamic-range int8 file of ten million parameters weigh?",
                 sizes.du_mib(10_000_000), "about one byte per parameter: 10e6 / 2^20, rounded up.",
                 tolerance=0.1),
         choice(1, "Where does each number of chapter 7 come from?",
@@ -216,11 +219,12 @@ def _results():
                ("Less than half: the embeddings and heads stay", "Right: exercise 7.4 counts it."),
                ("Exactly half", "No: not every parameter is in a block."),
                ("More than half", "No: blocks hold less than all of the model.")),
-        choice(2, "At `tiny` scale a Table 3 cell lands within 5 points of the paper. What does it show?",
-               ("A coincidence of the task's label balance, not a replication",
-                "Right: at tiny the students barely leave their initialization."),
-               ("That the pipeline replicates the paper", "No: not at this scale."),
-               ("That the paper's number is wrong", "No: one tiny run says nothing about it.")),
+        choice(2, "A Table 3 cell of a `tiny` run lands within 5 points of the paper. What does that cell "
+                  "alone show?",
+               ("Nothing yet: a model without the method (the scratch student, TF-IDF) may be as close",
+                "Right: the method counts only where a model without it is not as close (exercise 7.3)."),
+               ("That the pipeline replicates the paper", "No: one cell cannot tell the method from the task."),
+               ("That the paper's number is wrong", "No: one run says nothing about it.")),
     ]
 
 

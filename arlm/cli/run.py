@@ -12,6 +12,9 @@ def register(subparsers):
                      help="run folder, local or gs://BUCKET/PREFIX; outputs go to OUT/<scale>/ (default runs)")
     run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                      help="override a scale parameter, e.g. -p teacher_steps=100 (repeatable)")
+    run.add_argument("--check-exercises", action="store_true",
+                     help="check the classroom kit as the chapters run: the answer key passes each exercise's "
+                          "checks, which refuse a wrong answer (in OUT/<scale>/<chapter>/exercise_checks.json)")
     run.set_defaults(func=_run)
 
     book = subparsers.add_parser("book", help="build the HTML book from executed notebooks (no re-execution)")
@@ -36,7 +39,8 @@ def _run(args):
     check_scale(args.scale)
     mirror_dir()  # a set ARLM_DATA_DIR that is not a folder stops the run here, not inside chapter 1
     out = run_folder(args.out, args.scale)  # a gs:// URL stays a string: pathlib would collapse its '//'
-    timings = run_book(args.scale, parse_chapters(args.chapters), args.out, parse_overrides(args.param))
+    timings = run_book(args.scale, parse_chapters(args.chapters), args.out, parse_overrides(args.param),
+                       check_exercises=args.check_exercises)
     total = sum(timings.values())
     print(f"arlm run: {len(timings)} chapter(s) in {total:.0f} s; outputs in {out}/")
     return 0

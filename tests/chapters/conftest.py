@@ -18,7 +18,7 @@ def book_run(tmp_path_factory):
     if given:
         return Path(given)
     out = tmp_path_factory.mktemp("runs")
-    run_book("tiny", out=out)
+    run_book("tiny", out=out, check_exercises=True)  # the classroom kit's key checked as it runs
     return out / "tiny"
 
 

@@ -1,31 +1,39 @@
-"""The autograder on this session's tiny run: the instructor key scores 100%, a submission with one wrong
-answer per chapter loses exactly those exercises, the student notebooks as handed out score 0, and bad files
-get one line each and a zero. One grading run covers them all: each chapter runs once up to its exercises,
-the key's answers once, and the wrong submission (the key with its last answer changed) only that answer."""
+"""The classroom kit on this session's tiny run.
+
+Every chapter: the run was made with ``--check-exercises`` (conftest's `book_run`, CI's ``arlm run``), so each
+exercise's checks ran in the chapter's own kernel right after its solution: the answer key passes every check of
+every autograded exercise and each check file's wrong answer (``refuses``) fails them (`arlm.classroom.keycheck`).
+
+The grader, end to end on two chapters that run in seconds at tiny (1 and 3, which reads chapters 1 and 2's
+artifacts from the run): the key scores 100%, a submission with one wrong answer per chapter loses exactly those
+exercises, the student notebooks as handed out score 0, an answer that raises or kills its kernel scores 0 on
+that exercise alone, and bad files get one line each and a zero. One grading run covers them all: each chapter
+runs once up to its exercises, the key's answers once, and the wrong submission (the key with its last answer
+changed) only that answer."""
 
 import nbformat
 import pytest
 
 from arlm.artifacts import CHAPTERS
-from arlm.classroom import grading, kit
+from arlm.classroom import exercises, grading, keycheck, kit
 
 pytestmark = pytest.mark.chapters
 
-# chapter -> (exercise, a wrong answer): each binds the names its checks read, with wrong values, and is cheap;
-# chapter 3's raises, as a student's broken cell does
+# chapter -> (exercise, a wrong answer) of the chapters the grader runs: each is cheap; chapter 3's raises, as a
+# student's broken cell does
 WRONG = {
-    "01_corpus": ("ex-1-5", "rows = {}\ncapped = 0"),
-    "02_teacher": ("ex-2-5", "short = 300\ncompared = {}"),
+    "01_corpus": ("ex-1-5", "answer = {}"),
     "03_knowledge_transfer": ("ex-3-5", 'raise ValueError("a bug in the answer")'),
-    "04_distillation": ("ex-4-5", 'alphas = {"alpha = 1.0": {"mlm_loss": 1.0, "mlm_accuracy": 0.1}}\n'
-                                  'best = "alpha = 1.0"'),
-    "05_finetuning": ("ex-5-5", 'probe_backbone = None\nprobe = {"accuracy": 0.5}\nfull_ft = {"accuracy": 0.5}'),
-    "06_quantization": ("ex-6-4", "import pandas as pd\n\npartial = pd.DataFrame({\n"
-                                  '    "FFNs": {"parameters int8": 1, "share": 0.1},\n'
-                                  '    "rest": {"parameters int8": 2, "share": 0.2},\n'
-                                  '    "all": {"parameters int8": 4, "share": 0.4},\n}).T'),
-    "07_results": ("ex-7-4", "half = full_mberta = 1"),
 }
+GRADED = tuple(WRONG)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_the_key_passes_every_check_and_each_wrong_answer_fails(book_run, chapter):
+    if keycheck.read(book_run, chapter) is None:
+        pytest.fail(f"{book_run} was run without checking the exercises: make it with "
+                    "`arlm run --scale tiny --check-exercises`")
+    assert keycheck.faults(book_run, chapter) == []
 
 
 def _with_answer(notebook, label, source):
@@ -53,11 +61,12 @@ def graded(book_run, tmp_path_factory):
     subs = root / "submissions"
     for student in ("key", "wrong", "empty", "broken", "crash"):
         (subs / student).mkdir(parents=True)
-    for chapter in CHAPTERS:
+    for chapter in CHAPTERS:  # the handed-out notebooks of every chapter: none is executed
+        (subs / "empty" / f"{chapter}.ipynb").write_bytes((built / "students" / f"{chapter}.ipynb").read_bytes())
+    for chapter in GRADED:
         key = nbformat.read(built / "instructor" / f"{chapter}.ipynb", as_version=4)
         nbformat.write(key, subs / "key" / f"{chapter}.ipynb")
         nbformat.write(_with_answer(key, *WRONG[chapter]), subs / "wrong" / f"{chapter}.ipynb")
-        (subs / "empty" / f"{chapter}.ipynb").write_bytes((built / "students" / f"{chapter}.ipynb").read_bytes())
     # an answer that kills its kernel: that exercise scores 0, a fresh kernel replays the answers before it
     crash = nbformat.read(built / "instructor" / "01_corpus.ipynb", as_version=4)
     nbformat.write(_with_answer(crash, "ex-1-4", "import os\n\nos._exit(1)"), subs / "crash" / "01_corpus.ipynb")
@@ -69,24 +78,28 @@ def graded(book_run, tmp_path_factory):
     return table, details, problems
 
 
+def _labels(chapters):
+    return [label for label in grading.autograded() if exercises.chapter_of(label) in chapters]
+
+
 def test_the_key_scores_100_percent(graded):
     table, details, _ = graded
     failing = {k: v for k, v in details.items() if k.startswith("key/") and v["score"] < 1}
     assert not failing, failing
-    assert table.loc["key", "percent"] == 100
+    assert (table.loc["key", _labels(GRADED)] == 1).all()
 
 
 def test_one_wrong_answer_per_chapter_loses_exactly_that_exercise(graded):
     table, _, _ = graded
-    labels = grading.autograded()
-    below = [label for label in labels if table.loc["wrong", label] < 1]
-    assert below == [WRONG[chapter][0] for chapter in CHAPTERS]
+    below = [label for label in _labels(GRADED) if table.loc["wrong", label] < 1]
+    assert below == [WRONG[chapter][0] for chapter in GRADED]
     assert table.loc["wrong", "ex-3-5"] == 0  # the answer raised
 
 
 def test_an_empty_submission_scores_0(graded):
-    table, _, _ = graded
+    table, details, _ = graded
     assert table.loc["empty", "total"] == 0 and table.loc["broken", "total"] == 0
+    assert all(details[f"empty/{label}"]["error"] == "not answered" for label in grading.autograded())
 
 
 def test_an_answer_that_kills_its_kernel_scores_0_and_the_others_are_graded(graded):

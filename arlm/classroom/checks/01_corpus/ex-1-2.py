@@ -3,25 +3,30 @@ from otter.test_files import test_case
 from arlm.classroom.checks import need
 
 name = "ex-1-2"
-expects = "masked_count(length, cap, prob=0.15): how many positions a full example of `length` tokens masks"
+expects = ("answer: {tokens: masked positions} of a full example of 128 tokens with cap 20, of 512 tokens with "
+           "cap 20, and of this run's max_seq_length with its max_predictions_per_seq")
+refuses = "answer = {128: 19, 512: 77, cfg.max_seq_length: round(0.15 * cfg.max_seq_length)}"  # no cap
 
 
-@test_case()
-def test_under_the_cap(masked_count):
-    need(masked_count=masked_count)
-    assert masked_count(128, 20) == 19, "a full 128-token example with cap 20: 15% of 128, rounded"
-
-
-@test_case()
-def test_capped(masked_count):
-    need(masked_count=masked_count)
-    assert masked_count(512, 20) == 20, "a full 512-token example with cap 20: the cap binds"
-
-
-@test_case()
-def test_this_run(masked_count, cfg):
-    need(masked_count=masked_count)
-    n, cap = cfg.max_seq_length, cfg.max_predictions_per_seq
+def _expected(length, cap):
     # BERT's generator counts the candidates (the length less [CLS] and two [SEP]): either reading is right
-    expected = {min(cap, max(1, round(0.15 * length))) for length in (n, n - 3)}
-    assert masked_count(n, cap) in expected, "this run's max_seq_length and max_predictions_per_seq"
+    return {min(cap, max(1, round(0.15 * n))) for n in (length, length - 3)}
+
+
+@test_case()
+def test_under_the_cap(answer):
+    need(answer=answer)
+    assert answer.get(128) in _expected(128, 20), "128 tokens with cap 20: 15% of 128, rounded"
+
+
+@test_case()
+def test_capped(answer):
+    need(answer=answer)
+    assert answer.get(512) in _expected(512, 20), "512 tokens with cap 20: the cap binds"
+
+
+@test_case()
+def test_this_run(answer, cfg):
+    need(answer=answer)
+    n, cap = cfg.max_seq_length, cfg.max_predictions_per_seq
+    assert answer.get(n) in _expected(n, cap), "this run's max_seq_length with its max_predictions_per_seq"

@@ -4,7 +4,8 @@ from arlm.classroom.checks import need
 
 name = "ex-1-4"
 expects = ("split: the 8 most frequent all-letter words that vocab_small.txt splits into several pieces; "
-           "fewer: for how many of them vocab.txt needs fewer pieces")
+           "answer: those of them (a list) that vocab.txt cuts into fewer pieces")
+refuses = "answer = len(answer)"  # how many words, not which
 
 
 def _expected(stats, tok_small):
@@ -27,8 +28,7 @@ def test_the_most_frequent_ones(split, stats, tok_small):
 
 
 @test_case()
-def test_fewer_pieces_count(fewer, stats, tok, tok_small):
-    need(fewer=fewer)
-    words = _expected(stats, tok_small)
-    expected = sum(len(tok.tokenize_word(w)) < len(tok_small.tokenize_word(w)) for w in words)
-    assert fewer == expected, "fewer does not count the words vocab.txt cuts into fewer pieces"
+def test_the_words_with_fewer_pieces(answer, stats, tok, tok_small):
+    need(answer=answer)
+    expected = {w for w in _expected(stats, tok_small) if len(tok.tokenize_word(w)) < len(tok_small.tokenize_word(w))}
+    assert set(answer) == expected, "answer is not the words that vocab.txt cuts into fewer pieces"

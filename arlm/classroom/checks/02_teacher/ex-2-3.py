@@ -4,7 +4,8 @@ from arlm.classroom.checks import close, need
 
 name = "ex-2-3"
 expects = ("p: the attention weights of one query over the 512 keys (from arlm.layers.masked_logits); "
-           "formula: 412e^-6 / (100 + 412e^-6)")
+           "formula: 412e^-6 / (100 + 412e^-6); answer: the share of attention on padding, from p")
+refuses = "answer = 0.0"  # the padded keys taken as removed
 SHARE = 412 * 2.718281828459045 ** -6 / (100 + 412 * 2.718281828459045 ** -6)
 
 
@@ -22,3 +23,9 @@ def test_the_masked_softmax(p):
     p = np.asarray(p, dtype="float64").ravel()
     assert p.shape == (512,) and close(p.sum(), 1.0), "p should be 512 weights that sum to 1"
     assert close(p[100:].sum(), SHARE, rel=1e-3), "the weight on the 412 padded keys does not match"
+
+
+@test_case()
+def test_the_share(answer):
+    need(answer=answer)
+    assert close(answer, SHARE, rel=1e-3), "answer is not the share of attention on the 412 padded keys"

@@ -4,8 +4,15 @@ from arlm.classroom.checks import close, need
 
 name = "ex-2-4"
 expects = ("paper_rate: WarmupLinearDecay with the full scale's teacher_learning_rate, teacher_steps and "
-           "warmup_steps; at: {step: rate} of this run's `schedule` at half the warmup, the warmup's end and "
-           "the last step")
+           "warmup_steps; answer: {'full': {step: rate}, scale: {step: rate}} at half the warmup, the warmup's "
+           "end and the last step of paper_rate and of this run's `schedule`")
+refuses = 'answer = {name: answer["full"] for name in answer}'  # the paper's schedule taken for this run's
+
+
+def _rates_of(rates, sched):
+    steps = {sched.warmup_steps // 2, sched.warmup_steps, sched.total_steps}
+    assert steps <= set(rates), "each schedule's rates at half the warmup, the warmup's end and the last step"
+    return all(close(rates[t], float(sched(t)), rel=1e-4) for t in steps)
 
 
 @test_case()
@@ -21,8 +28,16 @@ def test_the_papers_schedule(paper_rate):
 
 
 @test_case()
-def test_this_runs_rates(at, schedule):
-    need(at=at)
-    steps = {schedule.warmup_steps // 2, schedule.warmup_steps, schedule.total_steps}
-    assert steps <= set(at), "at should hold half the warmup, the warmup's end and the last step"
-    assert all(close(at[t], float(schedule(t)), rel=1e-4) for t in steps), "at's rates are not this schedule's"
+def test_the_full_scales_rates(answer):
+    import arlm
+
+    need(answer=answer)
+    full = arlm.scales.resolve("full")
+    reference = arlm.optimizers.WarmupLinearDecay(full.teacher_learning_rate, full.teacher_steps, full.warmup_steps)
+    assert "full" in answer and _rates_of(answer["full"], reference), "answer['full'] is not the full scale's"
+
+
+@test_case()
+def test_this_runs_rates(answer, schedule, scale):
+    need(answer=answer)
+    assert scale in answer and _rates_of(answer[scale], schedule), f"answer[{scale!r}] is not this run's schedule"

@@ -4,7 +4,8 @@ from arlm.classroom.checks import close, need
 
 name = "ex-4-1"
 expects = ("mixed: the masked-LM cross-entropy against the mixed target 0.5 onehot + 0.5 p_T; separate: "
-           "0.5 CE(onehot) + 0.5 CE(p_T), both on the demo logits of 4.1")
+           "0.5 CE(onehot) + 0.5 CE(p_T), both on the demo logits of 4.1; answer: whether they agree (a bool)")
+refuses = "separate = float(terms['mlm']) + float(terms['kd'])"  # the weights left out
 
 
 def _separate(y_demo, student_logits, teacher_logits):
@@ -30,3 +31,9 @@ def test_the_mixed_target_gives_the_same(mixed, y_demo, student_logits, teacher_
     need(mixed=mixed)
     assert close(mixed, _separate(y_demo, student_logits, teacher_logits), rel=1e-5), (
         "the cross-entropy is linear in its target: mixed should equal the weighted sum")
+
+
+@test_case()
+def test_they_agree(answer):
+    need(answer=answer)
+    assert answer == True, "the two sides agree to float precision: answer should be True"  # noqa: E712

@@ -4,7 +4,9 @@ from arlm.classroom.checks import need
 
 name = "ex-4-4"
 expects = ("held: the head's variables that belong to the backbone; tied: those of them that are the word "
-           "table read by the output layer; own: the head's variables of its own")
+           "table read by the output layer; own: the head's variables of its own; answer: the number of "
+           "parameters in `own`")
+refuses = "answer = sum(int(np.prod(w.shape)) for w in head.weights)"  # the tied table counted as the head's
 
 
 @test_case()
@@ -21,3 +23,13 @@ def test_held_and_own_split_the_head(held, own, student):
     head = student.mlm_head.weights
     assert {id(w) for w in held} == {id(w) for w in head if id(w) in in_backbone}, "held is not the shared part"
     assert {id(w) for w in own} == {id(w) for w in head if id(w) not in in_backbone}, "own is not the rest"
+
+
+@test_case()
+def test_the_heads_own_parameters(answer, student):
+    import math
+
+    need(answer=answer)
+    in_backbone = {id(w) for w in student.backbone.weights}
+    expected = sum(math.prod(w.shape) for w in student.mlm_head.weights if id(w) not in in_backbone)
+    assert answer == expected, "answer is not the parameters of the head's own variables"

@@ -3,8 +3,9 @@ from otter.test_files import test_case
 from arlm.classroom.checks import close, need
 
 name = "ex-5-1"
-expects = ("by_hand: {'precision', 'recall', 'f1'} computed by hand over the paper's 18 labels; accuracy: "
-           "the token accuracy of the three tokens")
+expects = ("by_hand: {'precision', 'recall', 'f1'} computed by hand over the paper's 18 labels; answer: {'f1': "
+           "the paper's F1, 'token_accuracy': the token accuracy of the three tokens}")
+refuses = 'answer = {"f1": (1 + 2 / 3 + 2 / 3) / 3, "token_accuracy": 2 / 3}'  # the mean over the labels present
 # [CLS] right; ADJ: P = 1/2, R = 1; ADP: P = 1, R = 1/2; the 15 other labels count 0
 EXPECTED = {"precision": 2.5 / 18, "recall": 2.5 / 18, "f1": (1 + 2 / 3 + 2 / 3) / 18}
 
@@ -26,6 +27,7 @@ def test_the_library_agrees(by_hand):
 
 
 @test_case()
-def test_token_accuracy(accuracy):
-    need(accuracy=accuracy)
-    assert close(accuracy, 2 / 3, rel=1e-3), "accuracy: two of the three tokens are right"
+def test_f1_and_token_accuracy(answer):
+    need(answer=answer)
+    assert close(answer.get("f1"), EXPECTED["f1"], rel=1e-3), "answer['f1']: the mean over all 18 labels"
+    assert close(answer.get("token_accuracy"), 2 / 3, rel=1e-3), "token_accuracy: two of the three tokens"

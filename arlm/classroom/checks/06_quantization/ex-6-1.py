@@ -3,8 +3,9 @@ from otter.test_files import test_case
 from arlm.classroom.checks import close, need
 
 name = "ex-6-1"
-expects = ("implied: AraBERT's bytes per parameter from Table 4's fine-tuned size (MB read as MiB) and "
-           "parameter count; exact: the MiB that 12 bytes per parameter give (sizes.checkpoint_bytes)")
+expects = ("answer: AraBERT's bytes per parameter from Table 4's fine-tuned size (MB read as MiB) and parameter "
+           "count; exact: the MiB that 12 bytes per parameter give (sizes.checkpoint_bytes)")
+refuses = 'answer = row["finetuned_size_on_disk_mb"] * 1e6 / (row["parameters_millions"] * 1e6)'  # MB as 10^6 B
 
 
 def _arabert():
@@ -14,12 +15,12 @@ def _arabert():
 
 
 @test_case()
-def test_implied(implied):
-    need(implied=implied)
+def test_implied(answer):
+    need(answer=answer)
     row = _arabert()
     expected = row["finetuned_size_on_disk_mb"] * 2**20 / (row["parameters_millions"] * 1e6)
-    assert close(implied, expected, rel=1e-3), "implied: the size in bytes over the parameter count"
-    assert 11.5 < implied < 14, "implied should be a little above 12"
+    assert close(answer, expected, rel=1e-3), "answer: the size in bytes over the parameter count"
+    assert 11.5 < answer < 14, "the implied bytes per parameter should be a little above 12"
 
 
 @test_case()

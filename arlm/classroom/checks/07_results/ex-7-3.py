@@ -4,7 +4,9 @@ from arlm.classroom.checks import need
 
 name = "ex-7-3"
 expects = ("close_to_paper(rows, tolerance=5.0): the (dataset, metric, model) of every Table 3 cell where "
-           "this run is within `tolerance` points of the paper")
+           "this run is within `tolerance` points of the paper; answer: its cells of this run's `table3`")
+refuses = ("answer = [(r['dataset'], r['metric'], m) for r in table3 for m in arlm.params.PAPER_NAMES.values() "
+           "if r[f'ours {m}'] is not None and r[f'ours {m}'] - r[f'paper {m}'] <= 5]")  # no absolute value
 
 
 def _rows(models, ours, paper):
@@ -35,3 +37,13 @@ def test_the_tolerance(close_to_paper):
     models = list(arlm.params.PAPER_NAMES.values())
     rows = _rows(models, [80.0] * len(models), [81.5] * len(models))
     assert close_to_paper(rows, tolerance=1.0) == [] and len(close_to_paper(rows, tolerance=2.0)) == len(models)
+
+
+@test_case()
+def test_this_runs_cells(answer, table3):
+    import arlm
+
+    need(answer=answer)
+    expected = {(row["dataset"], row["metric"], model) for row in table3 for model in arlm.params.PAPER_NAMES.values()
+                if row[f"ours {model}"] is not None and abs(row[f"ours {model}"] - row[f"paper {model}"]) <= 5}
+    assert {tuple(cell) for cell in answer} == expected, "answer is not this run's cells within 5 points"
