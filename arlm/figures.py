@@ -276,6 +276,27 @@ def accuracy_against_size(evaluation, task):
     return fig
 
 
+def accuracy_against_parameters(rows, scale):
+    """Chapter 7's Tables 3 and 4 in one plot: mean classification accuracy against parameters (log scale), the
+    paper's models at full size beside this run's at its own (`rows`: `arlm.reporting.accuracy_vs_size`). Colour
+    names the model and marker the source in a legend beside the axes, so labels never sit on each other
+    however close the points fall."""
+    rows = list(rows.to_dict("records") if hasattr(rows, "to_dict") else rows)
+    fig, ax = _figure(1, 1, 3.6)
+    colors = {model: f"C{i}" for i, model in enumerate(dict.fromkeys(row["model"] for row in rows))}
+    markers = {"paper": "o", "ours": "s"}
+    for row in rows:
+        ax.scatter(row["parameters_millions"], row["mean_accuracy"], color=colors[row["model"]],
+                   marker=markers[row["source"]], s=60)
+    for model, color in colors.items():
+        ax.scatter([], [], color=color, marker="o", label=model)
+    for source, marker in markers.items():
+        ax.scatter([], [], color="black", marker=marker, label="paper" if source == "paper" else f"this run ({scale})")
+    ax.set(xscale="log", xlabel="parameters (millions, log scale)", ylabel="mean classification accuracy (%)")
+    fig.legend(loc="outside right upper", fontsize=8, frameon=False)
+    return fig
+
+
 def table3_by_model(table3, scale):
     """Chapter 7's Table 3: one panel per model this run scored, the paper's score beside this run's for each
     task and metric (`table3`: `arlm.reporting.table3` rows, with ``paper NAME`` and ``ours NAME`` columns); one

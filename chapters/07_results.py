@@ -226,27 +226,7 @@ plt.show()
 # %%
 size_rows = pd.DataFrame(reporting.accuracy_vs_size(run))
 display(size_rows)
-fig, ax = plt.subplots(figsize=(6, 4))
-for source, marker in (("paper", "o"), ("ours", "s")):
-    part = size_rows[size_rows.source == source]
-    ax.scatter(
-        part.parameters_millions,
-        part.mean_accuracy,
-        marker=marker,
-        s=60,
-        label="paper" if source == "paper" else f"this run ({scale})",
-    )
-    for _, row in part.iterrows():
-        ax.annotate(
-            row.model,
-            (row.parameters_millions, row.mean_accuracy),
-            textcoords="offset points",
-            xytext=(5, 5),
-        )
-ax.set_xscale("log")
-ax.set_xlabel("parameters (millions; the paper's and this run's own)")
-ax.set_ylabel("mean classification accuracy (%)")
-ax.legend()
+figure = arlm.figures.accuracy_against_parameters(size_rows, scale)
 plt.show()
 say(reporting.size_finding(run))
 

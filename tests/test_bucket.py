@@ -78,7 +78,7 @@ def test_urls_keep_their_scheme(tmp_path, monkeypatch):
 
 def test_cli_run_out_keeps_the_scheme(monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(runner, "run_book", lambda *args: calls.append(args) or {"01_corpus": 1.0})
+    monkeypatch.setattr(runner, "run_book", lambda *args, **kwargs: calls.append(args) or {"01_corpus": 1.0})
     assert main(["run", "--chapters", "1", "--out", "gs://my-bucket/runs"]) == 0
     assert calls == [("tiny", ["01_corpus"], "gs://my-bucket/runs", {})]
     assert "outputs in gs://my-bucket/runs/tiny/" in capsys.readouterr().out

@@ -311,6 +311,17 @@ def test_quiz_text_states_no_result_of_a_run(chapter):
     assert not found, found
 
 
+def test_quiz_arabic_is_isolated_in_what_jupyterquiz_writes_into_the_page():
+    # jupyterquiz writes the texts into the page after the book's pass over the built pages (book/_ext/arabic.py)
+    shown = quizzes._as_html(quizzes.choice(1, "Is «الرياض» a city & a word?", ("Yes, «رياض، مدينة»", "x < y"),
+                                            ("No", "no")))
+    assert shown["question"] == 'Is «<bdi dir="rtl">الرياض</bdi>» a city &amp; a word?'
+    # a list of single words keeps its written order word by word (arlm.bidi.items)
+    assert shown["answers"][0]["answer"] == 'Yes, «<bdi dir="rtl">رياض</bdi>، <bdi dir="rtl">مدينة</bdi>»'
+    assert shown["answers"][0]["feedback"] == "x &lt; y" and shown["answers"][0]["correct"] is True
+    assert "objective" not in shown
+
+
 def test_numeric_quiz_answers_are_the_books_numbers():
     import arlm
     from arlm.distillation import losses

@@ -68,6 +68,14 @@ def test_a_figure_laid_out_for_its_text_passes():
     assert figures.overlaps(fig) == []
 
 
+def _sizes_and_accuracies():
+    """Points as close as 7.5's: the paper's models a few points apart, this run's two at almost one accuracy."""
+    return [{"model": model, "source": source, "parameters_millions": size, "mean_accuracy": accuracy}
+            for model, source, size, accuracy in [
+                ("AraBERT", "paper", 136.2, 80.9), ("IBERTA", "paper", 66.7, 81.2), ("MBERTA", "paper", 23.7, 79.0),
+                ("MBERTA_II", "paper", 21.9, 78.8), ("IBERTA", "ours", 3.1, 61.5), ("MBERTA", "ours", 1.3, 61.4)]]
+
+
 @pytest.mark.parametrize("draw", [
     diagrams.pipeline,
     lambda: diagrams.transfer_schedule(4, 150),
@@ -160,11 +168,12 @@ def _table3(scored=True):
     lambda: figures.distillation_evidence(_edition("04_distillation")["masked_lm"],
                                           _edition("04_distillation")["finetuning"]),
     lambda: figures.accuracy_against_size(_edition("06_quantization")["evaluation"], "ajgt"),
+    lambda: figures.accuracy_against_parameters(_sizes_and_accuracies(), "cpu"),
     lambda: figures.table3_by_model(_table3(), "cpu"),
     lambda: figures.table3_by_model(_table3(scored=False), "tiny"),
     lambda: figures.file_sizes(*_sizes()),
 ], ids=["pretraining_curves", "transfer_terms", "transfer_terms-24", "attention_maps", "distillation_evidence",
-        "accuracy_against_size", "table3", "table3-not-run", "file_sizes"])
+        "accuracy_against_size", "accuracy_against_parameters", "table3", "table3-not-run", "file_sizes"])
 def test_the_result_figures_keep_their_text_apart(draw):
     figure = draw()
     assert figure.get_size_inches()[0] <= diagrams.WIDTH

@@ -22,7 +22,7 @@ def setup(tmp_path):
 
 
 def test_without_the_mirror_both_students_are_fine_tuned_on_the_embedded_task(setup, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("ARLM_DATA_DIR", str(tmp_path / "no-mirror"))
+    monkeypatch.delenv("ARLM_DATA_DIR", raising=False)
     monkeypatch.setenv("ARLM_CACHE_DIR", str(tmp_path / "empty-cache"))
     models, tokenizer, cfg = setup
     rows = evidence.finetune_comparison(models, tokenizer, cfg)

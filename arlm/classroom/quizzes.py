@@ -6,6 +6,8 @@ computed from the library, the paper's tables or a scale preset, never typed in;
 
 import math
 
+from arlm import bidi
+
 
 def choice(objective, question, right, *wrong):
     """A multiple-choice question: `right` and each of `wrong` are ``(answer, feedback)``."""
@@ -254,14 +256,26 @@ def display(chapter):
     from jupyterquiz import display_quiz
 
     with capture_output() as captured:
-        display_quiz([{k: v for k, v in q.items() if k not in ("objective", "answer_value")}
-                      for q in questions(chapter)], shuffle_answers=False)
+        display_quiz([_as_html(q) for q in questions(chapter)], shuffle_answers=False)
     show(Markdown("**Check your understanding.** Pick an answer (or type a number) to see whether it is right."))
     for output in captured.outputs:
         if "application/javascript" in output.data:
             show(Javascript(AFTER_LOAD.replace("QUIZ", output.data["application/javascript"])))
         else:
             show(HTML(output.data["text/html"]))
+
+
+def _as_html(question):
+    """`question` as jupyterquiz shows it: its texts are HTML that a script writes into the page after the book's
+    pass over the built pages (``book/_ext/arabic.py``), so their Arabic is isolated here."""
+    def text(value):
+        return bidi.isolate_text(value) if isinstance(value, str) else value
+
+    shown = {k: text(v) for k, v in question.items() if k not in ("objective", "answer_value")}
+    if "answers" in shown:
+        shown["answers"] = [{k: text(v) if k in ("answer", "feedback") else v for k, v in a.items()}
+                            for a in shown["answers"]]
+    return shown
 
 
 # a script run at the page's load event (at once where the page has loaded, as in a live notebook)

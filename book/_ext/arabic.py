@@ -22,17 +22,7 @@ import html
 import html.parser
 import re
 
-ARABIC = "\u0600-\u06ff\u0750-\u077f\u0870-\u089f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"
-_CHARS = re.compile(f"[{ARABIC}]+")
-_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
-_MARKER = re.compile(r"\[[A-Z]{2,5}\]")  # [CLS], [SEP], [MASK], [UNK], [PAD]: tokenizer markup
-# a run of Arabic to isolate: Arabic characters joined by spaces and by the Arabic comma and semicolon, with a
-# closing comma (in a <pre>, not across a line break); a list of single words is split at its commas
-_LIST = "\u060c\u061b"  # ، ؛
-_IN_RUN = ARABIC.replace("\u0600-\u06ff", "\u0600-\u060b\u060d-\u061a\u061c-\u06ff")
-_RUN = re.compile(f"[{_IN_RUN}]+(?:[\\s{_LIST}]+[{_IN_RUN}]+)*[{_LIST}]?")
-_PRE_RUN = re.compile(f"[{_IN_RUN}]+(?:(?:[^\\S\\n]|[{_LIST}])+[{_IN_RUN}]+)*[{_LIST}]?")
-_ITEM = re.compile(f"[^{_LIST}\\s]+")
+from arlm.bidi import CHARS, LATIN_WORD, PRE_RUN, RUN, items, rtl
 
 BLOCKS = {"p", "li", "td", "th", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "caption", "figcaption", "summary",
           "pre", "blockquote"}
@@ -40,16 +30,6 @@ _SKIP = {"script", "style", "svg", "math", "textarea", "head", "template"}
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 _OUTPUT = re.compile(r"\bcell_output\b|\boutput\b")  # a notebook output's containers
 LINE_CLASS = "arabic-line"  # a right-to-left line of an output; book/_static/arabic.css shows it as a block
-
-
-def rtl(text):
-    """Whether `text` reads right to left: more Arabic words than Latin ones, and an Arabic word first."""
-    text = _MARKER.sub(" ", text)
-    arabic = [m for m in _CHARS.finditer(text) if any(c.isalpha() for c in m.group())]
-    latin = _LATIN_WORD.search(text)
-    if not arabic or (latin is not None and latin.start() < arabic[0].start()):
-        return False
-    return len(arabic) > len(_LATIN_WORD.findall(text))
 
 
 class _Element:
@@ -121,7 +101,7 @@ def isolate(source):
     edits = []  # (offset, order, text): at one offset a closing tag (order 0) goes before an opening one
     for block in page.blocks:
         texts = [(offset, text) for offset, text, isolated in block.texts if not isolated]
-        if not any(_CHARS.search(text) for _, text in texts):
+        if not any(CHARS.search(text) for _, text in texts):
             continue
         if block.tag == "pre":
             edits += _pre(page, block, source, texts)
@@ -131,7 +111,7 @@ def isolate(source):
             direction = "rtl" if rtl(html.unescape("".join(text for _, text, _ in block.texts))) else "ltr"
             edits.append(_set_dir(source, block, direction))
         if direction != "rtl":
-            edits += _runs(texts, _RUN)
+            edits += _runs(texts, RUN)
     for offset, _, text in sorted(edits, key=lambda edit: edit[:2], reverse=True):
         source = source[:offset] + text + source[offset:]
     return source
@@ -147,32 +127,23 @@ def _runs(texts, pattern, skip=()):
     edits = []
     for offset, text in texts:
         for m in pattern.finditer(text):
-            for start, end in _items(m):
+            for start, end in items(m):
                 if not any(low <= offset + start < high for low, high in skip):
                     edits += [(offset + start, 1, '<bdi dir="rtl">'), (offset + end, 0, "</bdi>")]
     return edits
-
-
-def _items(run):
-    """A run's spans to isolate: the whole run, or each word of a list of single words ("سأل، مسؤول، قرآن"),
-    which keeps its written order in left-to-right text as a list with Latin commas does."""
-    parts = re.split(f"[{_LIST}]", run.group().rstrip(_LIST))
-    if len(parts) > 1 and all(len(part.split()) == 1 for part in parts):
-        return [(run.start() + m.start(), run.start() + m.end()) for m in _ITEM.finditer(run.group())]
-    return [run.span()]
 
 
 def _pre(page, pre, source, texts):
     """Code reads left to right with its Arabic runs isolated. In a notebook's output each line that reads right
     to left becomes a right-to-left line of its own (the whole block, when every line does)."""
     if "dir" in pre.attrs:
-        return [] if pre.attrs["dir"] == "rtl" else _runs(texts, _PRE_RUN)
+        return [] if pre.attrs["dir"] == "rtl" else _runs(texts, PRE_RUN)
     lines, start = [], pre.end  # (start, end, plain text) of each line
     for line in source[pre.end : pre.close].split("\n"):
         lines.append((start, start + len(line), html.unescape(re.sub(r"<[^>]*>", "", line))))
         start += len(line) + 1
-    right = [pre.output() and bool(_CHARS.search(text)) and rtl(text) for _, _, text in lines]
-    if all(r for r, (_, _, text) in zip(right, lines, strict=True) if _LATIN_WORD.search(text) or _CHARS.search(text)):
+    right = [pre.output() and bool(CHARS.search(text)) and rtl(text) for _, _, text in lines]
+    if all(r for r, (_, _, text) in zip(right, lines, strict=True) if LATIN_WORD.search(text) or CHARS.search(text)):
         return [_set_dir(source, pre, "rtl")]
     edits, wrapped = [_set_dir(source, pre, "ltr")], []
     for (low, high, _), line_rtl in zip(lines, right, strict=True):
@@ -180,7 +151,7 @@ def _pre(page, pre, source, texts):
             # the line break goes inside the line's span: it ends the line, and the block adds no empty line
             edits += [(low, 1, f'<span class="{LINE_CLASS}" dir="rtl">'), (min(high + 1, pre.close), 0, "</span>")]
             wrapped.append((low, high))
-    return edits + _runs(texts, _PRE_RUN, skip=wrapped)
+    return edits + _runs(texts, PRE_RUN, skip=wrapped)
 
 
 def _nests(page, low, high):
