@@ -34,3 +34,22 @@ def mirror():
     if not path or not Path(path).is_dir():
         pytest.skip("the data mirror is not available: set ARLM_DATA_DIR")
     return Path(path)
+
+
+# Chapter tests that execute chapters again from a run (not checks of the run): their property does not depend
+# on the data the run read.
+_RERUNS = {"test_reproducible.py", "test_interrupted.py", "test_moved_run.py"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark what depends on the data mirror: ``mirror`` (reads it) and ``run`` (checks this session's tiny run,
+    which read it where it is). CI runs the whole suite without the mirror, as the README's test command does on a
+    fresh machine, and only these again with it (.ci/run)."""
+    for item in items:
+        if "mirror" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.mirror)
+        path = Path(item.fspath)
+        edition = "edition" in getattr(getattr(item, "callspec", None), "params", {}).values()
+        if path.parent.name == "chapters" and path.name not in _RERUNS and path.name != "test_edition_book.py" \
+                and not edition:
+            item.add_marker(pytest.mark.run)
