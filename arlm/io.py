@@ -32,6 +32,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+from arlm import scratch
 from arlm.errors import ArlmError, ArtifactError, DiskFullError, InUseError, ParameterError
 
 
@@ -77,8 +78,9 @@ def atomic_path(path):
     """Yield a temporary path beside `path`; fsync it and rename it onto `path` only if the block succeeds.
 
     Works for files and folders (a SavedModel, a checkpoint directory). On error the temporary is removed
-    and an existing `path` is left untouched. After the rename the parent folder is fsynced too, so a crash
-    leaves either the old file or the complete new one, never a renamed-but-empty file. A file never replaces a
+    and an existing `path` is left untouched; a temporary that a killed process left goes at the next write of
+    `path` (`arlm.scratch`). After the rename the parent folder is fsynced too, so a crash leaves either the old
+    file or the complete new one, never a renamed-but-empty file. A file never replaces a
     folder (that would delete the folder's contents): that is an `ArtifactError`.
 
     Args:
@@ -89,7 +91,8 @@ def atomic_path(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    scratch.remove_dead(path.parent, path.name, ".tmp")  # what a killed writer of `path` left
+    fd, tmp = tempfile.mkstemp(prefix=scratch.prefix(path.name), suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
     tmp.unlink()

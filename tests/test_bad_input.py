@@ -336,6 +336,12 @@ CASES = [
     Case("export-calibration-empty", lambda w: export(w, "--quantize", "int8", "--calibration",
                                                       _write(w, "cal.txt", "\n \n")),
          "cal.txt: no texts", "exports"),
+    Case("export-calibration-cp1256", lambda w: export(w, "--quantize", "int8", "--calibration",
+                                                       _write(w, "cal1256.txt", ARABIC.encode("cp1256"))),
+         "cal1256.txt:1: not UTF-8 text", "exports", also=["--encoding", "cp1256"]),
+    Case("export-calibration-encoding-unknown", lambda w: export(
+        w, "--quantize", "int8", "--calibration", _write(w, "cal2.txt", ARABIC), "--encoding", "klingon"),
+         "--encoding 'klingon'", "exports", also=["unknown encoding"]),
     Case("export-index-not-json", lambda w: export(w, model=_models(w, "badindex", {"index.json": "{oops"})),
          "index.json", "exports", also=["not a JSON index"]),
     # -- arlm predict ------------------------------------------------------------------------------------------------

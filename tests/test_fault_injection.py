@@ -303,7 +303,7 @@ def test_a_killed_export_leaves_nothing_a_rerun_keeps_and_ctrl_c_keeps_the_earli
     before = tree(out.parent)
     command = ["export", cli_ws / "model", "--quantize", "float16", "--out", out]
     killed = arlm(*command, cwd=tmp_path)
-    wait_for(lambda: staged(out, "arlm-savedmodel-*"), killed)
+    wait_for(lambda: staged(out, ".arlm-savedmodel.*"), killed)
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     left = stagings(out)
@@ -311,7 +311,7 @@ def test_a_killed_export_leaves_nothing_a_rerun_keeps_and_ctrl_c_keeps_the_earli
     interrupted = arlm(*command, cwd=tmp_path)
     # the rerun removed the killed one's folder, traced the model and runs the converter: where TensorFlow's
     # converter swallowed a Ctrl-C and the export went on to replace the earlier file
-    wait_for(lambda: staged(out, "arlm-savedmodel-*/saved_model.pb", besides=left), interrupted)
+    wait_for(lambda: staged(out, ".arlm-savedmodel.*/saved_model.pb", besides=left), interrupted)
     assert not any(map(Path.exists, left))
     os.killpg(interrupted.pid, signal.SIGINT)
     code, _, err = finished(interrupted)

@@ -366,3 +366,28 @@ def test_after_ctrl_c_no_output_is_put_in_place_even_if_a_library_swallows_it(tm
     with staged_dir(target) as staging:  # outside `interruptible` nothing is remembered
         (staging / "meta.json").write_text("new")
     assert _tree(target) == {"meta.json": b"new"}
+
+
+def test_a_second_vocab_train_into_the_same_file_is_refused(tmp_path, capsys):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from arlm.cli import main
+
+    out, corpus = tmp_path / "vocab.txt", tmp_path / "corpus.txt"
+    corpus.write_text("كتب الطالب الدرس\n\nقرأ المعلم الكتاب\n", encoding="utf-8")
+    hold = "import sys\nfrom arlm.io import locked\nwith locked(sys.argv[1]):\n    print(1, flush=True)\n" \
+           "    sys.stdin.read()\n"
+    first = subprocess.Popen([sys.executable, "-c", hold, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    try:
+        first.stdout.readline()
+        command = ["vocab", "train", "--corpus", str(corpus), "--vocab-size", "40", "--out", str(out)]
+        assert main(command) == 2
+        assert f"{out} is in use by process {first.pid} since " in capsys.readouterr().err
+        assert not out.exists()
+    finally:
+        first.kill()
+        first.wait()
+    assert main(command) == 0 and out.is_file()

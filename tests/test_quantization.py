@@ -244,6 +244,14 @@ def test_cli_export_writes_file_sidecar_and_vocabulary(finetuned, tmp_path):
     with pytest.raises(ParameterError, match="--quantize"):
         args = parser.parse_args(["export", str(models), "--quantize", "int8", "--out", str(tmp_path / "x.onnx")])
         args.func(args)
+    # int8 calibrated on texts in the encoding the user names (Windows Arabic here)
+    texts = tmp_path / "calibration.txt"
+    texts.write_bytes(f"{TEXT}\r\n{TEXT} {TEXT}\r\n".encode("cp1256"))
+    out = tmp_path / "tiny.int8.tflite"
+    args = parser.parse_args(["export", str(models), "--quantize", "int8", "--calibration", str(texts),
+                              "--encoding", "cp1256", "--out", str(out)])
+    assert args.func(args) == 0 and out.is_file()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporaries left
 
 
 def test_cli_export_of_a_preset_uses_its_vocabulary_and_metadata(finetuned, tmp_path):

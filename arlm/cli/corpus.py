@@ -86,12 +86,14 @@ def run_stats(args):
 
 
 def run_vocab(args):
+    from arlm.io import locked
     from arlm.tokenizer import train_vocabulary
 
     sources = _sources(args)
     out = output_file(args.out, "--out")
     documents = iter_corpus(sources, args.max_words)
-    info = train_vocabulary(documents, args.vocab_size, out, trainer=args.trainer)
+    with locked(out):  # one writer of the vocabulary and of its training record
+        info = train_vocabulary(documents, args.vocab_size, out, trainer=args.trainer)
     print(f"wrote {info['path']}: {info['vocab_size']} tokens ({info['trainer']}, {info['seconds']:.1f} s)")
     return 0
 

@@ -28,6 +28,7 @@ def register(subparsers):
     export.add_argument("--max-seq-length", type=int_at_least(3), help="input length (default: the model's)")
     export.add_argument("--vocab", help="vocabulary file (default: the one named in index.json)")
     export.add_argument("--calibration", metavar="TEXTS.txt", help="int8: texts, one a line, for calibration")
+    encoding_flag(export, "the --calibration file")
     export.set_defaults(func=_export)
 
     predict = subparsers.add_parser("predict", help="run a .tflite or .onnx file on a text, without TensorFlow")
@@ -94,7 +95,7 @@ def _export(args):
         if not args.calibration:
             raise ParameterError(f"--quantize {args.quantize} needs --calibration TEXTS.txt (texts from the task's "
                                  "training data)")
-        calibration = _calibration_texts(input_file(args.calibration, "--calibration"))
+        calibration = _calibration_texts(input_file(args.calibration, "--calibration"), args.encoding)
     from arlm.mobilebert import MobileBertTextClassifier, SpanQA, TokenTagger
 
     # a Keras model of another program has none of the inputs, outputs and vocabulary an arlm export needs
@@ -150,13 +151,11 @@ def _check_model(model, path, vocab, vocab_size, length):
                              f"positions ({path})")
 
 
-def _calibration_texts(path):
+def _calibration_texts(path, encoding):
     from arlm.errors import DatasetError
+    from arlm.textfiles import numbered_lines
 
-    try:
-        texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except UnicodeDecodeError as error:
-        raise DatasetError(f"{path}: not UTF-8 text ({error.reason}) (parameter --calibration)") from None
+    texts = [line.strip() for _, line in numbered_lines(path, encoding) if line.strip()]
     if not texts:
         raise DatasetError(f"{path}: no texts (one a line expected) (parameter --calibration)")
     return texts

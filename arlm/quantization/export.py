@@ -28,12 +28,12 @@ import contextlib
 import os
 import shutil
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from arlm import scratch
 from arlm.errors import ParameterError
 from arlm.io import atomic_path, check_space, write_json
 from arlm.names import INPUT_NAMES
@@ -192,7 +192,7 @@ def export_tflite(
 
     `max_seq_length` defaults to the model's input length; `representative_features` (a dict of int32
     arrays, e.g. encoded training examples) is required for ``int8`` and ``int8_mixed``; `scratch_dir` holds
-    the SavedModel traced for the converter (default: the system's temporary folder).
+    the SavedModel traced for the converter (default: the file's folder).
     """
     return export_all(
         model,
@@ -222,7 +222,7 @@ def export_all(
 ):
     """Export `model` once per precision as ``folder/<stem>.<precision>.tflite``; returns ``{precision: path}``.
 
-    The model is traced and saved once (in a temporary folder in `scratch_dir`, default the system's), then
+    The model is traced and saved once (in a temporary folder in `scratch_dir`, default the files' folder), then
     converted per precision. ``int8`` and ``int8_mixed`` need `representative_features` (encoded training
     examples) for calibration.
     """
@@ -237,7 +237,8 @@ def export_all(
             raise ParameterError(f"precision {calibrated[0]!r} needs representative_features (encoded training "
                                  "examples)")
         representative = representative_dataset(representative_features, num_calibration_examples, batch_size)
-    with tempfile.TemporaryDirectory(prefix="arlm-savedmodel-", dir=scratch_dir) as saved:
+    # beside the files by default: a killed export's SavedModel is removed by the next one there (arlm.scratch)
+    with scratch.scratch_dir(scratch_dir or Path(next(iter(paths.values()))).parent, "arlm-savedmodel") as saved:
         save_for_conversion(model, saved, max_seq_length, batch_size)
         return {p: convert(saved, paths[p], p, representative if p in CALIBRATED else None) for p in precisions}
 

@@ -15,9 +15,9 @@ PosixPath('mberta_ajgt.dynamic.onnx')
 """
 
 import logging
-import tempfile
 from pathlib import Path
 
+from arlm import scratch
 from arlm.errors import ParameterError
 from arlm.io import atomic_path
 from arlm.quantization import ONNX_PRECISIONS
@@ -66,7 +66,7 @@ def export_onnx(model, path, precision="float32", max_seq_length=None, batch_siz
     check_onnx_precision(precision)
     onnx = requirements()
     max_seq_length = max_seq_length or input_length(model)
-    with tempfile.TemporaryDirectory(prefix="arlm-onnx-") as work:
+    with scratch.scratch_dir(path.parent, "arlm-onnx") as work:
         raw = Path(work) / "model.onnx"
         with quiet():
             model.export(str(raw), format="onnx", input_signature=input_signature(max_seq_length, batch_size),
