@@ -71,6 +71,15 @@ def summarize(mlm_scores, finetune_rows):
     return summary
 
 
+def clearly_ahead(first, second, tokens):
+    """Whether accuracy `first` is more than two standard errors (binomial, over `tokens` masked tokens each)
+    above `second`."""
+    import math
+
+    error = math.sqrt((first * (1 - first) + second * (1 - second)) / max(tokens, 1))
+    return first - second > 2 * error
+
+
 def masked_lm_finding(accuracy, scale, updates, tokens, teacher_updates):
     """A sentence on chapter 4's held-out masked-LM accuracies: whether the teacher had anything to pass on (it is
     ahead of the student trained from scratch), where the distilled student stands, and why when it is ahead of
@@ -90,8 +99,7 @@ def masked_lm_finding(accuracy, scale, updates, tokens, teacher_updates):
     import math
 
     def ahead(first, second):
-        error = math.sqrt((first * (1 - first) + second * (1 - second)) / max(tokens, 1))
-        return first - second > 2 * error
+        return clearly_ahead(first, second, tokens)
 
     distilled, scratch, teacher = accuracy["distilled"], accuracy["scratch"], accuracy["teacher"]
     said = (f"In this run (`{scale}`), after {updates:,} updates each, the distilled student's held-out masked-LM "

@@ -35,11 +35,15 @@ def _news_share(run):
 
 
 def _teacher_ahead(run):
-    """Whether chapter 4's teacher is ahead of the student trained from scratch (None when not recorded)."""
+    """Whether chapter 4's teacher is ahead of the student trained from scratch by more than two standard errors
+    (None when not recorded)."""
+    from arlm.tasks.evidence import clearly_ahead
+
     scores = _results(run, "04_distillation").get("masked_lm", {})
     if not {"teacher", "scratch"} <= set(scores):
         return None
-    return scores["teacher"]["mlm_accuracy"] > scores["scratch"]["mlm_accuracy"] + 0.01
+    teacher, scratch = scores["teacher"], scores["scratch"]
+    return clearly_ahead(teacher["mlm_accuracy"], scratch["mlm_accuracy"], teacher["eval_masked_tokens"])
 
 
 # (chapter, a phrase a page may contain, the condition on the run under which it is true): sentences a chapter

@@ -5,8 +5,10 @@ from arlm.classroom.checks import need
 name = "ex-7-3"
 expects = ("close_to_paper(rows, tolerance=5.0): the (dataset, metric, model) of every Table 3 cell where "
            "this run is within `tolerance` points of the paper; answer: its cells of this run's `table3`")
-refuses = ("answer = [(r['dataset'], r['metric'], m) for r in table3 for m in arlm.params.PAPER_NAMES.values() "
-           "if r[f'ours {m}'] is not None and r[f'ours {m}'] - r[f'paper {m}'] <= 5]")  # no absolute value
+# the function without the absolute value: a run with no Table 3 cell (no data mirror) cannot tell its answer apart
+refuses = ("def close_to_paper(rows, tolerance=5.0):\n"
+           "    return [(r['dataset'], r['metric'], m) for r in rows for m in arlm.params.PAPER_NAMES.values()\n"
+           "            if r[f'ours {m}'] is not None and r[f'ours {m}'] - r[f'paper {m}'] <= tolerance]\n")
 
 
 def _rows(models, ours, paper):
