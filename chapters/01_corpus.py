@@ -73,14 +73,14 @@ from IPython.display import display
 
 from arlm import corpus, text, tokenizer
 from arlm import pretraining_data as pdata
-from arlm.prose import say
+from arlm.book.prose import say
 
 # %% [markdown]
 # The whole book is one pipeline: each chapter writes files into the {term}`run folder`
-# that the next one reads (drawn by `arlm.diagrams`).
+# that the next one reads (drawn by `arlm.book.diagrams`).
 
 # %%
-figure = arlm.diagrams.pipeline()
+figure = arlm.book.diagrams.pipeline()
 plt.show()
 
 # %% [markdown]
@@ -506,7 +506,7 @@ say(
 )
 
 # %% tags=["remove-input"]
-arlm.classroom.quiz("01_corpus")
+arlm.book.classroom.quiz("01_corpus")
 
 # %% [markdown]
 # ## Exercises

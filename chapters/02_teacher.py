@@ -56,7 +56,7 @@ overrides = {}  # any key of arlm.scales, e.g. {"teacher_steps": 200}
 
 # %%
 import arlm
-from arlm.prose import say
+from arlm.book.prose import say
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("02_teacher", scale, run_dir, config=cfg)
@@ -163,7 +163,7 @@ print(
 
 # %%
 for name in ("iberta", "mberta"):
-    figure = arlm.diagrams.bottleneck_block(arlm.mobilebert.named_config(name))
+    figure = arlm.book.diagrams.bottleneck_block(arlm.mobilebert.named_config(name))
     plt.show()
 
 # %%
@@ -386,7 +386,7 @@ print(f"most frequent masked piece: {100 * plateau:.1f}% of the masked positions
 epoch = epoch_steps(cfg)
 print(f"epochs of {epoch} steps")
 means = {name: epoch_means(records, epoch) for name, records in histories.items()}
-figure = arlm.figures.pretraining_curves(means, plateau)
+figure = arlm.book.figures.pretraining_curves(means, plateau)
 plt.show()
 
 # %% [markdown]
@@ -436,7 +436,7 @@ tokens = round(epoch * cfg.batch_size * meta["masked_per_instance"])
 say(teacher_finding(first, plateau, scale, tokens))
 
 # %% tags=["remove-input"]
-arlm.classroom.quiz("02_teacher")
+arlm.book.classroom.quiz("02_teacher")
 
 # %% [markdown]
 # ## Exercises

@@ -79,9 +79,9 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from arlm import reporting
+from arlm.book import reporting
+from arlm.book.prose import say
 from arlm.distillation import losses, schedules, stages, transfer
-from arlm.prose import say
 from arlm.tokenizer import WordPieceTokenizer
 
 # the paper's MBERTA; "mberta_ii" (one FFN per block) distills the same way
@@ -349,7 +349,7 @@ plt.show()
 # The same schedule as a chart of blocks over steps: which block learns at which rate.
 
 # %%
-figure = arlm.diagrams.transfer_schedule(L, S)
+figure = arlm.book.diagrams.transfer_schedule(L, S)
 plt.show()
 
 # %% [markdown]
@@ -377,7 +377,7 @@ history.tail()
 
 # %%
 say(transfer.phase_finding(history.to_dict("records")))
-figure = arlm.figures.transfer_terms(history, S)
+figure = arlm.book.figures.transfer_terms(history, S)
 plt.show()
 
 # %% [markdown]
@@ -395,7 +395,7 @@ maps = {
     "student": transfer.attention_probabilities(student.backbone, one, layer),
 }
 say(transfer.attention_finding(maps["teacher"]))
-figure = arlm.figures.attention_maps(maps, pieces, layer)
+figure = arlm.book.figures.attention_maps(maps, pieces, layer)
 plt.show()
 attention_after, attention_floor = transfer.attention_cross_entropies(
     teacher.backbone, student.backbone, one
@@ -438,7 +438,7 @@ say(
 )
 
 # %% tags=["remove-input"]
-arlm.classroom.quiz("03_knowledge_transfer")
+arlm.book.classroom.quiz("03_knowledge_transfer")
 
 # %% [markdown]
 # ## Exercises

@@ -63,7 +63,8 @@ overrides = {}  # any key of arlm.scales, e.g. {"distill_steps": 200}
 
 # %%
 import arlm
-from arlm.prose import say
+from arlm.book import claims
+from arlm.book.prose import say
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("04_distillation", scale, run_dir, config=cfg)
@@ -76,7 +77,7 @@ import pandas as pd
 from IPython.display import display
 
 from arlm.distillation import losses, stages
-from arlm.tasks import evidence, experiments
+from arlm.tasks import evidence
 from arlm.tokenizer import WordPieceTokenizer
 
 # %% [markdown]
@@ -235,14 +236,14 @@ finetune = pd.DataFrame(rows)
 finetune[["model", "task", "accuracy", "accuracy_sd", "macro_f1", "seeds"]].round(3)
 
 # %%
-figure = arlm.figures.distillation_evidence(mlm_scores, finetune)
+figure = arlm.book.figures.distillation_evidence(mlm_scores, finetune)
 plt.show()
 
 # %%
 summary = evidence.summarize({k: mlm_scores[k] for k in ("distilled", "scratch")}, rows)
 print("distilled minus scratch:", {k: round(v, 4) for k, v in summary["gap"].items()})
 say(
-    experiments.spread_finding(
+    claims.spread_finding(
         {(row["model"], row["task"]): row for row in rows},
         pairs=[("distilled", "scratch")],
     )
@@ -279,7 +280,7 @@ say(
 )
 
 # %% tags=["remove-input"]
-arlm.classroom.quiz("04_distillation")
+arlm.book.classroom.quiz("04_distillation")
 
 # %% [markdown]
 # ## Exercises

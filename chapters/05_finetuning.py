@@ -71,8 +71,8 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import display
 
-from arlm import claims
-from arlm.prose import say
+from arlm.book import claims
+from arlm.book.prose import say
 from arlm.tasks import baselines, experiments, finetune, loaders, metrics
 from arlm.tokenizer import WordPieceTokenizer
 
@@ -250,7 +250,7 @@ say(
         scores, baseline_rows, cfg.teacher_steps, cfg.batch_size
     )
 )
-say(experiments.spread_finding(scores))
+say(claims.spread_finding(scores))
 
 # %% [markdown]
 # ## 5.4 PoS tagging on PADT
@@ -392,7 +392,7 @@ else:
 # each is fine-tuned here with the same recipe, once (one seed per point). All snapshots
 # of one teacher share a shape, so the cache traces each teacher's graph once. The
 # sentence under the plot sets each gap against the seed spread of the same teacher's
-# AJGT runs of 5.3 and against the TF-IDF baseline of 5.2 (`arlm.claims`).
+# AJGT runs of 5.3 and against the TF-IDF baseline of 5.2 (`arlm.book.claims`).
 
 # %%
 figure1_points, figure1_note = experiments.figure1(ch, tasks, cfg, cache)
@@ -534,7 +534,7 @@ say(
 )
 
 # %% tags=["remove-input"]
-arlm.classroom.quiz("05_finetuning")
+arlm.book.classroom.quiz("05_finetuning")
 
 # %% [markdown]
 # ## Exercises

@@ -283,7 +283,7 @@ evaluation[
 ].round(4)
 
 # %%
-figure = arlm.figures.accuracy_against_size(evaluation, first_task)
+figure = arlm.book.figures.accuracy_against_size(evaluation, first_task)
 plt.show()
 
 # %% [markdown]
@@ -368,7 +368,7 @@ pd.DataFrame(
 # per inference, one thread; `off`: instances that run on TFLite's own kernels):
 
 # %%
-from arlm.prose import say
+from arlm.book.prose import say
 from arlm.quantization.profile import by_op, op_profile, profile_finding
 
 profiles = {
@@ -524,8 +524,8 @@ else:
 #
 # The device every reader has is a web browser. ONNX Runtime Web is ONNX Runtime
 # compiled to WebAssembly, so the int8 `.onnx` file above runs there unchanged.
-# `arlm.demo.write_demo` puts it in a folder `demo/` with its sidecar (so `arlm predict
-# demo/model.onnx TEXT` runs the same file) and a `tokenizer.json`
+# `arlm.book.demo.write_demo` puts it in a folder `demo/` with its sidecar (so
+# `arlm predict demo/model.onnx TEXT` runs the same file) and a `tokenizer.json`
 # (`arlm.hf_tokenizer`): the normalization of section 1.2 written as the normalizers of
 # Hugging Face's `tokenizers` format, then the BERT pre-tokenizer and WordPiece. The
 # page's script reads that file, so the browser cuts a text into the ids
@@ -535,7 +535,7 @@ else:
 if all(importlib.util.find_spec(name) for name in ("onnx", "onnxruntime", "tf2onnx")):
     import itertools
 
-    from arlm.demo import write_demo
+    from arlm.book.demo import write_demo
     from arlm.hf_tokenizer import normalizer
 
     demo_dir = write_demo(
@@ -595,7 +595,7 @@ say(
 )
 
 # %% tags=["remove-input"]
-arlm.classroom.quiz("06_quantization")
+arlm.book.classroom.quiz("06_quantization")
 
 # %% [markdown]
 # ## Exercises

@@ -67,8 +67,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from arlm import claims, reporting
-from arlm.prose import say
+from arlm.book import claims, reporting
+from arlm.book.prose import say
 
 run = reporting.collect(ch.run_dir)
 pd.set_option("display.max_colwidth", None)  # sources and reasons in full
@@ -88,7 +88,7 @@ display(reporting.display(reporting.gap_table(run), paper_columns=("the paper",)
 # ### The paper's claims, and what this run can say about them
 #
 # Every result the paper states, in its own words, with the section it is in
-# (`arlm.claims`). Each verdict is computed from this run's numbers:
+# (`arlm.book.claims`). Each verdict is computed from this run's numbers:
 #
 # - a claim that one model is ahead of another *holds* if the difference points the
 #   claim's way and is larger than the seed spread (the mean ± sd intervals over
@@ -208,7 +208,7 @@ else:
     print("none in this run")
 
 # %%
-figure = arlm.figures.table3_by_model(table3, scale)
+figure = arlm.book.figures.table3_by_model(table3, scale)
 plt.show()
 
 # %% [markdown]
@@ -226,7 +226,7 @@ plt.show()
 # %%
 size_rows = pd.DataFrame(reporting.accuracy_vs_size(run))
 display(size_rows)
-figure = arlm.figures.accuracy_against_parameters(size_rows, scale)
+figure = arlm.book.figures.accuracy_against_parameters(size_rows, scale)
 plt.show()
 say(reporting.size_finding(run))
 
@@ -256,7 +256,7 @@ if files.empty:
     print("chapter 6 has not run: no TFLite files to show")
 else:
     display(files)
-    figure = arlm.figures.file_sizes(
+    figure = arlm.book.figures.file_sizes(
         reporting.table4(run), reporting.quantized_files(run), scale
     )
     plt.show()
@@ -304,7 +304,7 @@ else:
 say(reporting.table3_finding(table3, scale) + " 7.4 lists the tasks it did not run.")
 
 # %% tags=["remove-input"]
-arlm.classroom.quiz("07_results")
+arlm.book.classroom.quiz("07_results")
 
 # %% [markdown]
 # ## Exercises

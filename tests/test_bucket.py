@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from arlm import bucket, io, runner
+from arlm import bucket, io
 from arlm.artifacts import Chapter
+from arlm.book import runner
 from arlm.cli import main
 from arlm.errors import ArtifactError
 
@@ -234,11 +235,11 @@ def test_two_chapters_through_the_bucket(emulator, cache):
 
 
 def test_book_builds_from_a_bucket_run(emulator, cache, monkeypatch):
-    from arlm import book
+    from arlm.book import build
 
     emulator.blob("book/tiny/01_corpus.ipynb").upload_from_string(b"{}")
     built = []
-    monkeypatch.setattr(book, "build_book", built.append)
+    monkeypatch.setattr(build, "build_book", built.append)
     assert main(["book", "--runs", "gs://bucket/book/tiny"]) == 0
     assert built == [bucket.working_copy("gs://bucket/book/tiny")]
     assert (built[0] / "01_corpus.ipynb").read_text() == "{}"

@@ -5,7 +5,8 @@ import zipfile
 
 import pytest
 
-from arlm import datasets, runner
+from arlm import datasets
+from arlm.book import runner
 from arlm.cli import main
 from arlm.errors import ParameterError
 

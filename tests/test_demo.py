@@ -1,4 +1,4 @@
-"""`arlm.demo`: the live box's model folder (the committed edition's and one written from a tiny classifier),
+"""`arlm.book.demo`: the live box's model folder (the committed edition's and one written from a tiny classifier),
 the built site's files within their size budget, and the box's sentence about sizes, from `arlm.paper`."""
 
 import importlib.util
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from arlm import demo
-from arlm.edition import EDITION
+from arlm.book import demo
+from arlm.book.edition import EDITION
 from arlm.errors import ArtifactError
 from arlm.predict import Predictor
 from arlm.quantization.sizes import paper_rows

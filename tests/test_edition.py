@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from arlm import edition
+from arlm.book import edition
 from arlm.errors import ArlmError
 from arlm.scales import SCALES
 

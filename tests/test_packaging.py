@@ -1,5 +1,6 @@
-"""`pip install arlm` is the library alone: the core requirements pull in none of the book's packages, and the
-MobileBERT family imports and fine-tunes on raw Arabic strings where those packages cannot be imported."""
+"""`pip install arlm` is the library alone: the core requirements pull in none of the book's packages, the MobileBERT
+family fine-tunes on raw Arabic strings and every library module imports where those packages cannot be imported,
+and a book command then says to install the ``book`` extra."""
 
 import os
 import subprocess
@@ -12,13 +13,12 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from arlm.book import MODULES as BOOK_MODULES
+
 ROOT = Path(__file__).resolve().parents[1]
 # what only the book needs (the `book` extra): running notebooks, Jupyter, the site, the classroom kit, seaborn
 BOOK_PACKAGES = ("papermill", "jupytext", "nbformat", "nbclient", "ipykernel", "ipython", "jupyter-client",
                  "jupyter-core", "jupyter-book", "notebook", "jupyterlab", "seaborn", "otter-grader", "jupyterquiz")
-# the modules of those packages a blocker makes unimportable in the fine-tuning subprocess
-BOOK_MODULES = ("papermill", "jupytext", "nbformat", "nbclient", "ipykernel", "IPython", "jupyter_client",
-                "jupyter_core", "jupyter_book", "seaborn", "otter", "jupyterquiz")
 
 
 def core_requirements():
@@ -87,9 +87,21 @@ texts = ["الخدمة مُمتازة جداً!", "سيئ، سيئ جدا", "أ�
 history = classifier.fit(texts, np.array([1, 0, 0, 1]), batch_size=4, epochs=1, verbose=0).history
 assert np.isfinite(history["loss"][0]), history
 assert classifier.predict(texts[:2], verbose=0).shape == (2, 2)
+print("fine-tuned", history["loss"][0])
+
+# every module of the library imports (only arlm.book and the CLI's book commands need the book's packages)
+import importlib
+import pkgutil
+
+import arlm
+from arlm.cli import main
+
+for module in pkgutil.walk_packages(arlm.__path__, "arlm."):
+    if not module.name.startswith(("arlm.book.", "arlm.__main__")):
+        importlib.import_module(module.name)
 loaded = sorted(name for name in sys.modules if name.partition(".")[0] in {blocked!r})
 assert not loaded, loaded
-print("fine-tuned", history["loss"][0])
+assert main(["run", "--scale", "tiny", "--chapters", "1", "--out", sys.argv[1]]) == 2
 """
 
 
@@ -97,6 +109,10 @@ def test_the_family_fine_tunes_on_raw_strings_without_the_books_packages(tmp_pat
     (tmp_path / "sitecustomize.py").write_text(BLOCKER.format(blocked=set(BOOK_MODULES)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     script = "import sys\n" + textwrap.dedent(FINE_TUNE).format(blocked=set(BOOK_MODULES))
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "runs")], env=env, capture_output=True,
+                            text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "fine-tuned" in result.stdout
+    # the book's command says what to install, in one line
+    assert result.stderr.strip().splitlines()[-1].endswith("this command needs the book's packages "
+                                                           "(pip install 'arlm[book]')"), result.stderr[-3000:]

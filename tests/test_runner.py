@@ -2,8 +2,8 @@
 
 import pytest
 
-from arlm import runner
 from arlm.artifacts import CHAPTERS
+from arlm.book import runner
 
 
 def test_badges_and_install_cells_follow_the_repository_setting(monkeypatch):

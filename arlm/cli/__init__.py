@@ -53,6 +53,14 @@ def main(argv=None):
     except ArlmError as error:  # bad input: one line; anything else is a bug and keeps its traceback
         print(f"{_name(args)}: error: {error}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as error:
+        from arlm.book import MODULES
+
+        if (error.name or "").partition(".")[0] not in MODULES:
+            raise
+        print(f"{_name(args)}: error: {error.name} is not installed: this command needs the book's packages "
+              "(pip install 'arlm[book]')", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         then = "resume" if args.command in RESUMING else "start again (no earlier output was changed)"
         print(f"{_name(args)}: interrupted: rerun the same command to {then}", file=sys.stderr)

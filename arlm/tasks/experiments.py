@@ -7,7 +7,7 @@
 * `save_model` writes ``models/<model>_<task>.keras`` and its entry in ``models/index.json`` (chapter 6 reads them);
   `finetune_and_save` does both, once per seed (``finetune_seeds``), each a resumable `arlm.fitting.Stage` (a
   rerun reuses finished runs), and returns the scores' mean and standard deviation over the seeds
-  (`over_seeds`); `spread_finding` says which differences between models exceed that spread.
+  (`over_seeds`; `arlm.book.claims.spread_finding` says which differences between models exceed that spread).
 * `table3` joins our scores to `arlm.paper.table("table3_results")`; `figure1_runs` lists chapter 2's snapshots.
 
 >>> models = run_models(ch, cfg)                                   # doctest: +SKIP
@@ -161,49 +161,6 @@ def over_seeds(runs):
     merged["seeds"] = [run.get("seed") for run in runs]
     merged["train_seconds"] = float(sum(run.get("train_seconds", 0.0) for run in runs))
     return merged
-
-
-def spread_finding(scores, pairs=(("student", "scratch"), ("teacher", "student")), key="accuracy"):
-    """A sentence per pair of models on the tasks where both ran: on how many the first's mean is ahead, level
-    (equal at the 0.1 points shown) or behind, and where the difference exceeds the seed spread (the mean ± sd
-    intervals do not overlap: `arlm.claims.compare`).
-
-    Args:
-        scores (dict): ``(model name, task name)`` -> `over_seeds` scores.
-        pairs: ``(first, second)`` model names to compare.
-        key (str): the score compared (classification: ``accuracy``).
-    """
-    from arlm.claims import HOLDS, REVERSED, compare, score
-
-    sentences = []
-    for first, second in pairs:
-        tasks = sorted(task for model, task in scores if model == first and (second, task) in scores
-                       and key in scores[(first, task)])
-        if not tasks:
-            continue
-        seeds = len(scores[(first, tasks[0])].get(f"{key}_runs", [0]))
-        if seeds < 2:
-            sentences.append(f"With one seed per run there is no spread to compare the {first} and the {second} "
-                             "against: run with `finetune_seeds` of 3 or more.")
-            continue
-        means = {task: [round(100 * scores[(model, task)][key], 1) for model in (first, second)] for task in tasks}
-        ahead = sum(a > b for a, b in means.values())
-        level = sum(a == b for a, b in means.values())
-        said = (f"Over {seeds} seeds the {first}'s mean {key} is ahead of the {second}'s on {ahead} of {len(tasks)} "
-                f"task(s)" + (f", level with it on {level}" if level else "") + ".")
-        clear = {}  # the model ahead -> "task (points)" where the intervals do not overlap
-        for task in tasks:
-            runs = [score([100 * v for v in scores[(model, task)][f"{key}_runs"]]) for model in (first, second)]
-            verdict, _ = compare(*runs, "ahead")
-            if verdict in (HOLDS, REVERSED):
-                clear.setdefault(first if verdict == HOLDS else second, []).append(
-                    f"{task} ({abs(runs[0]['mean'] - runs[1]['mean']):.1f} points)")
-        for model, where in clear.items():
-            said += f" The {model} is ahead by more than the seed spread on " + ", ".join(where) + "."
-        said += (" Elsewhere the difference is within the seed spread (the mean ± sd intervals overlap)." if clear
-                 else " On none is the difference larger than the seed spread (the mean ± sd intervals overlap).")
-        sentences.append(said)
-    return " ".join(sentences) or "Fewer than two models were fine-tuned on the same tasks: no pair to compare."
 
 
 def save_model(ch, keras_model, stem, task, vocab_path, max_seq_length):
