@@ -5,10 +5,10 @@ The comparisons with `transformers` need the ``interop`` extra (torch, transform
 
 import json
 
+import keras
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
 pytest.importorskip("safetensors", reason="arlm.convert needs the interop extra: pip install -e '.[interop]'")
 
 from keras import ops  # noqa: E402

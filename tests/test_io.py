@@ -174,7 +174,6 @@ def test_move_into_renames_a_set_of_files(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_classifier():
-    pytest.importorskip("keras")
     from helpers import tiny_config
 
     from arlm.mobilebert import MobileBertBackbone, MobileBertTextClassifier

@@ -1,9 +1,8 @@
 """Backbone, heads, pretraining loss, configurations, presets and parameter counts (spec 1, 2, 3.1, 9)."""
 
+import keras
 import numpy as np
 import pytest
-
-keras = pytest.importorskip("keras")
 from helpers import CONFIG_NAMES, TINY, VOCAB, run_backbone_test, run_task_test, tiny_config, tiny_inputs  # noqa: E402
 from keras import ops  # noqa: E402
 

@@ -2,10 +2,9 @@
 
 import time
 
+import keras
 import numpy as np
 import pytest
-
-keras = pytest.importorskip("keras")
 from keras import ops  # noqa: E402
 
 from arlm.optimizers import AdamW, Lamb, WarmupLinearDecay, make_optimizer  # noqa: E402

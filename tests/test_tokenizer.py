@@ -73,7 +73,7 @@ def test_hamza_forms_are_never_in_the_vocabulary(vocab):
 
 
 def test_three_stages_agree(vocab, texts):
-    tf = pytest.importorskip("tensorflow")
+    import tensorflow as tf
     from tokenizers import BertWordPieceTokenizer
 
     from arlm.mobilebert import MobileBertTokenizer
@@ -121,14 +121,12 @@ def test_larger_vocabulary_gives_fewer_pieces_per_word(tmp_path, vocab, texts):
 
 
 def test_keras_hub_trainer_writes_a_usable_vocabulary(tmp_path, texts):
-    pytest.importorskip("keras_hub")
     info = train_vocabulary(texts[:60], 300, tmp_path / "kh.txt", trainer="keras_hub")
     assert info["trainer"] == "keras_hub" and 50 < info["vocab_size"] <= 300
     assert WordPieceTokenizer(tmp_path / "kh.txt").encode(texts[0])
 
 
 def test_a_tokenizer_saved_into_a_preset_loads_back_and_keeps_the_model(tmp_path, vocab, texts):
-    pytest.importorskip("keras_hub")
     import json
 
     from arlm.io import VOCABULARY_FILE
