@@ -26,7 +26,7 @@ PosixPath('mberta_hf/tokenizer.json')
 import json
 from pathlib import Path
 
-from arlm.io import atomic_path
+from arlm.files import atomic_path
 from arlm.text import DIGIT_MAP, DROPPED, LETTER_MAP, SPACES
 from arlm.tokenizer import CLS_ID, PUNCTUATION, SEP_ID, SPECIAL_TOKENS, SUFFIX, read_vocabulary
 

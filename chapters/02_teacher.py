@@ -317,7 +317,7 @@ for name, (vocab_file, data_folder) in teachers.items():
     if name == "iberta":
         teacher = pretrainer
 write_snapshot_index(ch.path("figure1", "index.json"), figure1)
-arlm.io.save_model(teacher, ch.path("teacher.keras"))
+arlm.saving.save_model(teacher, ch.path("teacher.keras"))
 print("saved", ch.path("teacher.keras").relative_to(ch.run_dir))
 widths = {name: run["config"]["hidden_size"] for name, run in figure1.items()}
 say(
@@ -391,12 +391,12 @@ plt.show()
 
 # %% [markdown]
 # The `.keras` file holds the whole pretrainer (backbone, MLM and NSP heads, optimizer);
-# it loads back with `safe_mode` on through `arlm.io.load_model`, the one loader of
+# it loads back with `safe_mode` on through `arlm.saving.load_model`, the one loader of
 # every model in this book (a `.keras` file, or a keras-hub preset folder written by
 # `save_to_preset`), which is how chapters 3 to 6 read their models:
 
 # %%
-restored = arlm.io.load_model(ch.path("teacher.keras"))
+restored = arlm.saving.load_model(ch.path("teacher.keras"))
 sample, _ = next(
     iter(
         arlm.pretraining_data.load_dataset(

@@ -124,7 +124,9 @@ STUDENT = "mberta"
 # four small FFNs, {term}`NoNorm`, ReLU).
 
 # %%
-teacher = arlm.io.load_model(ch.require("02_teacher", "teacher.keras"), compile=False)
+teacher = arlm.saving.load_model(
+    ch.require("02_teacher", "teacher.keras"), compile=False
+)
 vocab_size = teacher.backbone.config.vocab_size
 student = stages.build_student(STUDENT, cfg, vocab_size=vocab_size)
 make_dataset = stages.pretraining_dataset_factory(

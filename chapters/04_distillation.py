@@ -149,8 +149,10 @@ pd.Series({"total": float(total), **{k: float(v) for k, v in terms.items()}})
 # chapter 3.
 
 # %%
-teacher = arlm.io.load_model(ch.require("02_teacher", "teacher.keras"), compile=False)
-student = arlm.io.load_model(
+teacher = arlm.saving.load_model(
+    ch.require("02_teacher", "teacher.keras"), compile=False
+)
+student = arlm.saving.load_model(
     ch.require("03_knowledge_transfer", "student_kt.keras"), compile=False
 )
 kt_results = ch.results("03_knowledge_transfer")
@@ -457,7 +459,7 @@ say(
 steps = min(20, cfg.distill_steps)
 answer = {}  # "alpha = a" -> held-out masked-LM scores
 for alpha in (1.0, 0.5, 0.0):
-    start = arlm.io.load_model(
+    start = arlm.saving.load_model(
         ch.require("03_knowledge_transfer", "student_kt.keras"), compile=False
     )
     trained, _ = stages.run_pretraining_distillation(

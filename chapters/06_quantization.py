@@ -181,7 +181,7 @@ results, loaded = [], {}
 for stem, meta in chosen.items():
     task = tasks[meta["task"]]
     tokenizer = WordPieceTokenizer(meta["vocab"])
-    model = arlm.io.load_model(models_dir / f"{stem}.keras", compile=False)
+    model = arlm.saving.load_model(models_dir / f"{stem}.keras", compile=False)
     length = int(meta.get("max_seq_length") or cfg.finetune_max_seq_length)
     test = task_data(
         task, tokenizer, length, "test", cfg.quant_eval_examples, cfg.qa_doc_stride

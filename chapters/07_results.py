@@ -432,7 +432,7 @@ answer = {}
 if student_path is None:
     say("Chapter 4 has not run: no distilled student to drop blocks from.")
 else:
-    distilled = arlm.io.load_model(student_path, compile=False)
+    distilled = arlm.saving.load_model(student_path, compile=False)
     held_out = stages.evaluation_batches(
         ch.require("01_corpus", "pretraining_held_out"),
         cfg,

@@ -16,8 +16,9 @@ from keras import ops  # noqa: E402
 from arlm import convert, scales  # noqa: E402
 from arlm.cli import main  # noqa: E402
 from arlm.errors import ArtifactError, ParameterError  # noqa: E402
-from arlm.io import load_model, save_model  # noqa: E402
+from arlm.files import save_model  # noqa: E402
 from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer, config_at_scale  # noqa: E402
+from arlm.saving import load_model
 
 PRESETS = ("iberta", "mberta", "mberta_ii")
 BERT = "arabert_base"  # no bottleneck, E = H: transformers' MobileBERT runs it as a plain BERT
@@ -396,7 +397,7 @@ def test_auto_classes_of_transformers_give_arlms_ids_and_logits(classifier_folde
     import torch
     from tricky_texts import LONG_ARABIC_51, TRICKY
 
-    from arlm.io import load_tokenizer
+    from arlm.saving import load_tokenizer
 
     classifier, folder = classifier_folders
     assert {"tokenizer.json", "vocab.txt", "tokenizer_config.json", *convert.HF_FILES} == {
@@ -420,7 +421,7 @@ def test_auto_classes_of_transformers_give_arlms_ids_and_logits(classifier_folde
 
 
 def test_the_tokenizer_comes_back_from_transformers(classifier_folders, capsys):
-    from arlm.io import load_tokenizer
+    from arlm.saving import load_tokenizer
 
     classifier, folder = classifier_folders
     texts = ["وَأَقُولُ: الخدمة ممتازة", "سيئ جدا", "ﻻ ١٢٣"]

@@ -8,7 +8,6 @@ from quantization_helpers import MAX_SEQ, finetuned_classifier
 
 from arlm.artifacts import model_entry
 from arlm.errors import ParameterError
-from arlm.io import save_model
 from arlm.predict import Predictor
 from arlm.quantization import PRECISIONS
 from arlm.quantization.evaluate import accuracy, evaluate_files, keras_outputs, span_accuracy, token_accuracy
@@ -16,6 +15,7 @@ from arlm.quantization.export import export_all, export_tflite, write_sidecar
 from arlm.quantization.latency import measure_files
 from arlm.quantization.sizes import checkpoint_bytes, du_mib, paper_rows, table4
 from arlm.quantization.study import heads_on
+from arlm.saving import save_model
 
 TEXT = "الخدمة ممتازة والموظفين محترمين"
 PASSAGE = "تقع مدينة الرياض في وسط المملكة العربية السعودية وهي العاصمة"
@@ -265,7 +265,7 @@ def test_cli_export_of_a_preset_uses_its_vocabulary_and_metadata(finetuned, tmp_
 
 
 def write_json_index(models, vocab):
-    from arlm.io import write_json
+    from arlm.files import write_json
 
     write_json(
         models / "index.json",

@@ -51,8 +51,8 @@ def test_limit_is_a_seeded_subset_in_order():
 
 @pytest.mark.parametrize("saved", ["teacher.keras", "teacher_preset"])
 def test_backbone_from_a_saved_pretrainer_and_vocabulary_check(saved, tmp_path):
-    from arlm.io import save_model
     from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer
+    from arlm.saving import save_model
 
     backbone = MobileBertBackbone.from_mobilebert_config(tiny_config("arabert_base", num_layers=1))
     path = save_model(MobileBertPretrainer(backbone), tmp_path / saved)  # a .keras file or a preset folder

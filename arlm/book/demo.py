@@ -29,7 +29,7 @@ from pathlib import Path
 
 from arlm.book.runner import REPO
 from arlm.errors import ArtifactError
-from arlm.io import atomic_path, read_json, staged_dir
+from arlm.files import atomic_path, read_json, staged_dir
 
 FOLDER = "demo"  # in chapter 6's run folder and in the edition
 MODEL_FILE = "model.onnx"

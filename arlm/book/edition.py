@@ -23,16 +23,8 @@ from arlm.artifacts import CHAPTERS
 from arlm.book import demo
 from arlm.book.runner import REPO
 from arlm.errors import ArlmError, ArtifactError
-from arlm.io import (
-    PRESETS_DIR,
-    atomic_path,
-    folder_bytes,
-    read_json,
-    staged_dir,
-    verify_preset,
-    write_digests,
-    write_json,
-)
+from arlm.files import atomic_path, folder_bytes, read_json, staged_dir, write_json
+from arlm.preset_format import PRESETS_DIR, verify_preset, write_digests
 
 SCALE = "cpu"
 EDITION = REPO / "book" / "edition" / SCALE
@@ -133,7 +125,7 @@ def publish(run_dir, edition=EDITION, presets_dir=PRESETS_DIR, log=print):
 def write_presets(run_dir, manifest, presets_dir=PRESETS_DIR, log=print):
     """The edition's teacher and student backbones as packaged presets, weights stored in float16 (half the
     bytes; loaded back into float32 variables), each with its vocabulary and a ``README.md`` model card."""
-    from arlm.io import load_model, save_model
+    from arlm.saving import load_model, save_model
 
     vocab = run_dir / "01_corpus" / "vocab.txt"
     with tempfile.TemporaryDirectory() as scratch:
@@ -163,7 +155,7 @@ def write_presets(run_dir, manifest, presets_dir=PRESETS_DIR, log=print):
 
 def store_float16(path):
     """Rewrite a Keras weights file with its float32 arrays as float16 (through a temporary file and a rename); in a
-    preset folder that records its files' digests (`arlm.io.write_digests`), the file's digest is updated."""
+    preset folder that records its files' digests (`arlm.preset_format.write_digests`), the file's digest is updated."""
     import h5py
     import numpy as np
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from arlm import bucket
 from arlm.artifacts import CHAPTERS
 from arlm.errors import ArlmError, ParameterError
-from arlm.io import locked
+from arlm.files import locked
 from arlm.scales import check_scale, coerce
 
 REPO = Path(__file__).resolve().parents[2]
@@ -206,7 +206,7 @@ def run_book(scale="tiny", chapters=None, out="runs", overrides=None, log=print,
     """Execute `chapters` (ids) in order at `scale`, into ``out/<scale>``; returns {chapter: seconds}.
     `check_exercises`: check the classroom kit's answer key as it runs (`arlm.book.classroom.keycheck`).
 
-    The run folder is locked for the run (`arlm.io.locked`, on the working copy of a ``gs://`` one): a second
+    The run folder is locked for the run (`arlm.files.locked`, on the working copy of a ``gs://`` one): a second
     run into it fails at once with an `arlm.errors.InUseError` naming the first.
     """
     check_scale(scale)

@@ -32,7 +32,7 @@ def _grade(args):
     from pathlib import Path
 
     from arlm.book.classroom.grading import grade, write_table
-    from arlm.io import check_writable
+    from arlm.files import check_writable
 
     check_writable(Path(args.out).parent, "--out", args.out)
     table, details, problems = grade(args.submissions, args.runs, timeout=args.timeout,

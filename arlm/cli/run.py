@@ -50,7 +50,7 @@ def _book(args):
     from arlm import bucket
     from arlm.artifacts import CHAPTERS
     from arlm.book.build import BOOK, build_book
-    from arlm.io import locked
+    from arlm.files import locked
 
     with locked(BOOK):  # the notebooks are staged into the book's sources and built there: one build at a time
         if args.runs is None:
@@ -71,7 +71,7 @@ def _edition(args):
     from arlm.book.runner import run_book, run_folder, run_lock_path
     from arlm.datasets import mirror_dir
     from arlm.errors import ParameterError
-    from arlm.io import locked
+    from arlm.files import locked
 
     if mirror_dir() is None:
         raise ParameterError("the edition is run on the data mirror: set ARLM_DATA_DIR to it")

@@ -18,9 +18,9 @@ import os
 from pathlib import Path
 
 from arlm.artifacts import write_model_index_entry
+from arlm.files import file_sha256, read_json
 from arlm.fitting import Stage, stage_config
-from arlm.io import file_sha256, read_json
-from arlm.io import save_model as save_keras
+from arlm.saving import save_model as save_keras
 
 # name in the run -> (file under the run folder, preset / file stem, the paper's Table 3 column)
 RUN_MODELS = {
@@ -46,7 +46,7 @@ class RunModel:
     name: str  # teacher | student | scratch | random
     stem: str  # preset-like name used in file names (mberta, iberta, ...)
     column: str  # the paper's Table 3 column ("" when the paper has none)
-    source: object  # a saved model (`arlm.io.load_model`) or a configuration name (random weights)
+    source: object  # a saved model (`arlm.saving.load_model`) or a configuration name (random weights)
     description: str
 
 

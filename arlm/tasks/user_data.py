@@ -327,7 +327,7 @@ def _vocabulary_path(model, scale, vocab):
             raise DatasetError(f"{vocab}: no such vocabulary file (parameter --vocab)")
         return Path(vocab)
     path = Path(str(model))
-    from arlm.io import VOCABULARY_FILE, is_preset, preset_file
+    from arlm.preset_format import VOCABULARY_FILE, is_preset, preset_file
 
     if path.suffix != ".keras" and is_preset(model):
         shipped = preset_file(model, VOCABULARY_FILE, "--model")
@@ -392,13 +392,15 @@ def finetune_user(train, test, text_column, label_column, model, out, dev=None, 
     chapter 1 run) gets one trained on the training texts at the scale's ``vocab_size``; a saved model without
     one is an error (its embeddings belong to the vocabulary it was trained with). `encoding` and
     `fold_label_case` are `user_task`'s. Every input is checked before anything is written, and `out` is
-    replaced as a whole (`arlm.io.staged_dir`) only when the run succeeds: a failure leaves it as it was. `out`
+    replaced as a whole (`arlm.files.staged_dir`) only when the run succeeds: a failure leaves it as it was. `out`
     may hold only the files above (an earlier output); anything else there is an error. Returns the metrics dict.
     """
     import shutil
 
     from arlm import scales
-    from arlm.io import check_model_source, check_out_dir, save_model, staged_dir, write_json
+    from arlm.files import check_out_dir, staged_dir, write_json
+    from arlm.preset_format import check_model_source
+    from arlm.saving import save_model
     from arlm.tasks import finetune as ft
     from arlm.tokenizer import WordPieceTokenizer, train_vocabulary
 

@@ -344,7 +344,7 @@ def autograded():
 
 def write_table(table, details, problems, out):
     """Write the score table (CSV) and, beside it, its details (JSON: each check's result and each problem)."""
-    from arlm.io import atomic_path, write_json
+    from arlm.files import atomic_path, write_json
 
     out = Path(out)
     with atomic_path(out) as tmp:

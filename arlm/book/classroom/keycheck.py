@@ -72,7 +72,7 @@ def _checked(label, namespace):
 
 
 def _write(path, results):
-    from arlm.io import write_json
+    from arlm.files import write_json
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, results)

@@ -76,7 +76,7 @@ def build_kit(out, log=print):
     """Write the kit into the folder `out` (replaced as a whole); returns its path."""
     import nbformat
 
-    from arlm.io import check_out_dir, staged_dir
+    from arlm.files import check_out_dir, staged_dir
 
     out = check_out_dir(out, ("students", "instructor", "autograder", "README.md"))
     with staged_dir(out) as staging:

@@ -52,7 +52,7 @@ def record_tiny(runs, path=TINY_RECORD, conditions=None):
     `conditions` says what the lecturer's page should add about them (e.g. that other jobs shared the machine)."""
     from arlm.book.edition import chapter_record
     from arlm.errors import ArlmError
-    from arlm.io import write_json
+    from arlm.files import write_json
 
     missing = [c for c in CHAPTERS if not (Path(runs) / f"{c}.ipynb").is_file()]
     if missing:

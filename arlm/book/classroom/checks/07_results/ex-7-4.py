@@ -31,7 +31,7 @@ def test_the_dropped_students(env):
         return
     need(answer=answer)
     rows = sorted(dict(answer).values(), key=lambda r: r["blocks"])
-    distilled = arlm.io.load_model(env["student_path"], compile=False)
+    distilled = arlm.saving.load_model(env["student_path"], compile=False)
     n = stages.num_layers(distilled)
     assert [r["blocks"] for r in rows] == [n // 2, (n + 1) // 2, n], "all blocks, the even ones and the odd ones"
     assert rows[-1]["parameters"] == distilled.backbone.count_params(), "all blocks: the distilled student's count"

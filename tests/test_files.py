@@ -3,7 +3,7 @@ import os
 import pytest
 
 from arlm.errors import ArtifactError, ParameterError
-from arlm.io import atomic_path, check_keras_file, check_out_dir, move_into, read_json, staged_dir, write_json
+from arlm.files import atomic_path, check_keras_file, check_out_dir, move_into, read_json, staged_dir, write_json
 
 
 def test_atomic_path_replaces_only_on_success(tmp_path):
@@ -185,7 +185,7 @@ def tiny_classifier():
 def test_a_preset_is_written_whole_and_replaces_only_a_preset(tiny_classifier, tmp_path):
     from helpers import assert_same_weights
 
-    from arlm.io import load_model, save_model
+    from arlm.saving import load_model, save_model
 
     preset = save_model(tiny_classifier, tmp_path / "model")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no staging folder left behind
@@ -204,8 +204,8 @@ def test_a_preset_is_written_whole_and_replaces_only_a_preset(tiny_classifier, t
 
 @pytest.mark.backend
 def test_a_damaged_or_foreign_model_is_an_artifact_error_naming_it(tiny_classifier, tmp_path):
-    from arlm.io import load_model, save_model
     from arlm.mobilebert import MobileBertPretrainer
+    from arlm.saving import load_model, save_model
 
     preset = save_model(tiny_classifier, tmp_path / "model")
     with pytest.raises(ArtifactError, match=r"a MobileBertTextClassifier, expected a MobileBertPretrainer \(--x\)"):
@@ -237,7 +237,7 @@ def test_an_unreachable_handle_is_an_artifact_error(monkeypatch):
     pytest.importorskip("huggingface_hub")
     import huggingface_hub.constants
 
-    from arlm.io import load_model
+    from arlm.saving import load_model
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # no network here: fail at once
     for handle in ("hf://nobody/mobilebert-arabic", "kaggle://nobody/mobilebert/keras/tiny"):
@@ -249,34 +249,34 @@ def test_an_unreachable_handle_is_an_artifact_error(monkeypatch):
 def test_packaged_presets_tokenizer_and_metadata(tiny_classifier, tmp_path, monkeypatch):
     from helpers import assert_same_weights
 
-    from arlm import io
+    from arlm import files, preset_format, saving
     from arlm.mobilebert import MobileBertTextClassifier
 
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "كتب", "##ت"]) + "\n", encoding="utf-8")
-    monkeypatch.setattr(io, "PRESETS_DIR", tmp_path / "presets")
+    monkeypatch.setattr(preset_format, "PRESETS_DIR", tmp_path / "presets")
     tiny_classifier.save_to_preset(tmp_path / "presets" / "tiny_test", tokenizer=vocab,
                                    metadata={"labels": list("abc")})
-    assert list(io.packaged_presets()) == ["tiny_test"]
-    assert io.is_preset("tiny_test") and io.check_model_source("tiny_test") == "preset"
+    assert list(preset_format.packaged_presets()) == ["tiny_test"]
+    assert preset_format.is_preset("tiny_test") and preset_format.check_model_source("tiny_test") == "preset"
     assert_same_weights(MobileBertTextClassifier.from_preset("tiny_test"), tiny_classifier)
-    assert_same_weights(io.load_model("tiny_test"), tiny_classifier)
-    assert io.preset_metadata("tiny_test") == {"labels": ["a", "b", "c"]}
-    tokenizer = io.load_tokenizer("tiny_test")
+    assert_same_weights(saving.load_model("tiny_test"), tiny_classifier)
+    assert preset_format.preset_metadata("tiny_test") == {"labels": ["a", "b", "c"]}
+    tokenizer = saving.load_tokenizer("tiny_test")
     assert tokenizer.vocab_size == 7 and tokenizer.tokenize("كتبت") == ["كتب", "##ت"]
     assert (tmp_path / "presets" / "tiny_test" / "tokenizer.json").is_file()  # the family's tokenizer
     with pytest.raises(ArtifactError, match="has no vocabulary"):
-        io.load_tokenizer(tiny_classifier.save_to_preset(tmp_path / "bare"))
-    io.save_tokenizer(vocab, tmp_path / "bare")  # added later: the preset's digests cover it
-    assert {io.VOCABULARY_FILE, "tokenizer.json", "model.weights.h5"} <= set(
-        io.read_json(tmp_path / "bare" / "metadata.json")["sha256"])
-    io.verify_preset(tmp_path / "bare")
-    assert io.load_tokenizer(tmp_path / "bare").vocab_size == 7
+        saving.load_tokenizer(tiny_classifier.save_to_preset(tmp_path / "bare"))
+    saving.save_tokenizer(vocab, tmp_path / "bare")  # added later: the preset's digests cover it
+    assert {preset_format.VOCABULARY_FILE, "tokenizer.json", "model.weights.h5"} <= set(
+        files.read_json(tmp_path / "bare" / "metadata.json")["sha256"])
+    preset_format.verify_preset(tmp_path / "bare")
+    assert saving.load_tokenizer(tmp_path / "bare").vocab_size == 7
 
 
 def test_the_packaged_presets_folder_holds_no_configuration_name():
-    from arlm.io import PRESETS_DIR, packaged_presets, verify_preset
     from arlm.mobilebert.config import CONFIGS
+    from arlm.preset_format import PRESETS_DIR, packaged_presets, verify_preset
 
     for name, meta in packaged_presets().items():  # each ships the digests of its files, and matches them
         assert {"config.json", "model.weights.h5"} <= set(meta.get("sha256", {})), name
@@ -290,7 +290,7 @@ def test_the_packaged_presets_folder_holds_no_configuration_name():
 
 HOLDER = """
 import sys
-from arlm.io import staged_dir
+from arlm.files import staged_dir
 with staged_dir(sys.argv[1]) as staging:
     (staging / "meta.json").write_text("half")
     print(staging, flush=True)
@@ -304,7 +304,7 @@ def test_a_second_writer_is_refused_while_the_first_lives_and_a_killed_ones_lock
     from pathlib import Path
 
     from arlm.errors import InUseError
-    from arlm.io import locked
+    from arlm.files import locked
 
     target = tmp_path / "out"
     first = subprocess.Popen([sys.executable, "-c", HOLDER, str(target)], stdin=subprocess.PIPE,
@@ -347,7 +347,7 @@ def test_after_ctrl_c_no_output_is_put_in_place_even_if_a_library_swallows_it(tm
     import signal
     import time
 
-    from arlm.io import interruptible
+    from arlm.files import interruptible
 
     target = tmp_path / "out"
     with staged_dir(target) as staging:
