@@ -13,7 +13,7 @@ import pytest
 
 from arlm.artifacts import CHAPTERS
 from arlm.book.classroom import checking, exercises, grading, kit, pages, quizzes
-from arlm.book.runner import notebook_of
+from arlm.book.sources import notebook_of
 from arlm.cli import main
 from arlm.errors import ArlmError
 
@@ -301,7 +301,7 @@ def test_quiz_text_states_no_result_of_a_run(chapter):
     # a quiz is fixed prose of the chapter's page: every question, answer and feedback passes the book's prose
     # check (arlm.book.prose), so none states a run's number or direction; its numbers are computed (see below)
     from arlm.book import prose
-    from arlm.book.runner import chapters_dir
+    from arlm.book.sources import chapters_dir
 
     sections = prose.book_sections(chapters_dir())
     texts = [text for q in quizzes.questions(chapter)

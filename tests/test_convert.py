@@ -16,9 +16,8 @@ from keras import ops  # noqa: E402
 from arlm import convert, scales  # noqa: E402
 from arlm.cli import main  # noqa: E402
 from arlm.errors import ArtifactError, ParameterError  # noqa: E402
-from arlm.files import save_model  # noqa: E402
 from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer, config_at_scale  # noqa: E402
-from arlm.saving import load_model
+from arlm.saving import load_model, save_model  # noqa: E402
 
 PRESETS = ("iberta", "mberta", "mberta_ii")
 BERT = "arabert_base"  # no bottleneck, E = H: transformers' MobileBERT runs it as a plain BERT

@@ -229,27 +229,3 @@ def test_configuration_names_are_not_presets(tmp_path):
         MobileBertBackbone.from_preset("mberta")
     with pytest.raises(ArtifactError, match="no such file or folder"):
         MobileBertBackbone.from_preset(tmp_path / "missing")
-
-
-def test_layering_config_without_keras_and_no_import_of_a_later_stage():
-    import re
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    # the on-device path (`arlm predict`) and the save/load layer import no TensorFlow, Keras or JAX
-    code = ("import sys\nfor name in ('tensorflow', 'keras', 'keras_hub', 'jax'):\n    sys.modules[name] = None\n"
-            "import arlm.names, arlm.files, arlm.preset_format, arlm.saving, arlm.predict, arlm.preprocessing\n"
-            "print('ok')")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "ok\n"
-    package = Path(arlm.__file__).parent
-
-    def imports(path):
-        return re.findall(r"^\s*(?:from|import) ([\w.]+)", path.read_text(encoding="utf-8"), re.M)
-
-    # a configuration is plain data (the closed-form counts of `arlm.params` read it)
-    assert set(imports(package / "mobilebert" / "config.py")) == {"dataclasses", "arlm.errors", "arlm.names"}
-    later = r"arlm\.(tasks|quantization|distillation|training|fitting|reporting|cli|predict|pretraining_data)\b"
-    for folder, forbidden in (("layers", rf"arlm\.mobilebert\b|{later}"), ("mobilebert", later)):
-        for path in (package / folder).glob("*.py"):
-            assert not [name for name in imports(path) if re.match(forbidden, name)], path

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from arlm.artifacts import CHAPTERS
 from arlm.book.classroom import pages as classroom_pages
-from arlm.book.runner import REPO, notebook_of
+from arlm.book.sources import REPO, notebook_of
 from arlm.book.staging import hide_solutions, show_run_parameters
 from arlm.errors import ArlmError
 

@@ -27,7 +27,7 @@ import json
 import shutil
 from pathlib import Path
 
-from arlm.book.runner import REPO
+from arlm.book.sources import REPO
 from arlm.errors import ArtifactError
 from arlm.files import atomic_path, read_json, staged_dir
 
@@ -67,14 +67,18 @@ def write_demo(onnx_file, vocab, labels, max_seq_length, out_dir, parameters, **
     return Path(out_dir)
 
 
-def find_demo(runs):
+def find_demo(runs, edition):
     """``(demo folder, whose)`` for a book built from the run folder `runs`: the edition's, or a run's own
-    chapter 6 demo when it wrote one, else the committed edition's (``whose`` says which, for the page)."""
-    from arlm.book.edition import EDITION
+    chapter 6 demo when it wrote one, else the committed edition's (``whose`` says which, for the page).
 
-    runs = Path(runs).resolve()
-    candidates = [(EDITION / FOLDER, "edition")] if runs == EDITION.resolve() else [
-        (runs / "06_quantization" / FOLDER, "run"), (EDITION / FOLDER, "edition-fallback")]
+    Args:
+        runs (str | os.PathLike): the run folder the book is built from.
+        edition (str | os.PathLike): the committed edition's folder (`arlm.book.edition.EDITION`, which imports
+            this module).
+    """
+    runs, edition = Path(runs).resolve(), Path(edition)
+    candidates = [(edition / FOLDER, "edition")] if runs == edition.resolve() else [
+        (runs / "06_quantization" / FOLDER, "run"), (edition / FOLDER, "edition-fallback")]
     for folder, whose in candidates:
         if (folder / MODEL_FILE).is_file():
             return folder, whose

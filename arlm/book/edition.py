@@ -21,7 +21,7 @@ from pathlib import Path
 
 from arlm.artifacts import CHAPTERS
 from arlm.book import demo
-from arlm.book.runner import REPO
+from arlm.book.sources import REPO
 from arlm.errors import ArlmError, ArtifactError
 from arlm.files import atomic_path, folder_bytes, read_json, staged_dir, write_json
 from arlm.preset_format import PRESETS_DIR, verify_preset, write_digests

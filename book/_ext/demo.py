@@ -13,7 +13,7 @@ from arlm.book.edition import EDITION
 
 
 def _demo():
-    return demo.find_demo(os.environ.get("ARLM_BOOK_RUNS") or EDITION)
+    return demo.find_demo(os.environ.get("ARLM_BOOK_RUNS") or EDITION, EDITION)
 
 
 class DemoBox(SphinxDirective):

@@ -11,7 +11,7 @@ import pytest
 from arlm.artifacts import CHAPTERS
 from arlm.book.build import BOOK
 from arlm.book.edition import EDITION, read_manifest
-from arlm.book.runner import REPO
+from arlm.book.sources import REPO
 
 pytestmark = pytest.mark.chapters
 

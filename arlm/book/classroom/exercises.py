@@ -79,7 +79,7 @@ def find(notebook, chapter):
 @functools.cache
 def chapter_exercises(chapter):
     """`find` on the chapter's source (read once per process)."""
-    from arlm.book.runner import notebook_of
+    from arlm.book.sources import notebook_of
 
     return tuple(find(notebook_of(chapter), chapter))
 

@@ -167,7 +167,7 @@ class ChapterKernel:
 
 def context_cells(chapter, run_dir):
     """The code of `chapter` before its first exercise, with its parameters set to the run's."""
-    from arlm.book.runner import notebook_of
+    from arlm.book.sources import notebook_of
 
     notebook = notebook_of(chapter)
     first = exercises.find(notebook, chapter)[0].cell

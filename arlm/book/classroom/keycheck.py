@@ -17,7 +17,7 @@ def watch(chapter):
     from IPython import get_ipython
 
     from arlm.book.classroom import exercises
-    from arlm.book.runner import notebook_of
+    from arlm.book.sources import notebook_of
 
     notebook = notebook_of(chapter)
     last_cells = {notebook.cells[e.solution_cells[-1]].source.strip(): e.label

@@ -41,7 +41,7 @@ def build_notebook(chapter, kind):
     """The chapter as a student notebook (`kind` ``"student"``) or as the answer key (``"key"``), unexecuted."""
     import nbformat
 
-    from arlm.book.runner import notebook_of
+    from arlm.book.sources import notebook_of
 
     notebook = notebook_of(chapter)
     found = exercises.find(notebook, chapter)

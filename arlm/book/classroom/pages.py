@@ -65,7 +65,7 @@ def record_tiny(runs, path=TINY_RECORD, conditions=None):
 
 @functools.cache
 def _source(chapter):
-    from arlm.book.runner import notebook_of
+    from arlm.book.sources import notebook_of
 
     return notebook_of(chapter)
 
