@@ -13,13 +13,7 @@ MODULES = ("papermill", "jupytext", "nbformat", "nbclient", "ipykernel", "IPytho
 
 
 def __getattr__(name):
-    # ``arlm.book.classroom.check(...)`` in a notebook that did ``import arlm``: submodules load on first use, as in
-    # `arlm`
-    import importlib
+    # ``arlm.book.classroom.check(...)`` in a notebook that did ``import arlm``: submodules load on first use
+    from arlm import _submodule
 
-    try:
-        return importlib.import_module(f"{__name__}.{name}")
-    except ModuleNotFoundError as error:
-        if error.name != f"{__name__}.{name}":
-            raise
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    return _submodule(__name__, name)
