@@ -39,27 +39,6 @@
 # - Train, resume and inspect the transfer: per-layer losses and attention maps of
 #   teacher and student.
 
-# %%
-# On Colab: install this book's library at the commit this page was run with (with
-# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
-# imported. Elsewhere this cell does nothing.
-import os
-import sys
-
-REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
-REVISION = "main"  # the commit it runs with (`arlm run` writes both)
-if "google.colab" in sys.modules:
-    import subprocess
-
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
-    tpu = tpu or os.path.exists("/dev/accel0")
-    extras = "book,gcs,tpu" if tpu else "book,gcs"
-    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    from arlm.runtime import choose_backend
-
-    print("Keras backend:", choose_backend())
-
 # %% tags=["parameters"]
 scale = "tiny"  # tiny | cpu | gpu | full
 run_dir = None  # default: runs/<scale>

@@ -1,4 +1,5 @@
-"""The runner's notebooks: badges and the Colab install cell follow the one repository setting."""
+"""The chapters' notebooks: badges and the Colab install cell (written once, in arlm.book.sources) follow the one
+repository setting."""
 
 import pytest
 
@@ -13,7 +14,14 @@ def test_badges_and_install_cells_follow_the_repository_setting(monkeypatch):
         notebook = sources.notebook_of(chapter)
         badge = f"https://colab.research.google.com/github/someone/fork/blob/edition/book/edition/cpu/{chapter}.ipynb"
         assert badge in notebook.cells[0].source, chapter
-        install = next(cell.source for cell in notebook.cells if "google.colab" in cell.source)
+        # the install cell is written once (`sources.INSTALL_CELL`), not in the chapters: one in each notebook,
+        # the first code cell, just before the parameters papermill injects after
+        assert "google.colab" not in (sources.chapters_dir() / f"{chapter}.py").read_text(encoding="utf-8")
+        installs = [i for i, cell in enumerate(notebook.cells) if "google.colab" in cell.source]
+        code = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+        assert len(installs) == 1 and installs[0] == code[0], chapter
+        assert "parameters" in notebook.cells[installs[0] + 1].metadata["tags"]
+        install = notebook.cells[installs[0]].source
         assert 'REPOSITORY = "https://github.com/someone/fork"' in install
         assert 'REVISION = "0123456789ab"' in install  # pinned to the commit the notebook was made from
 
