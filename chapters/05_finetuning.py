@@ -117,26 +117,7 @@ if padt is not None:
 # same test examples.
 
 # %%
-baseline_rows = []
-for name, task in tasks.items():
-    if task.kind != "classification":
-        continue
-    train = finetune.limit(task.train, cfg.finetune_max_train_examples, cfg.seed)
-    test = finetune.limit(task.test, cfg.finetune_max_eval_examples, cfg.seed)
-    majority = baselines.majority_baseline(train.labels, test.labels)
-    tfidf = baselines.tfidf_logreg(
-        train.texts, train.labels, test.texts, test.labels, seed=cfg.seed
-    )
-    baseline_rows.append(
-        {
-            "task": name,
-            "majority_accuracy": majority["accuracy"],
-            "tfidf_lr_accuracy": tfidf["accuracy"],
-            "tfidf_lr_macro_f1": tfidf["macro_f1"],
-            "train": len(train),
-            "test": len(test),
-        }
-    )
+baseline_rows = experiments.baseline_rows(tasks, cfg)
 baseline_table = pd.DataFrame(baseline_rows).set_index("task")
 display(baseline_table.round(3))
 

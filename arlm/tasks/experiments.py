@@ -205,6 +205,29 @@ def table3(results, baseline_rows=()):
     return rows
 
 
+def baseline_rows(tasks, cfg):
+    """Per classification task, its baselines (`arlm.tasks.baselines.baseline_scores`) on the examples the
+    transformers see: at most ``finetune_max_train_examples`` / ``finetune_max_eval_examples`` (`limit`, seeded).
+
+    Args:
+        tasks (dict): task name -> `arlm.tasks.loaders.Task`.
+        cfg: the resolved scale (`arlm.scales.resolve`).
+
+    Returns a list of ``{"task", "majority_accuracy", "tfidf_lr_accuracy", "tfidf_lr_macro_f1", "train", "test"}``.
+    """
+    from arlm.tasks.baselines import baseline_scores
+    from arlm.tasks.finetune import limit
+
+    rows = []
+    for name, task in tasks.items():
+        if task.kind != "classification":
+            continue
+        train = limit(task.train, cfg.finetune_max_train_examples, cfg.seed)
+        test = limit(task.test, cfg.finetune_max_eval_examples, cfg.seed)
+        rows.append({"task": name, **baseline_scores(train, test, cfg.seed), "train": len(train), "test": len(test)})
+    return rows
+
+
 def baseline_finding(scores, baseline_rows, teacher_steps=None, batch_size=None):
     """A sentence on which fine-tuned classifiers beat the majority class and TF-IDF on the same test examples,
     and, when few do, the likely reason at this run's scale.
