@@ -401,34 +401,10 @@ say(pdata.length_finding(lengths, cfg.max_seq_length))
 
 
 # %%
-def masked_coverage(dynamic, epochs=4, batches=8):
-    ds = pdata.load_dataset(
-        ch.path("pretraining"),
-        **one_pass,
-        dynamic_masking=dynamic,
-        vocab_size=tok.vocab_size,
-        seed=cfg.seed,
-    )
-    seen, coverage = set(), []
-    for _ in range(epochs):
-        for b, (x, y) in enumerate(ds.take(batches)):
-            for r, (positions, weights) in enumerate(
-                zip(
-                    x["mask_positions"].numpy(),
-                    y["masked_lm_weights"].numpy(),
-                    strict=True,
-                )
-            ):
-                seen.update(
-                    (b, r, int(p)) for p, w in zip(positions, weights, strict=True) if w
-                )
-        coverage.append(len(seen) / float(np.sum(lengths[: batches * 32])))
-    return coverage
-
-
+masking = dict(vocab_size=tok.vocab_size, seed=cfg.seed, **one_pass)
 coverage = {
-    "static (BERT)": masked_coverage(False),
-    "dynamic (RoBERTa)": masked_coverage(True),
+    "static (BERT)": pdata.masked_coverage(ch.path("pretraining"), False, **masking),
+    "dynamic (RoBERTa)": pdata.masked_coverage(ch.path("pretraining"), True, **masking),
 }
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for label, values in coverage.items():

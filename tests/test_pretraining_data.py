@@ -393,3 +393,15 @@ def test_the_fingerprint_follows_the_data_not_the_run_that_wrote_it(tmp_path, do
     Stage(tmp_path / "stage", {"steps": 10, "data": first})
     with pytest.raises(ParameterError, match="data"):
         Stage(tmp_path / "stage", {"steps": 10, "data": other_ids})
+
+
+def test_dynamic_masking_covers_more_tokens_over_the_epochs_than_static(tmp_path, documents, tokenizer):
+    from arlm.pretraining_data import masked_coverage
+
+    create_pretraining_data(documents[:80], tokenizer.vocab_path, tmp_path, CONFIG, workers=1, progress=False)
+    sizes = dict(batch_size=8, max_seq_length=64, max_predictions_per_seq=8, vocab_size=tokenizer.vocab_size, seed=1)
+    static = masked_coverage(tmp_path, False, epochs=3, batches=2, **sizes)
+    dynamic = masked_coverage(tmp_path, True, epochs=3, batches=2, **sizes)
+    assert len(static) == len(dynamic) == 3 and 0 < static[0] < 0.3
+    assert static == [static[0]] * 3  # the masks written once: nothing new after the first pass
+    assert dynamic[0] < dynamic[1] < dynamic[2] and dynamic[2] > static[2]
