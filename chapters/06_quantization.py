@@ -739,10 +739,6 @@ say(simulate.sensitivity_finding(answer))
 
 # %%
 saved = evaluation.drop(columns=["file"])
-main_rows = evaluation[evaluation.model == classifier_stem].set_index("precision")
-main_lat = latency[latency.model == classifier_stem].set_index(
-    ["precision", "num_threads"]
-)
 ch.write_results(
     {
         "classifier": classifier_stem,
@@ -752,24 +748,13 @@ ch.write_results(
         .to_dict("records"),
         "latency": latency.drop(columns=["file"]).to_dict("records"),
         "sizes": ours,
-        "dynamic_over_float32_size": float(
-            main_rows.loc["dynamic", "bytes"] / main_rows.loc["float32", "bytes"]
-        ),
-        "dynamic_speedup_1_thread": float(
-            main_lat.loc[("float32", 1), "latency_ms"]
-            / main_lat.loc[("dynamic", 1), "latency_ms"]
-        ),
-        "dynamic_accuracy_drop": float(
-            main_rows.loc["keras", "metric"] - main_rows.loc["dynamic", "metric"]
+        **study.headline(
+            evaluation.to_dict("records"), latency.to_dict("records"), classifier_stem
         ),
         "paper_quantized_bytes_per_param": [
             round(r["quantized_bytes_per_param"], 3) for r in sizes.paper_rows()
         ],
         "int8_dot_product": dot_product,
         "profile_by_op": profiles,
-        "int8_mixed_speedup_1_thread": float(
-            main_lat.loc[("float32", 1), "latency_ms"]
-            / main_lat.loc[("int8_mixed", 1), "latency_ms"]
-        ),
     }
 )
