@@ -32,9 +32,14 @@ _LAZY = {
 def __getattr__(name):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    return _submodule(__name__, name)
+
+
+def _submodule(package, name):
+    """``package.name`` imported on first use (a package's ``__getattr__``: here and in `arlm.book`)."""
     try:
-        return importlib.import_module(f"arlm.{name}")
+        return importlib.import_module(f"{package}.{name}")
     except ModuleNotFoundError as error:
-        if error.name != f"arlm.{name}":
+        if error.name != f"{package}.{name}":
             raise
-        raise AttributeError(f"module 'arlm' has no attribute {name!r}") from None
+        raise AttributeError(f"module {package!r} has no attribute {name!r}") from None

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from arlm import bucket
 from arlm.errors import ArtifactError, ParameterError
-from arlm.io import read_json, write_json
+from arlm.files import read_json, write_json
 from arlm.scales import check_scale
 
 CHAPTERS = (

@@ -5,8 +5,8 @@ bucket holds the run, so that it outlives a Colab session or a preempted TPU VM:
 
 * `Mirror.pull` brings a file or a folder of the run into the working copy (unchanged or newer local files
   stay);
-* every file or folder written through `arlm.io.atomic_path` / `write_json` inside a working copy is
-  uploaded as soon as it is renamed into place (`arlm.io.after_write`), so a preempted run loses at most
+* every file or folder written through `arlm.files.atomic_path` / `write_json` inside a working copy is
+  uploaded as soon as it is renamed into place (`arlm.files.after_write`), so a preempted run loses at most
   what was not yet written;
 * `Mirror.push` uploads a whole folder and deletes from the bucket what no longer exists locally.
 
@@ -29,7 +29,7 @@ import os
 import threading
 from pathlib import Path, PurePosixPath
 
-from arlm import io
+from arlm import files
 from arlm.errors import ArtifactError
 
 SCHEME = "gs://"
@@ -103,7 +103,7 @@ def mirror(url):
     key = (url, working_copy(url))
     if key not in _MIRRORS:
         _MIRRORS[key] = Mirror(url, key[1])
-        io.after_write(_upload_written)
+        files.after_write(_upload_written)
     return _MIRRORS[key]
 
 
@@ -252,7 +252,7 @@ class Mirror:
             return
         _pulling.active = True
         try:
-            with io.atomic_path(path) as tmp:
+            with files.atomic_path(path) as tmp:
                 blob.download_to_filename(str(tmp))  # the client verifies the object's checksum
         finally:
             _pulling.active = False

@@ -380,7 +380,7 @@ def to_transformers(model, folder, tokenizer=None):
     """
     from safetensors.numpy import save_file
 
-    from arlm.io import staged_dir
+    from arlm.files import staged_dir
 
     backbone, pretrainer, classifier = _split(model)
     config = transformers_config(backbone.config, heads=pretrainer is not None,  # refuses before any work
@@ -672,7 +672,7 @@ def requirements():
 
 
 def save_arlm(model, path, tokenizer=None):
-    """Save a converted model the way arlm saves every model (`arlm.io.save_model`); the one place that does.
+    """Save a converted model the way arlm saves every model (`arlm.saving.save_model`); the one place that does.
 
     Args:
         model (keras.Model): the converted backbone, pretraining model or text classifier.
@@ -680,8 +680,8 @@ def save_arlm(model, path, tokenizer=None):
         tokenizer (list[str] | None): a preset folder's vocabulary (`read_tokenizer`); a ``.keras`` file keeps a
             tokenizer only as a classifier's preprocessor.
     """
-    from arlm.io import save_model
     from arlm.mobilebert import MobileBertTokenizer
+    from arlm.saving import save_model
 
     if Path(path).suffix == ".keras":
         return save_model(model, path)
@@ -696,7 +696,8 @@ def check_arlm_out(path, parameter="--out"):
         path (str | os.PathLike): the output.
         parameter (str): the flag named in errors.
     """
-    from arlm.io import PRESET_FILES, check_out_dir, check_writable
+    from arlm.files import check_out_dir, check_writable
+    from arlm.preset_format import PRESET_FILES
 
     path = Path(path)
     if path.suffix == "":
@@ -709,14 +710,14 @@ def check_arlm_out(path, parameter="--out"):
 
 
 def load_arlm(path, parameter="SOURCE"):
-    """Load an arlm model saved by `save_arlm` (or any chapter) through `arlm.io.load_model`, checked first;
+    """Load an arlm model saved by `save_arlm` (or any chapter) through `arlm.saving.load_model`, checked first;
     errors name `parameter`.
 
     Args:
         path (str | os.PathLike): a ``.keras`` file or a keras-hub preset folder (``save_to_preset``).
         parameter (str): the argument named in errors.
     """
-    from arlm.io import load_model
+    from arlm.saving import load_model
 
     return load_model(path, compile=False, parameter=parameter)
 
@@ -731,7 +732,7 @@ def detect_source(path, parameter="SOURCE"):
         path (str | os.PathLike): the source given to ``arlm convert``.
         parameter (str): the argument named in errors.
     """
-    from arlm.io import packaged_presets
+    from arlm.preset_format import packaged_presets
 
     path = Path(path)
     expected = ("expected an arlm .keras file, a transformers MobileBERT folder (config.json + model.safetensors) "

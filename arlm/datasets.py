@@ -32,7 +32,7 @@ import zipfile
 from pathlib import Path
 
 from arlm.errors import DatasetError, DownloadError, ParameterError
-from arlm.io import atomic_path, check_writable, file_sha256
+from arlm.files import atomic_path, check_writable, file_sha256
 
 _HERE = Path(__file__).resolve().parent
 DOWNLOAD_TIMEOUT_S = 60

@@ -22,7 +22,7 @@ class ArtifactError(ArlmError, FileNotFoundError):
 
 
 class InUseError(ArlmError):
-    """An output folder or file that another running process is writing (`arlm.io.locked`)."""
+    """An output folder or file that another running process is writing (`arlm.files.locked`)."""
 
 
 class DiskFullError(ArlmError):

@@ -10,7 +10,7 @@ of every ``checkpoint_every`` steps it writes a checkpoint of the whole training
 * the per-step history since the previous checkpoint, as one more file in ``history/`` (appended, never
   rewritten).
 
-Every file goes through `arlm.io.atomic_path`, so a kill at any moment leaves the previous checkpoint intact.
+Every file goes through `arlm.files.atomic_path`, so a kill at any moment leaves the previous checkpoint intact.
 A rerun of the same command restores the newest checkpoint that verifies (falling back to the one before when
 the newest is unreadable), skips the batches already consumed (the datasets of this book are seeded and repeat
 batch for batch) and continues to exactly the weights an uninterrupted run ends with.
@@ -35,7 +35,7 @@ import numpy as np
 
 from arlm import runtime
 from arlm.errors import ArtifactError, ParameterError, TrainingDiverged
-from arlm.io import atomic_path, file_sha256, read_json, write_json
+from arlm.files import atomic_path, file_sha256, read_json, write_json
 
 CHECKPOINT_FORMAT = 1
 KEEP_CHECKPOINTS = 2

@@ -11,7 +11,7 @@ the pieces. The regular expressions are the ones `arlm` itself uses, written onc
 One rule cannot be written in this format: `arlm` maps a word longer than 100 UTF-8 *bytes* to ``[UNK]``
 (the limit of the in-graph tokenizer), `tokenizers` a word longer than ``max_input_chars_per_word``
 *characters*. The file says 100 characters, so a word of 51 to 100 Arabic letters (2 bytes each), which
-`arlm` reads as ``[UNK]``, is cut into pieces by `tokenizers` (the browser demo, `arlm.demo`, reads this file
+`arlm` reads as ``[UNK]``, is cut into pieces by `tokenizers` (the browser demo, `arlm.book.demo`, reads this file
 and applies `arlm`'s byte limit itself). Lowercasing differs for one character class only: a final
 Greek capital sigma (Python and JavaScript write ς, `tokenizers` σ). `tests/test_hf_tokenizer.py` checks
 every other id on the book's tricky strings.
@@ -26,7 +26,7 @@ PosixPath('mberta_hf/tokenizer.json')
 import json
 from pathlib import Path
 
-from arlm.io import atomic_path
+from arlm.files import atomic_path
 from arlm.text import DIGIT_MAP, DROPPED, LETTER_MAP, SPACES
 from arlm.tokenizer import CLS_ID, PUNCTUATION, SEP_ID, SPECIAL_TOKENS, SUFFIX, read_vocabulary
 

@@ -4,7 +4,7 @@ keras-hub's preset machinery (find a preset's files, read its class, load a back
 its head, write a backbone's files, list the presets a library ships) lives in `keras_hub.src.utils.preset_utils`,
 which has no public name; the special tokens of a tokenizer subclass are declared with a protected method. arlm
 uses them for what the public API cannot do: load and save inside `arlm.runtime.scope()` with errors that name
-the file (`arlm.io`), and register the packaged presets (`arlm.mobilebert.presets`). Everything else goes
+the file (`arlm.preset_format`), and register the packaged presets (`arlm.mobilebert.presets`). Everything else goes
 through public names (``save_to_preset``, ``save_task_weights``, ``keras_hub.models.Task``, ...).
 
 `tests/test_keras_hub_private.py` checks every name here against the installed keras-hub, so an upgrade that

@@ -23,7 +23,7 @@ from pathlib import Path
 import regex
 
 from arlm.errors import DatasetError, ParameterError
-from arlm.io import atomic_path, file_sha256, read_json, write_json
+from arlm.files import atomic_path, file_sha256, read_json, write_json
 from arlm.text import normalize
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -78,8 +78,8 @@ def read_vocabulary(vocab_path, parameter=None):
 class WordPieceTokenizer:
     """BERT WordPiece over `arlm.text.normalize`, in pure Python (no TensorFlow).
 
-    Saved and loaded as the models are, inside a keras-hub preset folder (keras-hub's WordPiece tokenizer files):
-    ``save_to_preset(folder)`` and ``WordPieceTokenizer.from_preset(folder_or_handle)``.
+    Saved and loaded as the models are, inside a keras-hub preset folder (the family's tokenizer files):
+    `arlm.saving.save_tokenizer` and `arlm.saving.load_tokenizer` (this module stays below saving).
 
     Args:
         vocab_path (str | os.PathLike): a vocabulary file (one token per line, ``[PAD] [UNK] [CLS] [SEP] [MASK]``
@@ -91,9 +91,6 @@ class WordPieceTokenizer:
     >>> tok = WordPieceTokenizer("vocab.txt")                     # doctest: +SKIP
     >>> tok.tokenize_word("«بالمدرسة»،")                            # doctest: +SKIP
     ['«', 'بال', '##مدرسة', '»', '،']
-    >>> tok.save_to_preset("student_preset")                      # doctest: +SKIP
-    >>> WordPieceTokenizer.from_preset("student_preset").vocab == tok.vocab  # doctest: +SKIP
-    True
     """
 
     def __init__(self, vocab_path):
@@ -103,27 +100,6 @@ class WordPieceTokenizer:
         self.vocab_size = len(self.vocab)
         self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID
         self._cache = {}
-
-    @classmethod
-    def from_preset(cls, preset):
-        """The tokenizer of a preset saved with one (`arlm.io.load_tokenizer`).
-
-        Args:
-            preset (str | os.PathLike): a preset folder, a keras-hub handle or a packaged preset's name.
-        """
-        from arlm.io import load_tokenizer
-
-        return load_tokenizer(preset)
-
-    def save_to_preset(self, preset_dir):
-        """Write this vocabulary into the preset folder `preset_dir` (`arlm.io.save_tokenizer`); returns its path.
-
-        Args:
-            preset_dir (str | os.PathLike): the folder (created if missing; a model saved there is kept).
-        """
-        from arlm.io import save_tokenizer
-
-        return save_tokenizer(self, preset_dir)
 
     def token_to_id(self, token):
         """The id of `token`, or `unk_id` when it is not in the vocabulary."""

@@ -6,8 +6,8 @@ same call with the same ``work_dir`` restores the last checkpoint and continues 
 uninterrupted run. `train_teacher` wraps it as a `arlm.fitting.Stage`: once a teacher is saved, a rerun loads it
 instead of training it again. Alongside: TensorBoard logs (``work_dir/logs``, when the ``tensorboard`` package is
 installed), the per-step history (``work_dir/history/``, for plots) and snapshots of the backbone at chosen steps
-(Figure 1 fine-tunes them): keras-hub preset folders ``step_N/`` (`arlm.io.save_preset`), listed with their config
-in ``index.json``.
+(Figure 1 fine-tunes them): keras-hub preset folders ``step_N/`` (`arlm.preset_format.save_preset`), listed with
+their config in ``index.json``.
 
 >>> pretrainer = MobileBertPretrainer(MobileBertBackbone.from_mobilebert_config(config))  # doctest: +SKIP
 >>> compile_pretrainer(pretrainer, 1.5e-3, total_steps=30, warmup_steps=3)                 # doctest: +SKIP
@@ -24,9 +24,11 @@ import keras
 
 from arlm import runtime
 from arlm.errors import ArtifactError
+from arlm.files import read_json, write_json
 from arlm.fitting import Stage, fit_resumable, stage_config
-from arlm.io import load_model, read_json, save_model, save_preset, write_json
 from arlm.optimizers import make_optimizer
+from arlm.preset_format import save_preset
+from arlm.saving import load_model, save_model
 from arlm.scales import micro_batch_size
 
 # the scale keys a trained teacher depends on (a rerun with another value is refused, not silently reused)

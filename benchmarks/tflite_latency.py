@@ -119,7 +119,7 @@ def main(argv=None):
     args = parse_args(argv)
     from arlm import scales
     from arlm.artifacts import read_model_index
-    from arlm.io import write_json
+    from arlm.files import write_json
     from arlm.quantization import ONNX_PRECISIONS, PRECISIONS, export
     from arlm.quantization.evaluate import evaluate_files
     from arlm.quantization.latency import example_batch, measure_files
@@ -141,7 +141,7 @@ def main(argv=None):
         calibration = example_batch(32, seq, vocab_size=model.backbone.config.vocab_size, seed=1)
         source = f"{args.model} at scale {args.scale}, untrained (random weights), calibrated on random ids"
     elif meta and (models_dir / f"{stem}.keras").is_file():
-        from arlm.io import load_model
+        from arlm.saving import load_model
         from arlm.tasks.loaders import load_task
         from arlm.tokenizer import WordPieceTokenizer
 

@@ -30,27 +30,6 @@
 #   files that the official code can read.
 # - Compare static masking (BERT) with {term}`dynamic masking` (RoBERTa).
 
-# %%
-# On Colab: install this book's library at the commit this page was run with (with
-# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
-# imported. Elsewhere this cell does nothing.
-import os
-import sys
-
-REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
-REVISION = "main"  # the commit it runs with (`arlm run` writes both)
-if "google.colab" in sys.modules:
-    import subprocess
-
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
-    tpu = tpu or os.path.exists("/dev/accel0")
-    extras = "book,gcs,tpu" if tpu else "book,gcs"
-    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    from arlm.runtime import choose_backend
-
-    print("Keras backend:", choose_backend())
-
 # %% tags=["parameters"]
 scale = "tiny"  # tiny | cpu | gpu | full
 run_dir = None  # default: runs/<scale>
@@ -73,14 +52,14 @@ from IPython.display import display
 
 from arlm import corpus, text, tokenizer
 from arlm import pretraining_data as pdata
-from arlm.prose import say
+from arlm.book.prose import say
 
 # %% [markdown]
 # The whole book is one pipeline: each chapter writes files into the {term}`run folder`
-# that the next one reads (drawn by `arlm.diagrams`).
+# that the next one reads (drawn by `arlm.book.diagrams`).
 
 # %%
-figure = arlm.diagrams.pipeline()
+figure = arlm.book.diagrams.pipeline()
 plt.show()
 
 # %% [markdown]
@@ -422,34 +401,10 @@ say(pdata.length_finding(lengths, cfg.max_seq_length))
 
 
 # %%
-def masked_coverage(dynamic, epochs=4, batches=8):
-    ds = pdata.load_dataset(
-        ch.path("pretraining"),
-        **one_pass,
-        dynamic_masking=dynamic,
-        vocab_size=tok.vocab_size,
-        seed=cfg.seed,
-    )
-    seen, coverage = set(), []
-    for _ in range(epochs):
-        for b, (x, y) in enumerate(ds.take(batches)):
-            for r, (positions, weights) in enumerate(
-                zip(
-                    x["mask_positions"].numpy(),
-                    y["masked_lm_weights"].numpy(),
-                    strict=True,
-                )
-            ):
-                seen.update(
-                    (b, r, int(p)) for p, w in zip(positions, weights, strict=True) if w
-                )
-        coverage.append(len(seen) / float(np.sum(lengths[: batches * 32])))
-    return coverage
-
-
+masking = dict(vocab_size=tok.vocab_size, seed=cfg.seed, **one_pass)
 coverage = {
-    "static (BERT)": masked_coverage(False),
-    "dynamic (RoBERTa)": masked_coverage(True),
+    "static (BERT)": pdata.masked_coverage(ch.path("pretraining"), False, **masking),
+    "dynamic (RoBERTa)": pdata.masked_coverage(ch.path("pretraining"), True, **masking),
 }
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for label, values in coverage.items():
@@ -506,7 +461,7 @@ say(
 )
 
 # %% tags=["remove-input"]
-arlm.classroom.quiz("01_corpus")
+arlm.book.classroom.quiz("01_corpus")
 
 # %% [markdown]
 # ## Exercises

@@ -28,27 +28,6 @@
 #   with checkpoints that survive a disconnect, and keep snapshots of a 50K- and a
 #   30K-vocabulary teacher for Figure 1.
 
-# %%
-# On Colab: install this book's library at the commit this page was run with (with
-# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
-# imported. Elsewhere this cell does nothing.
-import os
-import sys
-
-REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
-REVISION = "main"  # the commit it runs with (`arlm run` writes both)
-if "google.colab" in sys.modules:
-    import subprocess
-
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
-    tpu = tpu or os.path.exists("/dev/accel0")
-    extras = "book,gcs,tpu" if tpu else "book,gcs"
-    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    from arlm.runtime import choose_backend
-
-    print("Keras backend:", choose_backend())
-
 # %% tags=["parameters"]
 scale = "tiny"  # tiny | cpu | gpu | full
 run_dir = None  # default: runs/<scale>
@@ -56,7 +35,7 @@ overrides = {}  # any key of arlm.scales, e.g. {"teacher_steps": 200}
 
 # %%
 import arlm
-from arlm.prose import say
+from arlm.book.prose import say
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("02_teacher", scale, run_dir, config=cfg)
@@ -163,7 +142,7 @@ print(
 
 # %%
 for name in ("iberta", "mberta"):
-    figure = arlm.diagrams.bottleneck_block(arlm.mobilebert.named_config(name))
+    figure = arlm.book.diagrams.bottleneck_block(arlm.mobilebert.named_config(name))
     plt.show()
 
 # %%
@@ -317,7 +296,7 @@ for name, (vocab_file, data_folder) in teachers.items():
     if name == "iberta":
         teacher = pretrainer
 write_snapshot_index(ch.path("figure1", "index.json"), figure1)
-arlm.io.save_model(teacher, ch.path("teacher.keras"))
+arlm.saving.save_model(teacher, ch.path("teacher.keras"))
 print("saved", ch.path("teacher.keras").relative_to(ch.run_dir))
 widths = {name: run["config"]["hidden_size"] for name, run in figure1.items()}
 say(
@@ -386,17 +365,17 @@ print(f"most frequent masked piece: {100 * plateau:.1f}% of the masked positions
 epoch = epoch_steps(cfg)
 print(f"epochs of {epoch} steps")
 means = {name: epoch_means(records, epoch) for name, records in histories.items()}
-figure = arlm.figures.pretraining_curves(means, plateau)
+figure = arlm.book.figures.pretraining_curves(means, plateau)
 plt.show()
 
 # %% [markdown]
 # The `.keras` file holds the whole pretrainer (backbone, MLM and NSP heads, optimizer);
-# it loads back with `safe_mode` on through `arlm.io.load_model`, the one loader of
+# it loads back with `safe_mode` on through `arlm.saving.load_model`, the one loader of
 # every model in this book (a `.keras` file, or a keras-hub preset folder written by
 # `save_to_preset`), which is how chapters 3 to 6 read their models:
 
 # %%
-restored = arlm.io.load_model(ch.path("teacher.keras"))
+restored = arlm.saving.load_model(ch.path("teacher.keras"))
 sample, _ = next(
     iter(
         arlm.pretraining_data.load_dataset(
@@ -436,7 +415,7 @@ tokens = round(epoch * cfg.batch_size * meta["masked_per_instance"])
 say(teacher_finding(first, plateau, scale, tokens))
 
 # %% tags=["remove-input"]
-arlm.classroom.quiz("02_teacher")
+arlm.book.classroom.quiz("02_teacher")
 
 # %% [markdown]
 # ## Exercises

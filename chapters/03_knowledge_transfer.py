@@ -39,27 +39,6 @@
 # - Train, resume and inspect the transfer: per-layer losses and attention maps of
 #   teacher and student.
 
-# %%
-# On Colab: install this book's library at the commit this page was run with (with
-# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
-# imported. Elsewhere this cell does nothing.
-import os
-import sys
-
-REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
-REVISION = "main"  # the commit it runs with (`arlm run` writes both)
-if "google.colab" in sys.modules:
-    import subprocess
-
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
-    tpu = tpu or os.path.exists("/dev/accel0")
-    extras = "book,gcs,tpu" if tpu else "book,gcs"
-    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    from arlm.runtime import choose_backend
-
-    print("Keras backend:", choose_backend())
-
 # %% tags=["parameters"]
 scale = "tiny"  # tiny | cpu | gpu | full
 run_dir = None  # default: runs/<scale>
@@ -79,9 +58,9 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from arlm import reporting
+from arlm.book import reporting
+from arlm.book.prose import say
 from arlm.distillation import losses, schedules, stages, transfer
-from arlm.prose import say
 from arlm.tokenizer import WordPieceTokenizer
 
 # the paper's MBERTA; "mberta_ii" (one FFN per block) distills the same way
@@ -124,7 +103,9 @@ STUDENT = "mberta"
 # four small FFNs, {term}`NoNorm`, ReLU).
 
 # %%
-teacher = arlm.io.load_model(ch.require("02_teacher", "teacher.keras"), compile=False)
+teacher = arlm.saving.load_model(
+    ch.require("02_teacher", "teacher.keras"), compile=False
+)
 vocab_size = teacher.backbone.config.vocab_size
 student = stages.build_student(STUDENT, cfg, vocab_size=vocab_size)
 make_dataset = stages.pretraining_dataset_factory(
@@ -349,7 +330,7 @@ plt.show()
 # The same schedule as a chart of blocks over steps: which block learns at which rate.
 
 # %%
-figure = arlm.diagrams.transfer_schedule(L, S)
+figure = arlm.book.diagrams.transfer_schedule(L, S)
 plt.show()
 
 # %% [markdown]
@@ -377,7 +358,7 @@ history.tail()
 
 # %%
 say(transfer.phase_finding(history.to_dict("records")))
-figure = arlm.figures.transfer_terms(history, S)
+figure = arlm.book.figures.transfer_terms(history, S)
 plt.show()
 
 # %% [markdown]
@@ -395,7 +376,7 @@ maps = {
     "student": transfer.attention_probabilities(student.backbone, one, layer),
 }
 say(transfer.attention_finding(maps["teacher"]))
-figure = arlm.figures.attention_maps(maps, pieces, layer)
+figure = arlm.book.figures.attention_maps(maps, pieces, layer)
 plt.show()
 attention_after, attention_floor = transfer.attention_cross_entropies(
     teacher.backbone, student.backbone, one
@@ -438,7 +419,7 @@ say(
 )
 
 # %% tags=["remove-input"]
-arlm.classroom.quiz("03_knowledge_transfer")
+arlm.book.classroom.quiz("03_knowledge_transfer")
 
 # %% [markdown]
 # ## Exercises

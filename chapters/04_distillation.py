@@ -35,27 +35,6 @@
 #   masked-LM accuracy and on two sentiment tasks (AJGT, ASTD-B), and read the result
 #   honestly at small scale.
 
-# %%
-# On Colab: install this book's library at the commit this page was run with (with
-# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
-# imported. Elsewhere this cell does nothing.
-import os
-import sys
-
-REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
-REVISION = "main"  # the commit it runs with (`arlm run` writes both)
-if "google.colab" in sys.modules:
-    import subprocess
-
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
-    tpu = tpu or os.path.exists("/dev/accel0")
-    extras = "book,gcs,tpu" if tpu else "book,gcs"
-    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    from arlm.runtime import choose_backend
-
-    print("Keras backend:", choose_backend())
-
 # %% tags=["parameters"]
 scale = "tiny"  # tiny | cpu | gpu | full
 run_dir = None  # default: runs/<scale>
@@ -63,7 +42,8 @@ overrides = {}  # any key of arlm.scales, e.g. {"distill_steps": 200}
 
 # %%
 import arlm
-from arlm.prose import say
+from arlm.book import claims
+from arlm.book.prose import say
 
 cfg = arlm.scales.resolve(scale, **overrides)
 ch = arlm.artifacts.Chapter("04_distillation", scale, run_dir, config=cfg)
@@ -76,7 +56,7 @@ import pandas as pd
 from IPython.display import display
 
 from arlm.distillation import losses, stages
-from arlm.tasks import evidence, experiments
+from arlm.tasks import evidence
 from arlm.tokenizer import WordPieceTokenizer
 
 # %% [markdown]
@@ -148,8 +128,10 @@ pd.Series({"total": float(total), **{k: float(v) for k, v in terms.items()}})
 # chapter 3.
 
 # %%
-teacher = arlm.io.load_model(ch.require("02_teacher", "teacher.keras"), compile=False)
-student = arlm.io.load_model(
+teacher = arlm.saving.load_model(
+    ch.require("02_teacher", "teacher.keras"), compile=False
+)
+student = arlm.saving.load_model(
     ch.require("03_knowledge_transfer", "student_kt.keras"), compile=False
 )
 kt_results = ch.results("03_knowledge_transfer")
@@ -235,14 +217,14 @@ finetune = pd.DataFrame(rows)
 finetune[["model", "task", "accuracy", "accuracy_sd", "macro_f1", "seeds"]].round(3)
 
 # %%
-figure = arlm.figures.distillation_evidence(mlm_scores, finetune)
+figure = arlm.book.figures.distillation_evidence(mlm_scores, finetune)
 plt.show()
 
 # %%
 summary = evidence.summarize({k: mlm_scores[k] for k in ("distilled", "scratch")}, rows)
 print("distilled minus scratch:", {k: round(v, 4) for k, v in summary["gap"].items()})
 say(
-    experiments.spread_finding(
+    claims.spread_finding(
         {(row["model"], row["task"]): row for row in rows},
         pairs=[("distilled", "scratch")],
     )
@@ -279,7 +261,7 @@ say(
 )
 
 # %% tags=["remove-input"]
-arlm.classroom.quiz("04_distillation")
+arlm.book.classroom.quiz("04_distillation")
 
 # %% [markdown]
 # ## Exercises
@@ -456,7 +438,7 @@ say(
 steps = min(20, cfg.distill_steps)
 answer = {}  # "alpha = a" -> held-out masked-LM scores
 for alpha in (1.0, 0.5, 0.0):
-    start = arlm.io.load_model(
+    start = arlm.saving.load_model(
         ch.require("03_knowledge_transfer", "student_kt.keras"), compile=False
     )
     trained, _ = stages.run_pretraining_distillation(

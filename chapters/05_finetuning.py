@@ -28,27 +28,6 @@
 # - Compare with the baselines a reviewer asks for first, rebuild Table 3 and Figure 1
 #   at this scale, and fine-tune on your own data with one command.
 
-# %%
-# On Colab: install this book's library at the commit this page was run with (with
-# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
-# imported. Elsewhere this cell does nothing.
-import os
-import sys
-
-REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
-REVISION = "main"  # the commit it runs with (`arlm run` writes both)
-if "google.colab" in sys.modules:
-    import subprocess
-
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
-    tpu = tpu or os.path.exists("/dev/accel0")
-    extras = "book,gcs,tpu" if tpu else "book,gcs"
-    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    from arlm.runtime import choose_backend
-
-    print("Keras backend:", choose_backend())
-
 # %% tags=["parameters"]
 scale = "tiny"  # tiny | cpu | gpu | full
 run_dir = None  # default: runs/<scale>
@@ -71,8 +50,8 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import display
 
-from arlm import claims
-from arlm.prose import say
+from arlm.book import claims
+from arlm.book.prose import say
 from arlm.tasks import baselines, experiments, finetune, loaders, metrics
 from arlm.tokenizer import WordPieceTokenizer
 
@@ -138,26 +117,7 @@ if padt is not None:
 # same test examples.
 
 # %%
-baseline_rows = []
-for name, task in tasks.items():
-    if task.kind != "classification":
-        continue
-    train = finetune.limit(task.train, cfg.finetune_max_train_examples, cfg.seed)
-    test = finetune.limit(task.test, cfg.finetune_max_eval_examples, cfg.seed)
-    majority = baselines.majority_baseline(train.labels, test.labels)
-    tfidf = baselines.tfidf_logreg(
-        train.texts, train.labels, test.texts, test.labels, seed=cfg.seed
-    )
-    baseline_rows.append(
-        {
-            "task": name,
-            "majority_accuracy": majority["accuracy"],
-            "tfidf_lr_accuracy": tfidf["accuracy"],
-            "tfidf_lr_macro_f1": tfidf["macro_f1"],
-            "train": len(train),
-            "test": len(test),
-        }
-    )
+baseline_rows = experiments.baseline_rows(tasks, cfg)
 baseline_table = pd.DataFrame(baseline_rows).set_index("task")
 display(baseline_table.round(3))
 
@@ -250,7 +210,7 @@ say(
         scores, baseline_rows, cfg.teacher_steps, cfg.batch_size
     )
 )
-say(experiments.spread_finding(scores))
+say(claims.spread_finding(scores))
 
 # %% [markdown]
 # ## 5.4 PoS tagging on PADT
@@ -392,7 +352,7 @@ else:
 # each is fine-tuned here with the same recipe, once (one seed per point). All snapshots
 # of one teacher share a shape, so the cache traces each teacher's graph once. The
 # sentence under the plot sets each gap against the seed spread of the same teacher's
-# AJGT runs of 5.3 and against the TF-IDF baseline of 5.2 (`arlm.claims`).
+# AJGT runs of 5.3 and against the TF-IDF baseline of 5.2 (`arlm.book.claims`).
 
 # %%
 figure1_points, figure1_note = experiments.figure1(ch, tasks, cfg, cache)
@@ -534,7 +494,7 @@ say(
 )
 
 # %% tags=["remove-input"]
-arlm.classroom.quiz("05_finetuning")
+arlm.book.classroom.quiz("05_finetuning")
 
 # %% [markdown]
 # ## Exercises

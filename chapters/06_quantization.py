@@ -33,27 +33,6 @@
 # - Run a model from the shell without TensorFlow, as a device would: a `.tflite` file,
 #   or an ONNX Runtime `.onnx` file for an x86 server.
 
-# %%
-# On Colab: install this book's library at the commit this page was run with (with
-# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
-# imported. Elsewhere this cell does nothing.
-import os
-import sys
-
-REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
-REVISION = "main"  # the commit it runs with (`arlm run` writes both)
-if "google.colab" in sys.modules:
-    import subprocess
-
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
-    tpu = tpu or os.path.exists("/dev/accel0")
-    extras = "book,gcs,tpu" if tpu else "book,gcs"
-    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    from arlm.runtime import choose_backend
-
-    print("Keras backend:", choose_backend())
-
 # %% tags=["parameters"]
 scale = "tiny"  # tiny | cpu | gpu | full
 run_dir = None  # default: runs/<scale>
@@ -67,6 +46,8 @@ ch = arlm.artifacts.Chapter("06_quantization", scale, run_dir, config=cfg)
 runtime = arlm.runtime.setup(cfg)  # prints what it chose
 
 # %%
+import os
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
@@ -181,7 +162,7 @@ results, loaded = [], {}
 for stem, meta in chosen.items():
     task = tasks[meta["task"]]
     tokenizer = WordPieceTokenizer(meta["vocab"])
-    model = arlm.io.load_model(models_dir / f"{stem}.keras", compile=False)
+    model = arlm.saving.load_model(models_dir / f"{stem}.keras", compile=False)
     length = int(meta.get("max_seq_length") or cfg.finetune_max_seq_length)
     test = task_data(
         task, tokenizer, length, "test", cfg.quant_eval_examples, cfg.qa_doc_stride
@@ -283,7 +264,7 @@ evaluation[
 ].round(4)
 
 # %%
-figure = arlm.figures.accuracy_against_size(evaluation, first_task)
+figure = arlm.book.figures.accuracy_against_size(evaluation, first_task)
 plt.show()
 
 # %% [markdown]
@@ -368,7 +349,7 @@ pd.DataFrame(
 # per inference, one thread; `off`: instances that run on TFLite's own kernels):
 
 # %%
-from arlm.prose import say
+from arlm.book.prose import say
 from arlm.quantization.profile import by_op, op_profile, profile_finding
 
 profiles = {
@@ -524,8 +505,8 @@ else:
 #
 # The device every reader has is a web browser. ONNX Runtime Web is ONNX Runtime
 # compiled to WebAssembly, so the int8 `.onnx` file above runs there unchanged.
-# `arlm.demo.write_demo` puts it in a folder `demo/` with its sidecar (so `arlm predict
-# demo/model.onnx TEXT` runs the same file) and a `tokenizer.json`
+# `arlm.book.demo.write_demo` puts it in a folder `demo/` with its sidecar (so
+# `arlm predict demo/model.onnx TEXT` runs the same file) and a `tokenizer.json`
 # (`arlm.hf_tokenizer`): the normalization of section 1.2 written as the normalizers of
 # Hugging Face's `tokenizers` format, then the BERT pre-tokenizer and WordPiece. The
 # page's script reads that file, so the browser cuts a text into the ids
@@ -535,7 +516,7 @@ else:
 if all(importlib.util.find_spec(name) for name in ("onnx", "onnxruntime", "tf2onnx")):
     import itertools
 
-    from arlm.demo import write_demo
+    from arlm.book.demo import write_demo
     from arlm.hf_tokenizer import normalizer
 
     demo_dir = write_demo(
@@ -595,7 +576,7 @@ say(
 )
 
 # %% tags=["remove-input"]
-arlm.classroom.quiz("06_quantization")
+arlm.book.classroom.quiz("06_quantization")
 
 # %% [markdown]
 # ## Exercises
@@ -758,10 +739,6 @@ say(simulate.sensitivity_finding(answer))
 
 # %%
 saved = evaluation.drop(columns=["file"])
-main_rows = evaluation[evaluation.model == classifier_stem].set_index("precision")
-main_lat = latency[latency.model == classifier_stem].set_index(
-    ["precision", "num_threads"]
-)
 ch.write_results(
     {
         "classifier": classifier_stem,
@@ -771,24 +748,13 @@ ch.write_results(
         .to_dict("records"),
         "latency": latency.drop(columns=["file"]).to_dict("records"),
         "sizes": ours,
-        "dynamic_over_float32_size": float(
-            main_rows.loc["dynamic", "bytes"] / main_rows.loc["float32", "bytes"]
-        ),
-        "dynamic_speedup_1_thread": float(
-            main_lat.loc[("float32", 1), "latency_ms"]
-            / main_lat.loc[("dynamic", 1), "latency_ms"]
-        ),
-        "dynamic_accuracy_drop": float(
-            main_rows.loc["keras", "metric"] - main_rows.loc["dynamic", "metric"]
+        **study.headline(
+            evaluation.to_dict("records"), latency.to_dict("records"), classifier_stem
         ),
         "paper_quantized_bytes_per_param": [
             round(r["quantized_bytes_per_param"], 3) for r in sizes.paper_rows()
         ],
         "int8_dot_product": dot_product,
         "profile_by_op": profiles,
-        "int8_mixed_speedup_1_thread": float(
-            main_lat.loc[("float32", 1), "latency_ms"]
-            / main_lat.loc[("int8_mixed", 1), "latency_ms"]
-        ),
     }
 )

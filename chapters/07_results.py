@@ -30,27 +30,6 @@
 # - Relate accuracy to model size, and size to the bytes stored per parameter before and
 #   after quantization.
 
-# %%
-# On Colab: install this book's library at the commit this page was run with (with
-# the extras a TPU needs) and pick the Keras backend (JAX on a TPU) before Keras is
-# imported. Elsewhere this cell does nothing.
-import os
-import sys
-
-REPOSITORY = "https://github.com/arlm-book/arlm"  # book/_config.yml's repository.url
-REVISION = "main"  # the commit it runs with (`arlm run` writes both)
-if "google.colab" in sys.modules:
-    import subprocess
-
-    tpu = bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))
-    tpu = tpu or os.path.exists("/dev/accel0")
-    extras = "book,gcs,tpu" if tpu else "book,gcs"
-    source = f"arlm[{extras}] @ git+{REPOSITORY}@{REVISION}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    from arlm.runtime import choose_backend
-
-    print("Keras backend:", choose_backend())
-
 # %% tags=["parameters"]
 scale = "tiny"  # tiny | cpu | gpu | full
 run_dir = None  # default: runs/<scale>; any finished run folder (or a gs:// bucket)
@@ -67,8 +46,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from arlm import claims, reporting
-from arlm.prose import say
+from arlm.book import claims, reporting
+from arlm.book.prose import say
 
 run = reporting.collect(ch.run_dir)
 pd.set_option("display.max_colwidth", None)  # sources and reasons in full
@@ -88,7 +67,7 @@ display(reporting.display(reporting.gap_table(run), paper_columns=("the paper",)
 # ### The paper's claims, and what this run can say about them
 #
 # Every result the paper states, in its own words, with the section it is in
-# (`arlm.claims`). Each verdict is computed from this run's numbers:
+# (`arlm.book.claims`). Each verdict is computed from this run's numbers:
 #
 # - a claim that one model is ahead of another *holds* if the difference points the
 #   claim's way and is larger than the seed spread (the mean ± sd intervals over
@@ -208,7 +187,7 @@ else:
     print("none in this run")
 
 # %%
-figure = arlm.figures.table3_by_model(table3, scale)
+figure = arlm.book.figures.table3_by_model(table3, scale)
 plt.show()
 
 # %% [markdown]
@@ -226,7 +205,7 @@ plt.show()
 # %%
 size_rows = pd.DataFrame(reporting.accuracy_vs_size(run))
 display(size_rows)
-figure = arlm.figures.accuracy_against_parameters(size_rows, scale)
+figure = arlm.book.figures.accuracy_against_parameters(size_rows, scale)
 plt.show()
 say(reporting.size_finding(run))
 
@@ -256,7 +235,7 @@ if files.empty:
     print("chapter 6 has not run: no TFLite files to show")
 else:
     display(files)
-    figure = arlm.figures.file_sizes(
+    figure = arlm.book.figures.file_sizes(
         reporting.table4(run), reporting.quantized_files(run), scale
     )
     plt.show()
@@ -304,7 +283,7 @@ else:
 say(reporting.table3_finding(table3, scale) + " 7.4 lists the tasks it did not run.")
 
 # %% tags=["remove-input"]
-arlm.classroom.quiz("07_results")
+arlm.book.classroom.quiz("07_results")
 
 # %% [markdown]
 # ## Exercises
@@ -432,7 +411,7 @@ answer = {}
 if student_path is None:
     say("Chapter 4 has not run: no distilled student to drop blocks from.")
 else:
-    distilled = arlm.io.load_model(student_path, compile=False)
+    distilled = arlm.saving.load_model(student_path, compile=False)
     held_out = stages.evaluation_batches(
         ch.require("01_corpus", "pretraining_held_out"),
         cfg,

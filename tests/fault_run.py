@@ -33,11 +33,11 @@ def install(kill):
     """Arrange for SIGKILL at ``kill`` = (stage, point, step); returns the Keras callback that does it, if any."""
     import keras
 
-    from arlm import fitting, io
+    from arlm import fitting, saving
 
     stage, point, step = kill
     current = {"stage": None}
-    original_save, original_savez = io.save_model, np.savez
+    original_save, original_savez = saving.save_model, np.savez
 
     def save_model(model, path):
         if current["stage"] == stage and point == "during-save":
@@ -58,7 +58,7 @@ def install(kill):
             die()
         return original_savez(handle, **arrays)
 
-    io.save_model = save_model
+    saving.save_model = save_model
     for module in ("arlm.training", "arlm.distillation.stages"):
         __import__(module)
         sys.modules[module].save_model = save_model
@@ -101,7 +101,7 @@ def main():
     import keras
     from distillation_helpers import make_dataset, tiny_pretrainer
 
-    from arlm import io, training
+    from arlm import saving, training
     from arlm.distillation import stages
     from arlm.fitting import Stage
     from arlm.scales import resolve
@@ -119,14 +119,14 @@ def main():
     current["stage"] = "teacher"
     teacher_stage = Stage(work / "teacher")
     if teacher_stage.finished:
-        teacher = io.load_model(teacher_stage.output("model"))
+        teacher = saving.load_model(teacher_stage.output("model"))
     else:
         teacher = tiny_pretrainer("teacher", 1)
         teacher(next(iter(data()))[0])
         training.compile_pretrainer(teacher, 1e-2, STEPS, 1, jit_compile=jax, run_eagerly=not jax)
         training.pretrain(teacher, data, STEPS, cfg.checkpoint_every, teacher_stage.dir, tensorboard=False,
                           callbacks=callbacks, verbose=0)
-        teacher_stage.finish({"model": io.save_model(teacher, work / "teacher" / "model.keras")})
+        teacher_stage.finish({"model": saving.save_model(teacher, work / "teacher" / "model.keras")})
     keras.utils.set_random_seed(cfg.seed)
     current["stage"] = "kt"
     fit = stages.fit_resumable
@@ -139,7 +139,7 @@ def main():
     current["stage"] = "pd"
     student, _ = stages.run_pretraining_distillation(teacher, student, data, cfg, work, verbose=0)
     if args.weights:
-        final = {"teacher": teacher, "kt": io.load_model(work / "student_kt.keras", compile=False), "pd": student}
+        final = {"teacher": teacher, "kt": saving.load_model(work / "student_kt.keras", compile=False), "pd": student}
         np.savez(args.weights, **{f"{name}_{i}": keras.ops.convert_to_numpy(v)
                                   for name, model in final.items() for i, v in enumerate(model.weights)})
 

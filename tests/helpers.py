@@ -7,7 +7,7 @@
   a ``.keras`` round trip with equal outputs, a training step, mixed precision (``mixed_bfloat16``: it runs,
   computes in bfloat16, keeps float32 variables) and, optionally, shorter sequences.
 * `run_backbone_test` and `run_task_test`: the same for a `MobileBertBackbone` or a task model, plus the
-  ``save_to_preset`` / ``from_preset`` round trip (and `arlm.io.load_model` of both files) with equal weights
+  ``save_to_preset`` / ``from_preset`` round trip (and `arlm.saving.load_model` of both files) with equal weights
   and outputs; for a task with a preprocessor, ``predict`` and ``fit`` on raw strings too.
 * `run_preprocessing_test`: a tokenizer or preprocessor called directly, mapped over an unbatched and a batched
   `tf.data` dataset (the same outputs), its config round trip, and its expected outputs.
@@ -151,7 +151,7 @@ def run_layer_test(cls, init_kwargs, inputs, expected_output_shape, tmp_path, sc
 
     import keras
 
-    from arlm.io import load_model, save_model
+    from arlm.saving import load_model, save_model
 
     def make(**extra):
         with (scope or contextlib.nullcontext)():
@@ -193,10 +193,10 @@ def run_backbone_test(init_kwargs, tmp_path, inputs=None):
 
     Output shapes from the config (sequence, pooled where ``classifier_activation``, L+1 hidden states, L
     attention maps), config round trip, shorter sequences, a ``.keras`` file and a preset folder reloaded with
-    equal weights and outputs (through `arlm.io.load_model` and ``from_preset``), and mixed precision.
+    equal weights and outputs (through `arlm.saving.load_model` and ``from_preset``), and mixed precision.
     """
-    from arlm.io import load_model, save_model
     from arlm.mobilebert import MobileBertBackbone
+    from arlm.saving import load_model, save_model
 
     inputs = inputs or tiny_inputs()
     backbone = MobileBertBackbone(**init_kwargs)
@@ -228,15 +228,15 @@ def run_task_test(cls, init_kwargs, inputs, expected_output_shape, tmp_path, var
     """keras-hub's task checks for ``cls(**init_kwargs)`` (a model with a ``backbone``), plus both save/load paths.
 
     Output shapes, config round trip, shorter sequences, a ``.keras`` file and a preset folder (``task.json`` and
-    the head's weights beside the backbone's) reloaded with equal weights and outputs through `arlm.io.load_model`
+    the head's weights beside the backbone's) reloaded with equal weights and outputs through `arlm.saving.load_model`
     and ``cls.from_preset``, the preset's backbone alone through ``MobileBertBackbone.from_preset``, and mixed
     precision (the backbone rebuilt with the policy). With ``raw=(texts, labels)`` (a task with a preprocessor),
     keras-hub's raw-input checks: ``predict`` on the strings, on a `tf.data` dataset of them and on one mapped
     through the preprocessor agree, and so do the reloaded models (the tokenizer travels with them); ``fit`` runs
     on the strings and on the dataset, and refuses to run uncompiled (``compile=False``).
     """
-    from arlm.io import load_model, save_model
     from arlm.mobilebert import MobileBertBackbone
+    from arlm.saving import load_model, save_model
 
     model = cls(**init_kwargs)
     outputs = model(inputs)

@@ -18,7 +18,7 @@ from archives import zip_bytes
 from quantization_helpers import tiny_model
 
 from arlm import cli, datasets
-from arlm.io import save_model
+from arlm.saving import save_model
 
 POSITIVE = ["الخدمة ممتازة والموظفين محترمين", "أحببت هذا الفندق كثيرا", "تجربة رائعة وسأعود مرة أخرى",
             "المكان نظيف والطعام لذيذ"]
@@ -179,9 +179,9 @@ def cache_is_a_file(ws, monkeypatch):
 
 
 def no_write_permission(ws, monkeypatch):
-    import arlm.io
+    import arlm.files
 
-    monkeypatch.setattr(arlm.io.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(arlm.files.os, "access", lambda path, mode: False)
 
 
 @dataclass
@@ -416,7 +416,7 @@ def preset_without_vocabulary(ws):
     """A preset folder of the tiny model saved without a tokenizer (so without a vocabulary)."""
     folder = ws["root"] / "inputs" / "preset_without_vocab"
     if not folder.exists():
-        from arlm.io import load_model
+        from arlm.saving import load_model
 
         save_model(load_model(ws["model"], compile=False), folder)
     return str(folder)
@@ -508,7 +508,7 @@ def corrupted_preset(ws, monkeypatch=None):
     """The tiny model as a preset folder with its vocabulary, then 1000 bytes of its weights zeroed: h5py and Keras
     load such a file without a word, and fine-tuning it trains into NaN."""
     def make(ws):
-        from arlm.io import load_model
+        from arlm.saving import load_model
 
         folder = save_model(load_model(ws["model"], compile=False), ws["root"] / "corrupted_preset",
                             tokenizer=ws["vocab"])

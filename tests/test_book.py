@@ -5,7 +5,7 @@ import json
 
 import nbformat
 
-from arlm.book import BOOK, announcement, banner
+from arlm.book.build import BOOK, announcement, banner
 
 
 def test_the_banner_names_scale_overrides_data_date_machine_and_commit(tmp_path):

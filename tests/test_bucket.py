@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from arlm import bucket, io, runner
+from arlm import bucket, files
 from arlm.artifacts import Chapter
+from arlm.book import runner
 from arlm.cli import main
 from arlm.errors import ArtifactError
 
@@ -87,28 +88,28 @@ def test_cli_run_out_keeps_the_scheme(monkeypatch, capsys):
 
 
 def test_after_write_sees_every_completed_write(tmp_path, monkeypatch):
-    monkeypatch.setattr(io, "_AFTER_WRITE", [])
+    monkeypatch.setattr(files, "_AFTER_WRITE", [])
     seen = []
 
     def record(path):
         seen.append(path)
 
-    io.after_write(record)
-    assert io.after_write(record) is record and io._AFTER_WRITE == [record]  # registered once
-    io.write_json(tmp_path / "a.json", {})
-    with io.atomic_path(tmp_path / "ckpt") as tmp:
+    files.after_write(record)
+    assert files.after_write(record) is record and files._AFTER_WRITE == [record]  # registered once
+    files.write_json(tmp_path / "a.json", {})
+    with files.atomic_path(tmp_path / "ckpt") as tmp:
         tmp.mkdir()
         (tmp / "w.h5").write_bytes(b"1")
-    with pytest.raises(RuntimeError), io.atomic_path(tmp_path / "b.txt"):
+    with pytest.raises(RuntimeError), files.atomic_path(tmp_path / "b.txt"):
         raise RuntimeError("interrupted")
     assert seen == [tmp_path / "a.json", tmp_path / "ckpt"] and (tmp_path / "ckpt" / "w.h5").is_file()
 
     def broken(path):
         raise ArtifactError(f"uploading {path} failed")
 
-    io.after_write(broken)
+    files.after_write(broken)
     with pytest.raises(ArtifactError, match="uploading .*c.json failed"):
-        io.write_json(tmp_path / "c.json", {})
+        files.write_json(tmp_path / "c.json", {})
     assert (tmp_path / "c.json").is_file()  # written locally all the same
 
 
@@ -131,21 +132,21 @@ def test_missing_bucket_and_failed_upload_are_clear_errors(emulator, cache, monk
     monkeypatch.setattr(bucket.Mirror, "_put", unavailable)
     with pytest.raises(ArtifactError, match=r"uploading .*vocab.txt to gs://bucket/failing/tiny/01_corpus/vocab.txt "
                                             r"failed: 503 backend down"):
-        io.write_json(ch.path("vocab.txt"), [])
+        files.write_json(ch.path("vocab.txt"), [])
 
 
 def test_writes_reach_the_bucket_as_they_happen(emulator, cache):
     ch = Chapter("02_teacher", "tiny", "gs://bucket/writes/tiny")
     work = ch.path("train", "iberta")
     for step in (1, 2):
-        with io.atomic_path(work / f"ckpt-{step}") as tmp:  # a checkpoint folder
+        with files.atomic_path(work / f"ckpt-{step}") as tmp:  # a checkpoint folder
             tmp.mkdir()
             (tmp / "model.weights.h5").write_bytes(b"w" * step)
             (tmp / "optimizer.npz").write_bytes(b"o" * step)
         if step == 2:
             shutil.rmtree(work / "ckpt-1")  # the loop keeps the newest checkpoint only
-        io.write_json(work / "history.json", {"step": step})
-    (ch.dir / "notes.txt").write_text("written without arlm.io")  # reaches the bucket with the results
+        files.write_json(work / "history.json", {"step": step})
+    (ch.dir / "notes.txt").write_text("written without arlm.files")  # reaches the bucket with the results
     prefix = "writes/tiny/02_teacher"
     assert names(emulator, prefix) == ["train/iberta/ckpt-2/model.weights.h5", "train/iberta/ckpt-2/optimizer.npz",
                                        "train/iberta/history.json"]  # the deletion is mirrored at the next write
@@ -158,15 +159,15 @@ def test_writes_reach_the_bucket_as_they_happen(emulator, cache):
 def test_a_new_session_resumes_from_the_bucket(emulator, cache):
     url = "gs://bucket/resume/tiny"
     first = Chapter("02_teacher", "tiny", url)
-    io.write_json(first.path("train", "iberta", "history.json"), {"step": 10})
-    io.write_json(first.path("figure1", "index.json"), {"iberta": {}})
-    io.write_json(first.path("teacher.keras"), {"stand-in": True})
+    files.write_json(first.path("train", "iberta", "history.json"), {"step": 10})
+    files.write_json(first.path("figure1", "index.json"), {"iberta": {}})
+    files.write_json(first.path("teacher.keras"), {"stand-in": True})
     first.write_results({"mlm_accuracy": 0.5})
 
     fresh_root = cache()
     again = Chapter("02_teacher", "tiny", url)  # a new session: its own folder comes back, checkpoints and all
     assert again.run_dir == fresh_root.resolve() / "bucket" / "resume" / "tiny"
-    assert io.read_json(again.dir / "train" / "iberta" / "history.json") == {"step": 10}
+    assert files.read_json(again.dir / "train" / "iberta" / "history.json") == {"step": 10}
     assert again.results()["mlm_accuracy"] == 0.5
     (again.dir / "new.txt").write_text("not uploaded yet")
     (again.dir / "teacher.keras").write_text("saved again, not uploaded yet")
@@ -176,7 +177,7 @@ def test_a_new_session_resumes_from_the_bucket(emulator, cache):
     assert (again.dir / "teacher.keras").read_text() == "saved again, not uploaded yet"
     os.utime(again.dir / "teacher.keras", (0, 0))  # older than the bucket's copy: replaced by it
     Chapter("02_teacher", "tiny", url)
-    assert io.read_json(again.dir / "teacher.keras") == {"stand-in": True}
+    assert files.read_json(again.dir / "teacher.keras") == {"stand-in": True}
 
     cache()
     later = Chapter("03_knowledge_transfer", "tiny", url)
@@ -234,11 +235,11 @@ def test_two_chapters_through_the_bucket(emulator, cache):
 
 
 def test_book_builds_from_a_bucket_run(emulator, cache, monkeypatch):
-    from arlm import book
+    from arlm.book import build
 
     emulator.blob("book/tiny/01_corpus.ipynb").upload_from_string(b"{}")
     built = []
-    monkeypatch.setattr(book, "build_book", built.append)
+    monkeypatch.setattr(build, "build_book", built.append)
     assert main(["book", "--runs", "gs://bucket/book/tiny"]) == 0
     assert built == [bucket.working_copy("gs://bucket/book/tiny")]
     assert (built[0] / "01_corpus.ipynb").read_text() == "{}"

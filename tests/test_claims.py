@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from arlm import claims, paper, reporting
+from arlm import paper
+from arlm.book import claims, reporting
+from arlm.tasks import experiments
 
 
 def test_every_claim_is_the_papers_words_with_its_section():
@@ -127,3 +129,32 @@ def test_check_on_an_empty_run_tests_nothing(tmp_path):
     rows = claims.check(reporting.Run(tmp_path, {}))
     assert {row["verdict"] for row in rows} <= {claims.NOT_RUN, claims.NOT_TESTABLE_HERE}
     assert "none can be decided" in claims.finding(rows, "tiny")
+
+
+def test_spread_finding_says_which_differences_exceed_the_seed_spread():
+    def runs(*values):
+        return experiments.over_seeds([{"accuracy": v, "seed": i} for i, v in enumerate(values)])
+
+    scores = {("student", "ajgt"): runs(0.80, 0.81, 0.82), ("scratch", "ajgt"): runs(0.60, 0.62, 0.61),
+              ("student", "hard"): runs(0.70, 0.75, 0.65), ("scratch", "hard"): runs(0.69, 0.72, 0.66)}
+    said = claims.spread_finding(scores, pairs=[("student", "scratch")])
+    assert "ahead of the scratch's on 2 of 2" in said and "hard (" not in said
+    assert "The student is ahead by more than the seed spread on ajgt (20.0 points)." in said
+    behind = claims.spread_finding(scores, pairs=[("scratch", "student")])
+    assert "ahead of the student's on 0 of 2" in behind and "The student is ahead by more" in behind
+    hard = {key: value for key, value in scores.items() if key[1] == "hard"}
+    assert "On none is the difference larger than the seed spread" in claims.spread_finding(hard)
+    single = {key: experiments.over_seeds([{"accuracy": 0.5}]) for key in scores}
+    assert "one seed" in claims.spread_finding(single, pairs=[("student", "scratch")])
+
+
+def test_spread_finding_counts_a_floating_point_tie_as_level():
+    def runs(*values):
+        return experiments.over_seeds([{"accuracy": v, "seed": i} for i, v in enumerate(values)])
+
+    # the cpu edition's AJGT: 0.775 against 0.7749999999999999, once counted as "ahead"
+    scores = {("teacher", "ajgt"): runs(0.75, 0.825, 0.75), ("student", "ajgt"): runs(0.775, 0.7583333333333333,
+                                                                                     0.7916666666666666)}
+    assert scores[("teacher", "ajgt")]["accuracy"] != scores[("student", "ajgt")]["accuracy"]
+    said = claims.spread_finding(scores, pairs=[("teacher", "student")])
+    assert "ahead of the student's on 0 of 1 task(s), level with it on 1." in said

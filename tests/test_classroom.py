@@ -12,10 +12,10 @@ import nbformat
 import pytest
 
 from arlm.artifacts import CHAPTERS
-from arlm.classroom import checking, exercises, grading, kit, pages, quizzes
+from arlm.book.classroom import checking, exercises, grading, kit, pages, quizzes
+from arlm.book.sources import notebook_of
 from arlm.cli import main
 from arlm.errors import ArlmError
-from arlm.runner import notebook_of
 
 LABELS = [e.label for chapter in CHAPTERS for e in exercises.chapter_exercises(chapter)]
 
@@ -204,7 +204,7 @@ def test_student_notebooks_hold_no_solution_code_or_output(built_kit):
             lines = {line.strip() for line in text.split("\n")}
             assert not (own & lines) - _elsewhere(source, solutions), chapter
         checks = [c.source for c in student.cells if kit.CHECK_CELL.match(c.source)]
-        assert checks == [f'arlm.classroom.check("{e.label}")' for e in found]
+        assert checks == [f'arlm.book.classroom.check("{e.label}")' for e in found]
         submission = grading.read_submission(built_kit / "students" / f"{chapter}.ipynb", "s", [])
         assert submission.is_empty() and set(submission.answers) == {e.label for e in found}
 
@@ -230,14 +230,14 @@ def test_the_key_is_checked_as_a_kernel_runs_it(tmp_path, monkeypatch):
     # fail on its refuses answer; the notebook's cells and outputs are left alone
     from IPython.core.interactiveshell import InteractiveShell
 
-    from arlm.classroom import keycheck
+    from arlm.book.classroom import keycheck
 
     monkeypatch.chdir(tmp_path)  # the kernel runs in the run folder
     shell = InteractiveShell.instance()
     try:
         keycheck.watch("01_corpus")
         shell.run_cell("import pandas as pd\nfrom IPython.display import display\nfrom arlm import text\n"
-                       "from arlm.prose import say")
+                       "from arlm.book.prose import say")
         solution = exercises.chapter_exercises("01_corpus")[0].solution_cells[-1]
         shown = shell.run_cell(notebook_of("01_corpus").cells[solution].source)
     finally:
@@ -250,7 +250,7 @@ def test_the_key_is_checked_as_a_kernel_runs_it(tmp_path, monkeypatch):
 
 
 def test_a_check_file_that_fails_the_key_or_accepts_its_wrong_answer_is_named(tmp_path):
-    from arlm.classroom import keycheck
+    from arlm.book.classroom import keycheck
 
     def result(label, passed, total=2):
         return checking.Result(label, passed, total, [] if passed == total else ["a failure"]).as_dict()
@@ -292,16 +292,16 @@ def test_quizzes_have_five_questions_each_on_an_objective(chapter):
             value = q["answer_value"]
             assert len(right) == 1 and (right[0].get("value") == value or
                                         right[0]["range"][0] <= value < right[0]["range"][1])
-    assert f'arlm.classroom.quiz("{chapter}")' in (notebook_of(chapter).cells[-1].source + "".join(
+    assert f'arlm.book.classroom.quiz("{chapter}")' in (notebook_of(chapter).cells[-1].source + "".join(
         c.source for c in notebook_of(chapter).cells))
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_quiz_text_states_no_result_of_a_run(chapter):
     # a quiz is fixed prose of the chapter's page: every question, answer and feedback passes the book's prose
-    # check (arlm.prose), so none states a run's number or direction; its numbers are computed (see below)
-    from arlm import prose
-    from arlm.runner import chapters_dir
+    # check (arlm.book.prose), so none states a run's number or direction; its numbers are computed (see below)
+    from arlm.book import prose
+    from arlm.book.sources import chapters_dir
 
     sections = prose.book_sections(chapters_dir())
     texts = [text for q in quizzes.questions(chapter)
@@ -316,7 +316,7 @@ def test_quiz_arabic_is_isolated_in_what_jupyterquiz_writes_into_the_page():
     shown = quizzes._as_html(quizzes.choice(1, "Is «الرياض» a city & a word?", ("Yes, «رياض، مدينة»", "x < y"),
                                             ("No", "no")))
     assert shown["question"] == 'Is «<bdi dir="rtl">الرياض</bdi>» a city &amp; a word?'
-    # a list of single words keeps its written order word by word (arlm.bidi.items)
+    # a list of single words keeps its written order word by word (arlm.book.bidi.items)
     assert shown["answers"][0]["answer"] == 'Yes, «<bdi dir="rtl">رياض</bdi>، <bdi dir="rtl">مدينة</bdi>»'
     assert shown["answers"][0]["feedback"] == "x &lt; y" and shown["answers"][0]["correct"] is True
     assert "objective" not in shown
@@ -356,7 +356,7 @@ def _fake_run(folder, chapters=CHAPTERS, svg=True):
 
 
 def test_lecturer_page_and_figures(tmp_path):
-    from arlm.edition import read_manifest
+    from arlm.book.edition import read_manifest
 
     run = _fake_run(tmp_path / "tiny")
     staged = pages.stage(tmp_path / "book", run, None)

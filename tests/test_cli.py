@@ -5,7 +5,8 @@ import zipfile
 
 import pytest
 
-from arlm import datasets, runner
+from arlm import datasets
+from arlm.book import runner, sources
 from arlm.cli import main
 from arlm.errors import ParameterError
 
@@ -108,7 +109,7 @@ def test_run_executes_chapters_with_parameters_and_stops_at_a_failure(tmp_path, 
         "02_teacher": "raise ValueError('the teacher diverged')",
         "03_knowledge_transfer": "print('never reached')",
     })
-    monkeypatch.setattr(runner, "chapters_dir", lambda: chapters)
+    monkeypatch.setattr(sources, "chapters_dir", lambda: chapters)
     out = tmp_path / "runs"
     assert main(["run", "--chapters", "1", "--out", str(out), "-p", "teacher_steps=7"]) == 0
     first = (out / "tiny" / "01_corpus.ipynb").read_bytes()

@@ -5,10 +5,10 @@ The comparisons with `transformers` need the ``interop`` extra (torch, transform
 
 import json
 
+import keras
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
 pytest.importorskip("safetensors", reason="arlm.convert needs the interop extra: pip install -e '.[interop]'")
 
 from keras import ops  # noqa: E402
@@ -16,8 +16,8 @@ from keras import ops  # noqa: E402
 from arlm import convert, scales  # noqa: E402
 from arlm.cli import main  # noqa: E402
 from arlm.errors import ArtifactError, ParameterError  # noqa: E402
-from arlm.io import load_model, save_model  # noqa: E402
 from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer, config_at_scale  # noqa: E402
+from arlm.saving import load_model, save_model  # noqa: E402
 
 PRESETS = ("iberta", "mberta", "mberta_ii")
 BERT = "arabert_base"  # no bottleneck, E = H: transformers' MobileBERT runs it as a plain BERT
@@ -396,7 +396,7 @@ def test_auto_classes_of_transformers_give_arlms_ids_and_logits(classifier_folde
     import torch
     from tricky_texts import LONG_ARABIC_51, TRICKY
 
-    from arlm.io import load_tokenizer
+    from arlm.saving import load_tokenizer
 
     classifier, folder = classifier_folders
     assert {"tokenizer.json", "vocab.txt", "tokenizer_config.json", *convert.HF_FILES} == {
@@ -420,7 +420,7 @@ def test_auto_classes_of_transformers_give_arlms_ids_and_logits(classifier_folde
 
 
 def test_the_tokenizer_comes_back_from_transformers(classifier_folders, capsys):
-    from arlm.io import load_tokenizer
+    from arlm.saving import load_tokenizer
 
     classifier, folder = classifier_folders
     texts = ["وَأَقُولُ: الخدمة ممتازة", "سيئ جدا", "ﻻ ١٢٣"]

@@ -1,4 +1,4 @@
-"""`arlm.demo`: the live box's model folder (the committed edition's and one written from a tiny classifier),
+"""`arlm.book.demo`: the live box's model folder (the committed edition's and one written from a tiny classifier),
 the built site's files within their size budget, and the box's sentence about sizes, from `arlm.paper`."""
 
 import importlib.util
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from arlm import demo
-from arlm.edition import EDITION
+from arlm.book import demo
+from arlm.book.edition import EDITION
 from arlm.errors import ArtifactError
 from arlm.predict import Predictor
 from arlm.quantization.sizes import paper_rows
@@ -52,12 +52,12 @@ def test_the_box_says_what_runs_where_and_compares_with_table4():
 
 
 def test_a_run_shows_its_own_demo_else_the_editions(tmp_path):
-    assert demo.find_demo(EDITION) == (EDITION_DEMO, "edition")
-    assert demo.find_demo(tmp_path) == (EDITION_DEMO, "edition-fallback")
+    assert demo.find_demo(EDITION, EDITION) == (EDITION_DEMO, "edition")
+    assert demo.find_demo(tmp_path, EDITION) == (EDITION_DEMO, "edition-fallback")
     assert "wrote no demo" in demo.box_html(EDITION_DEMO, "edition-fallback", "")
     own = tmp_path / "06_quantization" / demo.FOLDER
     demo.write_demo(EDITION_DEMO / demo.MODEL_FILE, EDITION_DEMO / "model.vocab.txt", ["a", "b"], 64, own, 10)
-    assert demo.find_demo(tmp_path) == (own, "run")
+    assert demo.find_demo(tmp_path, EDITION) == (own, "run")
 
 
 def test_write_demo_writes_what_arlm_predict_and_the_page_read(tmp_path):

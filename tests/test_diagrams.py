@@ -4,7 +4,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from arlm import diagrams  # noqa: E402
+from arlm.book import diagrams  # noqa: E402
 from arlm.mobilebert.config import CONFIGS  # noqa: E402
 
 

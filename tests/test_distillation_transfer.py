@@ -9,7 +9,7 @@ from distillation_helpers import batches, changed, make_dataset, snapshot, tiny_
 from arlm.distillation import transfer
 from arlm.distillation.stages import run_knowledge_transfer
 from arlm.fitting import fit_resumable
-from arlm.io import load_model
+from arlm.saving import load_model
 from arlm.scales import resolve
 
 S = 3  # steps per layer

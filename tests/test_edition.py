@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from arlm import edition
+from arlm.book import edition
 from arlm.errors import ArlmError
 from arlm.scales import SCALES
 
@@ -75,7 +75,7 @@ def test_table3_of_the_edition_has_every_task_of_the_mirror_with_seeds():
 @pytest.mark.parametrize("model", sorted(edition.EDITION_PRESETS))
 def test_edition_presets_load_by_name_at_the_cpu_sizes(model):
     from arlm import mobilebert
-    from arlm.io import load_model, load_tokenizer
+    from arlm.saving import load_model, load_tokenizer
     from arlm.scales import resolve
 
     name, _, paper_name = edition.EDITION_PRESETS[model]
@@ -91,8 +91,8 @@ def test_edition_presets_load_by_name_at_the_cpu_sizes(model):
 def test_float16_storage_round_trips_within_half_precision(tmp_path):
     from helpers import tiny_config
 
-    from arlm.io import load_model, save_model
     from arlm.mobilebert import MobileBertBackbone
+    from arlm.saving import load_model, save_model
 
     backbone = MobileBertBackbone.from_mobilebert_config(tiny_config("mberta"))
     save_model(backbone, tmp_path / "preset")

@@ -98,7 +98,7 @@ def cli_ws(tmp_path_factory):
 
     from arlm import cli
     from arlm.datasets import embedded_corpus_path
-    from arlm.io import save_model
+    from arlm.saving import save_model
     from arlm.tokenizer import train_vocabulary
 
     root = tmp_path_factory.mktemp("cli")

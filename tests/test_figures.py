@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from arlm import diagrams, figures  # noqa: E402
+from arlm.book import diagrams, figures  # noqa: E402
 from arlm.mobilebert.config import CONFIGS  # noqa: E402
 
 
@@ -87,11 +87,11 @@ def test_the_diagrams_keep_their_text_apart(draw):
 
 
 def test_a_watched_figure_warns_when_drawn_and_once():
-    from arlm.runner import WATCH
+    from arlm.book.runner import WATCH
 
     exec(WATCH)  # what arlm run's kernels run first
     figures.watch()  # a second call adds no second hook
-    assert matplotlib.rcParams["figure.hooks"].count("arlm.figures:_watch_figure") == 1
+    assert matplotlib.rcParams["figure.hooks"].count("arlm.book.figures:_watch_figure") == 1
     try:
         fig, (left, right) = plt.subplots(1, 2, figsize=(3, 2))
         left.set_title("a title much too long for its half")
@@ -104,13 +104,13 @@ def test_a_watched_figure_warns_when_drawn_and_once():
             "figure text overlaps: title 'a title much too long for its half' and title 'another one'"]
     finally:
         matplotlib.rcParams["figure.hooks"] = [
-            hook for hook in matplotlib.rcParams["figure.hooks"] if hook != "arlm.figures:_watch_figure"]
+            hook for hook in matplotlib.rcParams["figure.hooks"] if hook != "arlm.book.figures:_watch_figure"]
 
 
 def _edition(chapter):
     import json
 
-    from arlm.edition import EDITION
+    from arlm.book.edition import EDITION
 
     return json.loads((EDITION / chapter / "results.json").read_text(encoding="utf-8"))
 
@@ -138,27 +138,27 @@ PIECES = ["[CLS]", "قال", "رسول", "الله", "صلي", "الله", "عل
 
 
 def _run():
-    from arlm import reporting
-    from arlm.edition import EDITION
+    from arlm.book import reporting
+    from arlm.book.edition import EDITION
 
     return reporting.collect(EDITION)
 
 
 def _sizes():
-    from arlm import reporting
+    from arlm.book import reporting
 
     run = _run()
     return reporting.table4(run), reporting.quantized_files(run), "cpu"
 
 
 def _table3(scored=True):
-    from arlm import reporting
+    from arlm.book import reporting
 
     rows = reporting.table3(_run())
     return [row if scored else {k: v for k, v in row.items() if not k.startswith("ours")} for row in rows]
 
 
-# every figure function of arlm.figures, on the committed cpu edition's results where it has them (the numbers
+# every figure function of arlm.book.figures, on the committed cpu edition's results where it has them (the numbers
 # whose legends and labels overlapped in its pages) and on small made-up data otherwise
 @pytest.mark.parametrize("draw", [
     lambda: figures.pretraining_curves(_curves(), plateau=0.026),

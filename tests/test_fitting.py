@@ -1,11 +1,10 @@
 """The resumable training loop: exact resume with dropout, verified checkpoints and their fallbacks, history,
 finished stages, and prediction in full batches."""
 
+import keras
 import numpy as np
 import pytest
-
-keras = pytest.importorskip("keras")
-tf = pytest.importorskip("tensorflow")
+import tensorflow as tf
 
 from arlm import fitting  # noqa: E402
 from arlm.errors import ArtifactError, ParameterError  # noqa: E402

@@ -7,7 +7,7 @@ import pytest
 from tricky_texts import FINAL_SIGMA, LONG_ARABIC_51, TRICKY
 
 from arlm.hf_tokenizer import tokenizer_json, write_tokenizer_json
-from arlm.io import PRESETS_DIR
+from arlm.preset_format import PRESETS_DIR
 from arlm.text import normalize
 from arlm.tokenizer import WordPieceTokenizer
 

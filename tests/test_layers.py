@@ -1,9 +1,8 @@
 """Layers of the MobileBERT family on tiny tensors (spec 1.3, 1.4, 9): known values, then keras-hub's checks."""
 
+import keras
 import numpy as np
 import pytest
-
-keras = pytest.importorskip("keras")
 from helpers import TINY, run_layer_test  # noqa: E402
 from keras import ops  # noqa: E402
 

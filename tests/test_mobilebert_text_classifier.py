@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from helpers import VOCAB, assert_all_close, run_preprocessing_test, run_task_test, tiny_config, tiny_inputs
 
-from arlm.io import load_model, save_model
 from arlm.mobilebert import (
     MobileBertBackbone,
     MobileBertTextClassifier,
@@ -17,6 +16,7 @@ from arlm.mobilebert import (
     MobileBertTokenizer,
 )
 from arlm.preprocessing import encode_texts
+from arlm.saving import load_model, save_model
 from arlm.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
 
 # a VOCAB-token vocabulary of Arabic words and pieces, and texts that need its normalization (hamza, tashkeel)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from helpers import VOCAB, run_task_test, tiny_config, tiny_inputs
 
-from arlm.io import load_model, save_model
 from arlm.mobilebert import SpanQA, TokenTagger, crf_log_likelihood, viterbi_decode
 from arlm.names import INPUT_NAMES
+from arlm.saving import load_model, save_model
 
 
 def _brute_force(emissions, transitions, tags, length):

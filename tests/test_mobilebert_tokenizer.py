@@ -8,9 +8,10 @@ from helpers import run_preprocessing_test, tiny_config
 from tricky_texts import TRICKY
 
 from arlm.errors import ParameterError
-from arlm.io import PRESETS_DIR, load_tokenizer
 from arlm.mobilebert import MobileBertBackbone, MobileBertTextClassifier, MobileBertTokenizer
 from arlm.mobilebert.tokenizer import BOOK_SETTINGS
+from arlm.preset_format import PRESETS_DIR
+from arlm.saving import load_tokenizer
 
 PRESET = PRESETS_DIR / "mberta-cpu-edition"  # a vocabulary trained on the data mirror, shipped with arlm
 

@@ -1,10 +1,9 @@
 """The official LAMB / AdamW against hand-computed updates, and how Keras' Lamb differs (spec 3.2)."""
 
 
+import keras
 import numpy as np
 import pytest
-
-keras = pytest.importorskip("keras")
 from keras import ops  # noqa: E402
 
 from arlm.optimizers import AdamW, Lamb, WarmupLinearDecay, make_optimizer  # noqa: E402

@@ -25,7 +25,6 @@ def test_closed_form_equals_the_spec():
 
 @pytest.mark.parametrize("config", VARIANTS)
 def test_closed_form_equals_keras(config):
-    pytest.importorskip("keras")
     from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer, MobileBertTextClassifier
 
     backbone = MobileBertBackbone.from_mobilebert_config(config)

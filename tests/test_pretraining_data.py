@@ -199,7 +199,7 @@ def test_seed_determinism(documents, tokenizer):
 
 
 def test_records_parse_as_tf_train_example(instances, tokenizer):
-    tf = pytest.importorskip("tensorflow")
+    import tensorflow as tf
     encoder = ExampleEncoder(CONFIG.max_seq_length, CONFIG.max_predictions_per_seq, tokenizer.vocab_size)
     inst = instances[0]
     features = tf.train.Example.FromString(encoder.encode(inst)).features.feature
@@ -215,7 +215,7 @@ def test_records_parse_as_tf_train_example(instances, tokenizer):
 
 
 def test_tfrecord_framing_matches_tensorflow(tmp_path, instances, tokenizer):
-    tf = pytest.importorskip("tensorflow")
+    import tensorflow as tf
     encoder = ExampleEncoder(CONFIG.max_seq_length, CONFIG.max_predictions_per_seq, tokenizer.vocab_size)
     records = [encoder.encode(inst) for inst in instances[:50]] + [b"", b"x" * 3000]
     write_tfrecords(tmp_path / "ours.tfrecord", records, chunk=16)
@@ -226,7 +226,7 @@ def test_tfrecord_framing_matches_tensorflow(tmp_path, instances, tokenizer):
 
 
 def test_sharded_files_workers_and_tf_data(tmp_path, documents, tokenizer):
-    tf = pytest.importorskip("tensorflow")
+    import tensorflow as tf
     docs = documents[:150]
     one = create_pretraining_data(docs, tokenizer.vocab_path, tmp_path / "one", CONFIG, workers=1,
                                   words_per_shard=8000, progress=False)
@@ -351,7 +351,6 @@ def test_a_rerun_replaces_the_folder_only_when_it_succeeds(tmp_path, documents, 
 
 
 def test_masking_stats_counts_masks_and_whole_word_masking_leaves_no_piece_visible(tmp_path, documents, tokenizer):
-    pytest.importorskip("tensorflow")
     docs = documents[:80]
     stats = {}
     for wwm in (False, True):
@@ -394,3 +393,15 @@ def test_the_fingerprint_follows_the_data_not_the_run_that_wrote_it(tmp_path, do
     Stage(tmp_path / "stage", {"steps": 10, "data": first})
     with pytest.raises(ParameterError, match="data"):
         Stage(tmp_path / "stage", {"steps": 10, "data": other_ids})
+
+
+def test_dynamic_masking_covers_more_tokens_over_the_epochs_than_static(tmp_path, documents, tokenizer):
+    from arlm.pretraining_data import masked_coverage
+
+    create_pretraining_data(documents[:80], tokenizer.vocab_path, tmp_path, CONFIG, workers=1, progress=False)
+    sizes = dict(batch_size=8, max_seq_length=64, max_predictions_per_seq=8, vocab_size=tokenizer.vocab_size, seed=1)
+    static = masked_coverage(tmp_path, False, epochs=3, batches=2, **sizes)
+    dynamic = masked_coverage(tmp_path, True, epochs=3, batches=2, **sizes)
+    assert len(static) == len(dynamic) == 3 and 0 < static[0] < 0.3
+    assert static == [static[0]] * 3  # the masks written once: nothing new after the first pass
+    assert dynamic[0] < dynamic[1] < dynamic[2] and dynamic[2] > static[2]

@@ -1,6 +1,6 @@
 """Result sentences: each finding says what its numbers show, whichever way they fall; fixed prose states none.
 
-Fixed prose states no result: every chapter passes `arlm.prose.check_chapter`, and a result planted in any part of
+Fixed prose states no result: every chapter passes `arlm.book.prose.check_chapter`, and a result planted in any part of
 any chapter (or any sentence the edition once printed beside outputs that contradicted it) fails it.
 """
 
@@ -11,8 +11,9 @@ import jupytext
 import numpy as np
 import pytest
 
-from arlm import corpus, prose, reporting
+from arlm import corpus
 from arlm import pretraining_data as pdata
+from arlm.book import prose, reporting
 from arlm.distillation import transfer
 from arlm.tasks import evidence, experiments
 
@@ -61,7 +62,7 @@ PLANTED = [
     ("02_teacher", "exercise", "The paper says IBERTA has an \"inner block-neck of 256 instead of 1024\"."),
 ]
 
-# Fixed prose a chapter may hold, one of each mark of the convention (`arlm.prose`'s docstring).
+# Fixed prose a chapter may hold, one of each mark of the convention (`arlm.book.prose`'s docstring).
 LEGITIMATE = [
     "The paper pretrains on 1.6 billion tokens from four sources (Table 1).",  # reports the paper
     'The paper says it trains "500K steps for attention transfer" (section 3.3.2).',  # the paper's words

@@ -8,7 +8,6 @@ from quantization_helpers import MAX_SEQ, finetuned_classifier
 
 from arlm.artifacts import model_entry
 from arlm.errors import ParameterError
-from arlm.io import save_model
 from arlm.predict import Predictor
 from arlm.quantization import PRECISIONS
 from arlm.quantization.evaluate import accuracy, evaluate_files, keras_outputs, span_accuracy, token_accuracy
@@ -16,6 +15,7 @@ from arlm.quantization.export import export_all, export_tflite, write_sidecar
 from arlm.quantization.latency import measure_files
 from arlm.quantization.sizes import checkpoint_bytes, du_mib, paper_rows, table4
 from arlm.quantization.study import heads_on
+from arlm.saving import save_model
 
 TEXT = "الخدمة ممتازة والموظفين محترمين"
 PASSAGE = "تقع مدينة الرياض في وسط المملكة العربية السعودية وهي العاصمة"
@@ -273,7 +273,7 @@ def test_cli_export_of_a_preset_uses_its_vocabulary_and_metadata(finetuned, tmp_
 
 
 def write_json_index(models, vocab):
-    from arlm.io import write_json
+    from arlm.files import write_json
 
     write_json(
         models / "index.json",
@@ -318,3 +318,18 @@ def test_chapter6_exports_the_first_tasks_classifiers_students_first_then_one_ta
     first_task, chosen = choose_models(index, kinds)
     assert first_task == "ajgt" and list(chosen) == ["mberta_ajgt", "iberta_ajgt", "mberta_padt", "mberta_arcd"]
     assert list(choose_models(index, kinds, max_classifiers=1)[1]) == ["mberta_ajgt", "mberta_padt", "mberta_arcd"]
+
+
+def test_the_headline_of_chapter_6s_results():
+    from arlm.quantization.study import headline
+
+    evaluation = [{"model": "m", "precision": p, "bytes": b, "metric": v}
+                  for p, b, v in (("keras", 0, 0.80), ("float32", 400, 0.80), ("dynamic", 100, 0.78),
+                                  ("int8_mixed", 110, 0.77))] + [{"model": "other", "precision": "dynamic",
+                                                                   "bytes": 1, "metric": 0.0}]
+    latency = [{"model": "m", "precision": p, "num_threads": t, "latency_ms": ms}
+               for p, t, ms in (("float32", 1, 10.0), ("dynamic", 1, 4.0), ("int8_mixed", 1, 5.0),
+                                ("float32", 2, 6.0), ("dynamic", 2, 1.0))]
+    assert headline(evaluation, latency, "m") == pytest.approx({
+        "dynamic_over_float32_size": 0.25, "dynamic_speedup_1_thread": 2.5, "dynamic_accuracy_drop": 0.02,
+        "int8_mixed_speedup_1_thread": 2.0})

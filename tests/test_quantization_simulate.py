@@ -1,11 +1,10 @@
 """Weight quantization simulated in Keras: the int8 round trip, applied to chosen kernels only, then undone."""
 
+import keras
 import numpy as np
 import pytest
 
 from arlm.quantization.simulate import fake_quantize, quantized_weights
-
-keras = pytest.importorskip("keras")
 
 
 def test_fake_quantize_is_a_per_channel_int8_round_trip():

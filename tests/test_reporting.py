@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from arlm import reporting
+from arlm.book import reporting
 from arlm.errors import ArtifactError
 
 

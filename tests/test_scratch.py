@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from arlm import io, scratch
+from arlm import files, scratch
 
 
 def _dead_pid():
@@ -32,7 +32,7 @@ def test_atomic_path_removes_what_a_killed_write_of_the_same_file_left(tmp_path)
     left.write_text("half")
     neighbour = tmp_path / f".merges.txt.{_dead_pid()}.k3j.tmp"
     neighbour.write_text("half")
-    io.write_json(tmp_path / "vocab.txt", ["[PAD]"])
+    files.write_json(tmp_path / "vocab.txt", ["[PAD]"])
     assert sorted(p.name for p in tmp_path.iterdir()) == [neighbour.name, "vocab.txt"]
-    io.write_json(tmp_path / "merges.txt", ["a b"])
+    files.write_json(tmp_path / "merges.txt", ["a b"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["merges.txt", "vocab.txt"]

@@ -2,7 +2,7 @@
 
 import nbformat
 
-from arlm.staging import hide_solutions, show_run_parameters
+from arlm.book.staging import hide_solutions, show_run_parameters
 
 
 def _notebook(*cells):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from arlm.io import save_model
+from arlm.saving import save_model
 from arlm.scales import resolve
 from arlm.tasks import evidence
 from arlm.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer

@@ -64,7 +64,8 @@ def test_finetune_cli_on_a_small_file(tmp_path, monkeypatch, run_cli, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "test.csv", "train.csv"]
 
     # and from a preset folder that ships its vocabulary (found there, no --vocab)
-    from arlm.io import VOCABULARY_FILE, load_model, save_model
+    from arlm.preset_format import VOCABULARY_FILE
+    from arlm.saving import load_model, save_model
 
     save_model(load_model("out/model.keras", compile=False), tmp_path / "preset", tokenizer="out/vocab.txt")
     code = run_cli(["finetune", "--train", str(train), "--test", str(test), "--text-column", "tweet",
@@ -230,7 +231,7 @@ def test_user_files_in_another_encoding(tmp_path):
 def test_a_preset_without_its_vocabulary_is_named_not_given_a_new_one(tmp_path):
     from quantization_helpers import tiny_model
 
-    from arlm.io import save_model
+    from arlm.saving import save_model
 
     preset = save_model(tiny_model(40), tmp_path / "preset")  # no tokenizer: no vocabulary inside
     with pytest.raises(DatasetError, match=r"preset: the preset has no vocabulary "

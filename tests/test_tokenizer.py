@@ -73,7 +73,7 @@ def test_hamza_forms_are_never_in_the_vocabulary(vocab):
 
 
 def test_three_stages_agree(vocab, texts):
-    tf = pytest.importorskip("tensorflow")
+    import tensorflow as tf
     from tokenizers import BertWordPieceTokenizer
 
     from arlm.mobilebert import MobileBertTokenizer
@@ -121,32 +121,30 @@ def test_larger_vocabulary_gives_fewer_pieces_per_word(tmp_path, vocab, texts):
 
 
 def test_keras_hub_trainer_writes_a_usable_vocabulary(tmp_path, texts):
-    pytest.importorskip("keras_hub")
     info = train_vocabulary(texts[:60], 300, tmp_path / "kh.txt", trainer="keras_hub")
     assert info["trainer"] == "keras_hub" and 50 < info["vocab_size"] <= 300
     assert WordPieceTokenizer(tmp_path / "kh.txt").encode(texts[0])
 
 
 def test_a_tokenizer_saved_into_a_preset_loads_back_and_keeps_the_model(tmp_path, vocab, texts):
-    pytest.importorskip("keras_hub")
     import json
 
-    from arlm.io import VOCABULARY_FILE
+    from arlm.saving import VOCABULARY_FILE, load_tokenizer, save_tokenizer
 
     tokenizer = WordPieceTokenizer(vocab)
     preset = tmp_path / "preset"
     preset.mkdir()
     (preset / "config.json").write_text("{}", encoding="utf-8")  # a model's file: kept
-    assert tokenizer.save_to_preset(preset) == preset
+    assert save_tokenizer(tokenizer, preset) == preset
     assert sorted(p.name for p in tmp_path.iterdir()) == ["preset"]  # no staging folder left behind
     assert (preset / "config.json").read_text(encoding="utf-8") == "{}"
     assert (preset / VOCABULARY_FILE).read_bytes() == vocab.read_bytes()
     assert json.loads((preset / "tokenizer.json").read_text(encoding="utf-8"))["class_name"] == "MobileBertTokenizer"
-    again = WordPieceTokenizer.from_preset(preset)
+    again = load_tokenizer(preset)
     assert again.vocab == tokenizer.vocab
     assert [again.encode(t) for t in texts[:50] + TRICKY] == [tokenizer.encode(t) for t in texts[:50] + TRICKY]
     with pytest.raises(ParameterError, match="a file, not a preset folder"):
-        tokenizer.save_to_preset(vocab)
+        save_tokenizer(tokenizer, vocab)
 
 
 def test_a_vocabulary_trained_on_the_same_lines_is_reused_not_trained_again(tmp_path, texts):

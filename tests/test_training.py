@@ -1,10 +1,9 @@
 """Teacher pretraining: resume after an interruption equals an uninterrupted run; snapshots and their index."""
 
+import keras
 import numpy as np
 import pytest
-
-keras = pytest.importorskip("keras")
-tf = pytest.importorskip("tensorflow")
+import tensorflow as tf
 from helpers import VOCAB, assert_same_weights, tiny_config  # noqa: E402
 
 from arlm.mobilebert import MobileBertBackbone, MobileBertPretrainer  # noqa: E402

@@ -42,23 +42,31 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the console script; returns the exit code."""
-    from arlm import io
+    from arlm import files
 
     _QuietTensorFlow.install()
     args = argparse.Namespace(command=None)
     try:
-        with io.interruptible():
+        with files.interruptible():
             args = build_parser().parse_args(argv)
             return args.func(args) or 0
     except ArlmError as error:  # bad input: one line; anything else is a bug and keeps its traceback
         print(f"{_name(args)}: error: {error}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as error:
+        from arlm.book import MODULES
+
+        if (error.name or "").partition(".")[0] not in MODULES:
+            raise
+        print(f"{_name(args)}: error: {error.name} is not installed: this command needs the book's packages "
+              "(pip install 'arlm[book]')", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         then = "resume" if args.command in RESUMING else "start again (no earlier output was changed)"
         print(f"{_name(args)}: interrupted: rerun the same command to {then}", file=sys.stderr)
         return 130
     except OSError as error:
-        if not io.no_space(error):
+        if not files.no_space(error):
             raise
         print(f"{_name(args)}: error: {error.filename or 'the disk'}: no space left on the device; free some "
               "space or write elsewhere", file=sys.stderr)

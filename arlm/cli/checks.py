@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 
 from arlm.errors import ParameterError
-from arlm.io import check_writable, resolve_link
+from arlm.files import check_writable, resolve_link
 
 
 def int_at_least(low):

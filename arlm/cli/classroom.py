@@ -22,7 +22,7 @@ def register(subparsers):
 
 
 def _kit(args):
-    from arlm.classroom.kit import build_kit
+    from arlm.book.classroom.kit import build_kit
 
     build_kit(args.out)
     return 0
@@ -31,8 +31,8 @@ def _kit(args):
 def _grade(args):
     from pathlib import Path
 
-    from arlm.classroom.grading import grade, write_table
-    from arlm.io import check_writable
+    from arlm.book.classroom.grading import grade, write_table
+    from arlm.files import check_writable
 
     check_writable(Path(args.out).parent, "--out", args.out)
     table, details, problems = grade(args.submissions, args.runs, timeout=args.timeout,

@@ -38,7 +38,7 @@ def _convert(args):
 
     from arlm import convert
     from arlm.errors import ParameterError
-    from arlm.io import check_out_dir, locked
+    from arlm.files import check_out_dir, locked
 
     kind = convert.detect_source(args.source)
     if args.config and kind != "tf1":
@@ -80,6 +80,6 @@ def _convert(args):
 
 def _preset_vocabulary(source):
     """The vocabulary file of an arlm preset SOURCE, or None (a .keras file, a preset saved without one)."""
-    from arlm.io import VOCABULARY_FILE, is_preset, preset_file
+    from arlm.preset_format import VOCABULARY_FILE, is_preset, preset_file
 
     return preset_file(source, VOCABULARY_FILE, "SOURCE") if is_preset(source) else None

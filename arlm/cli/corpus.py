@@ -86,7 +86,7 @@ def run_stats(args):
 
 
 def run_vocab(args):
-    from arlm.io import locked
+    from arlm.files import locked
     from arlm.tokenizer import train_vocabulary
 
     sources = _sources(args)

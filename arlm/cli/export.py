@@ -47,17 +47,8 @@ def _export(args):
 
     from arlm.artifacts import model_entry
     from arlm.errors import ParameterError
-    from arlm.io import (
-        VOCABULARY_FILE,
-        check_space,
-        is_preset,
-        load_model,
-        model_bytes,
-        move_into,
-        preset_file,
-        preset_metadata,
-        staging_beside,
-    )
+    from arlm.files import check_space, move_into, staging_beside
+    from arlm.preset_format import VOCABULARY_FILE, is_preset, model_bytes, preset_file, preset_metadata
     from arlm.quantization.export import (
         CALIBRATED,
         export_tflite,
@@ -66,6 +57,7 @@ def _export(args):
         sidecar_path,
         write_sidecar,
     )
+    from arlm.saving import load_model
     from arlm.tokenizer import read_vocabulary
 
     # every input is checked before the (slow) model load, and nothing is written before the export succeeded

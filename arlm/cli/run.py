@@ -32,8 +32,8 @@ def register(subparsers):
 
 
 def _run(args):
+    from arlm.book.runner import parse_chapters, parse_overrides, run_book, run_folder
     from arlm.datasets import mirror_dir
-    from arlm.runner import parse_chapters, parse_overrides, run_book, run_folder
     from arlm.scales import check_scale
 
     check_scale(args.scale)
@@ -49,8 +49,8 @@ def _run(args):
 def _book(args):
     from arlm import bucket
     from arlm.artifacts import CHAPTERS
-    from arlm.book import BOOK, build_book
-    from arlm.io import locked
+    from arlm.book.build import BOOK, build_book
+    from arlm.files import locked
 
     with locked(BOOK):  # the notebooks are staged into the book's sources and built there: one build at a time
         if args.runs is None:
@@ -67,11 +67,11 @@ def _book(args):
 
 
 def _edition(args):
+    from arlm.book.edition import SCALE, publish
+    from arlm.book.runner import run_book, run_folder, run_lock_path
     from arlm.datasets import mirror_dir
-    from arlm.edition import SCALE, publish
     from arlm.errors import ParameterError
-    from arlm.io import locked
-    from arlm.runner import run_book, run_folder, run_lock_path
+    from arlm.files import locked
 
     if mirror_dir() is None:
         raise ParameterError("the edition is run on the data mirror: set ARLM_DATA_DIR to it")

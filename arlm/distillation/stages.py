@@ -13,7 +13,7 @@ training again. Models are built, loaded and compiled inside the current runtime
 ``run_eagerly`` (default: the scale's ``eager_below_steps``) skips graph tracing, which costs more than it saves
 for a few dozen tiny steps.
 
->>> teacher = arlm.io.load_model(ch.require("02_teacher", "teacher.keras"), compile=False)  # doctest: +SKIP
+>>> teacher = arlm.saving.load_model(ch.require("02_teacher", "teacher.keras"), compile=False)  # doctest: +SKIP
 >>> student, history = run_knowledge_transfer(teacher, build_student("mberta", cfg), make_dataset, cfg, ch.dir)
 """
 
@@ -28,8 +28,8 @@ from arlm.distillation.pretraining_distiller import PretrainingDistiller
 from arlm.distillation.transfer import ProgressiveKnowledgeTransfer, encoder_blocks
 from arlm.errors import ParameterError
 from arlm.fitting import Stage, fit_resumable, stage_config
-from arlm.io import load_model, save_model
 from arlm.optimizers import accumulation
+from arlm.saving import load_model, save_model
 from arlm.scales import micro_batch_size
 
 STUDENT_PRESETS = ("mberta", "mberta_ii")

@@ -13,7 +13,8 @@
 * `MobileBertPretrainer`: the masked-LM and next-sentence heads of pretraining (`MaskedLMHead`, `nsp_head`);
 * `arlm.mobilebert.presets`: the trained presets packaged with arlm.
 
-Every model loads with ``from_preset`` and saves with ``save_to_preset`` (`arlm.io`, the one save/load path).
+Every model loads with ``from_preset`` and saves with ``save_to_preset`` (`arlm.preset_format`; `arlm.saving` for any
+model of the book).
 """
 
 from arlm.mobilebert import presets

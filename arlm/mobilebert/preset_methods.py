@@ -1,9 +1,10 @@
-"""keras-hub's preset methods (`from_preset`, `save_to_preset`) on every model class of the family, through `arlm.io`.
+"""keras-hub's preset methods (`from_preset`, `save_to_preset`) on every model class of the family, through
+`arlm.preset_format`.
 
-keras-hub's own versions load outside any distribution scope, raise whatever keras-hub, h5py or the network raised,
-and know only ``num_classes`` as an argument that replaces a saved head; these go through `arlm.io.load_preset` and
-`arlm.io.save_preset`: the one save/load path, atomic, inside `arlm.runtime.scope()`, errors that name the
-preset. The presets packaged with arlm are listed by keras-hub's ``presets`` (`arlm.mobilebert.presets`).
+keras-hub's own versions load outside any distribution scope, raise whatever keras-hub, h5py or the network raised, and
+know only ``num_classes`` as an argument that replaces a saved head; these go through `arlm.preset_format.load_preset`
+and `arlm.preset_format.save_preset`: the one save/load path, atomic, inside `arlm.runtime.scope()`, errors that name
+the preset. The presets packaged with arlm are listed by keras-hub's ``presets`` (`arlm.mobilebert.presets`).
 """
 
 
@@ -37,12 +38,13 @@ class PresetMethods:
         A preset that cannot be found, reached or read is an `arlm.errors.ArtifactError` naming it. The paper's
         configurations with random weights are `MobileBertBackbone.from_config_name`.
         """
-        from arlm.io import load_preset
+        from arlm.preset_format import load_preset
 
         return load_preset(preset, cls, load_weights=load_weights, **kwargs)
 
     def save_to_preset(self, preset_dir, tokenizer=None, metadata=None, max_shard_size=10):
-        """Write this model as a keras-hub preset folder, atomically (`arlm.io.save_preset`); returns its path.
+        """Write this model as a keras-hub preset folder, atomically (`arlm.preset_format.save_preset`); returns
+        its path.
 
         Args:
             preset_dir (str | os.PathLike): the folder (new, or an earlier preset: it is replaced as a whole).
@@ -51,6 +53,6 @@ class PresetMethods:
             metadata (dict | None): JSON-able facts (task, labels, ...) stored under ``"arlm"`` in ``metadata.json``.
             max_shard_size (float): GB per backbone weights file before keras-hub shards them.
         """
-        from arlm.io import save_preset
+        from arlm.preset_format import save_preset
 
         return save_preset(self, preset_dir, tokenizer=tokenizer, metadata=metadata, max_shard_size=max_shard_size)

@@ -1,15 +1,15 @@
 """The saved presets packaged with arlm, registered with keras-hub as a library's own presets are.
 
-A packaged preset is a folder ``arlm/presets/<name>/`` written by ``save_to_preset`` (`arlm.io.PRESETS_DIR`; the
-cpu edition writes ``iberta-cpu-edition`` and ``mberta-cpu-edition``). `backbone_presets` describes them in
-keras-hub's format (``{name: {"metadata": ..., "kaggle_handle": folder}}``, as ``bert_presets.py`` does for BERT),
-and `register` hands them to keras-hub, so that every ``from_preset`` loads them by name (this family's classes and
+A packaged preset is a folder ``arlm/presets/<name>/`` written by ``save_to_preset`` (`arlm.preset_format.PRESETS_DIR`;
+the cpu edition writes ``iberta-cpu-edition`` and ``mberta-cpu-edition``). `backbone_presets` describes them in
+keras-hub's format (``{name: {"metadata": ..., "kaggle_handle": folder}}``, as ``bert_presets.py`` does for BERT), and
+`register` hands them to keras-hub, so that every ``from_preset`` loads them by name (this family's classes and
 keras-hub's own, e.g. ``keras_hub.models.TextClassifier.from_preset("mberta-cpu-edition", num_classes=2)``) and
 ``MobileBertBackbone.presets`` lists them. These are trained weights, unlike the paper's configurations
 (`arlm.mobilebert.config.CONFIGS`), which are architectures.
 """
 
-from arlm.io import packaged_presets
+from arlm.preset_format import packaged_presets
 
 
 def backbone_presets():

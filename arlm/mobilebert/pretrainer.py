@@ -22,7 +22,7 @@ class MobileBertPretrainer(PresetMethods, keras_hub.models.Task):
     $L = L_{MLM} + L_{NSP}$; ``fit`` also logs ``mlm_loss``, ``nsp_loss``, ``mlm_accuracy`` (over real slots)
     and ``nsp_accuracy``. NSP reads the pooled output, or the raw [CLS] state for students. A keras-hub `Task`
     without a preprocessor (the batches come masked from `arlm.pretraining_data`); saved and loaded as a keras-hub
-    preset (`save_to_preset`, `from_preset`) or a ``.keras`` file (`arlm.io.save_model`).
+    preset (`save_to_preset`, `from_preset`) or a ``.keras`` file (`arlm.saving.save_model`).
 
     Args:
         backbone (MobileBertBackbone): the encoder; the MLM output matrix is its word embedding table.

@@ -2,7 +2,7 @@
 
 (start, end) logits = Y W_qaᵀ + b, W_qa ∈ R^{2×H}; loss = (CE_start + CE_end) / 2. A keras-hub `Task` without a
 preprocessor (its windows come from `arlm.preprocessing.qa`); it saves and loads as a keras-hub preset
-(`save_to_preset`, `from_preset`) and as a ``.keras`` file (`arlm.io.save_model`, `arlm.io.load_model`).
+(`save_to_preset`, `from_preset`) and as a ``.keras`` file (`arlm.saving.save_model`, `arlm.saving.load_model`).
 
 >>> qa = SpanQA(backbone, max_seq_length=384)                        # doctest: +SKIP
 """

@@ -20,7 +20,7 @@ class MobileBertTextClassifier(PresetMethods, keras_hub.models.TextClassifier):
     `keras_hub.models.BertTextClassifier` does; without one (``preprocessor=None``, as the book fine-tunes) they
     take the backbone's inputs, e.g. from `arlm.preprocessing.encode_texts`. Output: the logits [batch, C] (or
     probabilities with ``activation="softmax"``). Saved and loaded as a keras-hub preset (`save_to_preset`,
-    `from_preset`) or a ``.keras`` file (`arlm.io.save_model`).
+    `from_preset`) or a ``.keras`` file (`arlm.saving.save_model`).
 
     Args:
         backbone (MobileBertBackbone): the encoder (fine-tuned with the head).

@@ -14,7 +14,7 @@ the partition sum by the forward algorithm (`keras.ops.scan`), decoding by Viter
 CRF the loss is the mean softmax cross-entropy over non-padding positions.
 
 It saves and loads as a keras-hub preset (`save_to_preset`, `from_preset`) and as a ``.keras`` file
-(`arlm.io.save_model`, `arlm.io.load_model`).
+(`arlm.saving.save_model`, `arlm.saving.load_model`).
 
 >>> tagger = TokenTagger(backbone, num_labels=19, crf=True)        # doctest: +SKIP
 """

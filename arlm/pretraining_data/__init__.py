@@ -58,14 +58,15 @@ from arlm.pretraining_data.instances import (
     truncate_seq_pair,
     truncated_lengths,
 )
-from arlm.pretraining_data.loader import dynamic_mask, feature_spec, load_dataset, masking_stats
+from arlm.pretraining_data.loader import dynamic_mask, feature_spec, load_dataset, masked_coverage, masking_stats
 from arlm.pretraining_data.records import FEATURES, ExampleEncoder, masked_crc32c, write_tfrecords
 
 __all__ = [
     "FEATURES", "OUTPUTS", "UNK_WARNING_RATE", "ExampleEncoder", "Instance", "PretrainingConfig",
     "UnknownTokensWarning", "create_instances", "create_instances_from_document", "create_pretraining_data",
     "create_whole_word_masks", "dynamic_mask", "feature_spec", "fingerprint", "fullness_finding", "iter_shards",
-    "length_finding", "load_dataset", "mask_instances", "masked_crc32c", "masking_finding", "masking_stats",
+    "length_finding", "load_dataset", "mask_instances", "masked_crc32c", "masking_finding", "masked_coverage",
+    "masking_stats",
     "process_shard", "random_next_finding", "read_meta", "tokenize_documents", "truncate_seq_pair",
     "truncated_lengths", "write_tfrecords"
 ]

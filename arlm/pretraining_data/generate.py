@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 
 from arlm.errors import DatasetError, ParameterError
-from arlm.io import check_out_dir, staged_dir, write_json
+from arlm.files import check_out_dir, staged_dir, write_json
 from arlm.pretraining_data.instances import PretrainingConfig, create_instances
 from arlm.pretraining_data.records import ExampleEncoder, write_tfrecords
 
@@ -145,7 +145,7 @@ def create_pretraining_data(documents, vocab_path, out_dir, config=None, workers
         documents: iterable of documents (lists of raw lines, or `arlm.corpus.Document`), read lazily.
         vocab_path: WordPiece vocabulary file.
         out_dir: folder for ``shard-00000.tfrecord``... and ``meta.json``. It is built beside and replaces the
-            old folder as a whole only when every shard is written (`arlm.io.staged_dir`): a failure leaves the
+            old folder as a whole only when every shard is written (`arlm.files.staged_dir`): a failure leaves the
             previous shards and their ``meta.json`` untouched. It may hold only such files (`OUTPUTS`).
         config: a `PretrainingConfig` (BERT's flags).
         workers: processes (default: CPU count); 1 runs in this process.
@@ -310,7 +310,7 @@ def masking_finding(rows, cap, raised):
 
 
 def read_meta(directory):
-    from arlm.io import read_json
+    from arlm.files import read_json
 
     path = Path(directory) / "meta.json"
     if not path.exists():

@@ -131,6 +131,33 @@ def load_dataset(file_pattern_or_list, batch_size, max_seq_length, max_predictio
     return dataset.map(parse, num_parallel_calls=parallel).prefetch(tf.data.AUTOTUNE)
 
 
+def masked_coverage(file_pattern_or_list, dynamic_masking, epochs=4, batches=8, **dataset_args):
+    """The share of the tokens of the first `batches` batches masked at least once after each of `epochs` passes
+    over them: static masks (BERT, written once) stay at one pass's share, dynamic ones (RoBERTa) keep growing.
+
+    Args:
+        file_pattern_or_list: the pretraining TFRecords (`load_dataset`).
+        dynamic_masking (bool): draw new masks for every batch (needs ``vocab_size`` in `dataset_args`).
+        epochs, batches (int): passes, and batches per pass.
+        **dataset_args: `load_dataset`'s other arguments (``batch_size``, ``max_seq_length``, ...; read in file
+            order, ``shuffle=False``, so every pass sees the same examples).
+
+    Returns a list of `epochs` fractions.
+    """
+    dataset = load_dataset(file_pattern_or_list, dynamic_masking=dynamic_masking,
+                           **{**dataset_args, "shuffle": False, "repeat": False}).take(batches)
+    seen, coverage = set(), []
+    for _ in range(epochs):
+        tokens = 0
+        for b, (x, y) in enumerate(dataset):
+            tokens += int(x["padding_mask"].numpy().sum())
+            for r, (positions, weights) in enumerate(zip(x["mask_positions"].numpy(), y["masked_lm_weights"].numpy(),
+                                                         strict=True)):
+                seen.update((b, r, int(p)) for p, w in zip(positions, weights, strict=True) if w)
+        coverage.append(len(seen) / tokens)
+    return coverage
+
+
 def masking_stats(dataset, is_continuation, batches=None):
     """What the masking of a pretraining dataset did: masked tokens per example and how they cut words.
 

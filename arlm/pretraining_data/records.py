@@ -11,7 +11,7 @@ hundreds of MB in every worker. The hand-written path stays.
 import functools
 import struct
 
-from arlm.io import atomic_path
+from arlm.files import atomic_path
 
 FEATURES = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions", "masked_lm_ids", "masked_lm_weights",
             "next_sentence_labels")

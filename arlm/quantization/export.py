@@ -35,7 +35,7 @@ import numpy as np
 
 from arlm import scratch
 from arlm.errors import ParameterError
-from arlm.io import atomic_path, check_space, write_json
+from arlm.files import atomic_path, check_space, write_json
 from arlm.names import INPUT_NAMES
 from arlm.quantization import PRECISIONS
 

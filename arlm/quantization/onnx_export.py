@@ -19,7 +19,7 @@ from pathlib import Path
 
 from arlm import scratch
 from arlm.errors import ParameterError
-from arlm.io import atomic_path
+from arlm.files import atomic_path
 from arlm.quantization import ONNX_PRECISIONS
 from arlm.quantization.onnx_model import INSTALL
 

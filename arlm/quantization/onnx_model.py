@@ -16,7 +16,7 @@ import numpy as np
 
 from arlm.errors import ArtifactError, ParameterError
 from arlm.names import INPUT_NAMES
-from arlm.quantization.interpreter import FixedShapeModel
+from arlm.quantization.fixed_shape import FixedShapeModel
 
 INSTALL = "pip install 'arlm[onnx]'"
 

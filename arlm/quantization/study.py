@@ -118,3 +118,23 @@ def study(model, stem, data, out_dir, calibration=None, precisions=tuple(PRECISI
     for row in evaluation + latency:
         row["model"] = stem
     return {"files": files, "evaluation": evaluation, "latency": latency}
+
+
+def headline(evaluation, latency, model):
+    """Chapter 6's summary of `model` (its ``results.json``): the dynamic-range file's size over the float32
+    file's, its accuracy drop from Keras (metric points), and the 1-thread speed-ups of the dynamic-range and
+    mixed int8 files over float32.
+
+    Args:
+        evaluation (list[dict]): `study`'s ``evaluation`` rows (``model``, ``precision``, ``bytes``, ``metric``).
+        latency (list[dict]): its ``latency`` rows (``model``, ``precision``, ``num_threads``, ``latency_ms``).
+        model (str): the stem of the model summarised.
+    """
+    size = {row["precision"]: row["bytes"] for row in evaluation if row["model"] == model}
+    metric = {row["precision"]: row["metric"] for row in evaluation if row["model"] == model}
+    one_thread = {row["precision"]: row["latency_ms"] for row in latency
+                  if row["model"] == model and row["num_threads"] == 1}
+    return {"dynamic_over_float32_size": float(size["dynamic"] / size["float32"]),
+            "dynamic_speedup_1_thread": float(one_thread["float32"] / one_thread["dynamic"]),
+            "dynamic_accuracy_drop": float(metric["keras"] - metric["dynamic"]),
+            "int8_mixed_speedup_1_thread": float(one_thread["float32"] / one_thread["int8_mixed"])}

@@ -57,3 +57,17 @@ def tune_c(train_texts, train_labels, dev_texts, dev_labels, grid=(0.25, 1.0, 4.
                 for c in grid}
     best = max(accuracy.values())
     return {"c": min(c for c, value in accuracy.items() if value == best), "dev_accuracy": accuracy}
+
+
+def baseline_scores(train, test, seed=12345):
+    """The floor a fine-tuned model must clear on one split: the majority class and TF-IDF + logistic regression,
+    trained on the same training texts and scored on the same test texts.
+
+    Args:
+        train, test (arlm.tasks.loaders.TextSplit): the texts and labels.
+        seed (int): the logistic regression's seed.
+    """
+    majority = majority_baseline(train.labels, test.labels)
+    tfidf = tfidf_logreg(train.texts, train.labels, test.texts, test.labels, seed=seed)
+    return {"majority_accuracy": majority["accuracy"], "tfidf_lr_accuracy": tfidf["accuracy"],
+            "tfidf_lr_macro_f1": tfidf["macro_f1"]}

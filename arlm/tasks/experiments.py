@@ -7,7 +7,7 @@
 * `save_model` writes ``models/<model>_<task>.keras`` and its entry in ``models/index.json`` (chapter 6 reads them);
   `finetune_and_save` does both, once per seed (``finetune_seeds``), each a resumable `arlm.fitting.Stage` (a
   rerun reuses finished runs), and returns the scores' mean and standard deviation over the seeds
-  (`over_seeds`); `spread_finding` says which differences between models exceed that spread.
+  (`over_seeds`; `arlm.book.claims.spread_finding` says which differences between models exceed that spread).
 * `table3` joins our scores to `arlm.paper.table("table3_results")`; `figure1_runs` lists chapter 2's snapshots.
 
 >>> models = run_models(ch, cfg)                                   # doctest: +SKIP
@@ -18,9 +18,9 @@ import os
 from pathlib import Path
 
 from arlm.artifacts import write_model_index_entry
+from arlm.files import file_sha256, read_json
 from arlm.fitting import Stage, stage_config
-from arlm.io import file_sha256, read_json
-from arlm.io import save_model as save_keras
+from arlm.saving import save_model as save_keras
 
 # name in the run -> (file under the run folder, preset / file stem, the paper's Table 3 column)
 RUN_MODELS = {
@@ -46,7 +46,7 @@ class RunModel:
     name: str  # teacher | student | scratch | random
     stem: str  # preset-like name used in file names (mberta, iberta, ...)
     column: str  # the paper's Table 3 column ("" when the paper has none)
-    source: object  # a saved model (`arlm.io.load_model`) or a configuration name (random weights)
+    source: object  # a saved model (`arlm.saving.load_model`) or a configuration name (random weights)
     description: str
 
 
@@ -163,49 +163,6 @@ def over_seeds(runs):
     return merged
 
 
-def spread_finding(scores, pairs=(("student", "scratch"), ("teacher", "student")), key="accuracy"):
-    """A sentence per pair of models on the tasks where both ran: on how many the first's mean is ahead, level
-    (equal at the 0.1 points shown) or behind, and where the difference exceeds the seed spread (the mean ± sd
-    intervals do not overlap: `arlm.claims.compare`).
-
-    Args:
-        scores (dict): ``(model name, task name)`` -> `over_seeds` scores.
-        pairs: ``(first, second)`` model names to compare.
-        key (str): the score compared (classification: ``accuracy``).
-    """
-    from arlm.claims import HOLDS, REVERSED, compare, score
-
-    sentences = []
-    for first, second in pairs:
-        tasks = sorted(task for model, task in scores if model == first and (second, task) in scores
-                       and key in scores[(first, task)])
-        if not tasks:
-            continue
-        seeds = len(scores[(first, tasks[0])].get(f"{key}_runs", [0]))
-        if seeds < 2:
-            sentences.append(f"With one seed per run there is no spread to compare the {first} and the {second} "
-                             "against: run with `finetune_seeds` of 3 or more.")
-            continue
-        means = {task: [round(100 * scores[(model, task)][key], 1) for model in (first, second)] for task in tasks}
-        ahead = sum(a > b for a, b in means.values())
-        level = sum(a == b for a, b in means.values())
-        said = (f"Over {seeds} seeds the {first}'s mean {key} is ahead of the {second}'s on {ahead} of {len(tasks)} "
-                f"task(s)" + (f", level with it on {level}" if level else "") + ".")
-        clear = {}  # the model ahead -> "task (points)" where the intervals do not overlap
-        for task in tasks:
-            runs = [score([100 * v for v in scores[(model, task)][f"{key}_runs"]]) for model in (first, second)]
-            verdict, _ = compare(*runs, "ahead")
-            if verdict in (HOLDS, REVERSED):
-                clear.setdefault(first if verdict == HOLDS else second, []).append(
-                    f"{task} ({abs(runs[0]['mean'] - runs[1]['mean']):.1f} points)")
-        for model, where in clear.items():
-            said += f" The {model} is ahead by more than the seed spread on " + ", ".join(where) + "."
-        said += (" Elsewhere the difference is within the seed spread (the mean ± sd intervals overlap)." if clear
-                 else " On none is the difference larger than the seed spread (the mean ± sd intervals overlap).")
-        sentences.append(said)
-    return " ".join(sentences) or "Fewer than two models were fine-tuned on the same tasks: no pair to compare."
-
-
 def save_model(ch, keras_model, stem, task, vocab_path, max_seq_length):
     """``models/<stem>.keras`` plus its entry in ``models/index.json`` (task name, kind, labels, length, vocab)."""
     folder = ch.path("models")
@@ -245,6 +202,29 @@ def table3(results, baseline_rows=()):
                 base = baselines.get(task_name) if metric == "accuracy" else None
                 rows[-1]["majority"] = None if base is None else round(100 * base["majority_accuracy"], 1)
                 rows[-1]["tfidf"] = None if base is None else round(100 * base["tfidf_lr_accuracy"], 1)
+    return rows
+
+
+def baseline_rows(tasks, cfg):
+    """Per classification task, its baselines (`arlm.tasks.baselines.baseline_scores`) on the examples the
+    transformers see: at most ``finetune_max_train_examples`` / ``finetune_max_eval_examples`` (`limit`, seeded).
+
+    Args:
+        tasks (dict): task name -> `arlm.tasks.loaders.Task`.
+        cfg: the resolved scale (`arlm.scales.resolve`).
+
+    Returns a list of ``{"task", "majority_accuracy", "tfidf_lr_accuracy", "tfidf_lr_macro_f1", "train", "test"}``.
+    """
+    from arlm.tasks.baselines import baseline_scores
+    from arlm.tasks.finetune import limit
+
+    rows = []
+    for name, task in tasks.items():
+        if task.kind != "classification":
+            continue
+        train = limit(task.train, cfg.finetune_max_train_examples, cfg.seed)
+        test = limit(task.test, cfg.finetune_max_eval_examples, cfg.seed)
+        rows.append({"task": name, **baseline_scores(train, test, cfg.seed), "train": len(train), "test": len(test)})
     return rows
 
 

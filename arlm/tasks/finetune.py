@@ -46,12 +46,12 @@ def load_backbone(model, cfg, vocab_size, parameter="--model"):
     """A backbone and a sentence saying where it came from.
 
     `model` is one of the paper's configuration names (`CONFIG_NAMES`: random initialisation at the sizes of scale
-    `cfg`), or any saved model `arlm.io.load_model` reads (a ``.keras`` file, a preset folder, a keras-hub
+    `cfg`), or any saved model `arlm.saving.load_model` reads (a ``.keras`` file, a preset folder, a keras-hub
     handle, a packaged preset's name): a backbone, a pretrainer/student or a fine-tuned task model, whose
     backbone is returned. Its vocabulary must have `vocab_size` tokens.
     """
     from arlm import mobilebert
-    from arlm.io import load_model
+    from arlm.saving import load_model
 
     if isinstance(model, str) and model in CONFIG_NAMES:
         from arlm import runtime

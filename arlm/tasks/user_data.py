@@ -327,7 +327,7 @@ def _vocabulary_path(model, scale, vocab):
             raise DatasetError(f"{vocab}: no such vocabulary file (parameter --vocab)")
         return Path(vocab)
     path = Path(str(model))
-    from arlm.io import VOCABULARY_FILE, is_preset, preset_file
+    from arlm.preset_format import VOCABULARY_FILE, is_preset, preset_file
 
     if path.suffix != ".keras" and is_preset(model):
         shipped = preset_file(model, VOCABULARY_FILE, "--model")
@@ -353,23 +353,6 @@ def _vocabulary_path(model, scale, vocab):
     return chapter_one if chapter_one.is_file() else None
 
 
-def baseline_scores(task, seed):
-    """The floor a fine-tuned model must clear on the user's split: the majority class and TF-IDF + logistic
-    regression (`arlm.tasks.baselines`), trained on the same training texts and scored on the same test texts.
-
-    Args:
-        task (arlm.tasks.loaders.Task): the user's task (`user_task`).
-        seed (int): the logistic regression's seed.
-    """
-    from arlm.tasks import baselines
-
-    majority = baselines.majority_baseline(task.train.labels, task.test.labels)
-    tfidf = baselines.tfidf_logreg(task.train.texts, task.train.labels, task.test.texts, task.test.labels,
-                                   seed=seed)
-    return {"majority_accuracy": majority["accuracy"], "tfidf_lr_accuracy": tfidf["accuracy"],
-            "tfidf_lr_macro_f1": tfidf["macro_f1"]}
-
-
 def baseline_verdict(result):
     """One line comparing a fine-tuned `result` (of `finetune_user`) with its baselines."""
     accuracy, majority, tfidf = result["accuracy"], result["majority_accuracy"], result["tfidf_lr_accuracy"]
@@ -392,13 +375,16 @@ def finetune_user(train, test, text_column, label_column, model, out, dev=None, 
     chapter 1 run) gets one trained on the training texts at the scale's ``vocab_size``; a saved model without
     one is an error (its embeddings belong to the vocabulary it was trained with). `encoding` and
     `fold_label_case` are `user_task`'s. Every input is checked before anything is written, and `out` is
-    replaced as a whole (`arlm.io.staged_dir`) only when the run succeeds: a failure leaves it as it was. `out`
+    replaced as a whole (`arlm.files.staged_dir`) only when the run succeeds: a failure leaves it as it was. `out`
     may hold only the files above (an earlier output); anything else there is an error. Returns the metrics dict.
     """
     import shutil
 
     from arlm import scales
-    from arlm.io import check_model_source, check_out_dir, save_model, staged_dir, write_json
+    from arlm.files import check_out_dir, staged_dir, write_json
+    from arlm.preset_format import check_model_source
+    from arlm.saving import save_model
+    from arlm.tasks import baselines
     from arlm.tasks import finetune as ft
     from arlm.tokenizer import WordPieceTokenizer, train_vocabulary
 
@@ -432,7 +418,7 @@ def finetune_user(train, test, text_column, label_column, model, out, dev=None, 
                   "vocabulary": vocab_note, "scale": scale, "epochs": cfg.finetune_epochs,
                   "batch_size": cfg.finetune_batch_size, "learning_rate": cfg.finetune_learning_rate,
                   "max_seq_length": scores["max_seq_length"], "train_seconds": scores["train_seconds"],
-                  "notes": task.notes, **baseline_scores(task, cfg.seed)}
+                  "notes": task.notes, **baselines.baseline_scores(task.train, task.test, cfg.seed)}
         if dev is not None:
             from arlm.fitting import predict
             from arlm.tasks.metrics import classification_scores

@@ -22,7 +22,7 @@ import html
 import html.parser
 import re
 
-from arlm.bidi import CHARS, LATIN_WORD, PRE_RUN, RUN, items, rtl
+from arlm.book.bidi import CHARS, LATIN_WORD, PRE_RUN, RUN, items, rtl
 
 BLOCKS = {"p", "li", "td", "th", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "caption", "figcaption", "summary",
           "pre", "blockquote"}

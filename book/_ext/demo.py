@@ -1,4 +1,4 @@
-"""The live box of `arlm.demo`: the ``{arlm-demo}`` directive puts it on a page, and the build writes its files
+"""The live box of `arlm.book.demo`: the ``{arlm-demo}`` directive puts it on a page, and the build writes its files
 (runtime, model, tokenizer) into ``_static/arlm-demo/``, from the run `arlm book` builds (``ARLM_BOOK_RUNS``;
 the committed edition without it)."""
 
@@ -8,12 +8,12 @@ from pathlib import Path
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
-from arlm import demo
-from arlm.edition import EDITION
+from arlm.book import demo
+from arlm.book.edition import EDITION
 
 
 def _demo():
-    return demo.find_demo(os.environ.get("ARLM_BOOK_RUNS") or EDITION)
+    return demo.find_demo(os.environ.get("ARLM_BOOK_RUNS") or EDITION, EDITION)
 
 
 class DemoBox(SphinxDirective):

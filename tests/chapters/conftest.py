@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from arlm.artifacts import CHAPTERS
-from arlm.book import BOOK, build_book
-from arlm.edition import EDITION, read_manifest
-from arlm.runner import run_book
+from arlm.book.build import BOOK, build_book
+from arlm.book.edition import EDITION, read_manifest
+from arlm.book.runner import run_book
 
 
 @pytest.fixture(scope="session")

@@ -71,7 +71,7 @@ def _notebook(book_run, chapter):
 
 
 def _said(cell):
-    """The Markdown paragraphs a code cell showed with `arlm.prose.say`."""
+    """The Markdown paragraphs a code cell showed with `arlm.book.prose.say`."""
     return ["".join(output["data"]["text/markdown"]) for output in cell.get("outputs", [])
             if "text/markdown" in output.get("data", {})]
 

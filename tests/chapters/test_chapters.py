@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from arlm.artifacts import CHAPTERS
-from arlm.runner import book_repository, chapters_dir, colab_url
+from arlm.book.sources import book_repository, chapters_dir, colab_url
 
 pytestmark = pytest.mark.chapters
 

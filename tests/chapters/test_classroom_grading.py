@@ -2,7 +2,7 @@
 
 Every chapter: the run was made with ``--check-exercises`` (conftest's `book_run`, CI's ``arlm run``), so each
 exercise's checks ran in the chapter's own kernel right after its solution: the answer key passes every check of
-every autograded exercise and each check file's wrong answer (``refuses``) fails them (`arlm.classroom.keycheck`).
+every autograded exercise and each check file's wrong answer (``refuses``) fails them (`arlm.book.classroom.keycheck`).
 
 The grader, end to end on two chapters that run in seconds at tiny (1 and 3, which reads chapters 1 and 2's
 artifacts from the run): the key scores 100%, a submission with one wrong answer per chapter loses exactly those
@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from arlm.artifacts import CHAPTERS
-from arlm.classroom import exercises, grading, keycheck, kit
+from arlm.book.classroom import exercises, grading, keycheck, kit
 
 pytestmark = pytest.mark.chapters
 

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from arlm.artifacts import CHAPTERS
-from arlm.classroom import quizzes
+from arlm.book.classroom import quizzes
 from tests.chapters.test_site import _open, browser  # noqa: F401 (the shared Chromium fixture)
 
 pytestmark = [pytest.mark.chapters, pytest.mark.browser]

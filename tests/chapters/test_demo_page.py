@@ -1,4 +1,4 @@
-"""The live box of `arlm.demo` in headless Chromium, the built page opened from disk with every request outside
+"""The live box of `arlm.book.demo` in headless Chromium, the built page opened from disk with every request outside
 it blocked: five Arabic texts get the label and probabilities `arlm predict` gives on the same file, the page's
 tokenizer gives arlm's ids on the tricky texts, empty and over-long input are said so, and the demo's files stay
 within their size budget."""
@@ -11,7 +11,8 @@ import pytest
 from test_site import browser  # noqa: F401 (the fixture)
 from tricky_texts import TRICKY
 
-from arlm import demo
+from arlm.book import demo
+from arlm.book.edition import EDITION
 from arlm.predict import Predictor, softmax
 from arlm.preprocessing import encode_texts
 
@@ -31,7 +32,7 @@ RESULT = ".arlm-demo-result"
 def opened(browser, any_book):  # noqa: F811
     """(page, demo folder, whose, problems): the book's front page from disk, network blocked."""
     runs, site = any_book
-    folder, whose = demo.find_demo(runs)
+    folder, whose = demo.find_demo(runs, EDITION)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))

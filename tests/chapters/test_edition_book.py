@@ -9,9 +9,9 @@ import subprocess
 import pytest
 
 from arlm.artifacts import CHAPTERS
-from arlm.book import BOOK
-from arlm.edition import EDITION, read_manifest
-from arlm.runner import REPO
+from arlm.book.build import BOOK
+from arlm.book.edition import EDITION, read_manifest
+from arlm.book.sources import REPO
 
 pytestmark = pytest.mark.chapters
 

@@ -23,7 +23,7 @@ def arlm_run(out, chapters="2"):
 def weights(path):
     import keras
 
-    from arlm.io import load_model
+    from arlm.saving import load_model
 
     return [keras.ops.convert_to_numpy(v) for v in load_model(path).weights]
 
@@ -58,7 +58,7 @@ def test_chapter_2_killed_during_the_second_teacher_ends_as_an_uninterrupted_run
 
 
 def test_chapter_1_run_again_keeps_the_vocabulary_and_data_the_teachers_were_trained_on(book_run, tmp_path):
-    from arlm.io import read_json
+    from arlm.files import read_json
     from arlm.pretraining_data import fingerprint
 
     run = tmp_path / "tiny"

@@ -4,7 +4,7 @@ text column at 1280 px (a full-page screenshot of each chapter goes to the test 
 fetched from the internet (no CDN-only scripts). On each chapter's page (loaded once): the solutions, their code
 and outputs, stay hidden until opened; the parameters cell shows the values the run used; every run of Arabic
 is isolated and drawn in order; no table cell wraps inside a word or number, at 1280 px and in a 720 px column;
-no figure carries an overlap warning (`arlm.figures`, checked when the chapter drew it)."""
+no figure carries an overlap warning (`arlm.book.figures`, checked when the chapter drew it)."""
 
 import functools
 import http.server
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from arlm.artifacts import CHAPTERS
-from arlm.book import BOOK
-from arlm.edition import EDITION
+from arlm.book.build import BOOK
+from arlm.book.edition import EDITION
 
 pytestmark = [pytest.mark.chapters, pytest.mark.browser]
 
@@ -288,7 +288,7 @@ def test_tables_never_break_a_word_or_a_number(chapter):
 
 
 def test_no_figure_carries_an_overlap_warning(chapter):
-    # the figures are images: arlm.figures checked their text when the chapter drew them, and warned on the page
+    # the figures are images: arlm.book.figures checked their text when the chapter drew them, and warned on the page
     _, page, _, _ = chapter
     assert "FigureOverlapWarning" not in page.inner_text("main")
 
