@@ -322,33 +322,40 @@ def dtype_policy(name):
         keras.mixed_precision.set_dtype_policy(previous)
 
 
-def _float32_config(config):
-    """`config` (a model's, nested) with every mixed or half-precision dtype policy replaced by float32."""
+def _policy_config(config, policy):
+    """`config` (a model's, nested) with every dtype policy (not the quantized ones) replaced by `policy`."""
     if isinstance(config, dict):
         if config.get("class_name") == "DTypePolicy" and config.get("module") == "keras":
-            return "float32"
-        return {key: _float32_config(value) for key, value in config.items()}
+            return policy
+        return {key: _policy_config(value, policy) for key, value in config.items()}
     if isinstance(config, list):
-        return [_float32_config(value) for value in config]
-    if config in ("mixed_bfloat16", "mixed_float16", "bfloat16", "float16"):
-        return "float32"
+        return [_policy_config(value, policy) for value in config]
     return config
 
 
-def float32_model(model):
-    """`model` computing in float32: itself when it does, else a float32 copy with its weights.
+def with_policy(model, policy=None):
+    """`model` computing in dtype policy `policy` (default: the global one, which `setup` sets): itself when it
+    does, else a copy with its weights.
 
-    Training may run in ``mixed_bfloat16`` (`setup`), and a model's configuration keeps the policy it was built
-    in (as keras-hub's do); exports (TFLite, ONNX) and the Keras outputs they are compared with are float32
-    graphs, and so is fine-tuning on a machine that trains in float32. The variables are float32 in every
-    policy, so the copy holds exactly the same weights.
+    A model's configuration keeps the policy it was built in (as keras-hub's do), so a model trained in
+    ``mixed_bfloat16`` loads in it; fine-tuning (`arlm.tasks.finetune.load_backbone`) computes in this machine's
+    precision instead. The variables are float32 in every policy, so the copy holds exactly the same weights.
     """
-    if model.dtype_policy.name == "float32":
+    import keras
+
+    policy = policy or keras.mixed_precision.dtype_policy().name
+    if model.dtype_policy.name == policy:
         return model
-    with dtype_policy("float32"), scope():
-        copy = type(model).from_config(_float32_config(model.get_config()))
+    with dtype_policy(policy), scope():
+        copy = type(model).from_config(_policy_config(model.get_config(), policy))
     copy.set_weights(model.get_weights())
     return copy
+
+
+def float32_model(model):
+    """`model` computing in float32 (`with_policy`): exports (TFLite, ONNX) and the Keras outputs they are compared
+    with are float32 graphs, whatever precision the model was trained in."""
+    return with_policy(model, "float32")
 
 
 _CURRENT = None

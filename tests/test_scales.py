@@ -10,7 +10,8 @@ def test_every_scale_has_the_same_keys_and_types():
         assert values.keys() == reference.keys(), name
         for key, value in values.items():
             if key == "mixed_precision":
-                assert value in ("auto", True, False) and scales.coerce(key, value) is value, name
+                coerced = scales.coerce(key, value)
+                assert value in ("auto", True, False) and coerced == value and type(coerced) is type(value), name
             else:
                 assert type(value) is type(reference[key]), (name, key)
 
