@@ -72,13 +72,8 @@ class MaskedLMHead(keras.layers.Layer):
 
     def call(self, sequence, positions):
         g = self.transform_norm(self.activation(self.transform(gather_positions(sequence, positions))))
-        batch, slots = ops.shape(g)[0], ops.shape(g)[1]
-        # the V-wide product as one 2-D matmul against the transposed table (TF folds the transpose into it and
-        # its gradient), not a tensordot between reshapes
-        rows = ops.reshape(g, (-1, self.hidden_size))
         weights = ops.cast(self.output_weights(), g.dtype)
-        logits = ops.matmul(rows, ops.transpose(weights)) + ops.cast(self.output_bias, g.dtype)
-        return ops.reshape(logits, (batch, slots, self.vocab_size))
+        return ops.matmul(g, ops.transpose(weights)) + ops.cast(self.output_bias, g.dtype)
 
     def compute_output_shape(self, sequence_shape, positions_shape):
         return (*positions_shape, self.vocab_size)
