@@ -106,8 +106,9 @@ def cpu_bfloat16_flags(cpuinfo=None):
 
 def check_precision(value):
     """`value` if it is one of `PRECISION_CHOICES`, else a `ParameterError` naming the scale key."""
-    if not any(value is choice for choice in (True, False)) and value != "auto":
-        raise ParameterError(f"parameter 'mixed_precision' must be one of auto, true, false, got {value!r}")
+    if not (isinstance(value, bool) or (isinstance(value, str) and value in PRECISION_CHOICES)):
+        names = ", ".join(str(choice).lower() for choice in PRECISION_CHOICES)
+        raise ParameterError(f"parameter 'mixed_precision' must be one of {names}, got {value!r}")
     return value
 
 
