@@ -130,6 +130,7 @@ def arlm_step(config, policy, jit, kind, x, y):
     else:
         model = MobileBertPretrainer(backbone)
         model.compile(optimizer=Lamb(1e-4, global_clipnorm=1.0), jit_compile=jit)
+
     def step():  # Keras' own step: keras-hub's `train_on_batch` would first run a preprocessor on x
         return keras.Model.train_on_batch(model, x, y)
 
