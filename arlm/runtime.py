@@ -225,9 +225,11 @@ class Runtime:
         XLA is off (Keras' own ``"auto"`` turns it off with ``tf.distribute`` too; on logical CPU devices an XLA
         cluster cannot reach the other replicas' variables), and in bfloat16 on a TF CPU, where XLA's CPU
         compiler runs the matmuls without the bfloat16 units, far below oneDNN's rate."""
-        bf16_on_cpu = self.plan.device == "cpu" and self.plan.backend == "tensorflow" and \
-            self.plan.policy == "mixed_bfloat16"
-        return bool(requested) and self.plan.distribution != "MirroredStrategy" and not bf16_on_cpu
+        return bool(requested) and self.plan.distribution != "MirroredStrategy" and not self._bfloat16_on_tf_cpu
+
+    @property
+    def _bfloat16_on_tf_cpu(self):
+        return self.plan.device == "cpu" and self.plan.backend == "tensorflow" and self.plan.policy == "mixed_bfloat16"
 
     @property
     def replicas(self):
@@ -240,15 +242,17 @@ class Runtime:
         return f"backend {p.backend}, {where}, distribution {p.distribution}, dtype policy {p.policy}{self._why()}"
 
     def _why(self):
-        """Why a CPU got its dtype policy under ``mixed_precision="auto"`` (nothing to say otherwise)."""
+        """Why a CPU got its dtype policy under ``mixed_precision="auto"``, and that XLA is off in bfloat16 there
+        (`jit_compile`)."""
+        xla = "; XLA off: its CPU compiler does not use bfloat16 units" if self._bfloat16_on_tf_cpu else ""
         if self.precision.get("mixed_precision") != "auto" or self.plan.device != "cpu":
-            return ""
+            return f" ({xla[2:]})" if xla else ""
         flags = self.precision.get("cpu_bfloat16_flags")
         if not flags:
             return " (auto: the CPU has no bfloat16 units)"
         if self.plan.backend != "tensorflow":
             return " (auto: XLA's CPU compiler does not use the CPU's bfloat16 units)"
-        return f" (auto: the CPU has {', '.join(flags)})"
+        return f" (auto: the CPU has {', '.join(flags)}{xla})"
 
 
 def _make_distribution(p):
