@@ -70,7 +70,8 @@ def test_the_runtime_says_why_a_cpu_got_its_precision():
         return runtime.Runtime(p, precision={"mixed_precision": mixed, "cpu_bfloat16_flags": list(flags)}).describe()
 
     xla = "XLA off: its CPU compiler does not use bfloat16 units"
-    assert described("auto", ("avx512_bf16",)).endswith(f"dtype policy mixed_bfloat16 (auto: the CPU has avx512_bf16; {xla})")
+    assert described("auto", ("avx512_bf16",)).endswith(
+        f"dtype policy mixed_bfloat16 (auto: the CPU has avx512_bf16; {xla})")
     assert described(True, ()).endswith(f"dtype policy mixed_bfloat16 ({xla})")
     assert described("auto", ()).endswith("dtype policy float32 (auto: the CPU has no bfloat16 units)")
     assert "XLA's CPU compiler" in described("auto", ("amx_tile",), "jax")
