@@ -113,8 +113,9 @@ class Chapter:
 
 def environment():
     """What a result depends on besides its parameters: versions (Python, arlm and its git commit, Keras and its
-    backend, TensorFlow and JAX when loaded), the runtime (devices, distribution, dtype policy), the machine
-    (cores, CPU model), whether the data mirror was used, and when it ran (UTC)."""
+    backend, TensorFlow and JAX when loaded), the runtime (devices, distribution, dtype policy), the precision
+    (the dtype policy, the scale's ``mixed_precision`` and the CPU's bfloat16 flags it was chosen from), the
+    machine (cores, CPU model), whether the data mirror was used, and when it ran (UTC)."""
     import datetime
     import os
     import platform
@@ -128,6 +129,8 @@ def environment():
     mirror = datasets.mirror_dir()
     info = {"python": platform.python_version(), "arlm": arlm.__version__, "commit": source_commit(),
             "keras": keras.__version__, "backend": keras.backend.backend(), "runtime": runtime.current().describe(),
+            "precision": {"policy": runtime.current().plan.policy,
+                          "cpu_bfloat16_flags": list(runtime.cpu_bfloat16_flags()), **runtime.current().precision},
             "machine": {"cores": os.cpu_count(), "cpu": cpu_model()},
             "data_mirror": bool(mirror and mirror.is_dir()),
             "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")}

@@ -14,8 +14,21 @@ Simulated hardware: ``ARLM_DEVICES=cpu:8`` makes the plan use 8 CPU devices as i
 starts; ``MirroredStrategy`` over 8 logical CPU devices on TensorFlow). CI runs the chapters that way, so the
 distributed code paths of a TPU run are executed on a laptop.
 
+Precision (the scale key ``mixed_precision``): ``"auto"`` trains in ``mixed_bfloat16`` on a TPU or GPU, and on a
+CPU only with TensorFlow and only when the CPU has bfloat16 units (`cpu_bfloat16_flags`: Intel AMX or AVX-512
+BF16, e.g. Sapphire Rapids and later Xeons, AMD Zen 4 and later), where oneDNN's bfloat16 matmuls outrun float32;
+elsewhere a CPU emulates bfloat16, slower than float32, so it stays float32. ``True`` / ``False`` force either.
+Under ``mixed_bfloat16`` the variables, the optimizer's moments and LAMB's norms stay float32, and so do the
+attention's logits and softmax and every loss. `Runtime.precision` records the choice and the CPU flags behind
+it; every ``results.json`` carries it (`arlm.artifacts.environment`). Exports compute in float32
+(`float32_model`).
+
 >>> plan("jax", {"tpu": 8, "gpu": 0, "cpu": 1}, mixed_precision=True)
 Plan(backend='jax', device='tpu', count=8, distribution='DataParallel', policy='mixed_bfloat16')
+>>> plan("tensorflow", {"cpu": 2}, mixed_precision="auto", cpu_bf16_flags=("avx512_bf16",)).policy
+'mixed_bfloat16'
+>>> plan("tensorflow", {"cpu": 2}, mixed_precision="auto", cpu_bf16_flags=()).policy
+'float32'
 """
 
 import contextlib
@@ -36,6 +49,12 @@ class Plan:
     distribution: str  # DataParallel | TPUStrategy | MirroredStrategy | none
     policy: str  # Keras dtype policy
 
+
+# the values of the scale key `mixed_precision`
+PRECISION_CHOICES = ("auto", True, False)
+# /proc/cpuinfo flags of CPUs with bfloat16 matmul units: Intel AMX (tiles, bf16) and AVX-512 BF16 (Intel
+# Cooper Lake and later, AMD Zen 4 and later)
+CPU_BF16_FLAGS = ("amx_bf16", "amx_tile", "avx512_bf16")
 
 DEVICES_VARIABLE = "ARLM_DEVICES"
 DEVICE_KINDS = ("cpu", "gpu", "tpu")
@@ -61,14 +80,49 @@ def _distribution(backend, device, count):
     return "TPUStrategy" if device == "tpu" else "MirroredStrategy"
 
 
-def plan(backend, devices, mixed_precision=False, gpu_supports_bf16=True, forced=None):
+def cpu_bfloat16_flags(cpuinfo=None):
+    """The flags of `CPU_BF16_FLAGS` this CPU has: bfloat16 units when not empty.
+
+    Args:
+        cpuinfo (str | None): the text of ``/proc/cpuinfo`` (default: read it; a machine without one, e.g.
+            macOS, lists none).
+
+    >>> cpu_bfloat16_flags("flags : fpu avx2 avx512f avx512_bf16 avx512_vnni")
+    ('avx512_bf16',)
+    """
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+                cpuinfo = handle.read()
+        except OSError:
+            return ()
+    for line in cpuinfo.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() in ("flags", "Features"):  # x86, ARM
+            present = set(value.split())
+            return tuple(flag for flag in CPU_BF16_FLAGS if flag in present)
+    return ()
+
+
+def check_precision(value):
+    """`value` if it is one of `PRECISION_CHOICES`, else a `ParameterError` naming the scale key."""
+    if not (isinstance(value, bool) or (isinstance(value, str) and value in PRECISION_CHOICES)):
+        names = ", ".join(str(choice).lower() for choice in PRECISION_CHOICES)
+        raise ParameterError(f"parameter 'mixed_precision' must be one of {names}, got {value!r}")
+    return value
+
+
+def plan(backend, devices, mixed_precision=False, gpu_supports_bf16=True, forced=None, cpu_bf16_flags=()):
     """Choose the distribution and dtype policy for `backend` on `devices` ({"tpu": n, "gpu": n, "cpu": n}).
 
     ``forced`` (``(kind, count)``, from `forced_devices`) uses exactly ``count`` devices of ``kind``, CPUs
-    included, as a data-parallel mesh.
+    included, as a data-parallel mesh. ``mixed_precision`` is ``"auto"``, True or False (the scale key):
+    ``"auto"`` is mixed precision on a TPU or GPU, and on a CPU with TensorFlow when ``cpu_bf16_flags``
+    (`cpu_bfloat16_flags`) is not empty.
     """
     if backend not in BACKENDS:
         raise ParameterError(f"unsupported Keras backend {backend!r}; supported: {', '.join(BACKENDS)}")
+    check_precision(mixed_precision)
     if forced is not None:
         device, count = forced
         if devices.get(device, 0) < count:
@@ -83,6 +137,10 @@ def plan(backend, devices, mixed_precision=False, gpu_supports_bf16=True, forced
         distribution = "none" if count == 1 else ("DataParallel" if backend == "jax" else "MirroredStrategy")
     else:
         device, count, distribution = "cpu", max(1, devices.get("cpu", 1)), "none"
+    if mixed_precision == "auto":
+        # a CPU gains only where TensorFlow's oneDNN kernels use its bfloat16 units: XLA's CPU compiler (all of
+        # JAX, and TF's jit_compile) runs bfloat16 matmuls no faster than float32 (benchmarks/train_step.py)
+        mixed_precision = device != "cpu" or (backend == "tensorflow" and bool(cpu_bf16_flags))
     if not mixed_precision:
         policy = "float32"
     elif device == "gpu" and not gpu_supports_bf16:
@@ -155,6 +213,8 @@ def _gpu_supports_bf16(backend):
 class Runtime:
     plan: Plan
     strategy: object = None  # a tf.distribute strategy, when the plan uses one
+    # what the dtype policy was chosen from: the scale's `mixed_precision` and the CPU's bfloat16 flags
+    precision: dict = dataclasses.field(default_factory=dict)
 
     def scope(self):
         """Build models inside `with runtime.scope():` so a TF strategy places their variables."""
@@ -163,8 +223,13 @@ class Runtime:
     def jit_compile(self, requested):
         """``jit_compile`` for ``model.compile``: as ``requested``, except under a TF ``MirroredStrategy``, where
         XLA is off (Keras' own ``"auto"`` turns it off with ``tf.distribute`` too; on logical CPU devices an XLA
-        cluster cannot reach the other replicas' variables)."""
-        return bool(requested) and self.plan.distribution != "MirroredStrategy"
+        cluster cannot reach the other replicas' variables), and in bfloat16 on a TF CPU, where XLA's CPU
+        compiler runs the matmuls without the bfloat16 units, far below oneDNN's rate."""
+        return bool(requested) and self.plan.distribution != "MirroredStrategy" and not self._bfloat16_on_tf_cpu
+
+    @property
+    def _bfloat16_on_tf_cpu(self):
+        return self.plan.device == "cpu" and self.plan.backend == "tensorflow" and self.plan.policy == "mixed_bfloat16"
 
     @property
     def replicas(self):
@@ -174,7 +239,20 @@ class Runtime:
     def describe(self):
         p = self.plan
         where = f"{p.count} x {p.device.upper()}" if p.distribution != "none" else f"CPU ({os.cpu_count()} cores)"
-        return f"backend {p.backend}, {where}, distribution {p.distribution}, dtype policy {p.policy}"
+        return f"backend {p.backend}, {where}, distribution {p.distribution}, dtype policy {p.policy}{self._why()}"
+
+    def _why(self):
+        """Why a CPU got its dtype policy under ``mixed_precision="auto"``, and that XLA is off in bfloat16 there
+        (`jit_compile`)."""
+        xla = "; XLA off: its CPU compiler does not use bfloat16 units" if self._bfloat16_on_tf_cpu else ""
+        if self.precision.get("mixed_precision") != "auto" or self.plan.device != "cpu":
+            return f" ({xla[2:]})" if xla else ""
+        flags = self.precision.get("cpu_bfloat16_flags")
+        if not flags:
+            return " (auto: the CPU has no bfloat16 units)"
+        if self.plan.backend != "tensorflow":
+            return " (auto: XLA's CPU compiler does not use the CPU's bfloat16 units)"
+        return f" (auto: the CPU has {', '.join(flags)}{xla})"
 
 
 def _make_distribution(p):
@@ -236,6 +314,55 @@ def replica_sum(tensors):
     return list(tensors)
 
 
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Build models under the Keras dtype policy `name`; the global policy is restored after."""
+    import keras
+
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
+
+
+def _policy_config(config, policy):
+    """`config` (a model's, nested) with every dtype policy (not the quantized ones) replaced by `policy`."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and config.get("module") == "keras":
+            return policy
+        return {key: _policy_config(value, policy) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_policy_config(value, policy) for value in config]
+    return config
+
+
+def with_policy(model, policy=None):
+    """`model` computing in dtype policy `policy` (default: the global one, which `setup` sets): itself when it
+    does, else a copy with its weights.
+
+    A model's configuration keeps the policy it was built in (as keras-hub's do), so a model trained in
+    ``mixed_bfloat16`` loads in it; fine-tuning (`arlm.tasks.finetune.load_backbone`) computes in this machine's
+    precision instead. The variables are float32 in every policy, so the copy holds exactly the same weights.
+    """
+    import keras
+
+    policy = policy or keras.mixed_precision.dtype_policy().name
+    if model.dtype_policy.name == policy:
+        return model
+    with dtype_policy(policy), scope():
+        copy = type(model).from_config(_policy_config(model.get_config(), policy))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def float32_model(model):
+    """`model` computing in float32 (`with_policy`): exports (TFLite, ONNX) and the Keras outputs they are compared
+    with are float32 graphs, whatever precision the model was trained in."""
+    return with_policy(model, "float32")
+
+
 _CURRENT = None
 
 
@@ -261,14 +388,17 @@ def setup(cfg, verbose=True):
 
     backend = keras.backend.backend()
     bf16 = _gpu_supports_bf16(backend) if cfg.mixed_precision else True
+    flags = cpu_bfloat16_flags()
     p = plan(backend, detect_devices(backend, simulated_cpus=forced and forced[0] == "cpu"), cfg.mixed_precision,
-             bf16, forced=forced)
+             bf16, forced=forced, cpu_bf16_flags=flags)
     keras.mixed_precision.set_dtype_policy(p.policy)
     seed_everything(cfg.seed)
     if _CURRENT is not None and _CURRENT.plan == p:
         runtime = _CURRENT  # a second chapter in one kernel, or a test: one strategy per process
     else:
         runtime = Runtime(p, _make_distribution(p))
+    runtime.precision = {"mixed_precision": cfg.mixed_precision, "policy": p.policy,
+                         "cpu_bfloat16_flags": list(flags)}
     _CURRENT = runtime
     if verbose:
         print(f"arlm {cfg.name} scale: {runtime.describe()}, seed {cfg.seed}")

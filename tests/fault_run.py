@@ -1,12 +1,14 @@
 """A tiny teacher pretraining, then stage 2 and stage 3 of distillation, as one resumable run (for
 test_fault_injection.py). It can kill itself with SIGKILL at a chosen point, as a preempted machine would.
 
-    python fault_run.py WORK_DIR [--kill STAGE:POINT[:STEP]] [--weights OUT.npz]
+    python fault_run.py WORK_DIR [--kill STAGE:POINT[:STEP]] [--weights OUT.npz] [--bfloat16]
+        [--teacher-only]
 
 POINT is ``mid-step`` (at the start of update STEP), ``after-checkpoint`` (once the checkpoint of STEP is
 written), ``after-last`` (after the stage's last checkpoint, before its model is saved), ``during-checkpoint``
 (half-way through writing the checkpoint of STEP) or ``during-save`` (half-way through saving the stage's
-model). The final weights of the three models go to ``--weights``.
+model). The final weights of the three models go to ``--weights``. ``--bfloat16`` trains in ``mixed_bfloat16``;
+``--teacher-only`` stops after the teacher (its weights alone go to ``--weights``).
 """
 
 import argparse
@@ -92,6 +94,8 @@ def main():
     parser.add_argument("work")
     parser.add_argument("--kill")
     parser.add_argument("--weights")
+    parser.add_argument("--bfloat16", action="store_true")
+    parser.add_argument("--teacher-only", action="store_true")
     args = parser.parse_args()
     kill = None
     if args.kill:
@@ -106,6 +110,8 @@ def main():
     from arlm.fitting import Stage
     from arlm.scales import resolve
 
+    if args.bfloat16:  # before any model is built or loaded: they take the global policy
+        keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
     current, killer = install(kill) if kill else ({"stage": None}, None)
     callbacks = [killer] if killer else []
     work = Path(args.work)
@@ -127,6 +133,8 @@ def main():
         training.pretrain(teacher, data, STEPS, cfg.checkpoint_every, teacher_stage.dir, tensorboard=False,
                           callbacks=callbacks, verbose=0)
         teacher_stage.finish({"model": saving.save_model(teacher, work / "teacher" / "model.keras")})
+    if args.teacher_only:
+        return save_weights(args.weights, {"teacher": teacher})
     keras.utils.set_random_seed(cfg.seed)
     current["stage"] = "kt"
     fit = stages.fit_resumable
@@ -139,9 +147,17 @@ def main():
     current["stage"] = "pd"
     student, _ = stages.run_pretraining_distillation(teacher, student, data, cfg, work, verbose=0)
     if args.weights:
-        final = {"teacher": teacher, "kt": saving.load_model(work / "student_kt.keras", compile=False), "pd": student}
-        np.savez(args.weights, **{f"{name}_{i}": keras.ops.convert_to_numpy(v)
-                                  for name, model in final.items() for i, v in enumerate(model.weights)})
+        kt = saving.load_model(work / "student_kt.keras", compile=False)
+        save_weights(args.weights, {"teacher": teacher, "kt": kt, "pd": student})
+
+
+def save_weights(path, models):
+    """The weights of ``{name: model}`` into the ``.npz`` file `path` (nothing when it is None)."""
+    import keras
+
+    if path:
+        np.savez(path, **{f"{name}_{i}": keras.ops.convert_to_numpy(v)
+                          for name, model in models.items() for i, v in enumerate(model.weights)})
 
 
 if __name__ == "__main__":

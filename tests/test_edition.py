@@ -40,6 +40,29 @@ def test_every_chapter_is_recorded_with_commit_date_machine_wall_time_and_data()
     assert "input_path" not in notebook["metadata"]["papermill"]  # no path of the machine that ran it
 
 
+def test_the_edition_records_the_precision_and_cpu_that_trained_it(tmp_path):
+    import nbformat
+
+    from arlm import artifacts, runtime
+    from arlm.scales import resolve
+
+    # the committed edition predates precision records: its runtime lines say float32, as its preset asks
+    manifest = edition.read_manifest()
+    assert SCALES["cpu"]["mixed_precision"] is False
+    assert edition.training_precision(manifest["chapters"])["policy"] == "float32"
+    # a new run records the policy "auto" chose on this CPU and the flags it chose from
+    try:
+        runtime.setup(resolve("tiny", mixed_precision="auto"), verbose=False)
+        artifacts.Chapter("02_teacher", "tiny", tmp_path).write_results({})
+    finally:
+        runtime.setup(resolve("tiny"), verbose=False)  # float32 again for the tests that follow
+    nbformat.write(nbformat.v4.new_notebook(metadata={"papermill": {"duration": 12.0}}), tmp_path / "02_teacher.ipynb")
+    record = edition.chapter_record(tmp_path, "02_teacher")
+    policy, flags = record["precision"]["policy"], list(runtime.cpu_bfloat16_flags())
+    assert edition.training_precision({"02_teacher": record}) == {
+        "policy": policy, "cpu": artifacts.cpu_model(), "cpu_bfloat16_flags": flags}
+
+
 def test_the_readme_states_the_wall_time_the_edition_records():
     manifest = edition.read_manifest()
     readme = (edition.EDITION.parents[2] / "README.md").read_text(encoding="utf-8")

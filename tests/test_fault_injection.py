@@ -358,3 +358,21 @@ def test_a_full_disk_is_one_line_naming_the_folder_and_the_bytes(cli_ws, tmp_pat
     assert code == 2
     one_line(err, f"{tmp_path / 'e'}: no space left on the device for model.tflite: about ", " bytes")
     assert left == []
+
+
+def test_killed_in_bfloat16_and_rerun_equals_uninterrupted(tmp_path):
+    """``mixed_bfloat16`` (what a CPU with bfloat16 units trains in), kept cheap: TensorFlow, the teacher alone,
+    killed mid-step; the rerun resumes from its checkpoint and ends bit for bit where an uninterrupted bfloat16
+    run does (the other stages resume through the same checkpoints, checked above in float32)."""
+    pytest.importorskip("tensorflow")
+    args = ("--bfloat16", "--teacher-only")
+    reference = run("tensorflow", tmp_path / "reference", *args, "--weights", str(tmp_path / "expected.npz"))
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    with np.load(tmp_path / "expected.npz") as weights:
+        expected = dict(weights)
+    work = tmp_path / "run"
+    killed = run("tensorflow", work, *args, "--kill", "teacher:mid-step:5")
+    assert killed.returncode == -signal.SIGKILL, f"not killed\n{killed.stderr[-3000:]}"
+    rerun = run("tensorflow", work, *args, "--weights", str(tmp_path / "weights.npz"))
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    check_same(expected, tmp_path / "weights.npz")

@@ -9,7 +9,30 @@ def test_every_scale_has_the_same_keys_and_types():
     for name, values in scales.SCALES.items():
         assert values.keys() == reference.keys(), name
         for key, value in values.items():
-            assert type(value) is type(reference[key]), (name, key)
+            if key == "mixed_precision":
+                coerced = scales.coerce(key, value)
+                assert value in ("auto", True, False) and coerced == value and type(coerced) is type(value), name
+            else:
+                assert type(value) is type(reference[key]), (name, key)
+
+
+@pytest.mark.parametrize(("given", "expected"), [("auto", "auto"), ("AUTO", "auto"), ("true", True), ("False", False),
+                                                 (True, True), (False, False)])
+def test_mixed_precision_is_auto_true_or_false_from_the_command_line_or_papermill(given, expected):
+    value = scales.resolve("tiny", mixed_precision=given).mixed_precision
+    assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize("given", ["yes", 1, 0.5, None])
+def test_mixed_precision_rejects_anything_else_naming_the_choices(given):
+    with pytest.raises(ParameterError, match=r"'mixed_precision' must be one of auto, true, false, got"):
+        scales.resolve("tiny", mixed_precision=given)
+
+
+def test_tiny_and_cpu_train_in_float32_and_accelerators_choose():
+    # tiny: CI's numbers must not depend on the CPU; cpu: as its committed edition was trained
+    assert scales.SCALES["tiny"]["mixed_precision"] is False and scales.SCALES["cpu"]["mixed_precision"] is False
+    assert scales.SCALES["gpu"]["mixed_precision"] == scales.SCALES["full"]["mixed_precision"] == "auto"
 
 
 def test_scales_grow_from_tiny_to_full():

@@ -2,8 +2,9 @@
 
 * `publish` copies a finished `cpu` run into ``book/edition/cpu/``: each chapter's executed notebook and its
   ``results.json`` (no checkpoints, no models but the int8 student of the book's live box, chapter 6's
-  ``demo/``: `arlm.book.demo`), and ``edition.json``, which records the preset the run used and,
-  per chapter, its commit, date, wall time, machine and data. It also writes the run's trained teacher and
+  ``demo/``: `arlm.book.demo`), and ``edition.json``, which records the preset the run used, the precision and CPU
+  that trained it (`training_precision`) and, per chapter, its commit, date, wall time, machine, precision and
+  data. It also writes the run's trained teacher and
   distilled student as packaged presets (`EDITION_PRESETS`, in ``arlm/presets/``), each with its vocabulary and
   a model card generated from the run. Everything is staged and swapped in only once it is complete.
 * `problems` lists what makes the committed edition stale: a chapter missing, a ``cpu`` preset that differs from
@@ -37,16 +38,43 @@ EDITION_PRESETS = {
 }
 
 
+# the chapters that train models: their dtype policy is the edition's precision
+TRAINING_CHAPTERS = ("02_teacher", "03_knowledge_transfer", "04_distillation", "05_finetuning")
+
+
 def chapter_record(run_dir, chapter):
-    """What the edition records of one executed chapter: commit, date, wall time, machine, runtime, data."""
+    """What the edition records of one executed chapter: commit, date, wall time, machine, runtime, precision
+    (dtype policy, the scale's ``mixed_precision``, the CPU's bfloat16 flags), data."""
     import nbformat
 
     results = read_json(Path(run_dir) / chapter / "results.json")
     notebook = nbformat.read(Path(run_dir) / f"{chapter}.ipynb", as_version=4)
     env = results.get("environment", {})
     return {"commit": env.get("commit"), "date": env.get("date"), "machine": env.get("machine"),
-            "runtime": env.get("runtime"), "data_mirror": env.get("data_mirror"),
+            "runtime": env.get("runtime"), "precision": env.get("precision"), "data_mirror": env.get("data_mirror"),
             "seconds": round(float(notebook.metadata.get("papermill", {}).get("duration") or 0), 1)}
+
+
+def training_precision(chapters):
+    """Which precision trained the edition and on which CPU, from the `chapter_record` of each chapter.
+
+    Returns ``{"policy", "cpu", "cpu_bfloat16_flags"}`` over `TRAINING_CHAPTERS` (a run resumed on another
+    machine lists both, comma-separated). A record from before precisions were recorded gives the policy its
+    runtime line names.
+
+    >>> training_precision({"02_teacher": {"machine": {"cpu": "AMD EPYC"}, "precision": {
+    ...     "policy": "mixed_bfloat16", "cpu_bfloat16_flags": ["avx512_bf16"]}}})
+    {'policy': 'mixed_bfloat16', 'cpu': 'AMD EPYC', 'cpu_bfloat16_flags': ['avx512_bf16']}
+    >>> training_precision({"02_teacher": {"runtime": "backend tensorflow, dtype policy float32"}})["policy"]
+    'float32'
+    """
+    records = [chapters[chapter] for chapter in TRAINING_CHAPTERS if chapter in chapters]
+    precisions = [record.get("precision") or {} for record in records]
+    policies = {p.get("policy") or (record.get("runtime") or "unknown").rpartition("dtype policy ")[2].split()[0]
+                for p, record in zip(precisions, records, strict=True)}
+    return {"policy": ", ".join(sorted(policies)),
+            "cpu": ", ".join(sorted({(record.get("machine") or {}).get("cpu", "unknown") for record in records})),
+            "cpu_bfloat16_flags": sorted({flag for p in precisions for flag in p.get("cpu_bfloat16_flags", [])})}
 
 
 def _check_run(run_dir):
@@ -101,7 +129,7 @@ def publish(run_dir, edition=EDITION, presets_dir=PRESETS_DIR, log=print):
     run_dir, edition, presets_dir = Path(run_dir), Path(edition), Path(presets_dir)
     preset = _check_run(run_dir)
     chapters = {chapter: chapter_record(run_dir, chapter) for chapter in CHAPTERS}
-    manifest = {"scale": SCALE, "preset": preset, "chapters": chapters,
+    manifest = {"scale": SCALE, "preset": preset, "precision": training_precision(chapters), "chapters": chapters,
                 "total_seconds": round(sum(c["seconds"] for c in chapters.values()), 1),
                 "published": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "presets": {model: name for model, (name, _, _) in EDITION_PRESETS.items()}}
@@ -211,6 +239,7 @@ def model_card(run_dir, manifest, model_name):
              f"| held-out masked-LM accuracy | {masked.get('mlm_accuracy', float('nan')):.1%} (chapter 4) |",
              f"| made by | commit `{record['commit']}`, {record['date']}, {record['machine']['cores']} cores "
              f"({record['machine']['cpu']}) |",
+             f"| trained in | {training_precision({'02_teacher': record})['policy']} |",
              "| weights | stored in float16 (half the bytes), loaded into float32 variables |", ""]
     scores = run.get("05_finetuning", "table3", default=[])
     rows = [row for row in scores if row["model"] == paper_name]

@@ -11,12 +11,14 @@ MASKED_LOGIT = -6.0  # quantization-friendly masking of the official code (not -
 def masked_logits(query, key, padding_mask):
     """$s_{h,i,j} = \\langle q_{h,i}, k_{h,j}\\rangle/\\sqrt d$, then $s \\leftarrow s\\,m_j - 6(1-m_j)$.
 
-    ``query``/``key`` are [b, T, N, d]; ``padding_mask`` is [b, T] (1 = real token). Returns [b, N, T, T].
-    A masked key keeps about $e^{-6}$ of relative mass instead of none.
+    ``query``/``key`` are [b, T, N, d]; ``padding_mask`` is [b, T] (1 = real token). Returns [b, N, T, T] in
+    float32 whatever the inputs' dtype: under ``mixed_bfloat16`` the product runs in bfloat16, the scaling, the
+    mask, the softmax and the logits attention transfer reads in float32. A masked key keeps about $e^{-6}$ of
+    relative mass instead of none.
     """
     depth = ops.shape(query)[-1]
-    scores = ops.einsum("bind,bjnd->bnij", query, key) / ops.sqrt(ops.cast(depth, query.dtype))
-    mask = ops.cast(padding_mask, scores.dtype)[:, None, None, :]
+    scores = ops.cast(ops.einsum("bind,bjnd->bnij", query, key), "float32") / ops.sqrt(ops.cast(depth, "float32"))
+    mask = ops.cast(padding_mask, "float32")[:, None, None, :]
     return scores * mask + MASKED_LOGIT * (1.0 - mask)
 
 
@@ -26,7 +28,10 @@ class MaskedSelfAttention(keras.layers.Layer):
 
     $P = \\mathrm{softmax}_j(s)$ (then attention dropout) and $C = PV$. The output projection and the residual
     belong to the block. Q and K read ``query_input``; V reads ``value_input`` (they differ in the
-    key/query-shared bottleneck).
+    key/query-shared bottleneck). The logits, the softmax and its dropout are float32 in every dtype policy;
+    under ``mixed_bfloat16`` the projections and $PV$ run in bfloat16. The inputs are [b, T, W] or the same rows
+    flattened to [b T, W] (as a block keeps them: oneDNN then fuses each projection's bias into its matmul); the
+    context comes back in the inputs' shape.
 
     >>> attention = MaskedSelfAttention(num_heads=2, attention_size=8)
     >>> x = keras.ops.ones((1, 5, 8))
@@ -44,26 +49,26 @@ class MaskedSelfAttention(keras.layers.Layer):
         dense = lambda name: keras.layers.Dense(  # noqa: E731
             attention_size, kernel_initializer=initializer(initializer_range), name=name, dtype=self.dtype_policy)
         self.query_dense, self.key_dense, self.value_dense = dense("query"), dense("key"), dense("value")
-        self.dropout = keras.layers.Dropout(attention_dropout, dtype=self.dtype_policy)
+        # float32 like the softmax it follows (and as fast: TF draws bfloat16 uniforms more slowly than float32)
+        self.dropout = keras.layers.Dropout(attention_dropout, dtype="float32")
 
     def build(self, query_input_shape, value_input_shape, padding_mask_shape=None):
         self.query_dense.build(query_input_shape)
         self.key_dense.build(query_input_shape)
         self.value_dense.build(value_input_shape)
 
-    def _heads(self, x):
-        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+    def _heads(self, x, batch, length):
         return ops.reshape(x, (batch, length, self.num_heads, self.attention_size // self.num_heads))
 
     def call(self, query_input, value_input, padding_mask, training=None):
-        query = self._heads(self.query_dense(query_input))
-        key = self._heads(self.key_dense(query_input))
-        value = self._heads(self.value_dense(value_input))
+        batch, length = ops.shape(padding_mask)[0], ops.shape(padding_mask)[1]
+        query = self._heads(self.query_dense(query_input), batch, length)
+        key = self._heads(self.key_dense(query_input), batch, length)
+        value = self._heads(self.value_dense(value_input), batch, length)
         logits = masked_logits(query, key, padding_mask)
         probs = self.dropout(ops.softmax(logits, axis=-1), training=training)
-        context = ops.einsum("bnij,bjnd->bind", probs, value)
-        batch, length = ops.shape(context)[0], ops.shape(context)[1]
-        return ops.reshape(context, (batch, length, self.attention_size)), logits
+        context = ops.einsum("bnij,bjnd->bind", ops.cast(probs, value.dtype), value)
+        return ops.reshape(context, (*ops.shape(query_input)[:-1], self.attention_size)), logits
 
     def compute_output_shape(self, query_input_shape, value_input_shape, padding_mask_shape=None):
         batch, length = query_input_shape[0], query_input_shape[1]

@@ -1,6 +1,7 @@
 """One MobileBERT / IB-BERT block with its inverted bottleneck (spec 1.4)."""
 
 import keras
+from keras import ops
 
 from arlm.layers.activations import get_activation, initializer
 from arlm.layers.attention import MaskedSelfAttention
@@ -95,6 +96,10 @@ class BottleneckBlock(RecomputedBlock, keras.layers.Layer):
         self.output_norm.build(wide)
 
     def call(self, x, padding_mask, training=None):
+        shape = ops.shape(x)
+        # every token a row of one matrix: each dense layer is then one 2-D matmul whose bias (and ReLU) oneDNN
+        # fuses into it, instead of a matmul between reshapes followed by separate bias and activation passes
+        x = ops.reshape(x, (-1, self.hidden_size))
         z = self.input_bottleneck_norm(self.input_bottleneck(x))
         if self.use_bottleneck_attention:
             query_input, value_input = z, z
@@ -107,7 +112,7 @@ class BottleneckBlock(RecomputedBlock, keras.layers.Layer):
         for intermediate, output, norm in zip(self.ffn_intermediate, self.ffn_output, self.ffn_norm, strict=True):
             a = norm(output(self.activation(intermediate(a))) + a)
         y = self.output_norm(self.output_dropout(self.output_bottleneck(a), training=training) + x)
-        return y, logits
+        return ops.reshape(y, shape), logits
 
     def compute_output_shape(self, x_shape, padding_mask_shape=None):
         batch, length = x_shape[0], x_shape[1]

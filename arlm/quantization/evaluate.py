@@ -41,8 +41,9 @@ def span_accuracy(outputs, labels, features=None):
 def keras_outputs(model, features, batch_size=32):
     """The Keras model's outputs as ``{name: array}`` (a single output is called ``logits``)."""
     from arlm.fitting import predict
+    from arlm.runtime import float32_model
 
-    outputs = predict(model, dict(features), batch_size)
+    outputs = predict(float32_model(model), dict(features), batch_size)  # as the exported files compute
     if isinstance(outputs, dict):
         return {name: np.asarray(value) for name, value in outputs.items()}
     if isinstance(outputs, (list, tuple)):

@@ -110,7 +110,10 @@ def save_for_conversion(model, folder, max_seq_length=None, batch_size=1):
 
     Tracing and saving the model is the slow part of an export, so `export_all` does it once per model.
     """
+    from arlm.runtime import float32_model
+
     max_seq_length = max_seq_length or input_length(model)
+    model = float32_model(model)  # a model trained in mixed_bfloat16 is exported in float32
     with quiet():
         model.export(
             str(folder),

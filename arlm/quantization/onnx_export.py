@@ -59,6 +59,7 @@ def export_onnx(model, path, precision="float32", max_seq_length=None, batch_siz
         batch_size (int): the fixed batch of the file.
     """
     from arlm.quantization.export import input_length, input_signature, quiet
+    from arlm.runtime import float32_model
 
     path = Path(path)
     if path.suffix != ".onnx":
@@ -66,6 +67,7 @@ def export_onnx(model, path, precision="float32", max_seq_length=None, batch_siz
     check_onnx_precision(precision)
     onnx = requirements()
     max_seq_length = max_seq_length or input_length(model)
+    model = float32_model(model)  # a model trained in mixed_bfloat16 is exported in float32
     with scratch.scratch_dir(path.parent, "arlm-onnx") as work:
         raw = Path(work) / "model.onnx"
         with quiet():

@@ -50,12 +50,10 @@ def load_backbone(model, cfg, vocab_size, parameter="--model"):
     handle, a packaged preset's name): a backbone, a pretrainer/student or a fine-tuned task model, whose
     backbone is returned. Its vocabulary must have `vocab_size` tokens.
     """
-    from arlm import mobilebert
+    from arlm import mobilebert, runtime
     from arlm.saving import load_model
 
     if isinstance(model, str) and model in CONFIG_NAMES:
-        from arlm import runtime
-
         config = mobilebert.config_at_scale(model, cfg).replace(vocab_size=vocab_size)
         with runtime.scope():
             backbone = mobilebert.MobileBertBackbone.from_mobilebert_config(config)
@@ -64,6 +62,7 @@ def load_backbone(model, cfg, vocab_size, parameter="--model"):
     backbone = loaded if isinstance(loaded, mobilebert.MobileBertBackbone) else getattr(loaded, "backbone", None)
     if not isinstance(backbone, mobilebert.MobileBertBackbone):
         raise ArtifactError(f"{model}: holds a {type(loaded).__name__} without a MobileBertBackbone ({parameter})")
+    backbone = runtime.with_policy(backbone)  # this machine's precision, whatever the model was trained in
     if vocab_size is not None and backbone.config.vocab_size != vocab_size:
         raise ParameterError(f"{model}: the backbone has a {backbone.config.vocab_size}-token vocabulary but the "
                              f"tokenizer has {vocab_size} (use the vocabulary the model was pretrained with)")
