@@ -5,10 +5,6 @@ only, said so."""
 import importlib
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("tensorflow")
-
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 CPUS = {"amx": "flags\t\t: fpu avx512f amx_bf16 amx_tile\n", "laptop": "flags\t\t: fpu sse4_2 avx2 fma\n"}
 

@@ -21,9 +21,8 @@ from arlm.errors import ArtifactError
 def emulator():
     """A `gcp-storage-emulator` on 127.0.0.1 (a free port, in-memory, bucket ``bucket``); the client reaches it
     through ``STORAGE_EMULATOR_HOST`` (inherited by the chapters' kernels) with anonymous credentials."""
-    pytest.importorskip("google.cloud.storage", reason="the Cloud Storage client is missing: pip install '.[gcs]'")
-    server_module = pytest.importorskip(
-        "gcp_storage_emulator.server", reason="the Cloud Storage emulator is missing: pip install gcp-storage-emulator")
+    import google.cloud.storage  # noqa: F401  (the gcs extra)
+    from gcp_storage_emulator import server as server_module
     logging.getLogger("gcp_storage_emulator").setLevel(logging.WARNING)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

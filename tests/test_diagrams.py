@@ -1,11 +1,8 @@
 """The diagrams are drawn from the presets and schedules: their labels are the models' own sizes."""
 
-import pytest
 
-pytest.importorskip("matplotlib")
-
-from arlm.book import diagrams  # noqa: E402
-from arlm.mobilebert.config import CONFIGS  # noqa: E402
+from arlm.book import diagrams
+from arlm.mobilebert.config import CONFIGS
 
 
 def texts(figure):

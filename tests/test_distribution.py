@@ -27,7 +27,6 @@ pytestmark = pytest.mark.distribution
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    pytest.importorskip("jax")
     folder = tmp_path_factory.mktemp("distribution")
     processes = {}
     for name, (backend, devices, extra) in RUNS.items():

@@ -234,7 +234,6 @@ def test_a_damaged_or_foreign_model_is_an_artifact_error_naming_it(tiny_classifi
 
 @pytest.mark.backend
 def test_an_unreachable_handle_is_an_artifact_error(monkeypatch):
-    pytest.importorskip("huggingface_hub")
     import huggingface_hub.constants
 
     from arlm.saving import load_model

@@ -4,6 +4,7 @@
 import json
 
 import pytest
+import tokenizers
 from tricky_texts import FINAL_SIGMA, LONG_ARABIC_51, TRICKY
 
 from arlm.hf_tokenizer import tokenizer_json, write_tokenizer_json
@@ -15,7 +16,6 @@ VOCAB = PRESETS_DIR / "mberta-cpu-edition" / "assets" / "tokenizer" / "vocabular
 # the one rule the format cannot say: arlm's [UNK] for a word over 100 UTF-8 bytes (module docstring)
 OVER_100_BYTES = {LONG_ARABIC_51, "😀" * 26}
 
-tokenizers = pytest.importorskip("tokenizers")
 
 
 @pytest.fixture(scope="module")

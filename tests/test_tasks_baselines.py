@@ -1,10 +1,7 @@
 """TF-IDF baseline: choosing C on a dev split."""
 
-import pytest
 
 from arlm.tasks import baselines
-
-pytest.importorskip("sklearn")
 
 GOOD, BAD = ["جميل رائع ممتاز", "رائع جدا جميل", "ممتاز جميل"], ["سيء رديء جدا", "رديء سيء", "سيء للغاية رديء"]
 
