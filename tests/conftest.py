@@ -43,14 +43,12 @@ _RERUNS = {"test_reproducible.py", "test_interrupted.py", "test_moved_run.py"}
 
 def pytest_collection_modifyitems(items):
     """Mark what depends on the data mirror: ``mirror`` (reads it) and ``run`` (checks this session's tiny run,
-    which read it where it is); and ``reruns`` (executes chapters again from that run). CI runs the suite without
-    the mirror, as the README's test command does on a fresh machine, and these with it (.ci/run)."""
+    which read it where it is). CI runs the whole suite without the mirror, as the README's test command does on a
+    fresh machine, and only these again with it (.ci/run)."""
     for item in items:
         if "mirror" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.mirror)
         path = Path(item.fspath)
-        if path.parent.name == "chapters" and path.name in _RERUNS:
-            item.add_marker(pytest.mark.reruns)
         edition = "edition" in getattr(getattr(item, "callspec", None), "params", {}).values()
         if path.parent.name == "chapters" and path.name not in _RERUNS and path.name != "test_edition_book.py" \
                 and not edition:
