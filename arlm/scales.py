@@ -1,7 +1,7 @@
 """Scale presets: one place that says how big every step of the book is.
 
 * ``tiny``: minutes on 2 CPU cores, for CI and a first read.
-* ``cpu``: the whole book in under 100 minutes on a 2-core laptop (the cpu edition); pretraining visibly helps.
+* ``cpu``: the whole book in under two hours on a 2-core laptop (the cpu edition); pretraining visibly helps.
 * ``gpu``: one GPU, a few hours.
 * ``full``: the paper's settings (TPU v3-8; spec sections 3 and 4).
 
@@ -123,7 +123,7 @@ SCALES = {
         "short_seq_prob": 0.1,
         "num_layers": 4,
         "hidden_size": 128,
-        # sized for the whole book (the cpu edition, book/edition/cpu/) in under 100 minutes on 2 cores
+        # sized for the whole book (the cpu edition, book/edition/cpu/) in under two hours on 2 cores
         "batch_size": 16,
         "teacher_steps": 2000,
         # LAMB at batch 16 stays at the frequent-piece plateau for 1,000 steps with the paper's 1.5e-3 (measured:
