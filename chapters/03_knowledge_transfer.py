@@ -322,7 +322,8 @@ axes[0].set(title="background rate bg(t)", xlabel="step t")
 for layer in range(L):
     axes[1].plot(steps, multipliers[layer], label=f"block {layer}")
 axes[1].set(title="learning-rate multiplier 3 bg(t) c_l(t)", xlabel="step t")
-axes[1].legend(fontsize=8)
+# beside the axes: with more blocks a legend inside covers their lines
+axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
 plt.tight_layout()
 plt.show()
 
