@@ -45,8 +45,12 @@ def test_finetune_cli_on_a_small_file(tmp_path, monkeypatch, run_cli, capsys):
     assert metrics["labels"] == labels and metrics["test_examples"] == 16
     assert metrics["max_seq_length"] == 32 and metrics["epochs"] == 1
     assert (tmp_path / "out" / "model.keras").is_file() and (tmp_path / "out" / "vocab.txt").is_file()
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert "macro-F1" in printed and "baselines on the same split: majority class" in printed
+    # the progress bar says what it trains, not the name of a temporary folder
+    bars = [line for line in (captured.out + captured.err).splitlines() if "/3 (" in line]
+    assert bars and all(line.startswith("fine-tuning: ") for line in bars), bars
     assert 0.0 <= metrics["majority_accuracy"] <= 1.0 and 0.0 <= metrics["tfidf_lr_accuracy"] <= 1.0
     from arlm.artifacts import model_entry  # chapter 6's reader finds the model and its metadata
 

@@ -204,8 +204,9 @@ def _fit(model, inputs, targets, cfg, seed, work_dir=None, verbose=1):
     with warnings.catch_warnings(), tempfile.TemporaryDirectory() as scratch:
         # a teacher's pooler gets no gradient from a tagging or QA head: expected, not a bug
         warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooled_dense")
+        # a run with a folder is labelled by it; without one, not by the temporary folder's random name
         records = fit_resumable(model, make_dataset, steps_per_epoch * cfg.finetune_epochs, steps_per_epoch,
-                                work_dir or scratch, verbose=verbose)
+                                work_dir or scratch, verbose=verbose, desc=None if work_dir else "fine-tuning")
     return {"train_seconds": time.perf_counter() - start, "train_steps": steps_per_epoch * cfg.finetune_epochs,
             "batch_size": batch, "final_train_loss": float(records[-1]["loss"])}
 
