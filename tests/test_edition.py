@@ -48,10 +48,12 @@ def test_the_edition_records_the_precision_and_cpu_that_trained_it(tmp_path):
     from arlm import artifacts, runtime
     from arlm.scales import resolve
 
-    # the committed edition predates precision records: its runtime lines say float32, as its preset asks
+    # the committed edition trained in the policy "auto" chose from the bfloat16 flags of the CPU it recorded
     manifest = edition.read_manifest()
-    assert SCALES["cpu"]["mixed_precision"] is False
-    assert edition.training_precision(manifest["chapters"])["policy"] == "float32"
+    recorded = edition.training_precision(manifest["chapters"])
+    assert SCALES["cpu"]["mixed_precision"] == "auto" and recorded == manifest["precision"]
+    chosen = runtime.plan("tensorflow", {"cpu": 2}, "auto", cpu_bf16_flags=tuple(recorded["cpu_bfloat16_flags"]))
+    assert recorded["policy"] == chosen.policy
     # a new run records the policy "auto" chose on this CPU and the flags it chose from
     try:
         runtime.setup(resolve("tiny", mixed_precision="auto"), verbose=False)
