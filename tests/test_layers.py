@@ -70,6 +70,20 @@ def test_attention_logits_are_scaled_and_masked_with_minus_six():
     np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-6)
 
 
+def test_bfloat16_attention_scores_are_the_float32_product_of_the_bfloat16_projections():
+    """Under mixed_bfloat16, QK^T is not rounded to bfloat16: large scores stay exact to float32 (rounded, a
+    score near 300 is off by up to 1, which made the cpu student's POS tagger diverge)."""
+    from arlm.layers.attention import masked_logits
+
+    rng = np.random.default_rng(3)
+    query, key = (ops.cast(rng.normal(0, 20, (2, 6, 2, 16)), "bfloat16") for _ in range(2))
+    logits = ops.convert_to_numpy(masked_logits(query, key, np.ones((2, 6), "int32")))
+    q, k = (ops.convert_to_numpy(ops.cast(t, "float32")).astype("float64") for t in (query, key))
+    exact = np.einsum("bind,bjnd->bnij", q, k) / 4.0
+    assert logits.dtype == np.float32 and np.abs(exact).max() > 256
+    np.testing.assert_allclose(logits, exact, rtol=1e-5, atol=1e-3)
+
+
 def test_block_padding_does_not_leak_into_real_positions_beyond_minus_six():
     # real tokens' outputs change only through the e^-6 mass given to padded keys
     block = BertBlock(hidden_size=8, num_heads=2, intermediate_size=16, hidden_dropout=0.0, attention_dropout=0.0)
