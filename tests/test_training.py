@@ -90,7 +90,7 @@ def test_running_means_are_read_at_epoch_ends_only():
     assert said.endswith("learnt something from the context.")
     assert "within two standard errors of it (100 masked tokens)" in teacher_finding(summary, 0.05, "cpu", 100)
     assert teacher_finding(summary, 0.2, "cpu", 100).endswith("more than the piece frequencies.")
-    assert epoch_steps(resolve("cpu")) == 250 and epoch_steps(resolve("tiny")) == 10  # checkpoints and snapshots
+    assert epoch_steps(resolve("cpu")) == 500 and epoch_steps(resolve("tiny")) == 10  # checkpoints and snapshots
     assert epoch_steps(resolve("tiny", teacher_steps=40, checkpoint_every=20), snapshots=False) == 20
 
 
