@@ -76,6 +76,11 @@ def test_the_readme_states_the_wall_time_the_edition_records():
     assert stated, "README.md no longer says how long the edition took"
     chapter5 = manifest["chapters"]["05_finetuning"]["seconds"]
     assert (int(stated[1]), int(stated[2])) == (round(manifest["total_seconds"] / 60), round(chapter5 / 60))
+    # the appendix's preset table and the scales' docstring repeat the total
+    repo = edition.EDITION.parents[2]
+    for path in (repo / "book" / "appendix_reproducibility.md", repo / "arlm" / "scales.py"):
+        said = re.search(r"(\d+) minutes\s+on a 2-core", path.read_text(encoding="utf-8"))
+        assert said and int(said[1]) == round(manifest["total_seconds"] / 60), path.name
 
 
 def test_every_results_file_of_the_edition_is_strict_json():
