@@ -56,6 +56,9 @@ def _fsync(path):
 
 
 _AFTER_WRITE = []  # callbacks given the final path of each completed write
+_PLACED = []  # the completed writes of the running or last `interruptible` block (`placed`)
+_RECORDING = threading.Event()  # inside `interruptible`: `_written` records into `_PLACED`
+_INTERRUPTED = threading.Event()  # Ctrl-C inside `interruptible`: no output is put in place after it
 
 
 def after_write(callback):
@@ -117,6 +120,8 @@ def atomic_path(path):
 
 
 def _written(path):
+    if _RECORDING.is_set():
+        _PLACED.append(Path(path))
     for callback in tuple(_AFTER_WRITE):
         callback(path)
 
@@ -183,7 +188,6 @@ def move_into(files, folder):
 # --- one writer per output, and what a killed or interrupted writer leaves -----------------------------------------
 
 _LOCKS = {}  # lock file -> the `filelock.FileLock` this process holds on it (entered again, never taken twice)
-_INTERRUPTED = threading.Event()  # Ctrl-C inside `interruptible`: no output is put in place after it
 
 
 def resolve_link(path):
@@ -284,11 +288,18 @@ def _recover(target):
 
 
 @contextlib.contextmanager
-def interruptible():
+def interruptible(then_ignore=False):
     """For the block, Ctrl-C (SIGINT) raises `KeyboardInterrupt` as always and is also remembered: from then on
     no output is put in place (`atomic_path`, `staged_dir`, `move_into` raise `KeyboardInterrupt` instead), so an
-    interrupt that a library swallows cannot end in a replaced result. What `arlm.cli.main` runs a command in;
-    the main thread only (elsewhere the block runs as it is)."""
+    interrupt that a library swallows cannot end in a replaced result, and one that it turns into an error of its
+    own still ends the block as `KeyboardInterrupt`. What `arlm.cli.main` runs a command in;
+    the main thread only (elsewhere the block runs as it is). `placed()` lists what the block put in place.
+
+    Args:
+        then_ignore (bool): ignore Ctrl-C after the block instead of restoring the earlier handler: for a process
+            that only exits afterwards, where a Ctrl-C during TensorFlow's seconds-long shutdown would otherwise
+            end a finished command with a traceback or a signal's exit status.
+    """
     import signal
 
     def on_interrupt(signum, frame):
@@ -296,14 +307,27 @@ def interruptible():
         raise KeyboardInterrupt
 
     _INTERRUPTED.clear()
+    _PLACED.clear()
+    _RECORDING.set()
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, on_interrupt) if main else None
     try:
         yield
+    except Exception as error:
+        if _INTERRUPTED.is_set():  # a library that turned the Ctrl-C into an error of its own
+            raise KeyboardInterrupt from error
+        raise
     finally:
         if main:
-            signal.signal(signal.SIGINT, previous)
+            signal.signal(signal.SIGINT, signal.SIG_IGN if then_ignore else previous)
         _INTERRUPTED.clear()
+        _RECORDING.clear()
+
+
+def placed():
+    """The outputs the running or last `interruptible` block put in place, in order (what an interrupted command
+    had already finished)."""
+    return list(_PLACED)
 
 
 def check_not_interrupted():

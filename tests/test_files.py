@@ -366,6 +366,31 @@ def test_after_ctrl_c_no_output_is_put_in_place_even_if_a_library_swallows_it(tm
     assert _tree(target) == {"meta.json": b"new"}
 
 
+def test_a_ctrl_c_that_a_library_turns_into_its_own_error_still_interrupts(tmp_path):
+    import signal
+    import time
+
+    from arlm.files import interruptible, placed
+
+    with pytest.raises(KeyboardInterrupt), interruptible():
+        with atomic_path(tmp_path / "first.txt") as tmp:
+            tmp.write_text("done")
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt as error:  # as a converter that reports every failure as its own error
+            raise RuntimeError("conversion failed") from error
+    assert placed() == [tmp_path / "first.txt"]  # what the interrupted block had finished
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with interruptible(then_ignore=True):
+        pass
+    try:
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # the `arlm` process, from its command's end on
+        assert placed() == []
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def test_a_second_vocab_train_into_the_same_file_is_refused(tmp_path, capsys):
     import subprocess
     import sys

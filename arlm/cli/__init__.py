@@ -1,7 +1,7 @@
 """The `arlm` command: one subcommand per job a user has. Each module adds its subcommands.
 
 Whatever ends a command ends it with one line on stderr: a bad input or a state it cannot work in (an
-`arlm.errors.ArlmError`: exit status 2), Ctrl-C (``interrupted: ...``, exit status 130, no output replaced) or
+`arlm.errors.ArlmError`: exit status 2), Ctrl-C (``interrupted: ...``, exit status 130, no output replaced after it) or
 a full disk. TensorFlow's start-up notices are kept off the terminal (`_QuietTensorFlow`).
 """
 
@@ -41,13 +41,18 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of the console script; returns the exit code."""
+    """Entry point of the console script; returns the exit code.
+
+    Args:
+        argv (list[str] | None): the arguments; None: this process's command line. The process then only exits
+            after the command, and ignores a Ctrl-C from the end of the command on (the output is in place).
+    """
     from arlm import files
 
     _QuietTensorFlow.install()
     args = argparse.Namespace(command=None)
     try:
-        with files.interruptible():
+        with files.interruptible(then_ignore=argv is None):
             args = build_parser().parse_args(argv)
             return args.func(args) or 0
     except ArlmError as error:  # bad input: one line; anything else is a bug and keeps its traceback
@@ -62,7 +67,13 @@ def main(argv=None):
               "(pip install 'arlm[book]')", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        then = "resume" if args.command in RESUMING else "start again (no earlier output was changed)"
+        done = [path for path in files.placed() if path.exists()]  # a staged file is gone with its staging
+        if args.command in RESUMING:
+            then = "resume"
+        elif done:
+            then = f"start again ({done[-1]} was already written, complete)"
+        else:
+            then = "start again (no earlier output was changed)"
         print(f"{_name(args)}: interrupted: rerun the same command to {then}", file=sys.stderr)
         return 130
     except OSError as error:
