@@ -321,8 +321,10 @@ say(
 # after a disconnect, a `kill -9` or a preempted TPU: a teacher that finished
 # (`finished.json`) is loaded from `model.keras`, the interrupted one continues from its
 # last good checkpoint, and the cell ends with exactly the weights of an uninterrupted
-# run. To start a teacher over, delete its folder; a rerun with other parameters in the
-# same folder is refused rather than mixed in.
+# run at `tiny` (CI kills and compares); at `cpu`, on the 2-core CPU we measured, two
+# uninterrupted runs already differ in the last bits (see the appendix on
+# reproducibility). To start a teacher over, delete its folder; a rerun with other
+# parameters in the same folder is refused rather than mixed in.
 
 # %%
 print(
